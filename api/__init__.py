@@ -1,0 +1,1 @@
+"""The HTTP face of flowtape: REST, WebSocket tape, SQL, health and metrics."""

@@ -1,0 +1,1 @@
+"""The deterministic engine: `step(state, batch) -> (state, outputs)`. Pure: no I/O, no clock."""

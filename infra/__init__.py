@@ -1,0 +1,1 @@
+"""Adapters to the outside: JetStream bus, ClickHouse warehouse, Redis state, embedded servers."""

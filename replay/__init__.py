@@ -1,0 +1,1 @@
+"""Drivers that feed recorded sessions into the engine, and backtest reports."""

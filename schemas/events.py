@@ -1,0 +1,441 @@
+"""Raw and derived events: frozen, keyword-only msgspec structs.
+
+Conventions (see ARCHITECTURE.md):
+- timestamps are integer nanoseconds since the epoch (`ts_event`, `ts_recv`);
+- prices keep Databento's int64 scale of 1e-9 dollars (`PRICE_SCALE`); money is integer cents;
+- `None` stands for a value the source did not define (Databento's i64::MAX / u64::MAX);
+- ratios, confidences and z-scores are floats computed from exact integers and rounded to
+  `FIXED_DIGITS` decimals, so every run produces the same bits.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+SCHEMA_VERSION = 1
+PRICE_SCALE = 1_000_000_000
+FIXED_DIGITS = 4
+UNDEF_PRICE = 2**63 - 1
+UNDEF_TIMESTAMP = 2**64 - 1
+
+Right = Literal["C", "P"]
+Side = Literal["buy", "sell", "unknown"]
+Bucket = Literal["AA", "A", "M", "B", "BB", "NA"]
+NbboStatus = Literal["print", "joined", "stale", "missing", "crossed"]
+PacketKind = Literal["sweep", "split", "block", "single", "multi_leg"]
+
+
+class Event(
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    forbid_unknown_fields=True,
+    tag_field="type",
+):
+    """Base of every event; the `type` tag names the concrete struct on the wire."""
+
+    schema_version: int = SCHEMA_VERSION
+
+
+class Record(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base of nested values carried inside events (no type tag)."""
+
+
+# --------------------------------------------------------------------------- raw events
+
+
+class OptionContract(Event, tag="option_contract"):
+    """An option contract definition (Databento `definition`)."""
+
+    ts_recv: int
+    ts_event: int
+    publisher_id: int
+    instrument_id: int
+    source: str
+    symbol: str
+    underlying: str
+    right: Right
+    strike_price: int
+    expiration: int | None
+    multiplier: int = 100
+
+
+class OptionPrint(Event, tag="option_print"):
+    """One option trade; carries the consolidated BBO just before it when the source has it."""
+
+    ts_recv: int
+    ts_event: int
+    publisher_id: int
+    instrument_id: int
+    sequence: int
+    source: str
+    symbol: str
+    underlying: str
+    price: int
+    size: int
+    side: str = "N"
+    flags: int = 0
+    coarse: bool = False
+    bid_px: int | None = None
+    ask_px: int | None = None
+    bid_sz: int | None = None
+    ask_sz: int | None = None
+
+
+class OptionQuote(Event, tag="option_quote"):
+    """A consolidated NBBO update for one contract (`cmbp-1`, `cbbo-*`, Alpaca/IBKR quotes)."""
+
+    ts_recv: int
+    ts_event: int
+    publisher_id: int
+    instrument_id: int
+    sequence: int
+    source: str
+    symbol: str
+    underlying: str
+    bid_px: int | None
+    ask_px: int | None
+    bid_sz: int
+    ask_sz: int
+    bid_pb: int | None = None
+    ask_pb: int | None = None
+
+
+class EquityPrint(Event, tag="equity_print"):
+    """One equity trade, lit or off-exchange (TRF/ATS/internalised)."""
+
+    ts_recv: int
+    ts_event: int
+    publisher_id: int
+    instrument_id: int
+    sequence: int
+    source: str
+    symbol: str
+    venue: str
+    off_exchange: bool
+    price: int
+    size: int
+    side: str = "N"
+    flags: int = 0
+    bid_px: int | None = None
+    ask_px: int | None = None
+    bid_sz: int | None = None
+    ask_sz: int | None = None
+
+
+class EquityQuote(Event, tag="equity_quote"):
+    """A top-of-book update for one equity on one venue (or consolidated)."""
+
+    ts_recv: int
+    ts_event: int
+    publisher_id: int
+    instrument_id: int
+    sequence: int
+    source: str
+    symbol: str
+    venue: str
+    bid_px: int | None
+    ask_px: int | None
+    bid_sz: int
+    ask_sz: int
+
+
+class OpenInterest(Event, tag="open_interest"):
+    """Open interest for one contract, deduplicated across venues by the source."""
+
+    ts_recv: int
+    ts_event: int
+    publisher_id: int
+    instrument_id: int
+    sequence: int
+    source: str
+    symbol: str
+    underlying: str
+    open_interest: int
+
+
+class Heartbeat(Event, tag="heartbeat"):
+    """A source is alive but silent; `ts_recv` is the source's clock."""
+
+    ts_recv: int
+    source: str
+
+
+class Gap(Event, tag="gap"):
+    """The ingest service dropped trades (last resort of its buffer policy)."""
+
+    ts_recv: int
+    source: str
+    dropped_trades: int
+    first_ts_recv: int
+    last_ts_recv: int
+    reason: str
+
+
+class Quarantined(Event, tag="quarantined"):
+    """Input that could not be turned into an event, kept with the reason."""
+
+    ts_recv: int
+    source: str
+    reason: str
+    detail: str = ""
+    payload: bytes = b""
+
+
+# ----------------------------------------------------------------------- nested records
+
+
+class MemberPrint(Record, frozen=True, array_like=True):
+    """A print inside a packet, hit or alert, with the NBBO the engine used for it."""
+
+    instrument_id: int
+    publisher_id: int
+    ts_event: int
+    sequence: int
+    price: int
+    size: int
+    side: Side
+    bucket: Bucket
+    nbbo_bid_px: int | None
+    nbbo_ask_px: int | None
+
+
+class PacketLeg(Record):
+    """One contract of a FlowPacket with its own detail."""
+
+    instrument_id: int
+    symbol: str
+    right: Right
+    strike_price: int
+    expiration_date: int
+    side: Side
+    size: int
+    premium_cents: int
+    n_prints: int
+    venues: list[int]
+    vwap_px: int
+    ratio: int
+    moneyness: float | None
+    dte: int | None
+    day_volume: int
+    open_interest: int | None
+
+
+class BaselineValue(Record):
+    """The rolling baseline behind one z-score."""
+
+    key: str
+    metric: str
+    value: int
+    n: int
+    mean: float
+    std: float
+    z: float | None
+
+
+class QuoteRef(Record, frozen=True, array_like=True):
+    """An equity quote a dark-pool inference rests on."""
+
+    publisher_id: int
+    ts_recv: int
+    bid_px: int | None
+    ask_px: int | None
+
+
+# ---------------------------------------------------------------------- derived events
+
+
+class PrintInference(Event, tag="print_inference"):
+    """Aggressor side, NBBO placement and confidence for one option print."""
+
+    run_id: str
+    ts_recv: int
+    ts_event: int
+    publisher_id: int
+    instrument_id: int
+    sequence: int
+    symbol: str
+    underlying: str
+    price: int
+    size: int
+    side: Side
+    bucket: Bucket
+    rule: str
+    confidence: float
+    nbbo_status: NbboStatus
+    nbbo_bid_px: int | None
+    nbbo_ask_px: int | None
+    nbbo_bid_sz: int | None
+    nbbo_ask_sz: int | None
+    nbbo_ts_recv: int | None
+    late: bool = False
+
+
+class FlowPacket(Event, tag="flow_packet"):
+    """A cluster of prints that together make one flow event."""
+
+    packet_id: str
+    run_id: str
+    kind: PacketKind
+    structure: str
+    underlying: str
+    ts_start: int
+    ts_end: int
+    ts_recv: int
+    side: str
+    premium_cents: int
+    size: int
+    n_prints: int
+    venues: list[int]
+    price_levels: int
+    legs: list[PacketLeg]
+    bucket_counts: dict[str, int]
+    aggressor_ratio: float
+    nbbo_coverage: float
+    spot_px: int | None
+    members: list[MemberPrint]
+    late: bool = False
+
+
+class ClassifierHit(Event, tag="classifier_hit"):
+    """One rule that fired on one packet, with everything it looked at."""
+
+    hit_id: str
+    run_id: str
+    packet_id: str
+    rule: str
+    ts_event: int
+    ts_recv: int
+    underlying: str
+    packet_kind: str
+    premium_cents: int
+    size: int
+    score: float
+    thresholds: dict[str, float]
+    baselines: list[BaselineValue]
+    members: list[MemberPrint]
+
+
+class Alert(Event, tag="alert"):
+    """A scored alert raised from the hits on one packet."""
+
+    alert_id: str
+    run_id: str
+    packet_id: str
+    ts_event: int
+    ts_recv: int
+    underlying: str
+    severity: int
+    score: float
+    rules: list[str]
+    hit_ids: list[str]
+    title: str
+    thresholds: dict[str, float]
+    baselines: list[BaselineValue]
+    members: list[MemberPrint]
+
+
+class DarkPoolEvent(Event, tag="darkpool_event"):
+    """An inference drawn from off-exchange equity prints, with its basis and its limits."""
+
+    event_id: str
+    run_id: str
+    kind: str
+    symbol: str
+    ts_start: int
+    ts_end: int
+    ts_recv: int
+    size: int
+    notional_cents: int
+    n_prints: int
+    price_impact_bps: float | None
+    confidence: float
+    prints: list[MemberPrint]
+    quotes: list[QuoteRef]
+    caveats: str
+
+
+RAW_EVENTS: tuple[type[Event], ...] = (
+    OptionContract,
+    OptionPrint,
+    OptionQuote,
+    EquityPrint,
+    EquityQuote,
+    OpenInterest,
+    Heartbeat,
+    Gap,
+    Quarantined,
+)
+DERIVED_EVENTS: tuple[type[Event], ...] = (
+    PrintInference,
+    FlowPacket,
+    ClassifierHit,
+    Alert,
+    DarkPoolEvent,
+)
+ALL_EVENTS: tuple[type[Event], ...] = RAW_EVENTS + DERIVED_EVENTS
+
+AnyEvent = (
+    OptionContract
+    | OptionPrint
+    | OptionQuote
+    | EquityPrint
+    | EquityQuote
+    | OpenInterest
+    | Heartbeat
+    | Gap
+    | Quarantined
+    | PrintInference
+    | FlowPacket
+    | ClassifierHit
+    | Alert
+    | DarkPoolEvent
+)
+
+
+def event_tag(event_type: type[Event]) -> str:
+    """The wire tag of an event type, e.g. `option_print`."""
+    tag = event_type.__struct_config__.tag
+    assert isinstance(tag, str)
+    return tag
+
+
+__all__ = [
+    "ALL_EVENTS",
+    "DERIVED_EVENTS",
+    "FIXED_DIGITS",
+    "PRICE_SCALE",
+    "RAW_EVENTS",
+    "SCHEMA_VERSION",
+    "UNDEF_PRICE",
+    "UNDEF_TIMESTAMP",
+    "Alert",
+    "AnyEvent",
+    "BaselineValue",
+    "Bucket",
+    "ClassifierHit",
+    "DarkPoolEvent",
+    "EquityPrint",
+    "EquityQuote",
+    "Event",
+    "FlowPacket",
+    "Gap",
+    "Heartbeat",
+    "MemberPrint",
+    "NbboStatus",
+    "OpenInterest",
+    "OptionContract",
+    "OptionPrint",
+    "OptionQuote",
+    "PacketKind",
+    "PacketLeg",
+    "PrintInference",
+    "Quarantined",
+    "QuoteRef",
+    "Record",
+    "Right",
+    "Side",
+    "event_tag",
+]

@@ -1,0 +1,26 @@
+"""Deterministic identifiers: blake2b-128 over canonical fields and the run id.
+
+Python's `hash()` is salted per process and polars' hashes change across versions, so
+neither may ever name a stored thing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import msgspec
+
+IdField = int | str | bytes | bool | None
+
+_encoder = msgspec.msgpack.Encoder()
+
+
+def make_id(kind: str, run_id: str, *fields: IdField) -> str:
+    """32 hex characters naming `kind` built from `fields` within `run_id`."""
+    digest = hashlib.blake2b(_encoder.encode((kind, run_id, *fields)), digest_size=16)
+    return digest.hexdigest()
+
+
+def message_id(body: bytes) -> str:
+    """The JetStream `Nats-Msg-Id` of a message body (content-addressed)."""
+    return hashlib.blake2b(body, digest_size=16).hexdigest()

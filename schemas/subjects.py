@@ -1,0 +1,37 @@
+"""JetStream stream and subject names."""
+
+from __future__ import annotations
+
+import re
+
+from schemas.events import DERIVED_EVENTS, RAW_EVENTS, Event, event_tag
+
+RAW_STREAM = "RAW"
+DERIVED_STREAM = "DERIVED"
+RAW_SUBJECTS = "flow.raw.>"
+DERIVED_SUBJECTS = "flow.drv.>"
+
+RUN_ID_HEADER = "Flowtape-Run-Id"
+SCHEMA_HEADER = "Flowtape-Schema"
+
+_TOKEN = re.compile(r"^[a-z0-9_-]{1,64}$")
+
+
+def _check_token(value: str, what: str) -> str:
+    if not _TOKEN.match(value):
+        raise ValueError(f"{what} must match {_TOKEN.pattern}, got {value!r}")
+    return value
+
+
+def raw_subject(event_type: type[Event], source: str) -> str:
+    """`flow.raw.<type>.<source>`, e.g. `flow.raw.option_print.databento`."""
+    if event_type not in RAW_EVENTS:
+        raise ValueError(f"{event_type.__name__} is not a raw event")
+    return f"flow.raw.{event_tag(event_type)}.{_check_token(source, 'source')}"
+
+
+def derived_subject(event_type: type[Event]) -> str:
+    """`flow.drv.<type>`, e.g. `flow.drv.flow_packet`."""
+    if event_type not in DERIVED_EVENTS:
+        raise ValueError(f"{event_type.__name__} is not a derived event")
+    return f"flow.drv.{event_tag(event_type)}"
