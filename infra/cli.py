@@ -1,0 +1,186 @@
+"""The `flowtape` command."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from infra.errors import FlowtapeError
+from infra.migrate import migrate
+from infra.settings import Settings, get_settings
+from infra.stack import COMPONENTS, Stack, is_healthy
+from infra.warehouse import Warehouse
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+console = Console(stderr=True)
+
+# Long-running services `flowtape up` starts as child processes, when their command exists.
+SERVICES: tuple[tuple[str, ...], ...] = (
+    ("sink",),
+    ("compute",),
+    ("ingest", "--source", "synthetic"),
+    ("api",),
+)
+
+
+def open_warehouse(stack: Stack, settings: Settings) -> Warehouse:
+    return Warehouse.connect(stack.url("clickhouse"), settings.clickhouse_database)
+
+
+@app.command()
+def up(
+    no_services: Annotated[
+        bool, typer.Option("--no-services", help="Only the servers and the schema.")
+    ] = False,
+) -> None:
+    """Start the servers (embedded unless the environment names external ones), apply the
+    schema and run the services until Ctrl-C."""
+    settings = get_settings()
+    with Stack(settings, record=True) as stack:
+        with open_warehouse(stack, settings) as warehouse:
+            applied = migrate(warehouse)
+        console.print(f"schema: {len(applied)} migration(s) applied")
+        for endpoint in stack.endpoints.values():
+            console.print(f"{endpoint.component:<11}{endpoint.url}  ({endpoint.origin})")
+        children: list[subprocess.Popen[bytes]] = []
+        if not no_services:
+            known = {command.name for command in app.registered_commands}
+            env = {**os.environ, **stack.environment()}
+            for argv in SERVICES:
+                if argv[0] in known:
+                    children.append(
+                        subprocess.Popen([sys.executable, "-m", "infra.cli", *argv], env=env)  # noqa: S603
+                    )
+                    console.print(f"service    {' '.join(argv)} (pid {children[-1].pid})")
+        console.print("flowtape is up; Ctrl-C stops everything")
+        try:
+            _wait_for_interrupt(children)
+        finally:
+            for child in children:
+                child.send_signal(signal.SIGTERM)
+            for child in children:
+                try:
+                    child.wait(20)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+            console.print("stopping servers")
+
+
+def _wait_for_interrupt(children: list[subprocess.Popen[bytes]]) -> None:
+    stop = False
+
+    def _on_signal(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        while not stop:
+            for child in children:
+                if child.poll() is not None:
+                    console.print(f"[red]service pid {child.pid} exited ({child.returncode})")
+                    children.remove(child)
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Each component's URL and health, without starting anything."""
+    settings = get_settings()
+    stack = Stack(settings)
+    recorded = stack.running_up()
+    report: dict[str, dict[str, Any]] = {}
+    for component in COMPONENTS:
+        url = stack.external_url(component) or recorded.get(component, "")
+        origin = "external" if stack.external_url(component) else ("up" if url else "none")
+        report[component] = {
+            "url": url,
+            "origin": origin,
+            "healthy": bool(url) and is_healthy(component, url),
+        }
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    table = Table("component", "url", "origin", "healthy")
+    for component, row in report.items():
+        table.add_row(
+            component, row["url"] or "-", row["origin"], "yes" if row["healthy"] else "no"
+        )
+    Console().print(table)
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Apply the ClickHouse migrations not yet applied."""
+    settings = get_settings()
+    with Stack(settings, needs=("clickhouse",)) as stack, open_warehouse(stack, settings) as wh:
+        applied = migrate(wh)
+    console.print(f"{len(applied)} migration(s) applied: {[m.name for m in applied]}")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def render_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> str:
+    """Query results as `table`, `json` or `csv` text."""
+    if fmt == "json":
+        return json.dumps(
+            [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
+        )
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        writer.writerows([[_plain(v) for v in row] for row in rows])
+        return out.getvalue()
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*(str(_plain(v)) for v in row))
+    buffer = Console(file=io.StringIO(), width=200)
+    buffer.print(table)
+    return buffer.file.getvalue()  # type: ignore[attr-defined]
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run.")] = "",
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
+) -> None:
+    """Run SQL against flowtape's ClickHouse database."""
+    if fmt not in {"table", "json", "csv"}:
+        raise typer.BadParameter(f"expected table, json or csv, got {fmt!r}")
+    settings = get_settings()
+    with Stack(settings, needs=("clickhouse",)) as stack, open_warehouse(stack, settings) as wh:
+        result = wh.client.query(query)
+        typer.echo(render_rows(list(result.column_names), list(result.result_rows), fmt), nl=False)
+
+
+def main() -> None:
+    try:
+        app()
+    except FlowtapeError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise SystemExit(2) from exc
+
+
+if __name__ == "__main__":
+    main()

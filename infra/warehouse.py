@@ -1,0 +1,273 @@
+"""ClickHouse: events to Arrow tables, atomic batch inserts, queries.
+
+Column names are event field names, plus `run_id` and `log_seq` (the JetStream stream
+sequence the row came in; 0 for rows a replay wrote directly). Conversion rules:
+`ts_*` / `expiration` integers -> DateTime64(9) (None -> NULL), lists and maps of scalars ->
+Array / Map, lists of nested records -> JSON text. A FlowPacket's members go to
+`packet_prints`, one row each. Heartbeats are liveness, not data: they stay on the log only.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import clickhouse_connect
+import msgspec
+import pyarrow as pa
+from clickhouse_connect.driver.client import Client
+
+from infra.errors import ConfigError
+from schemas.events import (
+    Alert,
+    ClassifierHit,
+    DarkPoolEvent,
+    EquityPrint,
+    EquityQuote,
+    Event,
+    FlowPacket,
+    Gap,
+    Heartbeat,
+    OpenInterest,
+    OptionContract,
+    OptionPrint,
+    OptionQuote,
+    PrintInference,
+    Quarantined,
+)
+
+TABLES: dict[type[Event], str] = {
+    OptionContract: "contracts",
+    OptionPrint: "option_prints",
+    OptionQuote: "option_quotes",
+    EquityPrint: "equity_prints",
+    EquityQuote: "equity_quotes",
+    OpenInterest: "open_interest",
+    Gap: "gaps",
+    Quarantined: "quarantine",
+    PrintInference: "print_inference",
+    FlowPacket: "flow_packets",
+    ClassifierHit: "classifier_hits",
+    Alert: "alerts",
+    DarkPoolEvent: "darkpool_events",
+}
+NOT_STORED: frozenset[type[Event]] = frozenset({Heartbeat})
+PACKET_PRINTS = "packet_prints"
+EVENT_TABLES: tuple[str, ...] = (*TABLES.values(), PACKET_PRINTS)
+
+_TIMESTAMP = pa.timestamp("ns", tz="UTC")
+_SCALARS: dict[type[msgspec.inspect.Type], pa.DataType] = {
+    msgspec.inspect.IntType: pa.int64(),
+    msgspec.inspect.FloatType: pa.float64(),
+    msgspec.inspect.BoolType: pa.bool_(),
+    msgspec.inspect.StrType: pa.string(),
+    msgspec.inspect.BytesType: pa.binary(),
+}
+_json = msgspec.json.Encoder()
+
+
+def _is_timestamp(name: str) -> bool:
+    return (
+        name.startswith("ts_")
+        or name.endswith("_ts_recv")
+        or name
+        in {
+            "expiration",
+            "first_ts_recv",
+            "last_ts_recv",
+        }
+    )
+
+
+def _scalar_type(info: msgspec.inspect.Type) -> pa.DataType | None:
+    if isinstance(info, msgspec.inspect.UnionType):
+        kinds = [t for t in info.types if not isinstance(t, msgspec.inspect.NoneType)]
+        return _scalar_type(kinds[0]) if len(kinds) == 1 else None
+    if isinstance(info, msgspec.inspect.LiteralType):
+        return pa.string() if all(isinstance(v, str) for v in info.values) else pa.int64()
+    return _SCALARS.get(type(info))
+
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    name: str
+    arrow_type: pa.DataType
+    convert: Callable[[Any], Any] | None = None
+
+
+@cache
+def _columns(event_type: type[Event]) -> tuple[_Column, ...]:
+    info = msgspec.inspect.type_info(event_type)
+    if not isinstance(info, msgspec.inspect.StructType):
+        raise TypeError(f"{event_type.__name__} is not a struct")
+    columns: list[_Column] = []
+    for field in info.fields:
+        scalar = _scalar_type(field.type)
+        if scalar is not None:
+            arrow_type = _TIMESTAMP if _is_timestamp(field.name) else scalar
+            columns.append(_Column(field.name, arrow_type))
+            continue
+        if isinstance(field.type, msgspec.inspect.ListType):
+            item = _scalar_type(field.type.item_type)
+            if item is not None:
+                columns.append(_Column(field.name, pa.list_(item)))
+                continue
+        if isinstance(field.type, msgspec.inspect.DictType):
+            value = _scalar_type(field.type.value_type)
+            if value is not None:
+                columns.append(
+                    _Column(field.name, pa.map_(pa.string(), value), lambda d: list(d.items()))
+                )
+                continue
+        columns.append(_Column(field.name, pa.string(), lambda v: _json.encode(v).decode()))
+    return tuple(columns)
+
+
+def events_to_arrow(
+    events: Sequence[Event], *, run_id: str, log_seqs: Sequence[int], skip: Iterable[str] = ()
+) -> pa.Table:
+    """Events of one type as an Arrow table with `run_id` and `log_seq` columns.
+
+    Derived events carry their own `run_id` field, which then fills the column.
+    """
+    if not events:
+        raise ValueError("expected at least one event")
+    event_type = type(events[0])
+    skipped = set(skip)
+    names = [f.name for f in msgspec.inspect.type_info(event_type).fields]  # type: ignore[attr-defined]
+    rows = list(zip(*(msgspec.structs.astuple(e) for e in events), strict=True))
+    by_name = dict(zip(names, rows, strict=True))
+    arrays: dict[str, pa.Array] = {
+        "run_id": pa.array([run_id] * len(events), pa.string()),
+        "log_seq": pa.array(log_seqs, pa.uint64()),
+    }
+    for column in _columns(event_type):
+        if column.name in skipped:
+            continue
+        values = by_name[column.name]
+        if column.convert is not None:
+            values = [column.convert(v) for v in values]
+        arrays[column.name] = pa.array(values, column.arrow_type)
+    return pa.table(arrays)
+
+
+def packet_prints_to_arrow(packets: Sequence[FlowPacket], *, log_seqs: Sequence[int]) -> pa.Table:
+    """One row per member print of each packet."""
+    rows: dict[str, list[Any]] = defaultdict(list)
+    for packet, log_seq in zip(packets, log_seqs, strict=True):
+        for member in packet.members:
+            rows["run_id"].append(packet.run_id)
+            rows["log_seq"].append(log_seq)
+            rows["packet_id"].append(packet.packet_id)
+            rows["underlying"].append(packet.underlying)
+            rows["ts_start"].append(packet.ts_start)
+            for name in member.__struct_fields__:
+                rows[name].append(getattr(member, name))
+    types = {"log_seq": pa.uint64(), "ts_start": _TIMESTAMP, "ts_event": _TIMESTAMP}
+    return pa.table({name: pa.array(values, types.get(name)) for name, values in rows.items()})
+
+
+def tables_for(
+    events: Sequence[Event], *, run_id: str, log_seqs: Sequence[int]
+) -> dict[str, pa.Table]:
+    """Group events by type into the Arrow tables they are stored in."""
+    grouped: dict[type[Event], tuple[list[Event], list[int]]] = {}
+    for event, log_seq in zip(events, log_seqs, strict=True):
+        if type(event) in NOT_STORED:
+            continue
+        bucket = grouped.setdefault(type(event), ([], []))
+        bucket[0].append(event)
+        bucket[1].append(log_seq)
+    tables: dict[str, pa.Table] = {}
+    for event_type, (group, seqs) in grouped.items():
+        if event_type is FlowPacket:
+            tables[TABLES[event_type]] = events_to_arrow(
+                group, run_id=run_id, log_seqs=seqs, skip={"members"}
+            )
+            packets = [e for e in group if isinstance(e, FlowPacket)]
+            if any(p.members for p in packets):
+                tables[PACKET_PRINTS] = packet_prints_to_arrow(packets, log_seqs=seqs)
+        else:
+            tables[TABLES[event_type]] = events_to_arrow(group, run_id=run_id, log_seqs=seqs)
+    return tables
+
+
+def parse_clickhouse_url(url: str) -> dict[str, Any]:
+    """`http://user:password@host:port/database` -> clickhouse-connect keyword arguments."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(f"CLICKHOUSE_URL must look like http://host:8123[/database], got {url!r}")
+    kwargs: dict[str, Any] = {
+        "host": parts.hostname,
+        "port": parts.port or (8443 if parts.scheme == "https" else 8123),
+        "secure": parts.scheme == "https",
+        "username": urllib.parse.unquote(parts.username or "default"),
+        "password": urllib.parse.unquote(parts.password or ""),
+    }
+    database = parts.path.strip("/")
+    if database:
+        kwargs["database"] = database
+    return kwargs
+
+
+class Warehouse:
+    """A ClickHouse client bound to flowtape's database."""
+
+    def __init__(self, client: Client, database: str) -> None:
+        self.client = client
+        self.database = database
+
+    @classmethod
+    def connect(cls, url: str, database: str | None = None, *, create: bool = True) -> Warehouse:
+        kwargs = parse_clickhouse_url(url)
+        database = database or kwargs.pop("database", None) or "flowtape"
+        kwargs.pop("database", None)
+        client = clickhouse_connect.get_client(
+            **kwargs, database="default", autogenerate_session_id=False
+        )
+        if create:
+            client.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+        client.database = database
+        return cls(client, database)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def command(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
+        return self.client.command(sql, parameters=parameters)
+
+    def rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        return list(self.client.query(sql, parameters=parameters).result_rows)
+
+    def scalar(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
+        rows = self.rows(sql, parameters)
+        return rows[0][0] if rows else None
+
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
+        """One atomic insert of a whole Arrow table."""
+        self.client.insert_arrow(table, data, database=self.database)
+
+    def insert_events(
+        self, events: Sequence[Event], *, run_id: str, log_seq: int | Sequence[int] = 0
+    ) -> dict[str, int]:
+        """Insert events (any mix of types), one insert per table; returns rows per table."""
+        seqs = [log_seq] * len(events) if isinstance(log_seq, int) else list(log_seq)
+        counts: dict[str, int] = {}
+        for table, data in tables_for(events, run_id=run_id, log_seqs=seqs).items():
+            self.insert_arrow(table, data)
+            counts[table] = data.num_rows
+        return counts
+
+    def max_log_seq(self, table: str) -> int:
+        """The largest log_seq stored in `table` (0 when empty)."""
+        return int(self.scalar(f"SELECT max(log_seq) FROM `{table}`") or 0)  # noqa: S608  (table from EVENT_TABLES)
