@@ -125,7 +125,10 @@ class Stack:
         if self.record:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             urls = {c: e.url for c, e in self.endpoints.items()}
-            self.state_path.write_text(json.dumps({"owner_pid": os.getpid(), "urls": urls}))
+            pids = {server.name: server.pid for server in self.owned}
+            self.state_path.write_text(
+                json.dumps({"owner_pid": os.getpid(), "urls": urls, "pids": pids})
+            )
         return self
 
     def stop(self) -> None:

@@ -1,0 +1,111 @@
+"""Real servers for the tests: NATS with JetStream, Valkey (Redis protocol) and ClickHouse.
+
+They are started once per test session on free loopback ports, with data in a temporary
+folder, whatever the environment says (tests never touch servers that happen to be running).
+Each test session gets its own ClickHouse database; `fresh_warehouse` gives a test its own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from infra.bus import Bus
+from infra.embedded import EmbeddedServer, clickhouse_server, nats_server, redis_server
+from infra.migrate import migrate
+from infra.warehouse import Warehouse
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "databento"
+
+
+@dataclass(frozen=True)
+class Servers:
+    nats: EmbeddedServer
+    redis: EmbeddedServer
+    clickhouse: EmbeddedServer
+
+    @property
+    def nats_url(self) -> str:
+        return self.nats.url
+
+    @property
+    def redis_url(self) -> str:
+        return self.redis.url
+
+    @property
+    def clickhouse_url(self) -> str:
+        return self.clickhouse.url
+
+    def environment(self) -> dict[str, str]:
+        """Variables that point a flowtape process at these servers."""
+        return {
+            "NATS_URL": self.nats_url,
+            "REDIS_URL": self.redis_url,
+            "CLICKHOUSE_URL": self.clickhouse_url,
+        }
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real Databento sample files."""
+    if not SHARED_DATA.is_dir():
+        raise FileNotFoundError(f"expected the Databento samples at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    root = tmp_path_factory.mktemp("servers")
+    started: list[EmbeddedServer] = []
+    try:
+        for factory, name in ((nats_server, "nats"), (redis_server, "redis"),
+                              (clickhouse_server, "clickhouse")):  # fmt: skip
+            server = factory(root / name)
+            server.start()
+            started.append(server)
+        yield Servers(*started)
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+def new_warehouse(servers: Servers) -> Warehouse:
+    warehouse = Warehouse.connect(servers.clickhouse_url, f"test_{uuid.uuid4().hex[:12]}")
+    migrate(warehouse)
+    return warehouse
+
+
+@pytest.fixture(scope="session")
+def warehouse(servers: Servers) -> Iterator[Warehouse]:
+    """A migrated database shared by the whole test session."""
+    wh = new_warehouse(servers)
+    yield wh
+    wh.close()
+
+
+@pytest.fixture
+def fresh_warehouse(servers: Servers) -> Iterator[Warehouse]:
+    """A migrated database of this test's own, dropped afterwards."""
+    wh = new_warehouse(servers)
+    yield wh
+    wh.command(f"DROP DATABASE IF EXISTS `{wh.database}`")
+    wh.close()
+
+
+@pytest_asyncio.fixture
+async def bus(servers: Servers) -> AsyncIterator[Bus]:
+    """A JetStream connection with empty RAW and DERIVED streams."""
+    connection = await Bus.connect(servers.nats_url)
+    for stream in ("RAW", "DERIVED"):
+        try:
+            await connection.js.delete_stream(stream)
+        except Exception:  # noqa: S110  (absent stream is the expected case)
+            pass
+    await connection.ensure_streams(duplicate_window_s=120.0)
+    yield connection
+    await connection.close()

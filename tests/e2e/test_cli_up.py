@@ -1,0 +1,114 @@
+"""`flowtape up` as a person runs it: servers, schema, SQL, Ctrl-C, restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+EXTERNAL = ("NATS_URL", "REDIS_URL", "CLICKHOUSE_URL")
+
+
+def flowtape_env(folder: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in EXTERNAL}
+    env["FLOWTAPE_DATA_DIR"] = str(folder / ".flowtape")
+    return env
+
+
+def flowtape(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "infra.cli", *args],
+        cwd=folder, env=flowtape_env(folder), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def start_up(folder: Path) -> tuple[subprocess.Popen[str], dict[str, object]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra.cli", "up", "--no-services"],
+        cwd=folder, env=flowtape_env(folder), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    state_file = folder / ".flowtape" / "stack.json"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if state_file.exists() and json.loads(state_file.read_text())["owner_pid"] == process.pid:
+            return process, json.loads(state_file.read_text())
+        if process.poll() is not None:
+            raise AssertionError(f"flowtape up exited: {process.stdout.read()}")  # type: ignore[union-attr]
+        time.sleep(0.2)
+    process.kill()
+    raise AssertionError("flowtape up did not come up within 90 s")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie of ours still "exists"; check its state
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+def interrupt(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    return output
+
+
+def test_up_serves_the_schema_and_ctrl_c_leaves_no_server_behind(tmp_path: Path) -> None:
+    process, state = start_up(tmp_path)
+    try:
+        status = json.loads(flowtape(tmp_path, "status", "--json").stdout)
+        assert {c: status[c]["healthy"] for c in status} == {
+            "nats": True, "redis": True, "clickhouse": True,
+        }  # fmt: skip
+        listed = flowtape(
+            tmp_path, "sql",
+            "SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name",
+            "--format", "csv",
+        )  # fmt: skip
+        assert listed.returncode == 0, listed.stderr
+        tables = set(listed.stdout.split())
+        assert {"option_prints", "flow_packets", "packet_prints", "alerts", "quarantine"} <= tables
+    finally:
+        output = interrupt(process)
+    assert "stopping servers" in output
+    pids = state["pids"]
+    assert isinstance(pids, dict) and len(pids) == 3
+    assert not [name for name, pid in pids.items() if alive(int(pid))]
+    assert not (tmp_path / ".flowtape" / "stack.json").exists()
+
+
+def test_data_survives_a_killed_server_and_a_new_up(tmp_path: Path) -> None:
+    process, state = start_up(tmp_path)
+    try:
+        inserted = flowtape(
+            tmp_path, "sql",
+            "INSERT INTO runs (run_id, kind, description, params, status, created_at, "
+            "updated_at) VALUES ('kept', 'replay', '', '{}', 'done', now64(3), now64(3))",
+        )  # fmt: skip
+        assert inserted.returncode == 0, inserted.stderr
+        os.kill(int(state["pids"]["clickhouse"]), signal.SIGKILL)  # type: ignore[index]
+    finally:
+        interrupt(process)
+    process, _ = start_up(tmp_path)
+    try:
+        found = flowtape(tmp_path, "sql", "SELECT run_id FROM runs", "--format", "json")
+        assert json.loads(found.stdout) == [{"run_id": "kept"}]
+    finally:
+        interrupt(process)
+
+
+def test_a_command_alone_starts_the_servers_it_needs(tmp_path: Path) -> None:
+    result = flowtape(tmp_path, "sql", "SELECT 1 + 1 AS two", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [{"two": 2}]

@@ -1,0 +1,79 @@
+from infra.bus import Bus, chunk_events
+from infra.state import Checkpoint, StateStore
+from schemas.codec import decode_batch
+from schemas.events import OptionPrint
+from schemas.subjects import RAW_STREAM, raw_subject
+from tests.conftest import Servers
+from tests.unit.schemas.test_codec_and_order import option_print
+
+
+def prints(n: int, start: int = 0) -> list[OptionPrint]:
+    return [option_print(sequence=i, ts_recv=1_000 + i) for i in range(start, start + n)]
+
+
+async def read_all(bus: Bus, start_seq: int = 1) -> list[tuple[int, str, list[object]]]:
+    reader = await bus.reader(RAW_STREAM, start_seq=start_seq)
+    got: list[tuple[int, str, list[object]]] = []
+    while batch := await reader.fetch(100, timeout_s=0.5):
+        got.extend((m.stream_seq, m.run_id, list(m.events)) for m in batch)
+    await reader.close()
+    return got
+
+
+async def test_batches_are_published_acked_and_read_back_in_order(bus: Bus) -> None:
+    subject = raw_subject(OptionPrint, "databento")
+    first = await bus.publish(subject, prints(500), run_id="live")
+    second = await bus.publish(subject, prints(500, start=500), run_id="live")
+    assert first == [1] and second == [2]  # one message per micro-batch
+    messages = await read_all(bus)
+    assert [seq for seq, _, _ in messages] == [1, 2]
+    assert all(run_id == "live" for _, run_id, _ in messages)
+    assert [e for _, _, events in messages for e in events] == prints(1000)
+
+
+async def test_reading_resumes_after_a_position(bus: Bus) -> None:
+    subject = raw_subject(OptionPrint, "databento")
+    for i in range(5):
+        await bus.publish(subject, prints(3, start=3 * i), run_id="live")
+    assert [seq for seq, _, _ in await read_all(bus, start_seq=4)] == [4, 5]
+
+
+async def test_republishing_inside_the_duplicate_window_stores_once(bus: Bus) -> None:
+    subject = raw_subject(OptionPrint, "databento")
+    await bus.publish(subject, prints(10), run_id="live")
+    again = await bus.publish(subject, prints(10), run_id="live")
+    assert again == [1]
+    assert await bus.last_sequence(RAW_STREAM) == 1
+
+
+async def test_large_batches_are_split_under_the_message_limit(bus: Bus) -> None:
+    events = prints(20_000)
+    bodies = chunk_events(events, max_bytes=100_000)
+    assert len(bodies) > 1 and all(len(b) <= 100_000 for b in bodies)
+    assert [e for body in bodies for e in decode_batch(body)] == events
+    sequences = await bus.publish(raw_subject(OptionPrint, "databento"), events, run_id="live")
+    assert len(sequences) >= 4  # ~200 bytes an event against a 900 kB budget
+
+
+async def test_a_poison_message_is_reported_not_raised(bus: Bus) -> None:
+    await bus.js.publish("flow.raw.option_print.databento", b"\xc1 not msgpack")
+    reader = await bus.reader(RAW_STREAM, start_seq=1)
+    (message,) = await reader.fetch(10, timeout_s=1)
+    await reader.close()
+    assert message.events == [] and message.error and "msgpack" in message.error
+
+
+async def test_checkpoint_saves_state_and_position_together(servers: Servers) -> None:
+    store = StateStore.connect(servers.redis_url, run_id="test-checkpoint")
+    await store.clear()
+    assert await store.load() is None
+    await store.save(Checkpoint(state=b"\x00state", position=41, high_water={"s": [1, 2]}))
+    await store.save(Checkpoint(state=b"\x01state", position=42, high_water={"s": [3, 4]}))
+    assert await store.load() == Checkpoint(
+        state=b"\x01state", position=42, high_water={"s": [3, 4]}
+    )
+    other = StateStore.connect(servers.redis_url, run_id="another-run")
+    assert await other.load() is None
+    await store.clear()
+    await store.close()
+    await other.close()

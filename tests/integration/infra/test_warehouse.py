@@ -1,0 +1,91 @@
+from infra.migrate import applied_versions, available_migrations, migrate
+from infra.warehouse import PACKET_PRINTS, TABLES, Warehouse, tables_for
+from schemas.events import (
+    Heartbeat,
+    MemberPrint,
+    OptionContract,
+    OptionQuote,
+    Quarantined,
+)
+from tests.conftest import Servers
+from tests.integration.infra.samples import one_of_each_event
+from tests.unit.schemas.test_codec_and_order import SYMBOL, option_print
+
+
+def test_migrations_apply_once_and_are_safe_to_run_again(fresh_warehouse: Warehouse) -> None:
+    assert migrate(fresh_warehouse) == []
+    assert applied_versions(fresh_warehouse) == {m.version for m in available_migrations()}
+    tables = {row[0] for row in fresh_warehouse.rows("SHOW TABLES")}
+    assert {*TABLES.values(), PACKET_PRINTS, "runs", "schema_migrations"} <= tables
+
+
+def test_every_stored_event_type_matches_its_table_columns(warehouse: Warehouse) -> None:
+    for table, data in tables_for(one_of_each_event(), run_id="live", log_seqs=[1] * 14).items():
+        stored = [
+            row[0]
+            for row in warehouse.rows(
+                "SELECT name FROM system.columns WHERE database = currentDatabase() "
+                "AND table = {t:String} AND default_kind != 'MATERIALIZED'",
+                {"t": table},
+            )
+        ]
+        assert sorted(data.column_names) == sorted(stored), table
+
+
+def test_insert_and_query_round_trip_with_nulls_for_undefined_values(
+    fresh_warehouse: Warehouse,
+) -> None:
+    contract = OptionContract(
+        ts_recv=1_700_000_000_000_000_001, ts_event=1_700_000_000_000_000_000, publisher_id=20,
+        instrument_id=7, source="databento", symbol=SYMBOL, underlying="AAPL", right="C",
+        strike_price=190 * 10**9, expiration=None,
+    )  # fmt: skip
+    quote = OptionQuote(
+        ts_recv=1_700_000_000_000_000_002, ts_event=1_700_000_000_000_000_001, publisher_id=20,
+        instrument_id=7, sequence=3, source="databento", symbol=SYMBOL, underlying="AAPL",
+        bid_px=None, ask_px=1_250_000_000, bid_sz=0, ask_sz=5,
+    )  # fmt: skip
+    trade = option_print(ts_recv=1_700_000_000_000_000_003)
+    counts = fresh_warehouse.insert_events(
+        [contract, quote, trade, Heartbeat(ts_recv=1, source="x")], run_id="live", log_seq=42
+    )
+    assert counts == {"contracts": 1, "option_quotes": 1, "option_prints": 1}
+    assert fresh_warehouse.rows(
+        "SELECT expiration IS NULL, toUnixTimestamp64Nano(ts_recv), log_seq, run_id FROM contracts"
+    ) == [(1, 1_700_000_000_000_000_001, 42, "live")]
+    assert fresh_warehouse.rows("SELECT bid_px, ask_px FROM option_quotes") == [
+        (None, 1_250_000_000)
+    ]
+    assert fresh_warehouse.rows(
+        "SELECT symbol, price, size, bid_px IS NULL FROM option_prints"
+    ) == [(SYMBOL, 1_500_000_000, 10, 1)]
+    assert fresh_warehouse.max_log_seq("option_prints") == 42
+    assert fresh_warehouse.max_log_seq("alerts") == 0
+
+
+def test_flow_packet_members_become_packet_print_rows(fresh_warehouse: Warehouse) -> None:
+    packet = next(e for e in one_of_each_event() if type(e).__name__ == "FlowPacket")
+    fresh_warehouse.insert_events([packet], run_id="ignored", log_seq=5)
+    member: MemberPrint = packet.members[0]  # type: ignore[attr-defined]
+    assert fresh_warehouse.rows(
+        "SELECT run_id, packet_id, instrument_id, publisher_id, sequence, nbbo_bid_px "
+        "FROM packet_prints"
+    ) == [("live", "pkt-1", member.instrument_id, member.publisher_id, member.sequence, None)]
+    assert fresh_warehouse.rows("SELECT run_id, bucket_counts, venues FROM flow_packets") == [
+        ("live", {"A": 1}, [20, 30])
+    ]
+
+
+def test_quarantine_keeps_the_raw_bytes(fresh_warehouse: Warehouse) -> None:
+    bad = Quarantined(ts_recv=5, source="databento", reason="malformed_dbn", payload=b"\x00\xff")
+    fresh_warehouse.insert_events([bad], run_id="live", log_seq=1)
+    assert fresh_warehouse.rows("SELECT reason, hex(payload) FROM quarantine") == [
+        ("malformed_dbn", "00FF")
+    ]
+
+
+def test_urls_name_the_database(servers: Servers) -> None:
+    wh = Warehouse.connect(f"{servers.clickhouse_url}/named_db_test")
+    assert wh.scalar("SELECT currentDatabase()") == "named_db_test"
+    wh.command("DROP DATABASE named_db_test")
+    wh.close()
