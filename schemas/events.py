@@ -398,7 +398,8 @@ AnyEvent = (
 def event_tag(event_type: type[Event]) -> str:
     """The wire tag of an event type, e.g. `option_print`."""
     tag = event_type.__struct_config__.tag
-    assert isinstance(tag, str)
+    if not isinstance(tag, str):
+        raise TypeError(f"{event_type.__name__} has no string tag")
     return tag
 
 
