@@ -45,9 +45,12 @@ class LogMessage:
     error: str | None = None  # set for a poison message: its body is not a batch of events
 
 
-def chunk_events(events: Sequence[Event], max_bytes: int = MAX_MESSAGE_BYTES) -> list[bytes]:
-    """Encode events into message bodies no larger than `max_bytes` (one event may exceed)."""
-    bodies: list[bytes] = []
+def chunk_events(
+    events: Sequence[Event], max_bytes: int = MAX_MESSAGE_BYTES
+) -> list[tuple[int, bytes]]:
+    """Encode events into message bodies of at most `max_bytes` (one event may exceed it);
+    each body comes with the number of events it holds."""
+    chunks: list[tuple[int, bytes]] = []
     start = 0
     step = max(1, len(events))
     while start < len(events):
@@ -55,9 +58,9 @@ def chunk_events(events: Sequence[Event], max_bytes: int = MAX_MESSAGE_BYTES) ->
         if len(body) > max_bytes and step > 1:
             step = max(1, step // 2)
             continue
-        bodies.append(body)
+        chunks.append((min(step, len(events) - start), body))
         start += step
-    return bodies
+    return chunks
 
 
 class Bus:
@@ -68,9 +71,9 @@ class Bus:
         self.js = js
 
     @classmethod
-    async def connect(cls, url: str, *, name: str = "flowtape") -> Bus:
+    async def connect(cls, url: str, *, name: str = "flowtape", timeout_s: float = 10.0) -> Bus:
         nc = await nats.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
-        return cls(nc, nc.jetstream(timeout=10))
+        return cls(nc, nc.jetstream(timeout=timeout_s))
 
     async def close(self) -> None:
         await self.nc.drain()
@@ -95,16 +98,24 @@ class Bus:
 
     async def publish(self, subject: str, events: Sequence[Event], *, run_id: str) -> list[int]:
         """Publish events as acknowledged messages; returns their stream sequences."""
-        sequences: list[int] = []
-        for body in chunk_events(events):
-            headers = {
-                "Nats-Msg-Id": message_id(subject.encode() + b"\0" + run_id.encode() + body),
-                RUN_ID_HEADER: run_id,
-                SCHEMA_HEADER: str(SCHEMA_VERSION),
-            }
-            ack = await self.js.publish(subject, body, headers=headers)
-            sequences.append(ack.seq)
-        return sequences
+        return [
+            await self.publish_body(subject, body, run_id=run_id)
+            for _, body in chunk_events(events)
+        ]
+
+    async def publish_body(self, subject: str, body: bytes, *, run_id: str) -> int:
+        """Publish one encoded batch and wait for its acknowledgement; returns its sequence.
+
+        The message id is the body's content hash: resending the same body after a failed
+        acknowledgement is stored once within the stream's duplicate window.
+        """
+        headers = {
+            "Nats-Msg-Id": message_id(subject.encode() + b"\0" + run_id.encode() + body),
+            RUN_ID_HEADER: run_id,
+            SCHEMA_HEADER: str(SCHEMA_VERSION),
+        }
+        ack = await self.js.publish(subject, body, headers=headers)
+        return int(ack.seq)
 
     async def last_sequence(self, stream: str) -> int:
         info = await self.js.stream_info(stream)

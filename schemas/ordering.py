@@ -61,3 +61,32 @@ def canonical_key(event: Event) -> CanonicalKey:
 def canonical_sort(events: list[Event]) -> list[Event]:
     """A new list of `events` in canonical order."""
     return sorted(events, key=canonical_key)
+
+
+SourceKey = tuple[int, int, int, int, int]
+
+# Liveness and error records are not market data: they are never treated as repeats.
+_UNORDERED: frozenset[type[Event]] = frozenset({Heartbeat, Gap, Quarantined})
+
+
+def source_key(event: Event) -> SourceKey:
+    """The canonical key without its tie-breaking bytes: unique per record of one source."""
+    return canonical_key(event)[:5]  # type: ignore[return-value]
+
+
+def admit(high_water: dict[str, list[int]], event: Event) -> bool:
+    """False for an event at or below its source's high-water mark (a republished repeat).
+
+    Marks are kept per (source, event type) because one source's events of one type arrive
+    in canonical order, while different types travel in different messages. Admitting an
+    event raises its mark; `high_water` is plain data so it can be checkpointed.
+    """
+    if type(event) in _UNORDERED:
+        return True
+    mark_name = f"{getattr(event, 'source')}/{type(event).__name__}"  # noqa: B009
+    key = list(source_key(event))
+    mark = high_water.get(mark_name)
+    if mark is not None and key <= mark:
+        return False
+    high_water[mark_name] = key
+    return True

@@ -48,9 +48,10 @@ async def test_republishing_inside_the_duplicate_window_stores_once(bus: Bus) ->
 
 async def test_large_batches_are_split_under_the_message_limit(bus: Bus) -> None:
     events = prints(20_000)
-    bodies = chunk_events(events, max_bytes=100_000)
-    assert len(bodies) > 1 and all(len(b) <= 100_000 for b in bodies)
-    assert [e for body in bodies for e in decode_batch(body)] == events
+    chunks = chunk_events(events, max_bytes=100_000)
+    assert len(chunks) > 1 and all(len(body) <= 100_000 for _, body in chunks)
+    assert [e for _, body in chunks for e in decode_batch(body)] == events
+    assert [count for count, _ in chunks] == [len(decode_batch(body)) for _, body in chunks]
     sequences = await bus.publish(raw_subject(OptionPrint, "databento"), events, run_id="live")
     assert len(sequences) >= 4  # ~200 bytes an event against a 900 kB budget
 

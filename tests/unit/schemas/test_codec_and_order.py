@@ -132,3 +132,28 @@ def test_occ_symbols_round_trip() -> None:
     assert parse_occ("SPXW  251219P05500500").strike_price == 5_500_500_000_000
     with pytest.raises(ValueError, match="OCC symbol"):
         parse_occ("AAPL240119C190")
+
+
+def test_republished_events_at_or_below_the_high_water_mark_are_not_admitted() -> None:
+    from schemas.ordering import admit
+
+    marks: dict[str, list[int]] = {}
+    session = [option_print(ts_recv=t, sequence=t) for t in range(1, 6)]
+    assert [admit(marks, e) for e in session] == [True] * 5
+    assert [admit(marks, e) for e in session] == [False] * 5  # the same session again
+    assert admit(marks, option_print(ts_recv=6, sequence=6))
+
+
+def test_high_water_marks_are_kept_per_source_and_type() -> None:
+    from schemas.ordering import admit
+
+    marks: dict[str, list[int]] = {}
+    assert admit(marks, option_print(ts_recv=10))
+    assert admit(marks, option_print(ts_recv=5, source="alpaca"))
+    quote = OptionQuote(
+        ts_recv=5, ts_event=5, publisher_id=1, instrument_id=7, sequence=1, source="databento",
+        symbol=SYMBOL, underlying="AAPL", bid_px=1, ask_px=2, bid_sz=1, ask_sz=1,
+    )  # fmt: skip
+    assert admit(marks, quote)  # a quote message may trail the prints of the same instant
+    assert admit(marks, Quarantined(ts_recv=1, source="databento", reason="r"))
+    assert admit(marks, Quarantined(ts_recv=1, source="databento", reason="r"))

@@ -1,0 +1,198 @@
+"""The ingest service: one source into the RAW stream.
+
+Events from the source collect in an `IngestBuffer`; a publisher drains it every
+`flush_interval_s` (or sooner when `batch_size` events wait) into one acknowledged message
+per event type (`flow.raw.<type>.<source>`). When the log is unreachable the drained
+messages are kept and resent unchanged, with exponential backoff, while new events wait in
+the buffer under its loss policy.
+
+Repeats: on start the service reads the last message of each of its subjects and skips
+every event at or below those high-water marks (schemas.ordering.admit), so a source that
+replays its session after JetStream's duplicate window still adds nothing to the log.
+Inside the window JetStream's `Nats-Msg-Id` deduplication drops a retried message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter, defaultdict, deque
+from dataclasses import dataclass, field
+
+from nats.js.errors import NotFoundError
+
+from infra.bus import Bus, chunk_events
+from ingest.buffer import IngestBuffer
+from ingest.source import Source
+from schemas.codec import decode_batch
+from schemas.events import RAW_EVENTS, Event, Heartbeat, Quarantined
+from schemas.ordering import admit
+from schemas.subjects import RAW_STREAM, raw_subject
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestMetrics:
+    """Counters a /metrics endpoint or a status line can show."""
+
+    events: Counter[str] = field(default_factory=Counter)
+    published_messages: int = 0
+    repeats_skipped: int = 0
+    quarantined: int = 0
+    publish_failures: int = 0
+    last_ts_recv: int = 0
+    last_publish_wall_ns: int = 0
+
+    def lag_ns(self) -> int:
+        """Wall clock minus the newest event time seen (0 before any event)."""
+        return time.time_ns() - self.last_ts_recv if self.last_ts_recv else 0
+
+
+@dataclass
+class IngestConfig:
+    run_id: str = "live"
+    batch_size: int = 5_000
+    flush_interval_s: float = 0.05
+    buffer_capacity: int = 1_000_000
+    heartbeat_interval_s: float = 5.0
+    backoff_initial_s: float = 0.1
+    backoff_max_s: float = 5.0
+
+
+class IngestService:
+    """Publishes one source's events to RAW until the source ends or `stop()` is called."""
+
+    def __init__(self, source: Source, bus: Bus, config: IngestConfig | None = None) -> None:
+        self.source = source
+        self.bus = bus
+        self.config = config or IngestConfig()
+        self.buffer = IngestBuffer(self.config.buffer_capacity, source.name)
+        self.metrics = IngestMetrics()
+        self.high_water: dict[str, list[int]] = {}
+        self._stopping = asyncio.Event()
+        self._source_done = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._outbox: deque[tuple[str, bytes]] = deque()
+
+    @property
+    def health(self) -> str:
+        if self.buffer.degraded:
+            return "degraded"
+        return "retrying" if self.buffer.stalled else "ok"
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def load_high_water(self) -> None:
+        """Marks from the last message of each of this source's subjects on the log."""
+        for event_type in RAW_EVENTS:
+            subject = raw_subject(event_type, self.source.name)
+            try:
+                message = await self.bus.js.get_last_msg(RAW_STREAM, subject)
+            except NotFoundError:
+                continue
+            for event in decode_batch(message.data or b""):
+                admit(self.high_water, event)
+
+    async def run(self) -> IngestMetrics:
+        await self.load_high_water()
+        await self.source.connect()
+        pump = asyncio.create_task(self._pump(), name=f"ingest-pump-{self.source.name}")
+        try:
+            await self._publish_loop()
+        finally:
+            pump.cancel()
+            try:
+                await pump
+            except asyncio.CancelledError:
+                pass
+            await self.source.close()
+        return self.metrics
+
+    async def _pump(self) -> None:
+        try:
+            async for event in self.source.events():
+                self._accept(event)
+                if len(self.buffer) >= self.config.batch_size:
+                    self._wake.set()
+                if self._stopping.is_set():
+                    break
+                await asyncio.sleep(0)  # let the publisher run between fast events
+        except Exception as exc:  # a broken source is reported on the log, then ends
+            log.exception("source %s failed", self.source.name)
+            self._accept(
+                Quarantined(
+                    ts_recv=time.time_ns(),
+                    source=self.source.name,
+                    reason="source_error",
+                    detail=f"{type(exc).__name__}: {exc}",
+                )
+            )
+        finally:
+            self._source_done.set()
+            self._wake.set()
+
+    def _accept(self, event: Event) -> None:
+        if not admit(self.high_water, event):
+            self.metrics.repeats_skipped += 1
+            return
+        self.metrics.events[type(event).__name__] += 1
+        if isinstance(event, Quarantined):
+            self.metrics.quarantined += 1
+        ts_recv = getattr(event, "ts_recv", 0)
+        self.metrics.last_ts_recv = max(self.metrics.last_ts_recv, ts_recv)
+        self.buffer.add(event)
+
+    async def _publish_loop(self) -> None:
+        backoff = self.config.backoff_initial_s
+        last_activity = time.monotonic()
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.config.flush_interval_s)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            if not self._outbox:
+                if not len(self.buffer):
+                    if self._source_done.is_set() or self._stopping.is_set():
+                        return
+                    if time.monotonic() - last_activity < self.config.heartbeat_interval_s:
+                        continue
+                    self.buffer.add(Heartbeat(ts_recv=time.time_ns(), source=self.source.name))
+                self._outbox.extend(self._messages(self.buffer.drain()))
+            try:
+                await self._send_outbox()
+            except Exception as exc:  # the log is unreachable: keep, back off, retry
+                self.metrics.publish_failures += 1
+                self.buffer.stalled = True
+                log.warning("publish failed (%r); retrying in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.config.backoff_max_s)
+                continue
+            self.buffer.stalled = False
+            backoff = self.config.backoff_initial_s
+            last_activity = time.monotonic()
+
+    def _messages(self, events: list[Event]) -> list[tuple[str, bytes]]:
+        """One message (a few, when large) per event type present."""
+        by_type: dict[type[Event], list[Event]] = defaultdict(list)
+        for event in events:
+            by_type[type(event)].append(event)
+        return [
+            (raw_subject(event_type, self.source.name), body)
+            for event_type, group in by_type.items()
+            for _, body in chunk_events(group)
+        ]
+
+    async def _send_outbox(self) -> None:
+        """Send retained messages in order; a failed one stays first, byte for byte, so its
+        resend is deduplicated by JetStream if the first attempt did land."""
+        while self._outbox:
+            subject, body = self._outbox[0]
+            await self.bus.publish_body(subject, body, run_id=self.config.run_id)
+            self._outbox.popleft()
+            self.metrics.published_messages += 1
+        self.metrics.last_publish_wall_ns = time.time_ns()

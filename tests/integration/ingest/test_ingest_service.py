@@ -1,0 +1,116 @@
+"""The ingest service against real JetStream servers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from infra.bus import Bus
+from infra.embedded import nats_server
+from ingest.memory import IterableSource
+from ingest.service import IngestConfig, IngestService
+from schemas.events import Event, Gap, OptionPrint, OptionQuote
+from schemas.subjects import RAW_STREAM
+from tests.unit.ingest.test_buffer import quote, trade
+
+pytestmark = pytest.mark.slow
+
+
+async def stored_events(bus: Bus) -> list[Event]:
+    reader = await bus.reader(RAW_STREAM, start_seq=1)
+    events: list[Event] = []
+    while batch := await reader.fetch(500, timeout_s=0.5):
+        events.extend(e for message in batch for e in message.events)
+    await reader.close()
+    return events
+
+
+def session(n: int) -> list[Event]:
+    events: list[Event] = []
+    for t in range(1, n + 1):
+        events.append(quote(2 * t))
+        events.append(trade(2 * t + 1))
+    return events
+
+
+async def test_publishing_a_session_twice_after_the_duplicate_window_stores_it_once(
+    bus: Bus,
+) -> None:
+    await bus.ensure_streams(duplicate_window_s=0.5)
+    first = await IngestService(IterableSource("synthetic", session(300)), bus).run()
+    assert first.repeats_skipped == 0
+    await asyncio.sleep(1.0)  # past JetStream's duplicate window
+    second = await IngestService(IterableSource("synthetic", session(300)), bus).run()
+    assert second.repeats_skipped == 600 and second.published_messages == 0
+    stored = await stored_events(bus)
+    assert sorted(e.ts_recv for e in stored if isinstance(e, OptionPrint)) == [
+        2 * t + 1 for t in range(1, 301)
+    ]
+    # a longer session published later adds only what is new
+    third = await IngestService(IterableSource("synthetic", session(310)), bus).run()
+    assert third.repeats_skipped == 600
+    assert len(await stored_events(bus)) == 620
+
+
+class GatedSource:
+    """Yields a first part, waits for a gate, then yields the rest."""
+
+    name = "gated"
+
+    def __init__(self, before: list[Event], after: list[Event], gate: asyncio.Event) -> None:
+        self.before, self.after, self.gate = before, after, gate
+
+    async def connect(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def events(self) -> AsyncIterator[Event]:
+        for event in self.before:
+            yield event
+        await self.gate.wait()
+        for event in self.after:
+            yield event
+
+
+async def test_under_a_stalled_log_trades_survive_quotes_conflate_and_drops_leave_a_gap(
+    tmp_path: Path,
+) -> None:
+    server = nats_server(tmp_path / "nats")
+    server.start()
+    port = int(server.url.rsplit(":", 1)[1])
+    bus = await Bus.connect(server.url, timeout_s=1.0)
+    await bus.ensure_streams()
+    gate = asyncio.Event()
+    before = [trade(1)]
+    # while the log is down: 40 quotes of one instrument, then more trades than fit
+    after = [quote(t) for t in range(10, 50)] + [trade(t) for t in range(100, 112)]
+    config = IngestConfig(
+        buffer_capacity=10, flush_interval_s=0.01, backoff_max_s=0.2, heartbeat_interval_s=0.1
+    )
+    service = IngestService(GatedSource(before, after, gate), bus, config)
+    task = asyncio.create_task(service.run())
+    try:
+        await asyncio.sleep(0.5)  # the first trade is published
+        server.stop()
+        while not service.metrics.publish_failures:  # noqa: ASYNC110  (polling a counter)
+            await asyncio.sleep(0.05)  # until a heartbeat finds the log gone
+        assert service.health == "retrying"
+        gate.set()
+        await asyncio.sleep(1.0)  # the service buffers and retries
+        assert service.health == "degraded"
+        server = nats_server(tmp_path / "nats", port=port)
+        server.start()
+        await asyncio.wait_for(task, 30)
+        events = await stored_events(bus)
+    finally:
+        await bus.close()
+        server.stop()
+    trades = [e.ts_recv for e in events if isinstance(e, OptionPrint)]
+    quotes = [e for e in events if isinstance(e, OptionQuote)]
+    gaps = [e for e in events if isinstance(e, Gap)]
+    assert trades == [1, *range(102, 112)]  # the two oldest pending trades were the last resort
+    assert quotes == []  # conflated to one, then dropped before any trade
+    assert [(g.dropped_trades, g.first_ts_recv, g.last_ts_recv) for g in gaps] == [(2, 100, 101)]
