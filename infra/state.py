@@ -2,7 +2,10 @@
 
 Keys are namespaced by run id: `flowtape:{run_id}:checkpoint` is a hash holding the encoded
 engine state, the last consumed RAW stream sequence, and the per-source canonical
-high-water marks. Expiry is the engine's business (event time), never a Redis TTL.
+high-water marks; `flowtape:{run_id}:intent` names the RAW messages of the batch being
+processed, so that after a crash exactly that batch is processed again and its outputs are
+byte-identical (JetStream then drops the resent messages). Expiry is the engine's business
+(event time), never a Redis TTL.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class StateStore:
         self.client = client
         self.run_id = run_id
         self.key = f"flowtape:{run_id}:checkpoint"
+        self.intent_key = f"flowtape:{run_id}:intent"
 
     @classmethod
     def connect(cls, url: str, run_id: str) -> StateStore:
@@ -36,8 +40,10 @@ class StateStore:
         await self.client.aclose()
 
     async def save(self, checkpoint: Checkpoint) -> None:
-        """State, position and high-water marks replace the old ones atomically."""
+        """State, position and high-water marks replace the old ones atomically, and the
+        batch intent they complete is cleared in the same transaction."""
         async with self.client.pipeline(transaction=True) as pipe:
+            pipe.delete(self.intent_key)
             pipe.hset(
                 self.key,
                 mapping={
@@ -58,5 +64,15 @@ class StateStore:
             high_water=msgspec.json.decode(values[b"high_water"], type=dict[str, list[int]]),
         )
 
+    async def save_intent(self, first_seq: int, last_seq: int) -> None:
+        await self.client.set(self.intent_key, f"{first_seq}:{last_seq}")
+
+    async def load_intent(self) -> tuple[int, int] | None:
+        value = await self.client.get(self.intent_key)
+        if value is None:
+            return None
+        first, last = value.decode().split(":")
+        return int(first), int(last)
+
     async def clear(self) -> None:
-        await self.client.delete(self.key)
+        await self.client.delete(self.key, self.intent_key)
