@@ -46,7 +46,7 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 # --------------------------------------------------------------------------- raw events
 
 
-class OptionContract(Event, tag="option_contract"):
+class OptionContract(Event, frozen=True, tag="option_contract"):
     """An option contract definition (Databento `definition`)."""
 
     ts_recv: int
@@ -62,7 +62,7 @@ class OptionContract(Event, tag="option_contract"):
     multiplier: int = 100
 
 
-class OptionPrint(Event, tag="option_print"):
+class OptionPrint(Event, frozen=True, tag="option_print"):
     """One option trade; carries the consolidated BBO just before it when the source has it."""
 
     ts_recv: int
@@ -84,7 +84,7 @@ class OptionPrint(Event, tag="option_print"):
     ask_sz: int | None = None
 
 
-class OptionQuote(Event, tag="option_quote"):
+class OptionQuote(Event, frozen=True, tag="option_quote"):
     """A consolidated NBBO update for one contract (`cmbp-1`, `cbbo-*`, Alpaca/IBKR quotes)."""
 
     ts_recv: int
@@ -103,7 +103,7 @@ class OptionQuote(Event, tag="option_quote"):
     ask_pb: int | None = None
 
 
-class EquityPrint(Event, tag="equity_print"):
+class EquityPrint(Event, frozen=True, tag="equity_print"):
     """One equity trade, lit or off-exchange (TRF/ATS/internalised)."""
 
     ts_recv: int
@@ -125,7 +125,7 @@ class EquityPrint(Event, tag="equity_print"):
     ask_sz: int | None = None
 
 
-class EquityQuote(Event, tag="equity_quote"):
+class EquityQuote(Event, frozen=True, tag="equity_quote"):
     """A top-of-book update for one equity on one venue (or consolidated)."""
 
     ts_recv: int
@@ -142,7 +142,7 @@ class EquityQuote(Event, tag="equity_quote"):
     ask_sz: int
 
 
-class OpenInterest(Event, tag="open_interest"):
+class OpenInterest(Event, frozen=True, tag="open_interest"):
     """Open interest for one contract, deduplicated across venues by the source."""
 
     ts_recv: int
@@ -156,14 +156,14 @@ class OpenInterest(Event, tag="open_interest"):
     open_interest: int
 
 
-class Heartbeat(Event, tag="heartbeat"):
+class Heartbeat(Event, frozen=True, tag="heartbeat"):
     """A source is alive but silent; `ts_recv` is the source's clock."""
 
     ts_recv: int
     source: str
 
 
-class Gap(Event, tag="gap"):
+class Gap(Event, frozen=True, tag="gap"):
     """The ingest service dropped trades (last resort of its buffer policy)."""
 
     ts_recv: int
@@ -174,7 +174,7 @@ class Gap(Event, tag="gap"):
     reason: str
 
 
-class Quarantined(Event, tag="quarantined"):
+class Quarantined(Event, frozen=True, tag="quarantined"):
     """Input that could not be turned into an event, kept with the reason."""
 
     ts_recv: int
@@ -202,7 +202,7 @@ class MemberPrint(Record, frozen=True, array_like=True):
     nbbo_ask_px: int | None
 
 
-class PacketLeg(Record):
+class PacketLeg(Record, frozen=True):
     """One contract of a FlowPacket with its own detail."""
 
     instrument_id: int
@@ -223,7 +223,7 @@ class PacketLeg(Record):
     open_interest: int | None
 
 
-class BaselineValue(Record):
+class BaselineValue(Record, frozen=True):
     """The rolling baseline behind one z-score."""
 
     key: str
@@ -247,7 +247,7 @@ class QuoteRef(Record, frozen=True, array_like=True):
 # ---------------------------------------------------------------------- derived events
 
 
-class PrintInference(Event, tag="print_inference"):
+class PrintInference(Event, frozen=True, tag="print_inference"):
     """Aggressor side, NBBO placement and confidence for one option print."""
 
     run_id: str
@@ -273,7 +273,7 @@ class PrintInference(Event, tag="print_inference"):
     late: bool = False
 
 
-class FlowPacket(Event, tag="flow_packet"):
+class FlowPacket(Event, frozen=True, tag="flow_packet"):
     """A cluster of prints that together make one flow event."""
 
     packet_id: str
@@ -299,7 +299,7 @@ class FlowPacket(Event, tag="flow_packet"):
     late: bool = False
 
 
-class ClassifierHit(Event, tag="classifier_hit"):
+class ClassifierHit(Event, frozen=True, tag="classifier_hit"):
     """One rule that fired on one packet, with everything it looked at."""
 
     hit_id: str
@@ -318,7 +318,7 @@ class ClassifierHit(Event, tag="classifier_hit"):
     members: list[MemberPrint]
 
 
-class Alert(Event, tag="alert"):
+class Alert(Event, frozen=True, tag="alert"):
     """A scored alert raised from the hits on one packet."""
 
     alert_id: str
@@ -337,7 +337,7 @@ class Alert(Event, tag="alert"):
     members: list[MemberPrint]
 
 
-class DarkPoolEvent(Event, tag="darkpool_event"):
+class DarkPoolEvent(Event, frozen=True, tag="darkpool_event"):
     """An inference drawn from off-exchange equity prints, with its basis and its limits."""
 
     event_id: str

@@ -71,7 +71,8 @@ _UNORDERED: frozenset[type[Event]] = frozenset({Heartbeat, Gap, Quarantined})
 
 def source_key(event: Event) -> SourceKey:
     """The canonical key without its tie-breaking bytes: unique per record of one source."""
-    return canonical_key(event)[:5]  # type: ignore[return-value]
+    key = canonical_key(event)
+    return key[0], key[1], key[2], key[3], key[4]
 
 
 def admit(high_water: dict[str, list[int]], event: Event) -> bool:
