@@ -56,6 +56,14 @@ TABLES: dict[type[Event], str] = {
     DarkPoolEvent: "darkpool_events",
 }
 NOT_STORED: frozenset[type[Event]] = frozenset({Heartbeat})
+MARKET_EVENTS: tuple[type[Event], ...] = (
+    OptionContract,
+    OptionPrint,
+    OptionQuote,
+    EquityPrint,
+    EquityQuote,
+    OpenInterest,
+)
 PACKET_PRINTS = "packet_prints"
 EVENT_TABLES: tuple[str, ...] = (*TABLES.values(), PACKET_PRINTS)
 
@@ -267,6 +275,25 @@ class Warehouse:
             self.insert_arrow(table, data)
             counts[table] = data.num_rows
         return counts
+
+    def read_events(self, event_type: type[Event], *, run_id: str, where: str = "") -> list[Event]:
+        """Stored market events of one type for a run, as events again (for replays)."""
+        if event_type not in MARKET_EVENTS:
+            raise ValueError(f"only market events are read back, not {event_type.__name__}")
+        columns = _columns(event_type)
+        select = ", ".join(
+            f"toUnixTimestamp64Nano(`{c.name}`)" if c.arrow_type == _TIMESTAMP else f"`{c.name}`"
+            for c in columns
+        )
+        sql = f"SELECT {select} FROM `{TABLES[event_type]}` WHERE run_id = {{run_id:String}}"  # noqa: S608  (names from our own tables)
+        if where:
+            sql += f" AND ({where})"
+        names = [c.name for c in columns]
+        rows = self.client.query(sql, parameters={"run_id": run_id}).result_rows
+        return [
+            msgspec.convert(dict(zip(names, row, strict=True)), event_type, strict=False)
+            for row in rows
+        ]
 
     def max_log_seq(self, table: str) -> int:
         """The largest log_seq stored in `table` (0 when empty)."""

@@ -89,3 +89,14 @@ def test_urls_name_the_database(servers: Servers) -> None:
     assert wh.scalar("SELECT currentDatabase()") == "named_db_test"
     wh.command("DROP DATABASE named_db_test")
     wh.close()
+
+
+def test_market_events_read_back_equal_to_what_was_stored(fresh_warehouse: Warehouse) -> None:
+    from infra.warehouse import MARKET_EVENTS
+
+    events = one_of_each_event()
+    fresh_warehouse.insert_events(events, run_id="live", log_seq=1)
+    for event in events:
+        if type(event) in MARKET_EVENTS:
+            assert fresh_warehouse.read_events(type(event), run_id="live") == [event]
+            assert fresh_warehouse.read_events(type(event), run_id="other") == []
