@@ -1,0 +1,54 @@
+"""Databento sources: DBN files, `databento.Historical` and `databento.Live`.
+
+Every path runs records through one handler, `RecordNormaliser`
+(`ingest.databento.parsing`), which turns DBN records into `schemas.events` and quarantines
+what it cannot use (its module docstring lists the decisions: NBBO vs venue BBO, futures,
+symbology, open-interest dedup).
+
+Two ways to consume a source:
+
+    # async, as the ingest service does (the `ingest.source.Source` protocol)
+    config = DatabentoFileConfig(paths=["day.tcbbo.dbn.zst", "day.definition.dbn.zst"])
+    source = DatabentoFileSource(config)
+    await source.connect()
+    async for event in source.events():
+        ...
+    await source.close()
+
+    # synchronous bulk iterator for replay (streaming k-way merge, canonical order)
+    for event in iter_file_events(["a.tcbbo.dbn.zst", "a.definition.dbn.zst"]):
+        ...
+
+A live client (or the synthetic market) hands records to the same handler:
+
+    normaliser = RecordNormaliser("databento")
+    live.add_callback(normaliser.callback(sink))   # sink(list[Event])
+    # or: events = normaliser(record)
+"""
+
+from ingest.databento.adapter import (
+    DatabentoFileSource,
+    DatabentoHistoricalSource,
+    DatabentoLiveSource,
+    iter_file_events,
+    read_dbn,
+)
+from ingest.databento.config import (
+    DatabentoFileConfig,
+    DatabentoHistoricalConfig,
+    DatabentoLiveConfig,
+)
+from ingest.databento.parsing import RecordNormaliser, Symbology
+
+__all__ = [
+    "DatabentoFileConfig",
+    "DatabentoFileSource",
+    "DatabentoHistoricalConfig",
+    "DatabentoHistoricalSource",
+    "DatabentoLiveConfig",
+    "DatabentoLiveSource",
+    "RecordNormaliser",
+    "Symbology",
+    "iter_file_events",
+    "read_dbn",
+]

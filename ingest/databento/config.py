@@ -1,0 +1,66 @@
+"""Settings of the Databento sources (frozen; unknown fields rejected)."""
+
+from __future__ import annotations
+
+import os
+
+import msgspec
+
+API_KEY_ENV = "DATABENTO_API_KEY"
+_PLACEHOLDERS = frozenset({"", "changeme", "db-xxx", "your-api-key", "DATABENTO_API_KEY"})
+
+
+class DatabentoFileConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """DBN files replayed as one canonical stream.
+
+    `reorder_window_ns`: 0 for files sorted by `ts_recv` (Databento historical files are);
+    a positive value tolerates that much disorder; None sorts each file in memory (small
+    live recordings, which interleave schemas out of time order).
+    """
+
+    paths: list[str]
+    source: str = "databento"
+    reorder_window_ns: int | None = 0
+    emit_venue_quotes: bool = False
+    chunk_bytes: int = 1 << 20
+    yield_every: int = 2_000
+
+
+class DatabentoLiveConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A `databento.Live` subscription (one per schema)."""
+
+    dataset: str
+    schemas: list[str]
+    symbols: list[str]
+    stype_in: str = "raw_symbol"
+    start: str | None = None
+    source: str = "databento"
+    emit_venue_quotes: bool = False
+
+
+class DatabentoHistoricalConfig(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
+):
+    """A `databento.Historical` range request, saved as a DBN file before it is normalised."""
+
+    dataset: str
+    schema: str
+    symbols: list[str]
+    start: str
+    end: str
+    stype_in: str = "raw_symbol"
+    download_dir: str = ".flowtape/databento"
+    source: str = "databento"
+    emit_venue_quotes: bool = False
+
+
+class MissingApiKey(RuntimeError):
+    """No usable Databento API key in the environment."""
+
+
+def api_key() -> str:
+    """The API key from `DATABENTO_API_KEY`; refuses a missing or placeholder value."""
+    key = os.environ.get(API_KEY_ENV, "").strip()
+    if key in _PLACEHOLDERS:
+        raise MissingApiKey(f"expected a Databento API key in ${API_KEY_ENV}, found none")
+    return key
