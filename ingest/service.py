@@ -59,6 +59,7 @@ class IngestConfig:
     heartbeat_interval_s: float = 5.0
     backoff_initial_s: float = 0.1
     backoff_max_s: float = 5.0
+    reconnect: bool = False  # live sources: reconnect after a failure instead of ending
 
 
 class IngestService:
@@ -113,24 +114,37 @@ class IngestService:
         return self.metrics
 
     async def _pump(self) -> None:
+        """Source events into the buffer; a live source that fails is reconnected with
+        exponential backoff, each failure leaving a quarantine record on the log."""
+        backoff = self.config.backoff_initial_s
         try:
-            async for event in self.source.events():
-                self._accept(event)
-                if len(self.buffer) >= self.config.batch_size:
-                    self._wake.set()
-                if self._stopping.is_set():
-                    break
-                await asyncio.sleep(0)  # let the publisher run between fast events
-        except Exception as exc:  # a broken source is reported on the log, then ends
-            log.exception("source %s failed", self.source.name)
-            self._accept(
-                Quarantined(
-                    ts_recv=time.time_ns(),
-                    source=self.source.name,
-                    reason="source_error",
-                    detail=f"{type(exc).__name__}: {exc}",
-                )
-            )
+            while not self._stopping.is_set():
+                try:
+                    async for event in self.source.events():
+                        self._accept(event)
+                        backoff = self.config.backoff_initial_s
+                        if len(self.buffer) >= self.config.batch_size:
+                            self._wake.set()
+                        if self._stopping.is_set():
+                            return
+                        await asyncio.sleep(0)  # let the publisher run between fast events
+                    return
+                except Exception as exc:  # a broken source is reported on the log
+                    log.exception("source %s failed", self.source.name)
+                    self._accept(
+                        Quarantined(
+                            ts_recv=time.time_ns(),
+                            source=self.source.name,
+                            reason="source_error",
+                            detail=f"{type(exc).__name__}: {exc}",
+                        )
+                    )
+                    if not self.config.reconnect:
+                        return
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.config.backoff_max_s)
+                await self.source.close()
+                await self.source.connect()
         finally:
             self._source_done.set()
             self._wake.set()

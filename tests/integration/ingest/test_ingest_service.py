@@ -12,7 +12,7 @@ from infra.bus import Bus
 from infra.embedded import nats_server
 from ingest.memory import IterableSource
 from ingest.service import IngestConfig, IngestService
-from schemas.events import Event, Gap, OptionPrint, OptionQuote
+from schemas.events import Event, Gap, OptionPrint, OptionQuote, Quarantined
 from schemas.subjects import RAW_STREAM
 from tests.unit.ingest.test_buffer import quote, trade
 
@@ -114,3 +114,39 @@ async def test_under_a_stalled_log_trades_survive_quotes_conflate_and_drops_leav
     assert trades == [1, *range(102, 112)]  # the two oldest pending trades were the last resort
     assert quotes == []  # conflated to one, then dropped before any trade
     assert [(g.dropped_trades, g.first_ts_recv, g.last_ts_recv) for g in gaps] == [(2, 100, 101)]
+
+
+class FlakySource:
+    """Fails once after its first two events, then serves the rest after reconnecting."""
+
+    name = "flaky"
+
+    def __init__(self, events: list[Event]) -> None:
+        self.all = events
+        self.connects = 0
+
+    async def connect(self) -> None:
+        self.connects += 1
+
+    async def close(self) -> None: ...
+
+    async def events(self) -> AsyncIterator[Event]:
+        if self.connects == 1:
+            for event in self.all[:2]:
+                yield event
+            raise ConnectionResetError("feed dropped")
+        for event in self.all[2:]:
+            yield event
+
+
+async def test_a_failed_live_source_is_reconnected_and_the_failure_is_quarantined(
+    bus: Bus,
+) -> None:
+    source = FlakySource([trade(t) for t in range(1, 6)])
+    config = IngestConfig(reconnect=True, backoff_initial_s=0.01)
+    await IngestService(source, bus, config).run()
+    stored = await stored_events(bus)
+    assert [e.ts_recv for e in stored if isinstance(e, OptionPrint)] == [1, 2, 3, 4, 5]
+    (failure,) = [e for e in stored if isinstance(e, Quarantined)]
+    assert failure.reason == "source_error" and "feed dropped" in failure.detail
+    assert source.connects == 2
