@@ -45,8 +45,7 @@ def up(
         bool, typer.Option("--no-services", help="Only the servers and the schema.")
     ] = False,
 ) -> None:
-    """Start the servers (embedded unless the environment names external ones), apply the
-    schema and run the services until Ctrl-C."""
+    """Servers (embedded unless configured), schema and services, until Ctrl-C."""
     settings = get_settings()
     with Stack(settings, record=True) as stack:
         with open_warehouse(stack, settings) as warehouse:
@@ -172,6 +171,17 @@ def sql(
     with Stack(settings, needs=("clickhouse",)) as stack, open_warehouse(stack, settings) as wh:
         result = wh.client.query(query)
         typer.echo(render_rows(list(result.column_names), list(result.result_rows), fmt), nl=False)
+
+
+def _register_commands() -> None:
+    from ingest.cli import register as register_ingest
+    from replay.cli import register as register_replay
+
+    register_ingest(app)
+    register_replay(app)
+
+
+_register_commands()
 
 
 def main() -> None:

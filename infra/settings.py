@@ -8,7 +8,10 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from compute.config import EngineConfig
 from infra.errors import ConfigError
+
+_MS = 1_000_000
 
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "your-api-key", "xxx"}
 
@@ -63,6 +66,28 @@ class Settings(BaseSettings):
         if not value or not all(c.isalnum() or c in "_-" for c in value):
             raise ValueError(f"run id must be letters, digits, '_' or '-', got {value!r}")
         return value
+
+    def engine_config(self) -> EngineConfig:
+        """The engine's thresholds from these settings (dollars -> cents, ms -> ns)."""
+        return EngineConfig(
+            nbbo_max_age_ns=self.nbbo_max_age_ms * _MS,
+            rolling_window_size=self.rolling_window_size,
+            rolling_ttl_ns=self.rolling_ttl_sec * 1000 * _MS,
+            classifier_sweep_min_premium_cents=self.classifier_sweep_min_premium * 100,
+            classifier_sweep_min_count=self.classifier_sweep_min_count,
+            classifier_sweep_min_premium_z=self.classifier_sweep_min_premium_z,
+            classifier_spike_min_premium_cents=self.classifier_spike_min_premium * 100,
+            classifier_spike_min_size=self.classifier_spike_min_size,
+            classifier_spike_min_premium_z=self.classifier_spike_min_premium_z,
+            classifier_spike_min_size_z=self.classifier_spike_min_size_z,
+            classifier_z_min_samples=self.classifier_z_min_samples,
+            classifier_min_nbbo_coverage=self.classifier_min_nbbo_coverage,
+            classifier_min_aggressor_ratio=self.classifier_min_aggressor_ratio,
+        )
+
+    @property
+    def allowed_lateness_ns(self) -> int:
+        return self.allowed_lateness_ms * _MS
 
     def check_secrets(self) -> None:
         """Outside development a secret left at a placeholder refuses to start."""
