@@ -1,0 +1,76 @@
+"""Configuration of one synthetic trading session."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+
+
+class SynthConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Everything that shapes a synthetic session; the same config gives the same bytes.
+
+    Rates are per second of session time over the whole universe. `planted_per_kind` is the
+    number of planted events of each kind (sweep, split, block, ...); `None` scales it with
+    the session length.
+    """
+
+    seed: int = 0
+    date: str = "2025-02-20"
+    start: str = "09:30"  # New York time of the first second
+    minutes: int = 10
+    n_underlyings: int = 24
+    n_expiries: int = 4
+    strikes_per_side: int = 6
+    option_prints_per_second: float = 40.0
+    option_quotes_per_print: float = 3.0
+    equity_quotes_per_second: float = 3.0  # per underlying
+    equity_prints_per_second: float = 2.0  # lit prints per underlying
+    dark_prints_per_second: float = 0.8  # off-exchange prints per underlying
+    planted_per_kind: int | None = None
+    distractor_share: float = 0.5  # chance a planted option event gets a distractor nearby
+
+    def session_date(self) -> dt.date:
+        """The trading date; raises ValueError on anything but YYYY-MM-DD."""
+        return dt.date.fromisoformat(self.date)
+
+    def n_planted(self) -> int:
+        """Planted events per kind."""
+        if self.planted_per_kind is not None:
+            return self.planted_per_kind
+        return max(2, min(40, self.minutes // 2))
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first field out of range."""
+        self.session_date()
+        hours, _, minutes = self.start.partition(":")
+        if not (hours.isdigit() and minutes.isdigit()):
+            raise ValueError(f"start must be HH:MM, got {self.start!r}")
+        if not 1 <= self.minutes <= 24 * 60:
+            raise ValueError(f"minutes must be 1..1440, got {self.minutes}")
+        if not 1 <= self.n_underlyings:
+            raise ValueError(f"n_underlyings must be >= 1, got {self.n_underlyings}")
+        if not 1 <= self.n_expiries <= 12:
+            raise ValueError(f"n_expiries must be 1..12, got {self.n_expiries}")
+        if not 2 <= self.strikes_per_side <= 50:
+            raise ValueError(f"strikes_per_side must be 2..50, got {self.strikes_per_side}")
+        for name in (
+            "option_prints_per_second",
+            "option_quotes_per_print",
+            "equity_quotes_per_second",
+            "equity_prints_per_second",
+            "dark_prints_per_second",
+        ):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+
+
+def big_config(seed: int = 0, option_prints: int = 1_000_000, minutes: int = 60) -> SynthConfig:
+    """A session with about `option_prints` background option prints (for benchmarks)."""
+    return SynthConfig(
+        seed=seed,
+        minutes=minutes,
+        option_prints_per_second=option_prints / (minutes * 60),
+        option_quotes_per_print=1.5,
+        planted_per_kind=20,
+    )
