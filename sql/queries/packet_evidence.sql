@@ -1,0 +1,53 @@
+-- Everything behind one packet: its member prints with the NBBO the engine used (and the
+-- inference's status and confidence), then the classifier hits and alerts raised on it.
+-- default: run_id = live
+SELECT * FROM (
+    SELECT
+        'print' AS item,
+        p.ts_event AS ts,
+        toString(p.sequence) AS id,
+        toNullable(p.instrument_id) AS instrument_id,
+        toNullable(p.publisher_id) AS publisher_id,
+        toNullable(p.price) AS price,
+        toNullable(p.size) AS size,
+        toString(p.side) AS side,
+        toString(p.bucket) AS bucket,
+        p.nbbo_bid_px AS nbbo_bid_px,
+        p.nbbo_ask_px AS nbbo_ask_px,
+        i.nbbo_status AS nbbo_status,
+        i.confidence AS confidence,
+        '' AS rules,
+        CAST(NULL AS Nullable(Float64)) AS score,
+        CAST(NULL AS Nullable(UInt8)) AS severity,
+        '' AS title
+    FROM packet_prints AS p
+    LEFT JOIN (
+        SELECT run_id, publisher_id, instrument_id, sequence, ts_event,
+               toNullable(toString(nbbo_status)) AS nbbo_status,
+               toNullable(confidence) AS confidence
+        FROM print_inference
+        WHERE run_id = {run_id:String}
+    ) AS i
+        ON i.run_id = p.run_id AND i.publisher_id = p.publisher_id
+        AND i.instrument_id = p.instrument_id AND i.sequence = p.sequence
+        AND i.ts_event = p.ts_event
+    WHERE p.run_id = {run_id:String} AND p.packet_id = {packet_id:String}
+
+    UNION ALL
+
+    SELECT
+        'hit', ts_event, hit_id, NULL, NULL, NULL, NULL, '', '', NULL, NULL, NULL, NULL,
+        toString(rule), toNullable(score), NULL, ''
+    FROM classifier_hits
+    WHERE run_id = {run_id:String} AND packet_id = {packet_id:String}
+
+    UNION ALL
+
+    SELECT
+        'alert', ts_event, alert_id, NULL, NULL, NULL, NULL, '', '', NULL, NULL, NULL, NULL,
+        arrayStringConcat(rules, ','), toNullable(score), toNullable(severity), title
+    FROM alerts
+    WHERE run_id = {run_id:String} AND packet_id = {packet_id:String}
+)
+ORDER BY indexOf(['print', 'hit', 'alert'], item), ts, id
+SETTINGS join_use_nulls = 1
