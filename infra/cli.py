@@ -163,14 +163,41 @@ def render_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> st
 def sql(
     query: Annotated[str, typer.Argument(help="SQL to run.")] = "",
     fmt: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
+    name: Annotated[
+        str, typer.Option("--name", help="Run the named query sql/queries/NAME.sql.")
+    ] = "",
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="A named query's parameter, k=v.")
+    ] = None,
+    list_names: Annotated[
+        bool, typer.Option("--list", help="List the named queries and their parameters.")
+    ] = False,
 ) -> None:
-    """Run SQL against flowtape's ClickHouse database."""
+    """Run SQL against flowtape's ClickHouse database, or a named query (--name)."""
+    from infra.queries import list_queries, parse_param_args, run_query
+
     if fmt not in {"table", "json", "csv"}:
         raise typer.BadParameter(f"expected table, json or csv, got {fmt!r}")
+    if list_names:
+        for named in list_queries():
+            params = ", ".join(
+                f"{p}:{t}" + (f"={named.defaults[p]!r}" if p in named.defaults else "")
+                for p, t in named.params.items()
+            )
+            typer.echo(f"{named.name}({params})\n    {named.description}")
+        return
+    if bool(name) == bool(query):
+        raise typer.BadParameter("expected either SQL text or --name NAME")
+    if param and not name:
+        raise typer.BadParameter("--param goes with --name")
     settings = get_settings()
     with Stack(settings, needs=("clickhouse",)) as stack, open_warehouse(stack, settings) as wh:
-        result = wh.client.query(query)
-        typer.echo(render_rows(list(result.column_names), list(result.result_rows), fmt), nl=False)
+        if name:
+            columns, rows = run_query(wh, name, parse_param_args(param or []))
+        else:
+            result = wh.client.query(query)
+            columns, rows = list(result.column_names), list(result.result_rows)
+        typer.echo(render_rows(columns, rows, fmt), nl=False)
 
 
 def _register_commands() -> None:
