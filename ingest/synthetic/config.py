@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import msgspec
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class SynthConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -32,6 +35,8 @@ class SynthConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
     def session_date(self) -> dt.date:
         """The trading date; raises ValueError on anything but YYYY-MM-DD."""
+        if not _DATE.fullmatch(self.date):
+            raise ValueError(f"date must be YYYY-MM-DD, got {self.date!r}")
         return dt.date.fromisoformat(self.date)
 
     def n_planted(self) -> int:
