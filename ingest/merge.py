@@ -101,6 +101,50 @@ def _windowed(events: Iterable[Event], window_ns: int, source: str) -> Iterator[
         yield from _sorted_group(pending.pop(heapq.heappop(heap)))
 
 
+class CanonicalBatches:
+    """Canonical order for a stream that arrives in sorted batches (the bulk replay path).
+
+    `feed(batch)` returns what is final: everything but the events at the batch's newest
+    `ts_recv`, which may still tie with the next batch; `flush()` returns the rest. An event
+    behind what was already returned becomes `Quarantined` (`out_of_order`).
+    """
+
+    def __init__(self, source: str = "merge") -> None:
+        self._source = source
+        self._carry: list[Event] = []
+        self._released_ts = -1
+
+    def feed(self, batch: list[Event]) -> list[Event]:
+        events = self._carry + batch if self._carry else batch
+        out: list[Event] = []
+        append = out.append
+        group: list[Event] = []
+        group_ts = -1
+        released_ts = self._released_ts
+        for event in events:
+            ts = event.ts_recv  # type: ignore[attr-defined]
+            if ts == group_ts:
+                group.append(event)
+            elif ts > group_ts:
+                if group:
+                    if len(group) == 1:
+                        append(group[0])
+                    else:
+                        out.extend(sorted(group, key=canonical_key))
+                    released_ts = group_ts
+                group = [event]
+                group_ts = ts
+            else:
+                append(_late(event, max(released_ts, group_ts), self._source))
+        self._carry = group
+        self._released_ts = released_ts
+        return out
+
+    def flush(self) -> list[Event]:
+        group, self._carry = self._carry, []
+        return _sorted_group(group) if group else []
+
+
 def merge_canonical(streams: Iterable[Iterable[Event]]) -> Iterator[Event]:
     """Merge streams that are each in canonical order into one canonical stream (k-way)."""
     merged = heapq.merge(*streams, key=_ts_recv)

@@ -190,6 +190,7 @@ class Symbology:
 
 RecordCallback = Callable[[Any], None]
 Resolved = tuple[Publisher, str, str, ContractInfo | None]  # publisher, kind, symbol, definition
+PrintTarget = tuple[Publisher, str, str, str]  # publisher, kind, symbol, underlying
 
 
 class RecordNormaliser:
@@ -216,6 +217,8 @@ class RecordNormaliser:
         self._open_interest: dict[tuple[int, int], int] = {}
         self._last_ts_recv = 0
         self.last_metadata_error = ""
+        # Bumped whenever symbology or definitions change (bulk path caches resolutions).
+        self.generation = 0
         self._handlers: dict[type, Callable[[Any], list[Event]]] = {
             dbn.TradeMsg: self._on_trade,
             dbn.MBP1Msg: self._on_mbp1,
@@ -234,10 +237,16 @@ class RecordNormaliser:
         """The newest receive time seen (stamps quarantines of records that have none)."""
         return self._last_ts_recv
 
+    def saw_ts_recv(self, ts_recv: int) -> None:
+        """Note a receive time handled outside `__call__` (the bulk path)."""
+        if ts_recv != UNDEF_TIMESTAMP and ts_recv > self._last_ts_recv:
+            self._last_ts_recv = ts_recv
+
     # ------------------------------------------------------------------ entry points
 
     def add_metadata(self, metadata: dbn.Metadata) -> None:
         """Take the symbology mappings of a DBN file or live session."""
+        self.generation += 1
         try:
             self.symbology.add_metadata(metadata)
         except (ValueError, TypeError, KeyError) as exc:
@@ -335,6 +344,35 @@ class RecordNormaliser:
                 f"{symbol!r} on {pub.name} has instrument class {cls!r}",
             )
         return pub, kind, symbol, contract
+
+    def print_target(self, publisher_id: int, instrument_id: int, day: int) -> PrintTarget | None:
+        """(publisher, kind, symbol, underlying) of a print that `_resolve` would accept.
+
+        None whenever the record path would quarantine or look closer; the bulk path then
+        hands that record to `__call__`, so both paths give the same events.
+        """
+        pub = publisher_info(publisher_id)
+        if pub is None:
+            return None
+        symbol = self.symbology.resolve(instrument_id, day)
+        contract = self.definitions.get(instrument_id)
+        if contract is not None and symbol is not None and contract.symbol != symbol:
+            contract = None
+        if symbol is None:
+            if contract is None:
+                return None
+            symbol = contract.symbol
+        kind = pub.kind
+        if kind == DEFINED:
+            if contract is None:
+                return None
+            kind = contract.kind
+        if kind == UNSUPPORTED:
+            return None
+        underlying = self._underlying(symbol, contract) if kind == OPTION else ""
+        if underlying is None:
+            return None
+        return pub, kind, symbol, underlying
 
     def _underlying(self, symbol: str, contract: ContractInfo | None) -> str | None:
         if contract is not None and contract.underlying:
@@ -558,6 +596,7 @@ class RecordNormaliser:
                 underlying = parse_occ(symbol).root
             except ValueError:
                 underlying = ""
+        self.generation += 1
         if record.security_update_action.value == "D":
             self.definitions.pop(record.instrument_id, None)
             self.counters["definition_deleted"] += 1
@@ -638,6 +677,7 @@ class RecordNormaliser:
 
     def _on_symbol_mapping(self, record: dbn.SymbolMappingMsg) -> list[Event]:
         self.symbology.add_mapping_record(record)
+        self.generation += 1
         self.counters["symbol_mappings"] += 1
         return []
 
