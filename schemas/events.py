@@ -187,7 +187,7 @@ class Quarantined(Event, frozen=True, tag="quarantined"):
 # ----------------------------------------------------------------------- nested records
 
 
-class MemberPrint(Record, frozen=True, array_like=True):
+class MemberPrint(Record, frozen=True, array_like=True, kw_only=False):
     """A print inside a packet, hit or alert, with the NBBO the engine used for it."""
 
     instrument_id: int
@@ -202,7 +202,7 @@ class MemberPrint(Record, frozen=True, array_like=True):
     nbbo_ask_px: int | None
 
 
-class PacketLeg(Record, frozen=True):
+class PacketLeg(Record, frozen=True, kw_only=False):
     """One contract of a FlowPacket with its own detail."""
 
     instrument_id: int
@@ -223,7 +223,7 @@ class PacketLeg(Record, frozen=True):
     open_interest: int | None
 
 
-class BaselineValue(Record, frozen=True):
+class BaselineValue(Record, frozen=True, kw_only=False):
     """The rolling baseline behind one z-score."""
 
     key: str
@@ -235,7 +235,7 @@ class BaselineValue(Record, frozen=True):
     z: float | None
 
 
-class QuoteRef(Record, frozen=True, array_like=True):
+class QuoteRef(Record, frozen=True, array_like=True, kw_only=False):
     """An equity quote a dark-pool inference rests on."""
 
     publisher_id: int
@@ -246,8 +246,12 @@ class QuoteRef(Record, frozen=True, array_like=True):
 
 # ---------------------------------------------------------------------- derived events
 
+# Derived events and their nested records also take positional arguments (`kw_only=False` on
+# their own fields): the engine builds one or more per print, and positional construction is
+# about seven times faster than keywords. Keyword construction keeps working everywhere.
 
-class PrintInference(Event, frozen=True, tag="print_inference"):
+
+class PrintInference(Event, frozen=True, tag="print_inference", kw_only=False):
     """Aggressor side, NBBO placement and confidence for one option print."""
 
     run_id: str
@@ -273,7 +277,7 @@ class PrintInference(Event, frozen=True, tag="print_inference"):
     late: bool = False
 
 
-class FlowPacket(Event, frozen=True, tag="flow_packet"):
+class FlowPacket(Event, frozen=True, tag="flow_packet", kw_only=False):
     """A cluster of prints that together make one flow event."""
 
     packet_id: str
@@ -299,7 +303,7 @@ class FlowPacket(Event, frozen=True, tag="flow_packet"):
     late: bool = False
 
 
-class ClassifierHit(Event, frozen=True, tag="classifier_hit"):
+class ClassifierHit(Event, frozen=True, tag="classifier_hit", kw_only=False):
     """One rule that fired on one packet, with everything it looked at."""
 
     hit_id: str
@@ -318,7 +322,7 @@ class ClassifierHit(Event, frozen=True, tag="classifier_hit"):
     members: list[MemberPrint]
 
 
-class Alert(Event, frozen=True, tag="alert"):
+class Alert(Event, frozen=True, tag="alert", kw_only=False):
     """A scored alert raised from the hits on one packet."""
 
     alert_id: str
@@ -337,7 +341,7 @@ class Alert(Event, frozen=True, tag="alert"):
     members: list[MemberPrint]
 
 
-class DarkPoolEvent(Event, frozen=True, tag="darkpool_event"):
+class DarkPoolEvent(Event, frozen=True, tag="darkpool_event", kw_only=False):
     """An inference drawn from off-exchange equity prints, with its basis and its limits."""
 
     event_id: str

@@ -1,0 +1,57 @@
+"""Rolling baselines with exact integer sums and fixed-point z-scores.
+
+A ring of the last `rolling_window_size` samples keeps `sum` and `sum of squares` as Python
+integers, so adding and evicting never drifts; mean, standard deviation and z are computed
+from those integers once and rounded to `FIXED_DIGITS`, so every run and every batch split
+gives the same bits. A z-score compares a sample with the samples before it (the sample is
+added after scoring) and is `None` below `classifier_z_min_samples` or with zero spread.
+"""
+
+from __future__ import annotations
+
+import math
+
+from compute.state import Ring
+from schemas.events import FIXED_DIGITS, BaselineValue
+
+
+def ring_push(ring: Ring, value: int, size: int) -> None:
+    """Add one sample, evicting the oldest once `size` samples are held."""
+    values = ring.values
+    if len(values) < size:
+        values.append(value)
+        ring.total += value
+        ring.total_sq += value * value
+        return
+    pos = ring.pos
+    old = values[pos]
+    values[pos] = value
+    ring.total += value - old
+    ring.total_sq += value * value - old * old
+    ring.pos = (pos + 1) % size
+
+
+def ring_reset(ring: Ring) -> None:
+    """Forget every sample (the baseline expired in event time)."""
+    ring.values.clear()
+    ring.pos = 0
+    ring.total = 0
+    ring.total_sq = 0
+
+
+def baseline_value(
+    ring: Ring, key: str, metric: str, value: int, min_samples: int
+) -> BaselineValue:
+    """`value` scored against the ring, with the mean, std and n behind the z-score."""
+    n = len(ring.values)
+    if n == 0:
+        return BaselineValue(key, metric, value, 0, 0.0, 0.0, None)
+    total = ring.total
+    # n^2 * variance, exact: n * sum(x^2) - (sum x)^2 >= 0.
+    spread_sq = n * ring.total_sq - total * total
+    mean = round(total / n, FIXED_DIGITS)
+    std = round(math.sqrt(spread_sq) / n, FIXED_DIGITS)
+    z: float | None = None
+    if n >= min_samples and spread_sq > 0:
+        z = round((n * value - total) / math.sqrt(spread_sq), FIXED_DIGITS)
+    return BaselineValue(key, metric, value, n, mean, std, z)

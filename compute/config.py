@@ -1,0 +1,166 @@
+"""Every threshold of the engine, in one frozen struct.
+
+Names mirror the seed settings in DOMAIN.md (`NBBO_MAX_AGE_MS` -> `nbbo_max_age_ns`,
+`CLASSIFIER_SWEEP_MIN_PREMIUM` (dollars) -> `classifier_sweep_min_premium_cents`, ...); units
+are in the name: `_ns` event-time nanoseconds, `_cents` integer cents, `_bps` basis points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import msgspec
+
+MS = 1_000_000
+SECOND = 1_000_000_000
+
+# Floors for repeated hits by market-cap tier (cents of premium), after Unusual Whales'
+# published flow-alert rules: the larger the company, the larger the floor.
+DEFAULT_TIER_FLOORS: dict[str, int] = {
+    "mega": 10_000_000,
+    "large": 5_000_000,
+    "mid": 2_500_000,
+    "small": 1_000_000,
+}
+DEFAULT_UNDERLYING_TIERS: dict[str, str] = {
+    name: "mega"
+    for name in ("SPY", "QQQ", "IWM", "AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "TSLA")
+}
+DEFAULT_RULE_WEIGHTS: dict[str, int] = {
+    "golden_sweep": 3,
+    "sweep": 2,
+    "block": 2,
+    "spike": 2,
+    "repeated_hits": 2,
+    "unusual_volume": 1,
+}
+
+
+class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Thresholds and windows of the engine; one config per run (it is part of the state)."""
+
+    # NBBO join
+    nbbo_max_age_ns: int = 1_000 * MS
+
+    # clustering
+    cluster_window_ns: int = 500 * MS
+    multi_leg_sync_ns: int = 1 * MS
+    multi_leg_max_legs: int = 4
+    multi_leg_max_ratio: int = 3
+    block_min_size: int = 500
+    block_min_premium_cents: int = 25_000_000
+
+    # rolling baselines
+    rolling_window_size: int = 50
+    rolling_ttl_ns: int = 86_400 * SECOND
+
+    # classifiers (seed thresholds)
+    classifier_sweep_min_premium_cents: int = 4_000_000
+    classifier_sweep_min_count: int = 3
+    classifier_sweep_min_premium_z: float = 2.0
+    classifier_spike_min_premium_cents: int = 2_000_000
+    classifier_spike_min_size: int = 400
+    classifier_spike_min_premium_z: float = 2.5
+    classifier_spike_min_size_z: float = 2.0
+    classifier_z_min_samples: int = 12
+    classifier_min_nbbo_coverage: float = 0.5
+    classifier_min_aggressor_ratio: float = 0.55
+    classifier_golden_sweep_min_premium_cents: int = 100_000_000
+    classifier_repeated_hits_min_prints: int = 6
+    classifier_repeated_hits_window_ns: int = 100 * MS
+    repeated_hits_tier_floors_cents: dict[str, int] = msgspec.field(
+        default_factory=lambda: dict(DEFAULT_TIER_FLOORS)
+    )
+    underlying_tiers: dict[str, str] = msgspec.field(
+        default_factory=lambda: dict(DEFAULT_UNDERLYING_TIERS)
+    )
+    default_tier: str = "mid"
+    rule_weights: dict[str, int] = msgspec.field(
+        default_factory=lambda: dict(DEFAULT_RULE_WEIGHTS)
+    )
+
+    # dark-pool inference
+    darkpool_block_min_shares: int = 10_000
+    darkpool_block_min_notional_cents: int = 100_000_000
+    darkpool_impact_window_ns: int = 60 * SECOND
+    darkpool_absorbed_max_impact_bps: int = 10
+    darkpool_episode_window_ns: int = 300 * SECOND
+    darkpool_episode_min_prints: int = 12
+    darkpool_episode_min_shares: int = 100
+    darkpool_episode_min_side_pct: int = 70
+    darkpool_episode_min_move_bps: int = 5
+
+    def __post_init__(self) -> None:
+        positive = (
+            "nbbo_max_age_ns",
+            "cluster_window_ns",
+            "rolling_window_size",
+            "rolling_ttl_ns",
+            "classifier_z_min_samples",
+            "classifier_repeated_hits_window_ns",
+            "darkpool_impact_window_ns",
+            "darkpool_episode_window_ns",
+            "multi_leg_max_ratio",
+        )
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.multi_leg_sync_ns < 0:
+            raise ValueError(f"multi_leg_sync_ns must be >= 0, got {self.multi_leg_sync_ns}")
+        if self.multi_leg_max_legs < 2:
+            raise ValueError(f"multi_leg_max_legs must be >= 2, got {self.multi_leg_max_legs}")
+        if self.default_tier not in self.repeated_hits_tier_floors_cents:
+            raise ValueError(
+                f"default_tier {self.default_tier!r} is not one of "
+                f"{sorted(self.repeated_hits_tier_floors_cents)}"
+            )
+        for underlying, tier in self.underlying_tiers.items():
+            if tier not in self.repeated_hits_tier_floors_cents:
+                raise ValueError(f"tier {tier!r} of {underlying} has no floor")
+
+    def tier_floor_cents(self, underlying: str) -> int:
+        """The repeated-hits premium floor of an underlying's market-cap tier."""
+        tier = self.underlying_tiers.get(underlying, self.default_tier)
+        return self.repeated_hits_tier_floors_cents[tier]
+
+
+# Seed setting name -> (config field, factor from the seed unit to the field's unit).
+_SEED_NAMES: dict[str, tuple[str, int | None]] = {
+    "NBBO_MAX_AGE_MS": ("nbbo_max_age_ns", MS),
+    "ROLLING_WINDOW_SIZE": ("rolling_window_size", 1),
+    "ROLLING_TTL_SEC": ("rolling_ttl_ns", SECOND),
+    "CLASSIFIER_SWEEP_MIN_PREMIUM": ("classifier_sweep_min_premium_cents", 100),
+    "CLASSIFIER_SWEEP_MIN_COUNT": ("classifier_sweep_min_count", 1),
+    "CLASSIFIER_SWEEP_MIN_PREMIUM_Z": ("classifier_sweep_min_premium_z", None),
+    "CLASSIFIER_SPIKE_MIN_PREMIUM": ("classifier_spike_min_premium_cents", 100),
+    "CLASSIFIER_SPIKE_MIN_SIZE": ("classifier_spike_min_size", 1),
+    "CLASSIFIER_SPIKE_MIN_PREMIUM_Z": ("classifier_spike_min_premium_z", None),
+    "CLASSIFIER_SPIKE_MIN_SIZE_Z": ("classifier_spike_min_size_z", None),
+    "CLASSIFIER_Z_MIN_SAMPLES": ("classifier_z_min_samples", 1),
+    "CLASSIFIER_MIN_NBBO_COVERAGE": ("classifier_min_nbbo_coverage", None),
+    "CLASSIFIER_MIN_AGGRESSOR_RATIO": ("classifier_min_aggressor_ratio", None),
+}
+
+
+def config_from_settings(
+    settings: Mapping[str, str], base: EngineConfig | None = None
+) -> EngineConfig:
+    """A config from seed-named settings (e.g. the environment the service read for us).
+
+    Only the seed names are looked at; integer settings are scaled to the field's unit
+    (milliseconds -> ns, dollars -> cents), the others are floats. Raises ValueError naming
+    the setting that is not a number.
+    """
+    changes: dict[str, int | float] = {}
+    for name, (field, factor) in _SEED_NAMES.items():
+        raw = settings.get(name)
+        if raw is None or raw == "":
+            continue
+        try:
+            if factor is None:
+                changes[field] = float(raw)
+            else:
+                changes[field] = round(float(raw) * factor)
+        except ValueError:
+            raise ValueError(f"{name} must be a number, got {raw!r}") from None
+    return msgspec.structs.replace(base or EngineConfig(), **changes)

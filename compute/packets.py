@@ -1,0 +1,439 @@
+"""Closing packets: features, multi-leg structure, baselines, classifier hits and alerts.
+
+A closed (contract, side) packet either stands alone (single, block, split, sweep) or, when
+it opened at the same moment on the same venue as packets of other contracts of the same
+underlying, becomes a leg of one multi-leg packet. Everything here is integer arithmetic on
+the members plus fixed-point rounding, so output bits depend on the members only.
+"""
+
+from __future__ import annotations
+
+from math import gcd
+
+from compute.baselines import baseline_value, ring_push, ring_reset
+from compute.calendar import new_york_day_bounds, trading_days_to
+from compute.state import (
+    ContractState,
+    EngineState,
+    OpenPacket,
+    Ring,
+    UnderlyingBaselines,
+)
+from compute.structures import LegTerms, tag_structure
+from schemas.events import (
+    FIXED_DIGITS,
+    Alert,
+    BaselineValue,
+    ClassifierHit,
+    Event,
+    FlowPacket,
+    MemberPrint,
+    PacketKind,
+    PacketLeg,
+    Side,
+)
+from schemas.ids import make_id
+
+PREMIUM_DIVISOR = 10_000_000  # price (1e-9 $) * size * multiplier -> cents
+BUCKETS = ("AA", "A", "M", "B", "BB", "NA")
+
+
+def packet_day(state: EngineState, ts_recv: int) -> int:
+    """The New York trading date of an event time, cached in the state."""
+    if state.day_begin <= ts_recv < state.day_end:
+        return state.day
+    day, begin, end = new_york_day_bounds(ts_recv)
+    if ts_recv >= state.day_begin:
+        state.day, state.day_begin, state.day_end = day, begin, end
+    return day
+
+
+def emit_parts(state: EngineState, parts: list[OpenPacket], out: list[Event]) -> None:
+    """Emit closed packets that opened together: one multi-leg packet if they form one."""
+    if len(parts) == 1:
+        _emit(state, parts, False, out)
+        return
+    cfg = state.config
+    sizes: dict[int, int] = {}
+    for part in parts:
+        total = 0
+        for member in part.members:
+            total += member.size
+        sizes[part.instrument_id] = sizes.get(part.instrument_id, 0) + total
+    n_legs = len(sizes)
+    smallest, largest = min(sizes.values()), max(sizes.values())
+    if 2 <= n_legs <= cfg.multi_leg_max_legs and largest <= cfg.multi_leg_max_ratio * smallest:
+        _emit(state, parts, True, out)
+    else:
+        for part in parts:
+            _emit(state, [part], False, out)
+
+
+class _Leg:
+    __slots__ = ("instrument_id", "size", "notional", "n", "venues", "buy", "sell")
+
+    def __init__(self, instrument_id: int) -> None:
+        self.instrument_id = instrument_id
+        self.size = 0
+        self.notional = 0
+        self.n = 0
+        self.venues: set[int] = set()
+        self.buy = 0
+        self.sell = 0
+
+
+def _side_of(buy: int, sell: int) -> Side:
+    if buy > sell:
+        return "buy"
+    if sell > buy:
+        return "sell"
+    return "unknown"
+
+
+def _baselines(state: EngineState, underlying: str, ts: int) -> UnderlyingBaselines:
+    found = state.baselines.get(underlying)
+    if found is None:
+        found = UnderlyingBaselines(ts, Ring([]), Ring([]), Ring([]))
+        state.baselines[underlying] = found
+    elif ts - found.last_ts > state.config.rolling_ttl_ns:
+        # Expiry is measured in event time, so a replay expires exactly where live did.
+        ring_reset(found.premium)
+        ring_reset(found.size)
+        ring_reset(found.spread)
+    if ts > found.last_ts:
+        found.last_ts = ts
+    return found
+
+
+def _max_in_window(members: list[MemberPrint], window_ns: int) -> int:
+    times = sorted(m.ts_event for m in members)
+    best = 0
+    lo = 0
+    for hi, ts in enumerate(times):
+        while ts - times[lo] > window_ns:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+def _emit(state: EngineState, parts: list[OpenPacket], multi: bool, out: list[Event]) -> None:
+    cfg = state.config
+    contracts = state.contracts
+    first = parts[0]
+    members = first.members if len(parts) == 1 else [m for p in parts for m in p.members]
+    underlying = first.underlying
+    late = first.late
+    ts_recv = first.last_ts_recv
+    for part in parts:
+        if part.last_ts_recv > ts_recv:
+            ts_recv = part.last_ts_recv
+    day = packet_day(state, first.first_ts_recv)
+
+    legs: dict[int, _Leg] = {}
+    counts = [0, 0, 0, 0, 0, 0]
+    venues: set[int] = set()
+    levels: set[tuple[int, int]] = set()
+    ts_start = ts_end = members[0].ts_event
+    size = buy = sell = covered = 0
+    for m in members:
+        iid = m.instrument_id
+        leg = legs.get(iid)
+        if leg is None:
+            leg = legs[iid] = _Leg(iid)
+        msize = m.size
+        leg.size += msize
+        leg.notional += m.price * msize
+        leg.n += 1
+        leg.venues.add(m.publisher_id)
+        venues.add(m.publisher_id)
+        levels.add((iid, m.price))
+        size += msize
+        if m.side == "buy":
+            buy += msize
+            leg.buy += msize
+        elif m.side == "sell":
+            sell += msize
+            leg.sell += msize
+        bucket = m.bucket
+        if bucket == "NA":
+            counts[5] += 1
+        else:
+            covered += 1
+            counts[BUCKETS.index(bucket)] += 1
+        if m.ts_event < ts_start:
+            ts_start = m.ts_event
+        elif m.ts_event > ts_end:
+            ts_end = m.ts_event
+    n = len(members)
+
+    spot = state.spots.get(underlying)
+    ratio_unit = 0
+    for leg in legs.values():
+        ratio_unit = gcd(ratio_unit, leg.size)
+    premium = 0
+    packet_legs: list[PacketLeg] = []
+    terms: list[LegTerms] = []
+    leg_contracts: list[ContractState] = []
+    for leg in legs.values():
+        c = contracts[leg.instrument_id]
+        leg_premium = leg.notional * c.multiplier // PREMIUM_DIVISOR
+        premium += leg_premium
+        if c.volume_day != day:
+            c.volume_day = day
+            c.day_volume = 0
+        c.day_volume += leg.size
+        moneyness: float | None = None
+        if spot and c.strike_price > 0:
+            diff = spot - c.strike_price if c.right == "C" else c.strike_price - spot
+            moneyness = round(diff / spot, FIXED_DIGITS)
+        dte = trading_days_to(day, c.expiration_date) if c.expiration_date else None
+        leg_side = _side_of(leg.buy, leg.sell)
+        ratio = leg.size // ratio_unit if ratio_unit else 0
+        packet_legs.append(
+            PacketLeg(
+                leg.instrument_id,
+                c.symbol,
+                "P" if c.right == "P" else "C",
+                c.strike_price,
+                c.expiration_date,
+                leg_side,
+                leg.size,
+                leg_premium,
+                leg.n,
+                sorted(leg.venues),
+                leg.notional // leg.size if leg.size else 0,
+                ratio,
+                moneyness,
+                dte,
+                c.day_volume,
+                c.open_interest,
+            )
+        )
+        terms.append(LegTerms(c.right, c.strike_price, c.expiration_date, leg_side, ratio))
+        leg_contracts.append(c)
+
+    kind: PacketKind
+    side: str
+    if multi:
+        kind = "multi_leg"
+        structure = tag_structure(terms)
+        leg_sides = {leg.side for leg in packet_legs}
+        side = leg_sides.pop() if len(leg_sides) == 1 else "mixed"
+    else:
+        structure = ""
+        side = _side_of(buy, sell)
+        if n == 1:
+            big = size >= cfg.block_min_size or premium >= cfg.block_min_premium_cents
+            kind = "block" if big else "single"
+        else:
+            kind = "sweep" if len(venues) >= 2 else "split"
+    aggressor_ratio = round(max(buy, sell) / size, FIXED_DIGITS) if size else 0.0
+    coverage = round(covered / n, FIXED_DIGITS)
+    bucket_counts = {BUCKETS[i]: counts[i] for i in range(6) if counts[i]}
+    head = members[0]
+    packet_id = make_id(
+        "flow_packet", state.run_id, head.instrument_id, head.publisher_id, head.ts_event,
+        head.sequence,
+    )  # fmt: skip
+    packet = FlowPacket(
+        packet_id,
+        state.run_id,
+        kind,
+        structure,
+        underlying,
+        ts_start,
+        ts_end,
+        ts_recv,
+        side,
+        premium,
+        size,
+        n,
+        sorted(venues),
+        len(levels),
+        packet_legs,
+        bucket_counts,
+        aggressor_ratio,
+        coverage,
+        spot,
+        members,
+        late,
+    )
+    out.append(packet)
+
+    # ---- baselines and classifiers
+    base = _baselines(state, underlying, first.first_ts_recv)
+    spread_bps = -1
+    for m in members:
+        bid, ask = m.nbbo_bid_px, m.nbbo_ask_px
+        if bid is not None and ask is not None and bid + ask > 0:
+            spread_bps = (ask - bid) * 20_000 // (bid + ask)
+            break
+    hits: list[tuple[str, float, dict[str, float], list[BaselineValue]]] = []
+    zmin = cfg.classifier_z_min_samples
+    quality = (
+        coverage >= cfg.classifier_min_nbbo_coverage
+        and aggressor_ratio >= cfg.classifier_min_aggressor_ratio
+    )
+    if (
+        kind == "sweep"
+        and premium >= cfg.classifier_sweep_min_premium_cents
+        and n >= cfg.classifier_sweep_min_count
+        and quality
+    ):
+        pz = baseline_value(base.premium, underlying, "premium", premium, zmin)
+        if pz.z is None or pz.z >= cfg.classifier_sweep_min_premium_z:
+            thresholds: dict[str, float] = {
+                "min_premium_cents": float(cfg.classifier_sweep_min_premium_cents),
+                "min_count": float(cfg.classifier_sweep_min_count),
+                "min_nbbo_coverage": cfg.classifier_min_nbbo_coverage,
+                "min_aggressor_ratio": cfg.classifier_min_aggressor_ratio,
+            }
+            if pz.z is not None:
+                thresholds["min_premium_z"] = cfg.classifier_sweep_min_premium_z
+            score = round(premium / cfg.classifier_sweep_min_premium_cents, FIXED_DIGITS)
+            hits.append(("sweep", score, thresholds, [pz]))
+        oi = leg_contracts[0].open_interest
+        if premium > cfg.classifier_golden_sweep_min_premium_cents and oi is not None and size > oi:
+            score = round(premium / cfg.classifier_golden_sweep_min_premium_cents, FIXED_DIGITS)
+            hits.append(
+                (
+                    "golden_sweep",
+                    score,
+                    {
+                        "min_premium_cents": float(cfg.classifier_golden_sweep_min_premium_cents),
+                        "open_interest": float(oi),
+                    },
+                    [pz],
+                )
+            )
+    if premium >= cfg.classifier_spike_min_premium_cents and size >= cfg.classifier_spike_min_size:
+        pz = baseline_value(base.premium, underlying, "premium", premium, zmin)
+        sz = baseline_value(base.size, underlying, "size", size, zmin)
+        if (
+            pz.z is not None
+            and sz.z is not None
+            and pz.z >= cfg.classifier_spike_min_premium_z
+            and sz.z >= cfg.classifier_spike_min_size_z
+        ):
+            hits.append(
+                (
+                    "spike",
+                    pz.z,
+                    {
+                        "min_premium_cents": float(cfg.classifier_spike_min_premium_cents),
+                        "min_size": float(cfg.classifier_spike_min_size),
+                        "min_premium_z": cfg.classifier_spike_min_premium_z,
+                        "min_size_z": cfg.classifier_spike_min_size_z,
+                    },
+                    [pz, sz],
+                )
+            )
+    if kind == "block":
+        score = round(
+            max(size / cfg.block_min_size, premium / cfg.block_min_premium_cents), FIXED_DIGITS
+        )
+        thresholds = {
+            "min_size": float(cfg.block_min_size),
+            "min_premium_cents": float(cfg.block_min_premium_cents),
+        }
+        hits.append(("block", score, thresholds, []))
+    if not multi and n >= cfg.classifier_repeated_hits_min_prints:
+        floor = cfg.tier_floor_cents(underlying)
+        if premium >= floor:
+            count = _max_in_window(members, cfg.classifier_repeated_hits_window_ns)
+            if count >= cfg.classifier_repeated_hits_min_prints:
+                thresholds = {
+                    "min_prints": float(cfg.classifier_repeated_hits_min_prints),
+                    "window_ns": float(cfg.classifier_repeated_hits_window_ns),
+                    "min_premium_cents": float(floor),
+                }
+                score = round(count / cfg.classifier_repeated_hits_min_prints, FIXED_DIGITS)
+                hits.append(("repeated_hits", score, thresholds, []))
+    for c in leg_contracts:
+        oi = c.open_interest
+        # Once per contract and day: the packet whose volume takes the day past open interest.
+        if oi is not None and c.day_volume > oi and c.unusual_day != day:
+            c.unusual_day = day
+            thresholds = {"open_interest": float(oi), "day_volume": float(c.day_volume)}
+            score = round(c.day_volume / oi, FIXED_DIGITS) if oi else float(c.day_volume)
+            hits.append(("unusual_volume", score, thresholds, []))
+            break
+
+    if not late:
+        ring_push(base.premium, premium, cfg.rolling_window_size)
+        ring_push(base.size, size, cfg.rolling_window_size)
+        if spread_bps >= 0:
+            ring_push(base.spread, spread_bps, cfg.rolling_window_size)
+
+    if hits:
+        _emit_hits(state, packet, hits, out)
+
+
+def _emit_hits(
+    state: EngineState,
+    packet: FlowPacket,
+    hits: list[tuple[str, float, dict[str, float], list[BaselineValue]]],
+    out: list[Event],
+) -> None:
+    cfg = state.config
+    run_id = state.run_id
+    hit_ids: list[str] = []
+    rules: list[str] = []
+    merged: dict[str, float] = {}
+    baselines: list[BaselineValue] = []
+    seen_metrics: set[str] = set()
+    weight = 0
+    score = 0.0
+    for rule, hit_score, thresholds, values in hits:
+        hit_id = make_id("classifier_hit", run_id, packet.packet_id, rule)
+        out.append(
+            ClassifierHit(
+                hit_id,
+                run_id,
+                packet.packet_id,
+                rule,
+                packet.ts_start,
+                packet.ts_recv,
+                packet.underlying,
+                packet.kind,
+                packet.premium_cents,
+                packet.size,
+                hit_score,
+                thresholds,
+                values,
+                packet.members,
+            )
+        )
+        hit_ids.append(hit_id)
+        rules.append(rule)
+        for name, value in thresholds.items():
+            merged[f"{rule}.{name}"] = value
+        for baseline in values:
+            if baseline.metric not in seen_metrics:
+                seen_metrics.add(baseline.metric)
+                baselines.append(baseline)
+        weight += cfg.rule_weights.get(rule, 1)
+        score += hit_score
+    severity = min(5, max(1, weight))
+    dollars = packet.premium_cents // 100
+    what = packet.structure or packet.kind
+    rights = "/".join(sorted({leg.right for leg in packet.legs}))
+    title = f"{packet.underlying} {rights} {what} {packet.side} ${dollars:,}: {', '.join(rules)}"
+    out.append(
+        Alert(
+            make_id("alert", run_id, packet.packet_id),
+            run_id,
+            packet.packet_id,
+            packet.ts_start,
+            packet.ts_recv,
+            packet.underlying,
+            severity,
+            round(score, FIXED_DIGITS),
+            rules,
+            hit_ids,
+            title,
+            merged,
+            baselines,
+            packet.members,
+        )
+    )

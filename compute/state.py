@@ -1,0 +1,200 @@
+"""The engine's whole memory between batches, as plain msgspec data.
+
+Everything the engine knows lives here (per-contract NBBO and volume, open packets, rolling
+baselines, dark-pool windows), so `encode_state` / `decode_state` checkpoint it exactly and a
+restored engine continues byte for byte. Open items are held in dicts keyed by a serial
+number that grows with event time: windows have a fixed length, so the oldest serial is
+always the next to close, and closing is a cursor walk instead of a heap.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from compute.config import EngineConfig
+from schemas.events import MemberPrint, QuoteRef
+
+NO_DEADLINE = 2**63 - 1
+
+
+class ContractState(msgspec.Struct, array_like=True):
+    """One option contract: static terms, the last two NBBOs, tick state and day volume.
+
+    Two quotes are kept because the join wants the quote strictly before a print's
+    `ts_recv`: a quote sharing the print's timestamp (canonical order puts it first) is
+    skipped in favour of the one before it.
+    """
+
+    symbol: str
+    underlying: str
+    right: str
+    strike_price: int
+    expiration_date: int
+    multiplier: int
+    q_ts: int = -1
+    q_bid: int | None = None
+    q_ask: int | None = None
+    q_bid_sz: int = 0
+    q_ask_sz: int = 0
+    p_ts: int = -1
+    p_bid: int | None = None
+    p_ask: int | None = None
+    p_bid_sz: int = 0
+    p_ask_sz: int = 0
+    last_price: int = 0
+    tick_dir: int = 0
+    open_interest: int | None = None
+    volume_day: int = 0
+    day_volume: int = 0
+    unusual_day: int = 0
+
+
+class OpenPacket(msgspec.Struct, array_like=True):
+    """Prints of one (contract, side) inside a window capped from the first print."""
+
+    serial: int
+    key: int
+    instrument_id: int
+    underlying: str
+    side: str
+    first_ts_recv: int
+    first_ts_event: int
+    venue: int
+    deadline: int
+    last_ts_recv: int
+    group: int
+    members: list[MemberPrint]
+    late: bool = False
+
+
+class MomentAnchor(msgspec.Struct, array_like=True):
+    """The packet that last opened on one (underlying, venue): a multi-leg candidate."""
+
+    ts_event: int
+    serial: int
+    group: int
+
+
+class MomentGroup(msgspec.Struct, array_like=True):
+    """Packets that opened at the same moment on one venue; emitted when all have closed."""
+
+    open_count: int
+    closed: list[OpenPacket]
+
+
+class Ring(msgspec.Struct, array_like=True):
+    """The last `rolling_window_size` samples of one metric with exact integer sums."""
+
+    values: list[int]
+    pos: int = 0
+    total: int = 0
+    total_sq: int = 0
+
+
+class UnderlyingBaselines(msgspec.Struct, array_like=True):
+    """Rolling baselines of one underlying: packet premium, packet size, quoted spread."""
+
+    last_ts: int
+    premium: Ring
+    size: Ring
+    spread: Ring
+
+
+class DarkSymbol(msgspec.Struct, array_like=True):
+    """Lit reference of one equity (last quote, last lit print) and its open dark windows."""
+
+    quote: QuoteRef | None = None
+    last_lit_px: int = 0
+    last_lit_ts: int = -1
+    blocks: list[int] = msgspec.field(default_factory=list)
+    episode: int = -1
+
+
+class PendingBlock(msgspec.Struct, array_like=True):
+    """A large off-exchange print waiting for its impact window to pass."""
+
+    serial: int
+    symbol: str
+    deadline: int
+    ts_recv: int
+    member: MemberPrint
+    notional_cents: int
+    ref_px: int
+    ref_quote: QuoteRef | None
+    max_dev: int = 0
+    observations: int = 0
+    extreme_quote: QuoteRef | None = None
+    last_quote: QuoteRef | None = None
+
+
+class Episode(msgspec.Struct, array_like=True):
+    """Mid-size off-exchange prints of one symbol inside a window capped from the first."""
+
+    serial: int
+    symbol: str
+    deadline: int
+    ref_px: int
+    ref_quote: QuoteRef | None
+    members: list[MemberPrint]
+    at_or_above: int = 0
+    at_or_below: int = 0
+    placed: int = 0
+    size: int = 0
+    notional_cents: int = 0
+    last_ts_recv: int = 0
+
+
+class EngineState(msgspec.Struct):
+    """Everything the engine carries from one batch to the next (checkpointed as bytes)."""
+
+    config: EngineConfig
+    run_id: str
+    clock: int = -1
+    day: int = 0
+    day_begin: int = 0
+    day_end: int = 0
+    contracts: dict[int, ContractState] = msgspec.field(default_factory=dict)
+    spots: dict[str, int] = msgspec.field(default_factory=dict)
+    packets: dict[int, OpenPacket] = msgspec.field(default_factory=dict)
+    packet_cursor: int = 0
+    next_packet_serial: int = 0
+    packet_deadline: int = NO_DEADLINE
+    open_by_key: dict[int, int] = msgspec.field(default_factory=dict)
+    anchors: dict[tuple[str, int], MomentAnchor] = msgspec.field(default_factory=dict)
+    groups: dict[int, MomentGroup] = msgspec.field(default_factory=dict)
+    baselines: dict[str, UnderlyingBaselines] = msgspec.field(default_factory=dict)
+    dark: dict[str, DarkSymbol] = msgspec.field(default_factory=dict)
+    blocks: dict[int, PendingBlock] = msgspec.field(default_factory=dict)
+    block_cursor: int = 0
+    next_block_serial: int = 0
+    episodes: dict[int, Episode] = msgspec.field(default_factory=dict)
+    episode_cursor: int = 0
+    next_episode_serial: int = 0
+    dark_deadline: int = NO_DEADLINE
+    counters: dict[str, int] = msgspec.field(default_factory=dict)
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(EngineState)
+
+
+def initial_state(config: EngineConfig, run_id: str) -> EngineState:
+    """An empty engine for one run."""
+    if not run_id:
+        raise ValueError("run_id must be a non-empty string")
+    return EngineState(config=config, run_id=run_id)
+
+
+def encode_state(state: EngineState) -> bytes:
+    """The state as msgpack bytes (what the live service checkpoints to Redis)."""
+    return _encoder.encode(state)
+
+
+def decode_state(data: bytes) -> EngineState:
+    """The state from `encode_state` bytes; raises `msgspec.DecodeError` on anything else."""
+    return _decoder.decode(data)
+
+
+def bump(state: EngineState, counter: str, by: int = 1) -> None:
+    """Count something the engine skipped or flagged (kept in the state, never dropped)."""
+    state.counters[counter] = state.counters.get(counter, 0) + by
