@@ -79,22 +79,10 @@ def plan_equity_events(
                 return u, t0, t1
         return None
 
+    # Long patterns first (alternating), so short sessions still get one of each.
     for k in range(n_per_kind):
-        spot = place(0)
-        if spot is not None:
-            u, t0, _ = spot
-            side = 1 if rng.random() < 0.5 else -1
-            price = float(universe.spot0[u])
-            size = max(100, int(rng.uniform(5e6, 3e7) / price) // 100 * 100)
-            plans.append(
-                EquityPlan(
-                    f"absorbed_block-{k + 1:04d}", "absorbed_block", u, side, t0, t0,
-                    [t0], [size], [rng.choice(dark)], [rng.uniform(0.0, 0.4)],
-                )
-            )
-    for kind, side in (("stealth_accumulation", 1), ("distribution", -1)):
-        for k in range(n_per_kind):
-            length = int(min(360.0, 0.6 * seconds) * NS)
+        for kind, side in (("stealth_accumulation", 1), ("distribution", -1)):
+            length = int(min(360.0, 0.4 * seconds) * NS)
             spot = place(length)
             if spot is None:
                 continue
@@ -108,11 +96,26 @@ def plan_equity_events(
                 EquityPlan(f"{kind}-{k + 1:04d}", kind, u, side, t0, t1, times, sizes, pubs, lean)
             )
             # The patient buyer (seller) walks the price up (down) over the window.
-            drift = side * rng.uniform(0.003, 0.008)
+            # At least three standard deviations of the window's own noise, so it shows.
+            noise = float(universe.vol[u]) * math.sqrt(length / NS / (252 * 390 * 60))
+            drift = side * max(rng.uniform(0.003, 0.008), 3 * noise)
             s0, s1 = t0 // NS, min(t1 // NS + 1, paths.shape[1] - 1)
             ramp = np.linspace(0.0, drift, s1 - s0 + 1)
             paths[u, s0 : s1 + 1] *= np.exp(ramp)
             paths[u, s1 + 1 :] *= math.exp(drift)
+    for k in range(n_per_kind):
+        spot = place(0)
+        if spot is not None:
+            u, t0, _ = spot
+            side = 1 if rng.random() < 0.5 else -1
+            price = float(universe.spot0[u])
+            size = max(100, int(rng.uniform(5e6, 3e7) / price) // 100 * 100)
+            plans.append(
+                EquityPlan(
+                    f"absorbed_block-{k + 1:04d}", "absorbed_block", u, side, t0, t0,
+                    [t0], [size], [rng.choice(dark)], [rng.uniform(0.0, 0.4)],
+                )
+            )
     return plans
 
 

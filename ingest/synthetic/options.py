@@ -52,7 +52,7 @@ class OptionPrints:
 
 @dataclass
 class OptionQuotes:
-    """Final consolidated NBBO changes in ts_recv order."""
+    """Final consolidated NBBO changes in ts_recv order (publisher OPRA.PILLAR.OPRA)."""
 
     ts_recv: np.ndarray
     ts_event: np.ndarray
@@ -153,7 +153,8 @@ def build_options(
     q_bpb = np.concatenate([pq["bpb"], b_bpb])
     q_apb = np.concatenate([pq["apb"], b_apb])
     q_side = np.concatenate([pq["side"], b_side])
-    q_pub = np.concatenate([pq["pub"], np.where(b_side == ord("B"), b_bpb, b_apb)])
+    # NBBO records come from the consolidated publisher; bid_pb/ask_pb name the venues.
+    q_pub = np.full(len(q_c), publisher_id(OPRA_CONSOLIDATED), dtype=np.int64)
 
     p_c = np.concatenate([pp["c"], bp_c])
     p_t = np.concatenate([pp["ts"], bp_t])
