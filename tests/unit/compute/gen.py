@@ -16,6 +16,11 @@ from tests.unit.compute.session import (
 )
 
 
+def seeded(seed: int) -> random.Random:
+    """A reproducible generator for test data (not for anything secret)."""
+    return random.Random(seed)  # noqa: S311  (test data, not cryptography)
+
+
 def random_session(rng: random.Random, n_events: int, late_share: float = 0.0) -> list[Event]:
     """Definitions, quotes, prints (some tcbbo-style), equity flow, in canonical order.
 
@@ -41,7 +46,8 @@ def random_session(rng: random.Random, n_events: int, late_share: float = 0.0) -
             events.append(c.quote(ts, bid, ask, rng.randint(1, 50), rng.randint(1, 50)))
         elif roll < 0.55:
             price = rng.choice((bid, ask, round(mid, 3), ask + 0.01, bid - 0.01))
-            nbbo = (bid, ask, rng.randint(1, 50), rng.randint(1, 50)) if rng.random() < 0.3 else None
+            carried = rng.random() < 0.3
+            nbbo = (bid, ask, rng.randint(1, 50), rng.randint(1, 50)) if carried else None
             size = rng.choice((1, 5, 10, 50, 600))
             events.append(c.trade(ts, max(price, 0.01), size, rng.randint(20, 24), nbbo))
         elif roll < 0.65:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 
 from hypothesis import HealthCheck, given, settings
@@ -11,7 +10,7 @@ from hypothesis import strategies as st
 from compute import EngineConfig, decode_state, encode_state, finish, initial_state, step
 from schemas.codec import encode_batch
 from schemas.events import Event, FlowPacket, OptionPrint
-from tests.unit.compute.gen import random_session, random_splits
+from tests.unit.compute.gen import random_session, random_splits, seeded
 
 
 def run_split(events: Sequence[Event], cuts: Sequence[int]) -> bytes:
@@ -28,7 +27,7 @@ def run_split(events: Sequence[Event], cuts: Sequence[int]) -> bytes:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 160), late=st.sampled_from([0.0, 0.05]))
 def test_any_split_into_micro_batches_gives_identical_bytes(seed: int, n: int, late: float) -> None:
-    rng = random.Random(seed)
+    rng = seeded(seed)
     events = random_session(rng, n, late_share=late)
     whole = run_split(events, [])
     assert run_split(events, random_splits(rng, len(events))) == whole
@@ -36,7 +35,7 @@ def test_any_split_into_micro_batches_gives_identical_bytes(seed: int, n: int, l
 
 
 def test_large_session_split_many_ways_and_run_twice_is_identical() -> None:
-    rng = random.Random(7)
+    rng = seeded(7)
     events = random_session(rng, 6000, late_share=0.01)
     whole = run_split(events, [])
     assert whole == run_split(events, [])
@@ -46,7 +45,7 @@ def test_large_session_split_many_ways_and_run_twice_is_identical() -> None:
 
 
 def test_every_print_belongs_to_exactly_one_packet() -> None:
-    events = random_session(random.Random(11), 4000, late_share=0.02)
+    events = random_session(seeded(11), 4000, late_share=0.02)
     state = initial_state(EngineConfig(), "prop")
     state, out = step(state, events)
     state, tail = finish(state)
@@ -68,7 +67,7 @@ def test_every_print_belongs_to_exactly_one_packet() -> None:
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 300))
 def test_state_checkpointed_mid_session_continues_identically(seed: int, n: int) -> None:
-    rng = random.Random(seed)
+    rng = seeded(seed)
     events = random_session(rng, n, late_share=0.03)
     cut = rng.randrange(1, len(events))
     whole = run_split(events, [])
@@ -84,7 +83,7 @@ def test_state_checkpointed_mid_session_continues_identically(seed: int, n: int)
 
 
 def test_outputs_do_not_depend_on_run_history_of_other_states() -> None:
-    events = random_session(random.Random(3), 1500)
+    events = random_session(seeded(3), 1500)
     a = run_split(events, [])
-    run_split(random_session(random.Random(4), 1500), [])  # unrelated run in between
+    run_split(random_session(seeded(4), 1500), [])  # unrelated run in between
     assert run_split(events, []) == a

@@ -25,7 +25,9 @@ BANNED_ATTRIBUTES = {
     "random", "randint", "shuffle", "choice", "uuid4", "uuid1", "fromtimestamp",
     "utcfromtimestamp",
 }  # fmt: skip
-BANNED_BUILTINS = {"open", "input", "print", "hash", "id", "exec", "eval", "__import__", "breakpoint"}
+BANNED_BUILTINS = {
+    "open", "input", "print", "hash", "id", "exec", "eval", "__import__", "breakpoint",
+}  # fmt: skip
 
 
 def violations(source: str, name: str = "<src>") -> list[str]:
