@@ -83,13 +83,13 @@ def read_dbn(path: str | Path, chunk_bytes: int = 1 << 20) -> Iterator[Any]:
                 raise DbnReadError("malformed_dbn", f"{path}: {exc}") from exc
             seen_any = seen_any or bool(records)
             yield from records
+        if not seen_any:
+            raise DbnReadError("malformed_dbn", f"{path}: no DBN metadata")
         leftover = len(decoder.buffer())
         if leftover:
             raise DbnReadError(
                 "truncated_dbn", f"{path}: {leftover} trailing bytes do not make a whole record"
             )
-        if not seen_any:
-            raise DbnReadError("malformed_dbn", f"{path}: no DBN metadata")
     finally:
         fh.close()
 
@@ -98,15 +98,19 @@ def normalise_records(
     records: Iterable[Any], normaliser: RecordNormaliser, origin: str = ""
 ) -> Iterator[Event]:
     """Records through the normaliser, in input order; a read error becomes a quarantine."""
+    # A read error is stamped with this file's last receive time, so where it lands in a
+    # merge does not depend on how the other files were interleaved.
+    last_ts_recv = 0
     try:
         for record in records:
             events = normaliser(record)
             if events:
+                last_ts_recv = events[-1].ts_recv  # type: ignore[attr-defined]
                 yield from events
     except DbnReadError as exc:
         normaliser.counters[f"quarantined:{exc.reason}"] += 1
         yield Quarantined(
-            ts_recv=normaliser.last_ts_recv,
+            ts_recv=last_ts_recv,
             source=normaliser.source,
             reason=exc.reason,
             detail=exc.detail,
@@ -224,6 +228,7 @@ def _bulk_batches(
     store: DBNStore, schema: str, normaliser: RecordNormaliser, chunk_records: int
 ) -> Iterator[list[Event]]:
     chunks = iter(store.to_ndarray(count=chunk_records))
+    last_ts_recv = 0
     while True:
         try:
             array = next(chunks)
@@ -233,7 +238,7 @@ def _bulk_batches(
             normaliser.counters["quarantined:malformed_dbn"] += 1
             yield [
                 Quarantined(
-                    ts_recv=normaliser.last_ts_recv,
+                    ts_recv=last_ts_recv,
                     source=normaliser.source,
                     reason="malformed_dbn",
                     detail=f"{store}: {type(exc).__name__}: {exc}",
@@ -249,6 +254,8 @@ def _bulk_batches(
         finally:
             if gc_was_enabled:
                 gc.enable()
+        if batch:
+            last_ts_recv = batch[-1].ts_recv  # type: ignore[attr-defined]
         yield batch
 
 
