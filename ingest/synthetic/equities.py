@@ -112,8 +112,16 @@ def plan_equity_events(
             size = max(100, int(rng.uniform(5e6, 3e7) / price) // 100 * 100)
             plans.append(
                 EquityPlan(
-                    f"absorbed_block-{k + 1:04d}", "absorbed_block", u, side, t0, t0,
-                    [t0], [size], [rng.choice(dark)], [rng.uniform(0.0, 0.4)],
+                    f"absorbed_block-{k + 1:04d}",
+                    "absorbed_block",
+                    u,
+                    side,
+                    t0,
+                    t0,
+                    [t0],
+                    [size],
+                    [rng.choice(dark)],
+                    [rng.uniform(0.0, 0.4)],
                 )
             )
     return plans
@@ -307,8 +315,15 @@ def _symbology(universe: Universe) -> dict[int, str]:
 
 
 def _fill_trade(
-    r: np.ndarray, pub: np.ndarray | int, iid: np.ndarray, ev: np.ndarray, ts: np.ndarray,
-    price: np.ndarray, size: np.ndarray, side: np.ndarray | bytes, seq: np.ndarray,
+    r: np.ndarray,
+    pub: np.ndarray | int,
+    iid: np.ndarray,
+    ev: np.ndarray,
+    ts: np.ndarray,
+    price: np.ndarray,
+    size: np.ndarray,
+    side: np.ndarray | bytes,
+    seq: np.ndarray,
 ) -> None:
     r["publisher_id"] = pub
     r["instrument_id"] = iid
@@ -337,19 +352,45 @@ def equity_files(universe: Universe, tape: EquityTape) -> list[dbn.DbnFile]:
     lit_side = tape.lit_side.astype(np.uint8).view("S1")
 
     trades = dbn.empty_records("trades", len(tape.lit_ts))
-    _fill_trade(trades, lit_pub, ids[tape.lit_under], tape.lit_ev, tape.lit_ts,
-                tape.lit_price, tape.lit_size, lit_side, tape.mbp_seq_lit)
+    _fill_trade(
+        trades,
+        lit_pub,
+        ids[tape.lit_under],
+        tape.lit_ev,
+        tape.lit_ts,
+        tape.lit_price,
+        tape.lit_size,
+        lit_side,
+        tape.mbp_seq_lit,
+    )
     tbbo = dbn.empty_records("tbbo", len(tape.lit_ts))
-    _fill_trade(tbbo, lit_pub, ids[tape.lit_under], tape.lit_ev, tape.lit_ts,
-                tape.lit_price, tape.lit_size, lit_side, tape.mbp_seq_lit)
+    _fill_trade(
+        tbbo,
+        lit_pub,
+        ids[tape.lit_under],
+        tape.lit_ev,
+        tape.lit_ts,
+        tape.lit_price,
+        tape.lit_size,
+        lit_side,
+        tape.mbp_seq_lit,
+    )
     _fill_bbo(tbbo, tape.lit_bbo)
 
     # mbp-1: quote changes (action A) and trades (action T) interleaved by ts_recv.
     quotes = dbn.empty_records("mbp-1", len(tape.q_ts))
     is_ask = tape.q_side == ord("A")
-    _fill_trade(quotes, lit_pub, ids[tape.q_under], tape.q_ev, tape.q_ts,
-                np.where(is_ask, tape.q_ask, tape.q_bid), np.where(is_ask, tape.q_asz, tape.q_bsz),
-                tape.q_side.astype(np.uint8).view("S1"), tape.mbp_seq_quotes)
+    _fill_trade(
+        quotes,
+        lit_pub,
+        ids[tape.q_under],
+        tape.q_ev,
+        tape.q_ts,
+        np.where(is_ask, tape.q_ask, tape.q_bid),
+        np.where(is_ask, tape.q_asz, tape.q_bsz),
+        tape.q_side.astype(np.uint8).view("S1"),
+        tape.mbp_seq_quotes,
+    )
     quotes["action"] = b"A"
     quotes["flags"] = dbn.F_LAST | dbn.F_TOB
     _fill_bbo(quotes, (tape.q_bid, tape.q_ask, tape.q_bsz, tape.q_asz))
@@ -357,11 +398,29 @@ def equity_files(universe: Universe, tape: EquityTape) -> list[dbn.DbnFile]:
     mbp = mbp[np.argsort(mbp["ts_recv"], kind="stable")]
 
     dark_trades = dbn.empty_records("trades", len(tape.dark_ts))
-    _fill_trade(dark_trades, tape.dark_pub, ids[tape.dark_under], tape.dark_ev, tape.dark_ts,
-                tape.dark_price, tape.dark_size, b"N", tape.dark_seq)
+    _fill_trade(
+        dark_trades,
+        tape.dark_pub,
+        ids[tape.dark_under],
+        tape.dark_ev,
+        tape.dark_ts,
+        tape.dark_price,
+        tape.dark_size,
+        b"N",
+        tape.dark_seq,
+    )
     dark_tbbo = dbn.empty_records("tbbo", len(tape.dark_ts))
-    _fill_trade(dark_tbbo, tape.dark_pub, ids[tape.dark_under], tape.dark_ev, tape.dark_ts,
-                tape.dark_price, tape.dark_size, b"N", tape.dark_seq)
+    _fill_trade(
+        dark_tbbo,
+        tape.dark_pub,
+        ids[tape.dark_under],
+        tape.dark_ev,
+        tape.dark_ts,
+        tape.dark_price,
+        tape.dark_size,
+        b"N",
+        tape.dark_seq,
+    )
     _fill_bbo(dark_tbbo, tape.dark_bbo)
     return [
         dbn.DbnFile(LIT_DATASET, "trades", trades, sym),

@@ -421,8 +421,14 @@ class OptionPlanter:
             bid, ask, tick = self.nbbo(c, t0)
             anchor = t0 - self.rng.randint(3 * MS, 400 * MS)
             self.quote(
-                c, anchor, bid, ask, self.rng.randint(10, 400), self.rng.randint(10, 400),
-                self.venue(), "N",
+                c,
+                anchor,
+                bid,
+                ask,
+                self.rng.randint(10, 400),
+                self.rng.randint(10, 400),
+                self.venue(),
+                "N",
             )
             mid = (bid + ask) / 2
             lean = self.rng.uniform(0.25, 1.0)
@@ -435,9 +441,7 @@ class OptionPlanter:
             leg_rows.append((c, SIDE_NAME[side], ratio, size))
             self.reserve(c, anchor, t)
         sides = {row[1] for row in leg_rows}
-        draft = self._draft(
-            "multi_leg", "multi_leg", legs[0][0], 0, prints
-        )
+        draft = self._draft("multi_leg", "multi_leg", legs[0][0], 0, prints)
         draft.side = sides.pop() if len(sides) == 1 else "mixed"
         draft.structure = structure
         draft.legs = leg_rows

@@ -50,8 +50,16 @@ def test_written_files_hold_exactly_the_session_records(
 
 def test_vectorised_records_equal_databento_dbn_records() -> None:
     trade = dbn.TradeMsg(
-        publisher_id=22, instrument_id=16777313, ts_event=10, price=1_250_000_000, size=7,
-        action=dbn.Action.TRADE, side=dbn.Side.NONE, depth=0, ts_recv=300_011, flags=128,
+        publisher_id=22,
+        instrument_id=16777313,
+        ts_event=10,
+        price=1_250_000_000,
+        size=7,
+        action=dbn.Action.TRADE,
+        side=dbn.Side.NONE,
+        depth=0,
+        ts_recv=300_011,
+        flags=128,
         sequence=42,
     )
     r = synth_dbn.empty_records("trades", 1)
@@ -61,8 +69,16 @@ def test_vectorised_records_equal_databento_dbn_records() -> None:
     assert r.tobytes() == bytes(trade)
 
     quote = dbn.CMBP1Msg(
-        rtype=dbn.RType.CMBP_1, publisher_id=35, instrument_id=9, ts_event=5, price=3,
-        size=4, action=dbn.Action.ADD, side=dbn.Side.ASK, ts_recv=6, flags=192,
+        rtype=dbn.RType.CMBP_1,
+        publisher_id=35,
+        instrument_id=9,
+        ts_event=5,
+        price=3,
+        size=4,
+        action=dbn.Action.ADD,
+        side=dbn.Side.ASK,
+        ts_recv=6,
+        flags=192,
         levels=dbn.ConsolidatedBidAskPair(1, 3, 10, 4, 22, 35),
     )
     q = synth_dbn.empty_records("cmbp-1", 1)

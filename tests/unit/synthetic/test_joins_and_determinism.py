@@ -25,8 +25,7 @@ def _planted_sided_prints(session: SyntheticSession) -> list:
     return [
         m
         for label in session.labels
-        if label.kind in SIDED_KINDS and label.variant != "mid"
-        and label.variant != "at_mid"
+        if label.kind in SIDED_KINDS and label.variant != "mid" and label.variant != "at_mid"
         for m in label.members
     ]
 

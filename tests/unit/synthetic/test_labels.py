@@ -31,13 +31,28 @@ def test_labels_file_round_trips_and_covers_every_kind(
     assert labels == session.labels
     kinds = Counter(label.kind for label in labels)
     for kind in (
-        "sweep", "split", "block", "multi_leg", "golden_sweep", "repeated_hits", "side_probe",
-        "distractor", "absorbed_block", "stealth_accumulation", "distribution",
+        "sweep",
+        "split",
+        "block",
+        "multi_leg",
+        "golden_sweep",
+        "repeated_hits",
+        "side_probe",
+        "distractor",
+        "absorbed_block",
+        "stealth_accumulation",
+        "distribution",
     ):
         assert kinds[kind] >= 1, kind
     structures = {label.structure for label in _by_kind(labels, "multi_leg")}
     assert structures == {
-        "vertical", "straddle", "strangle", "butterfly", "calendar", "ladder", "risk_reversal"
+        "vertical",
+        "straddle",
+        "strangle",
+        "butterfly",
+        "calendar",
+        "ladder",
+        "risk_reversal",
     }
     assert len({label.label_id for label in labels}) == len(labels)
 
@@ -144,7 +159,11 @@ def test_planted_aggressive_prints_sit_on_their_side_of_the_asof_quote(
     checked = 0
     for label in session.labels:
         if label.kind not in AGGRESSIVE and label.variant not in (
-            "at_ask", "at_bid", "at_ask_then_lift", "at_bid_then_drop", "moved_just_before"
+            "at_ask",
+            "at_bid",
+            "at_ask_then_lift",
+            "at_bid_then_drop",
+            "moved_just_before",
         ):
             continue
         for m in label.members:
@@ -178,8 +197,10 @@ def test_no_background_print_of_a_planted_contract_within_a_second(
             ]
             for row in near:
                 key = (
-                    int(row["instrument_id"]), int(row["publisher_id"]),
-                    int(row["ts_event"]), int(row["sequence"]),
+                    int(row["instrument_id"]),
+                    int(row["publisher_id"]),
+                    int(row["ts_event"]),
+                    int(row["sequence"]),
                 )
                 assert key in planted
 
