@@ -416,8 +416,10 @@ class OptionPlanter:
         qty = self.rng.randint(10, 400)
         prints: list[int] = []
         leg_rows: list[tuple[int, str, int, int]] = []
+        t = t0
         for k, (c, side, ratio) in enumerate(legs):
-            t = t0 + k * self.rng.randint(1 * US, 40 * US)
+            if k:  # legs of one complex order print microseconds apart, in leg order
+                t += self.rng.randint(1 * US, 40 * US)
             bid, ask, tick = self.nbbo(c, t0)
             anchor = t0 - self.rng.randint(3 * MS, 400 * MS)
             self.quote(

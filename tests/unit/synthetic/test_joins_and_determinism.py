@@ -21,18 +21,25 @@ def _quote_rule(price: int, bid: int, ask: int) -> str:
     return "unknown"
 
 
-def _planted_sided_prints(session: SyntheticSession) -> list:
+def _planted_sided_prints(session: SyntheticSession, variant: str | None = None) -> list:
     return [
         m
         for label in session.labels
-        if label.kind in SIDED_KINDS and label.variant != "mid" and label.variant != "at_mid"
+        if label.kind in SIDED_KINDS
+        and label.variant not in ("mid", "at_mid")
+        and (variant is None or label.variant == variant)
         for m in label.members
     ]
 
 
-def _join_accuracy(session: SyntheticSession, arrays: dict[str, np.ndarray], how: str) -> float:
+def _join_accuracy(
+    session: SyntheticSession,
+    arrays: dict[str, np.ndarray],
+    how: str,
+    variant: str | None = None,
+) -> float:
     quotes = arrays["OPRA.PILLAR/cmbp-1"]
-    members = _planted_sided_prints(session)
+    members = _planted_sided_prints(session, variant)
     right = 0
     for m in members:
         mine = quotes[quotes["instrument_id"] == m.instrument_id]
@@ -63,7 +70,8 @@ def test_nearest_quote_join_mislabels_a_measurable_share_of_planted_prints(
 def test_stale_join_mislabels_the_prints_whose_quote_moved_just_before(
     session: SyntheticSession, arrays: dict[str, np.ndarray]
 ) -> None:
-    assert _join_accuracy(session, arrays, "stale") < 0.95
+    assert _join_accuracy(session, arrays, "stale", "moved_just_before") == 0.0
+    assert _join_accuracy(session, arrays, "stale") < 1.0
 
 
 def test_same_seed_writes_byte_identical_files(tmp_path: Path, written: list[Path]) -> None:

@@ -127,8 +127,10 @@ def test_multi_leg_legs_share_an_underlying_venue_and_moment(session: SyntheticS
         assert len({m.publisher_id for m in label.members}) == 1
         assert len(label.legs) == len(label.members) >= 2
         assert label.ts_end - label.ts_start <= MS
-        for leg, m in zip(label.legs, label.members, strict=True):
-            assert (leg.instrument_id, leg.side, leg.size) == (m.instrument_id, m.side, m.size)
+        by_id = {m.instrument_id: m for m in label.members}
+        for leg in label.legs:
+            m = by_id[leg.instrument_id]
+            assert (leg.side, leg.size) == (m.side, m.size)
             mid2 = m.bid_px + m.ask_px
             # Legs lean toward their side: buys at or above mid, sells at or below.
             assert 2 * m.price >= mid2 if m.side == "buy" else 2 * m.price <= mid2
