@@ -202,8 +202,10 @@ def sql(
 
 def _register_commands() -> None:
     from ingest.cli import register as register_ingest
+    from ingest.synthetic.cli import register as register_synth
     from replay.cli import register as register_replay
 
+    register_synth(app)
     register_ingest(app)
     register_replay(app)
 

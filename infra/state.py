@@ -15,12 +15,14 @@ from dataclasses import dataclass
 import msgspec
 import redis.asyncio as redis
 
+from schemas.ordering import HighWater
+
 
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
     state: bytes
     position: int
-    high_water: dict[str, list[int]]
+    high_water: HighWater
 
 
 class StateStore:
@@ -61,7 +63,7 @@ class StateStore:
         return Checkpoint(
             state=values[b"state"],
             position=int(values[b"position"]),
-            high_water=msgspec.json.decode(values[b"high_water"], type=dict[str, list[int]]),
+            high_water=msgspec.json.decode(values[b"high_water"], type=HighWater),
         )
 
     async def save_intent(self, first_seq: int, last_seq: int) -> None:

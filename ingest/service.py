@@ -27,7 +27,7 @@ from ingest.buffer import IngestBuffer
 from ingest.source import Source
 from schemas.codec import decode_batch
 from schemas.events import RAW_EVENTS, Event, Heartbeat, Quarantined
-from schemas.ordering import admit
+from schemas.ordering import HighWater, admit
 from schemas.subjects import RAW_STREAM, raw_subject
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class IngestService:
         self.config = config or IngestConfig()
         self.buffer = IngestBuffer(self.config.buffer_capacity, source.name)
         self.metrics = IngestMetrics()
-        self.high_water: dict[str, list[int]] = {}
+        self.high_water: HighWater = {}
         self._stopping = asyncio.Event()
         self._source_done = asyncio.Event()
         self._wake = asyncio.Event()

@@ -63,31 +63,28 @@ def canonical_sort(events: list[Event]) -> list[Event]:
     return sorted(events, key=canonical_key)
 
 
-SourceKey = tuple[int, int, int, int, int]
+HighWater = dict[str, list[int | str]]
 
 # Liveness and error records are not market data: they are never treated as repeats.
 _UNORDERED: frozenset[type[Event]] = frozenset({Heartbeat, Gap, Quarantined})
 
 
-def source_key(event: Event) -> SourceKey:
-    """The canonical key without its tie-breaking bytes: unique per record of one source."""
-    key = canonical_key(event)
-    return key[0], key[1], key[2], key[3], key[4]
-
-
-def admit(high_water: dict[str, list[int]], event: Event) -> bool:
+def admit(high_water: HighWater, event: Event) -> bool:
     """False for an event at or below its source's high-water mark (a republished repeat).
 
     Marks are kept per (source, event type) because one source's events of one type arrive
-    in canonical order, while different types travel in different messages. Admitting an
-    event raises its mark; `high_water` is plain data so it can be checkpointed.
+    in canonical order, while different types travel in different messages. The mark is
+    the whole canonical key (the event bytes as hex), so two distinct records that share
+    receive time, venue, instrument and sequence are both admitted. Admitting an event
+    raises its mark; `high_water` is plain data so it can be checkpointed as JSON.
     """
     if type(event) in _UNORDERED:
         return True
     mark_name = f"{getattr(event, 'source')}/{type(event).__name__}"  # noqa: B009
-    key = list(source_key(event))
+    ts_recv, rank, publisher_id, instrument_id, sequence, body = canonical_key(event)
+    key: list[int | str] = [ts_recv, rank, publisher_id, instrument_id, sequence, body.hex()]
     mark = high_water.get(mark_name)
-    if mark is not None and key <= mark:
+    if mark is not None and key <= mark:  # both are five ints then a hex string
         return False
     high_water[mark_name] = key
     return True

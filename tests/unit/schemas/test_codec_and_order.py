@@ -135,9 +135,9 @@ def test_occ_symbols_round_trip() -> None:
 
 
 def test_republished_events_at_or_below_the_high_water_mark_are_not_admitted() -> None:
-    from schemas.ordering import admit
+    from schemas.ordering import HighWater, admit
 
-    marks: dict[str, list[int]] = {}
+    marks: HighWater = {}
     session = [option_print(ts_recv=t, sequence=t) for t in range(1, 6)]
     assert [admit(marks, e) for e in session] == [True] * 5
     assert [admit(marks, e) for e in session] == [False] * 5  # the same session again
@@ -145,9 +145,9 @@ def test_republished_events_at_or_below_the_high_water_mark_are_not_admitted() -
 
 
 def test_high_water_marks_are_kept_per_source_and_type() -> None:
-    from schemas.ordering import admit
+    from schemas.ordering import HighWater, admit
 
-    marks: dict[str, list[int]] = {}
+    marks: HighWater = {}
     assert admit(marks, option_print(ts_recv=10))
     assert admit(marks, option_print(ts_recv=5, source="alpaca"))
     quote = OptionQuote(
@@ -157,3 +157,13 @@ def test_high_water_marks_are_kept_per_source_and_type() -> None:
     assert admit(marks, quote)  # a quote message may trail the prints of the same instant
     assert admit(marks, Quarantined(ts_recv=1, source="databento", reason="r"))
     assert admit(marks, Quarantined(ts_recv=1, source="databento", reason="r"))
+
+
+def test_distinct_records_sharing_time_venue_instrument_and_sequence_are_both_admitted() -> None:
+    from schemas.ordering import HighWater, admit
+
+    marks: HighWater = {}
+    first, second = canonical_sort([option_print(price=1, sequence=0),
+                                    option_print(price=2, sequence=0)])  # fmt: skip
+    assert admit(marks, first) and admit(marks, second)
+    assert not admit(marks, first) and not admit(marks, second)
