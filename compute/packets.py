@@ -51,7 +51,7 @@ def packet_day(state: EngineState, ts_recv: int) -> int:
 def emit_parts(state: EngineState, parts: list[OpenPacket], out: list[Event]) -> None:
     """Emit closed packets that opened together: one multi-leg packet if they form one."""
     if len(parts) == 1:
-        _emit(state, parts, False, out)
+        _emit_single_leg(state, parts[0], out)
         return
     cfg = state.config
     sizes: dict[int, int] = {}
@@ -63,10 +63,10 @@ def emit_parts(state: EngineState, parts: list[OpenPacket], out: list[Event]) ->
     n_legs = len(sizes)
     smallest, largest = min(sizes.values()), max(sizes.values())
     if 2 <= n_legs <= cfg.multi_leg_max_legs and largest <= cfg.multi_leg_max_ratio * smallest:
-        _emit(state, parts, True, out)
+        _emit_multi_leg(state, parts, out)
     else:
         for part in parts:
-            _emit(state, [part], False, out)
+            _emit_single_leg(state, part, out)
 
 
 class _Leg:
@@ -116,17 +116,133 @@ def _max_in_window(members: list[MemberPrint], window_ns: int) -> int:
     return best
 
 
-def _emit(state: EngineState, parts: list[OpenPacket], multi: bool, out: list[Event]) -> None:
+def _leg_terms(
+    state: EngineState, c: ContractState, day: int, size: int
+) -> tuple[float | None, int | None]:
+    """Moneyness (signed, in-the-money positive) and sessions to expiry; counts day volume."""
+    if c.volume_day != day:
+        c.volume_day = day
+        c.day_volume = 0
+    c.day_volume += size
+    spot = state.spots.get(c.underlying)
+    moneyness: float | None = None
+    strike = c.strike_price
+    if spot and strike > 0:
+        diff = spot - strike if c.right == "C" else strike - spot
+        moneyness = round(diff / spot, FIXED_DIGITS)
+    dte = trading_days_to(day, c.expiration_date) if c.expiration_date else None
+    return moneyness, dte
+
+
+def _emit_single_leg(state: EngineState, part: OpenPacket, out: list[Event]) -> None:
+    """One (contract, side) packet: single, block, split or sweep."""
     cfg = state.config
+    members = part.members
+    c = state.contracts[part.instrument_id]
+    n = len(members)
+    head = members[0]
+    bucket_counts: dict[str, int]
+    if n == 1:
+        size = head.size
+        notional = head.price * size
+        ts_start = ts_end = head.ts_event
+        venues = [head.publisher_id]
+        levels = 1
+        side_of_print = head.side
+        buy = size if side_of_print == "buy" else 0
+        sell = size if side_of_print == "sell" else 0
+        covered = 0 if head.bucket == "NA" else 1
+        bucket_counts = {head.bucket: 1}
+    else:
+        counts = [0, 0, 0, 0, 0, 0]
+        venue_set: set[int] = set()
+        prices: set[int] = set()
+        ts_start = ts_end = head.ts_event
+        size = notional = buy = sell = 0
+        for m in members:
+            msize = m.size
+            size += msize
+            notional += m.price * msize
+            venue_set.add(m.publisher_id)
+            prices.add(m.price)
+            if m.side == "buy":
+                buy += msize
+            elif m.side == "sell":
+                sell += msize
+            counts[BUCKETS.index(m.bucket)] += 1
+            if m.ts_event < ts_start:
+                ts_start = m.ts_event
+            elif m.ts_event > ts_end:
+                ts_end = m.ts_event
+        covered = n - counts[5]
+        venues = sorted(venue_set)
+        levels = len(prices)
+        bucket_counts = {BUCKETS[i]: counts[i] for i in range(6) if counts[i]}
+    premium = notional * c.multiplier // PREMIUM_DIVISOR
+    day = packet_day(state, part.first_ts_recv)
+    moneyness, dte = _leg_terms(state, c, day, size)
+    side = _side_of(buy, sell)
+    kind: PacketKind
+    if n == 1:
+        big = size >= cfg.block_min_size or premium >= cfg.block_min_premium_cents
+        kind = "block" if big else "single"
+    else:
+        kind = "sweep" if len(venues) >= 2 else "split"
+    leg = PacketLeg(
+        part.instrument_id,
+        c.symbol,
+        "P" if c.right == "P" else "C",
+        c.strike_price,
+        c.expiration_date,
+        side,
+        size,
+        premium,
+        n,
+        venues,
+        notional // size,
+        1,
+        moneyness,
+        dte,
+        c.day_volume,
+        c.open_interest,
+    )
+    packet = FlowPacket(
+        make_id(
+            "flow_packet", state.run_id, head.instrument_id, head.publisher_id, head.ts_event,
+            head.sequence,
+        ),  # fmt: skip
+        state.run_id,
+        kind,
+        "",
+        part.underlying,
+        ts_start,
+        ts_end,
+        part.last_ts_recv,
+        side,
+        premium,
+        size,
+        n,
+        venues,
+        levels,
+        [leg],
+        bucket_counts,
+        round(max(buy, sell) / size, FIXED_DIGITS),
+        round(covered / n, FIXED_DIGITS),
+        state.spots.get(part.underlying),
+        members,
+        part.late,
+    )
+    out.append(packet)
+    _score(state, packet, [c], day, part.first_ts_recv, out)
+
+
+def _emit_multi_leg(state: EngineState, parts: list[OpenPacket], out: list[Event]) -> None:
+    """Packets of several contracts that opened together on one venue: one multi-leg packet."""
     contracts = state.contracts
     first = parts[0]
-    members = first.members if len(parts) == 1 else [m for p in parts for m in p.members]
+    members = [m for p in parts for m in p.members]
     underlying = first.underlying
-    late = first.late
-    ts_recv = first.last_ts_recv
-    for part in parts:
-        if part.last_ts_recv > ts_recv:
-            ts_recv = part.last_ts_recv
+    ts_recv = max(p.last_ts_recv for p in parts)
     day = packet_day(state, first.first_ts_recv)
 
     legs: dict[int, _Leg] = {}
@@ -134,7 +250,7 @@ def _emit(state: EngineState, parts: list[OpenPacket], multi: bool, out: list[Ev
     venues: set[int] = set()
     levels: set[tuple[int, int]] = set()
     ts_start = ts_end = members[0].ts_event
-    size = buy = sell = covered = 0
+    size = buy = sell = 0
     for m in members:
         iid = m.instrument_id
         leg = legs.get(iid)
@@ -154,19 +270,13 @@ def _emit(state: EngineState, parts: list[OpenPacket], multi: bool, out: list[Ev
         elif m.side == "sell":
             sell += msize
             leg.sell += msize
-        bucket = m.bucket
-        if bucket == "NA":
-            counts[5] += 1
-        else:
-            covered += 1
-            counts[BUCKETS.index(bucket)] += 1
+        counts[BUCKETS.index(m.bucket)] += 1
         if m.ts_event < ts_start:
             ts_start = m.ts_event
         elif m.ts_event > ts_end:
             ts_end = m.ts_event
     n = len(members)
 
-    spot = state.spots.get(underlying)
     ratio_unit = 0
     for leg in legs.values():
         ratio_unit = gcd(ratio_unit, leg.size)
@@ -178,15 +288,7 @@ def _emit(state: EngineState, parts: list[OpenPacket], multi: bool, out: list[Ev
         c = contracts[leg.instrument_id]
         leg_premium = leg.notional * c.multiplier // PREMIUM_DIVISOR
         premium += leg_premium
-        if c.volume_day != day:
-            c.volume_day = day
-            c.day_volume = 0
-        c.day_volume += leg.size
-        moneyness: float | None = None
-        if spot and c.strike_price > 0:
-            diff = spot - c.strike_price if c.right == "C" else c.strike_price - spot
-            moneyness = round(diff / spot, FIXED_DIGITS)
-        dte = trading_days_to(day, c.expiration_date) if c.expiration_date else None
+        moneyness, dte = _leg_terms(state, c, day, leg.size)
         leg_side = _side_of(leg.buy, leg.sell)
         ratio = leg.size // ratio_unit if ratio_unit else 0
         packet_legs.append(
@@ -212,73 +314,63 @@ def _emit(state: EngineState, parts: list[OpenPacket], multi: bool, out: list[Ev
         terms.append(LegTerms(c.right, c.strike_price, c.expiration_date, leg_side, ratio))
         leg_contracts.append(c)
 
-    kind: PacketKind
-    side: str
-    if multi:
-        kind = "multi_leg"
-        structure = tag_structure(terms)
-        leg_sides = {leg.side for leg in packet_legs}
-        side = leg_sides.pop() if len(leg_sides) == 1 else "mixed"
-    else:
-        structure = ""
-        side = _side_of(buy, sell)
-        if n == 1:
-            big = size >= cfg.block_min_size or premium >= cfg.block_min_premium_cents
-            kind = "block" if big else "single"
-        else:
-            kind = "sweep" if len(venues) >= 2 else "split"
-    aggressor_ratio = round(max(buy, sell) / size, FIXED_DIGITS) if size else 0.0
-    coverage = round(covered / n, FIXED_DIGITS)
-    bucket_counts = {BUCKETS[i]: counts[i] for i in range(6) if counts[i]}
+    leg_sides = {leg.side for leg in packet_legs}
     head = members[0]
-    packet_id = make_id(
-        "flow_packet", state.run_id, head.instrument_id, head.publisher_id, head.ts_event,
-        head.sequence,
-    )  # fmt: skip
     packet = FlowPacket(
-        packet_id,
+        make_id(
+            "flow_packet", state.run_id, head.instrument_id, head.publisher_id, head.ts_event,
+            head.sequence,
+        ),  # fmt: skip
         state.run_id,
-        kind,
-        structure,
+        "multi_leg",
+        tag_structure(terms),
         underlying,
         ts_start,
         ts_end,
         ts_recv,
-        side,
+        leg_sides.pop() if len(leg_sides) == 1 else "mixed",
         premium,
         size,
         n,
         sorted(venues),
         len(levels),
         packet_legs,
-        bucket_counts,
-        aggressor_ratio,
-        coverage,
-        spot,
+        {BUCKETS[i]: counts[i] for i in range(6) if counts[i]},
+        round(max(buy, sell) / size, FIXED_DIGITS) if size else 0.0,
+        round((n - counts[5]) / n, FIXED_DIGITS),
+        state.spots.get(underlying),
         members,
-        late,
+        first.late,
     )
     out.append(packet)
+    _score(state, packet, leg_contracts, day, first.first_ts_recv, out)
 
-    # ---- baselines and classifiers
-    base = _baselines(state, underlying, first.first_ts_recv)
-    spread_bps = -1
-    for m in members:
-        bid, ask = m.nbbo_bid_px, m.nbbo_ask_px
-        if bid is not None and ask is not None and bid + ask > 0:
-            spread_bps = (ask - bid) * 20_000 // (bid + ask)
-            break
+
+def _score(
+    state: EngineState,
+    packet: FlowPacket,
+    leg_contracts: list[ContractState],
+    day: int,
+    ts_first: int,
+    out: list[Event],
+) -> None:
+    """Run the classifiers on a packet, then add it to its underlying's baselines."""
+    cfg = state.config
+    underlying = packet.underlying
+    kind = packet.kind
+    premium = packet.premium_cents
+    size = packet.size
+    n = packet.n_prints
+    members = packet.members
+    base = _baselines(state, underlying, ts_first)
     hits: list[tuple[str, float, dict[str, float], list[BaselineValue]]] = []
     zmin = cfg.classifier_z_min_samples
-    quality = (
-        coverage >= cfg.classifier_min_nbbo_coverage
-        and aggressor_ratio >= cfg.classifier_min_aggressor_ratio
-    )
     if (
         kind == "sweep"
         and premium >= cfg.classifier_sweep_min_premium_cents
         and n >= cfg.classifier_sweep_min_count
-        and quality
+        and packet.nbbo_coverage >= cfg.classifier_min_nbbo_coverage
+        and packet.aggressor_ratio >= cfg.classifier_min_aggressor_ratio
     ):
         pz = baseline_value(base.premium, underlying, "premium", premium, zmin)
         if pz.z is None or pz.z >= cfg.classifier_sweep_min_premium_z:
@@ -293,19 +385,12 @@ def _emit(state: EngineState, parts: list[OpenPacket], multi: bool, out: list[Ev
             score = round(premium / cfg.classifier_sweep_min_premium_cents, FIXED_DIGITS)
             hits.append(("sweep", score, thresholds, [pz]))
         oi = leg_contracts[0].open_interest
-        if premium > cfg.classifier_golden_sweep_min_premium_cents and oi is not None and size > oi:
-            score = round(premium / cfg.classifier_golden_sweep_min_premium_cents, FIXED_DIGITS)
-            hits.append(
-                (
-                    "golden_sweep",
-                    score,
-                    {
-                        "min_premium_cents": float(cfg.classifier_golden_sweep_min_premium_cents),
-                        "open_interest": float(oi),
-                    },
-                    [pz],
-                )
-            )
+        golden = cfg.classifier_golden_sweep_min_premium_cents
+        # Golden: any qualifying sweep, however usual its premium is for the underlying.
+        if premium > golden and oi is not None and size > oi:
+            thresholds = {"min_premium_cents": float(golden), "open_interest": float(oi)}
+            score = round(premium / golden, FIXED_DIGITS)
+            hits.append(("golden_sweep", score, thresholds, [pz]))
     if premium >= cfg.classifier_spike_min_premium_cents and size >= cfg.classifier_spike_min_size:
         pz = baseline_value(base.premium, underlying, "premium", premium, zmin)
         sz = baseline_value(base.size, underlying, "size", size, zmin)
@@ -315,19 +400,13 @@ def _emit(state: EngineState, parts: list[OpenPacket], multi: bool, out: list[Ev
             and pz.z >= cfg.classifier_spike_min_premium_z
             and sz.z >= cfg.classifier_spike_min_size_z
         ):
-            hits.append(
-                (
-                    "spike",
-                    pz.z,
-                    {
-                        "min_premium_cents": float(cfg.classifier_spike_min_premium_cents),
-                        "min_size": float(cfg.classifier_spike_min_size),
-                        "min_premium_z": cfg.classifier_spike_min_premium_z,
-                        "min_size_z": cfg.classifier_spike_min_size_z,
-                    },
-                    [pz, sz],
-                )
-            )
+            thresholds = {
+                "min_premium_cents": float(cfg.classifier_spike_min_premium_cents),
+                "min_size": float(cfg.classifier_spike_min_size),
+                "min_premium_z": cfg.classifier_spike_min_premium_z,
+                "min_size_z": cfg.classifier_spike_min_size_z,
+            }
+            hits.append(("spike", pz.z, thresholds, [pz, sz]))
     if kind == "block":
         score = round(
             max(size / cfg.block_min_size, premium / cfg.block_min_premium_cents), FIXED_DIGITS
@@ -337,7 +416,7 @@ def _emit(state: EngineState, parts: list[OpenPacket], multi: bool, out: list[Ev
             "min_premium_cents": float(cfg.block_min_premium_cents),
         }
         hits.append(("block", score, thresholds, []))
-    if not multi and n >= cfg.classifier_repeated_hits_min_prints:
+    if kind != "multi_leg" and n >= cfg.classifier_repeated_hits_min_prints:
         floor = cfg.tier_floor_cents(underlying)
         if premium >= floor:
             count = _max_in_window(members, cfg.classifier_repeated_hits_window_ns)
@@ -359,11 +438,15 @@ def _emit(state: EngineState, parts: list[OpenPacket], multi: bool, out: list[Ev
             hits.append(("unusual_volume", score, thresholds, []))
             break
 
-    if not late:
-        ring_push(base.premium, premium, cfg.rolling_window_size)
-        ring_push(base.size, size, cfg.rolling_window_size)
-        if spread_bps >= 0:
-            ring_push(base.spread, spread_bps, cfg.rolling_window_size)
+    if not packet.late:
+        window = cfg.rolling_window_size
+        ring_push(base.premium, premium, window)
+        ring_push(base.size, size, window)
+        for m in members:
+            bid, ask = m.nbbo_bid_px, m.nbbo_ask_px
+            if bid is not None and ask is not None and bid + ask > 0:
+                ring_push(base.spread, (ask - bid) * 20_000 // (bid + ask), window)
+                break
 
     if hits:
         _emit_hits(state, packet, hits, out)

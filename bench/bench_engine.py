@@ -1,0 +1,184 @@
+"""Engine throughput: option prints per second through `compute.step` (engine alone).
+
+Builds a session of option prints in canonical order directly (no files, no bus), shaped
+like OPRA flow: lone prints, sweeps across venues, splits on one venue, multi-leg orders
+printing on one venue at one instant, plus lit and off-exchange equity prints. Two input
+paths are timed:
+
+- tcbbo: each print carries the NBBO just before it (the natural replay input);
+- cmbp-1: NBBO updates arrive as separate quote events and the engine joins them.
+
+Usage: .venv/bin/python bench/bench_engine.py [--prints 1000000] [--batch 1000] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import pstats
+import random
+import time
+from collections import Counter
+
+from compute import EngineConfig, finish, initial_state, step
+from schemas.events import (
+    EquityPrint,
+    Event,
+    FlowPacket,
+    OptionContract,
+    OptionPrint,
+    OptionQuote,
+)
+from schemas.occ import format_occ
+
+T0 = 1_740_061_800_000_000_000  # 2025-02-20 09:30 New York
+SCALE = 1_000_000_000
+
+
+def build_session(n_prints: int, *, with_quotes: bool, seed: int = 1) -> list[Event]:
+    """About `n_prints` option prints (plus quotes/equity prints) in canonical order."""
+    rng = random.Random(seed)  # noqa: S311  (benchmark data)
+    events: list[Event] = []
+    contracts: list[tuple[int, str, str, int]] = []
+    underlyings = [f"U{i:03d}" for i in range(50)]
+    iid = 1
+    for u in underlyings:
+        for k in range(40):
+            right = "C" if k % 2 == 0 else "P"
+            strike = (100 + 5 * (k // 2)) * SCALE
+            symbol = format_occ(u, 20250321, right, strike)
+            contracts.append((iid, symbol, u, strike))
+            events.append(
+                OptionContract(
+                    ts_recv=T0 - SCALE, ts_event=T0 - SCALE, publisher_id=1, instrument_id=iid,
+                    source="bench", symbol=symbol, underlying=u, right=right,
+                    strike_price=strike, expiration=None,
+                )  # fmt: skip
+            )
+            iid += 1
+    mids = {c[0]: rng.randint(50, 2000) * 10_000_000 for c in contracts}
+    seq = 0
+    ts = T0
+    n = 0
+    spread = 10_000_000
+    while n < n_prints:
+        ts += rng.randint(20_000, 180_000)
+        roll = rng.random()
+        c = contracts[rng.randrange(len(contracts))]
+        if roll < 0.55:
+            group = [(c, 1, rng.randint(20, 36))]
+        elif roll < 0.85:
+            venues = rng.sample(range(20, 37), rng.randint(2, 6))
+            group = [(c, 1, v) for v in venues]
+        elif roll < 0.95:
+            group = [(c, 1, 25)] * rng.randint(2, 5)
+        else:
+            base = contracts.index(c) // 40 * 40
+            legs = rng.sample(contracts[base : base + 40], rng.randint(2, 3))
+            venue = rng.randint(20, 36)
+            group = [(leg, 0, venue) for leg in legs]
+        at = ts
+        for contract, stagger, venue in group:
+            cid, symbol, u, _ = contract
+            mid = mids[cid] = max(20_000_000, mids[cid] + rng.choice((-1, 0, 0, 1)) * 5_000_000)
+            bid, ask = mid - spread // 2, mid + spread // 2
+            at += stagger * rng.randint(1_000, 400_000)
+            seq += 1
+            price = rng.choice((ask, ask, bid, mid, ask + 5_000_000))
+            size = rng.choice((1, 1, 2, 5, 10, 20, 50, 100))
+            if with_quotes:
+                events.append(
+                    OptionQuote(
+                        ts_recv=at - 1, ts_event=at - 2, publisher_id=100, instrument_id=cid,
+                        sequence=seq, source="bench", symbol=symbol, underlying=u, bid_px=bid,
+                        ask_px=ask, bid_sz=rng.randint(1, 50), ask_sz=rng.randint(1, 50),
+                    )  # fmt: skip
+                )
+                seq += 1
+                events.append(
+                    OptionPrint(
+                        ts_recv=at, ts_event=at - 500, publisher_id=venue, instrument_id=cid,
+                        sequence=seq, source="bench", symbol=symbol, underlying=u,
+                        price=price, size=size,
+                    )  # fmt: skip
+                )
+            else:
+                events.append(
+                    OptionPrint(
+                        ts_recv=at, ts_event=at - 500, publisher_id=venue, instrument_id=cid,
+                        sequence=seq, source="bench", symbol=symbol, underlying=u,
+                        price=price, size=size, bid_px=bid, ask_px=ask,
+                        bid_sz=rng.randint(1, 50), ask_sz=rng.randint(1, 50),
+                    )  # fmt: skip
+                )
+            n += 1
+        ts = max(ts, at)
+        if rng.random() < 0.05:
+            u = underlyings[rng.randrange(len(underlyings))]
+            seq += 1
+            events.append(
+                EquityPrint(
+                    ts_recv=ts + 1, ts_event=ts, publisher_id=2, instrument_id=9,
+                    sequence=seq, source="bench", symbol=u, venue="XNAS",
+                    off_exchange=rng.random() < 0.4, price=rng.randint(100, 300) * SCALE,
+                    size=rng.choice((100, 200, 500, 15_000)),
+                )  # fmt: skip
+            )
+            ts += 1
+    # Stagger can put a later group's print before an earlier one's: restore ts_recv order
+    # (a stable sort on ts_recv keeps quotes before their prints).
+    events.sort(key=lambda e: e.ts_recv)  # type: ignore[attr-defined]
+    return events
+
+
+def run(events: list[Event], batch: int) -> tuple[float, list[Event]]:
+    state = initial_state(EngineConfig(), "bench")
+    outputs: list[Event] = []
+    gc.collect()
+    gc.disable()  # the service may tune gc too; this measures the engine's own work
+    try:
+        started = time.perf_counter()
+        for lo in range(0, len(events), batch):
+            state, out = step(state, events[lo : lo + batch])
+            outputs += out
+        state, out = finish(state)
+        outputs += out
+        elapsed = time.perf_counter() - started
+    finally:
+        gc.enable()
+    return elapsed, outputs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--prints", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+
+    for path, with_quotes in (("tcbbo", False), ("cmbp-1", True)):
+        started = time.perf_counter()
+        events = build_session(args.prints, with_quotes=with_quotes)
+        built = time.perf_counter() - started
+        n_prints = sum(1 for e in events if type(e) is OptionPrint)
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            run(events[: len(events) // 5], args.batch)
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(14)
+        elapsed, outputs = run(events, args.batch)
+        kinds = Counter(p.kind for p in outputs if isinstance(p, FlowPacket))
+        types = Counter(type(o).__name__ for o in outputs)
+        print(
+            f"[{path}] {n_prints:,} prints, {len(events):,} events (built in {built:.1f} s), "
+            f"batch {args.batch}: {elapsed:.2f} s = {n_prints / elapsed:,.0f} prints/s, "
+            f"{len(events) / elapsed:,.0f} events/s"
+        )
+        print(f"  outputs: {dict(types)}")
+        print(f"  packets: {dict(kinds)}")
+
+
+if __name__ == "__main__":
+    main()
