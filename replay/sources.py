@@ -48,7 +48,7 @@ def print_files(paths: Sequence[Path]) -> dict[Path, bool]:
     """For each file: does the session take its prints from it?"""
     schemas = {path: _schema_name(_metadata(path)) for path in paths}
     chosen: dict[str, str] = {}
-    for path, (dataset, schema) in schemas.items():
+    for dataset, schema in schemas.values():
         if schema in PRINT_SCHEMAS:
             best = chosen.get(dataset)
             if best is None or PRINT_SCHEMAS.index(schema) < PRINT_SCHEMAS.index(best):
