@@ -201,12 +201,14 @@ def sql(
 
 
 def _register_commands() -> None:
+    from infra.compute_service import register as register_compute
     from ingest.cli import register as register_ingest
     from ingest.synthetic.cli import register as register_synth
     from replay.cli import register as register_replay
 
     register_synth(app)
     register_ingest(app)
+    register_compute(app)
     register_replay(app)
 
 

@@ -76,6 +76,7 @@ class IngestService:
         self._source_done = asyncio.Event()
         self._wake = asyncio.Event()
         self._outbox: deque[tuple[str, bytes]] = deque()
+        self._last_event_monotonic_ns = 0
 
     @property
     def health(self) -> str:
@@ -149,6 +150,12 @@ class IngestService:
             self._source_done.set()
             self._wake.set()
 
+    def _source_now(self) -> int:
+        """The source's clock: its newest event time plus the wall time since it arrived
+        (a recorded session paced into the log keeps its own dates)."""
+        elapsed = time.monotonic_ns() - self._last_event_monotonic_ns
+        return self.metrics.last_ts_recv + max(elapsed, 0)
+
     def _accept(self, event: Event) -> None:
         if not admit(self.high_water, event):
             self.metrics.repeats_skipped += 1
@@ -157,7 +164,9 @@ class IngestService:
         if isinstance(event, Quarantined):
             self.metrics.quarantined += 1
         ts_recv = getattr(event, "ts_recv", 0)
-        self.metrics.last_ts_recv = max(self.metrics.last_ts_recv, ts_recv)
+        if ts_recv > self.metrics.last_ts_recv:
+            self.metrics.last_ts_recv = ts_recv
+            self._last_event_monotonic_ns = time.monotonic_ns()
         self.buffer.add(event)
 
     async def _publish_loop(self) -> None:
@@ -175,7 +184,9 @@ class IngestService:
                         return
                     if time.monotonic() - last_activity < self.config.heartbeat_interval_s:
                         continue
-                    self.buffer.add(Heartbeat(ts_recv=time.time_ns(), source=self.source.name))
+                    if not self.metrics.last_ts_recv:
+                        continue  # no source clock yet to tell the time by
+                    self.buffer.add(Heartbeat(ts_recv=self._source_now(), source=self.source.name))
                 self._outbox.extend(self._messages(self.buffer.drain()))
             try:
                 await self._send_outbox()
