@@ -25,7 +25,9 @@ Decisions (see DOMAIN.md for the facts behind them):
   the FINRA ADF (XADF).
 - Symbology fails closed: the symbol is the file's (or live stream's) mapping for the
   record's UTC date, else the raw symbol of a definition seen for that instrument; with
-  neither, the record is quarantined as `unmapped_instrument` and counted. A definition
+  neither, the record is quarantined as `unmapped_instrument` and counted. Files
+  requested by parent or continuous symbol map ids to that request name, not to raw
+  symbols, so for them the definitions are the only symbology. A definition
   whose raw symbol disagrees with that day's mapping is stale (instrument ids are reused
   across days) and is not used.
 - Undefined prices (i64::MAX) and timestamps (u64::MAX) become None where the event field
@@ -165,10 +167,18 @@ class Symbology:
         self._map = InstrumentMap()
         self._cache: dict[tuple[int, int], str | None] = {}
 
-    def add_metadata(self, metadata: dbn.Metadata) -> None:
-        """Take the mappings of a file's (or live session's) metadata."""
+    def add_metadata(self, metadata: dbn.Metadata) -> bool:
+        """Take the mappings of a file's (or live session's) metadata; False if unusable.
+
+        Parent (`AAPL.OPT`) and continuous (`ES.c.0`) requests map ids to the requested
+        name, not to each instrument's raw symbol, so their mappings are not used: those
+        instruments are named by their definitions (merge the `definition` file in).
+        """
+        if metadata.stype_in in (dbn.SType.PARENT, dbn.SType.CONTINUOUS):
+            return False
         self._map.insert_metadata(metadata)
         self._cache.clear()
+        return True
 
     def add_mapping_record(self, record: dbn.SymbolMappingMsg) -> None:
         """Take a live SymbolMappingMsg."""
@@ -248,7 +258,8 @@ class RecordNormaliser:
         """Take the symbology mappings of a DBN file or live session."""
         self.generation += 1
         try:
-            self.symbology.add_metadata(metadata)
+            if not self.symbology.add_metadata(metadata):
+                self.counters["metadata_mappings_not_raw_symbols"] += 1
         except (ValueError, TypeError, KeyError) as exc:
             # The file's records still normalise; unmapped ones quarantine on their own.
             self.counters["bad_metadata_mappings"] += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import shutil
 import threading
 from pathlib import Path
@@ -36,10 +37,13 @@ from schemas.events import (
 )
 from schemas.ordering import canonical_sort
 from tests.unit.sources.dbn_files import (
+    DAY,
     OPRA_CONS,
     OPRA_XCBO,
     OPRA_XPHL,
     T0,
+    Interval,
+    Mapping,
     cmbp1,
     dbn_bytes,
     metadata,
@@ -249,6 +253,41 @@ def test_a_stale_definition_for_a_reused_instrument_id_is_not_used(tmp_path):
     )
     got, _ = run(path)
     assert got[-1].symbol == CALL and got[-1].underlying == "AAPL"
+
+
+def test_parent_symbology_files_are_named_by_their_definitions_not_the_parent(tmp_path):
+    def parent_metadata() -> dbn.Metadata:
+        meta = metadata({"AAPL.OPT": 101})
+        return dbn.Metadata(
+            dataset="OPRA.PILLAR",
+            start=meta.start,
+            stype_in=dbn.SType.PARENT,
+            stype_out=dbn.SType.INSTRUMENT_ID,
+            schema=None,
+            symbols=["AAPL.OPT"],
+            mappings=[
+                Mapping(
+                    "AAPL.OPT",
+                    [
+                        Interval(DAY, DAY + dt.timedelta(days=1), "101"),
+                        Interval(DAY, DAY + dt.timedelta(days=1), "102"),
+                    ],
+                )
+            ],
+            end=meta.end,
+        )
+
+    defs = write_dbn(tmp_path / "d.dbn.zst", parent_metadata(), [option_definition(101, CALL, T0)])
+    trades = write_dbn(
+        tmp_path / "t.dbn.zst",
+        parent_metadata(),
+        [trade(101, T0 + 1, 10**9, 1), trade(102, T0 + 2, 10**9, 1)],
+    )
+    got, normaliser = run([defs, trades])
+    contract, print_, unnamed = got
+    assert isinstance(print_, OptionPrint) and print_.symbol == CALL
+    assert isinstance(unnamed, Quarantined) and unnamed.reason == "unmapped_instrument"
+    assert normaliser.counters["metadata_mappings_not_raw_symbols"] == 2
 
 
 # ------------------------------------------------------------------------- quarantines
@@ -504,3 +543,56 @@ def test_live_source_refuses_to_start_without_an_api_key(monkeypatch):
         api_key()
     monkeypatch.setenv("DATABENTO_API_KEY", "db-realistic-key")
     assert api_key() == "db-realistic-key"
+
+
+class RecordedGateway:
+    """Stands in for `databento.Live`: plays recorded records to the callback on a thread."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.records = [r for p in paths for r in db.DBNStore.from_file(p)]
+        self.metadata = [db.DBNStore.from_file(p).metadata for p in paths]
+        self.subscriptions: list[dict] = []
+        self._done = threading.Event()
+
+    def subscribe(self, **kwargs) -> None:
+        self.subscriptions.append(kwargs)
+
+    def add_callback(self, record_callback, exception_callback=None) -> None:
+        self.callback = record_callback
+
+    def start(self) -> None:
+        def play() -> None:
+            for record in self.records:
+                self.callback(record)
+            self._done.set()
+
+        threading.Thread(target=play, daemon=True).start()
+
+    async def wait_for_close(self) -> None:
+        await asyncio.to_thread(self._done.wait, 5)
+
+    def stop(self) -> None:
+        self._done.set()
+
+
+async def test_live_source_wires_subscriptions_and_callback_of_the_client():
+    files = [
+        DATA / "OPRA.PILLAR/test_data.definition.dbn.zst",
+        DATA / "OPRA.PILLAR/test_data.trades.dbn.zst",
+    ]
+    gateway = RecordedGateway(files)
+    config = DatabentoLiveConfig(
+        dataset="OPRA.PILLAR",
+        schemas=["definition", "trades"],
+        symbols=["AAPL.OPT"],
+        stype_in="parent",
+    )
+    source = DatabentoLiveSource(config, client_factory=lambda: gateway)
+    await source.connect()
+    got = [event async for event in source.events()]
+    await source.close()
+    assert [s["schema"] for s in gateway.subscriptions] == ["definition", "trades"]
+    assert all(s["stype_in"] == "parent" for s in gateway.subscriptions)
+    # Live carries no file mappings: the definition names the contract.
+    assert [type(e) for e in got] == [OptionContract] + [OptionPrint] * 4
+    assert all(e.symbol == CALL for e in got)
