@@ -183,14 +183,24 @@ class ComputeService:
 
 
 async def run_compute(
-    nats_url: str, redis_url: str, settings: Settings, *, until_idle: bool, finish: bool
+    nats_url: str,
+    redis_url: str,
+    settings: Settings,
+    *,
+    until_idle: bool,
+    finish: bool,
+    batch_messages: int,
 ) -> ComputeMetrics:
     bus = await Bus.connect(nats_url, name="flowtape-compute")
     store = StateStore.connect(redis_url, settings.run_id)
     try:
         await bus.ensure_streams(duplicate_window_s=settings.stream_duplicate_window_s)
         service = ComputeService(
-            bus, store, settings.engine_config(), allowed_lateness_ns=settings.allowed_lateness_ns
+            bus,
+            store,
+            settings.engine_config(),
+            allowed_lateness_ns=settings.allowed_lateness_ns,
+            max_batch_messages=batch_messages,
         )
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -206,6 +216,7 @@ def register(app: typer.Typer) -> None:
     def compute_command(
         until_idle: Annotated[bool, typer.Option(help="stop when RAW has nothing new")] = False,
         finish: Annotated[bool, typer.Option(help="with --until-idle: end the session")] = False,
+        batch_messages: Annotated[int, typer.Option(help="RAW messages per engine step")] = 64,
     ) -> None:
         """Run the engine over the RAW stream into DERIVED, checkpointing in Redis."""
         logging.basicConfig(level=logging.INFO)
@@ -213,7 +224,7 @@ def register(app: typer.Typer) -> None:
         with Stack(settings, needs=("nats", "redis")) as stack:
             metrics = asyncio.run(
                 run_compute(stack.url("nats"), stack.url("redis"), settings,
-                            until_idle=until_idle, finish=finish)
+                            until_idle=until_idle, finish=finish, batch_messages=batch_messages)
             )  # fmt: skip
         typer.echo(
             f"compute: {metrics.raw_events:,} raw events, {metrics.outputs:,} outputs, "
