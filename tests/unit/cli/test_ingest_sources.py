@@ -1,0 +1,38 @@
+from pathlib import Path
+
+import pytest
+import typer
+
+from ingest.cli import SOURCES, build_source
+from ingest.source import Source
+
+OPTIONS: dict[str, dict[str, object]] = {
+    "synthetic": {},
+    "databento-file": {"paths": [Path("session.dbn.zst")]},
+    "databento-live": {"dataset": "OPRA.PILLAR", "schemas": ["tcbbo"], "symbols": ["SPY.OPT"]},
+    "alpaca": {"symbols": ["SPY"]},
+    "ibkr": {"symbols": ["SPY   250321C00600000"]},
+}
+
+
+def build(name: str, **given: object) -> Source:
+    options: dict[str, object] = dict(
+        paths=[], dataset=None, schemas=[], symbols=[], speed=0.0, seed=1, minutes=1
+    )
+    options.update(given)
+    return build_source(name, **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", SOURCES)
+def test_every_named_source_builds_without_connecting(name: str) -> None:
+    source = build(name, **OPTIONS[name])
+    assert isinstance(source, Source)
+
+
+def test_a_source_missing_its_options_says_what_it_needs() -> None:
+    with pytest.raises(typer.BadParameter, match="--path"):
+        build("databento-file")
+    with pytest.raises(typer.BadParameter, match="--dataset"):
+        build("databento-live")
+    with pytest.raises(typer.BadParameter, match="expected a source"):
+        build("bloomberg")
