@@ -259,9 +259,6 @@ def _bulk_batches(
         yield batch
 
 
-_SIDES = {b"A": "A", b"B": "B", b"N": "N"}
-
-
 def _bulk_chunk(array: Any, schema: str, normaliser: RecordNormaliser, version: int) -> list[Event]:
     n = len(array)
     if n == 0:
@@ -283,14 +280,31 @@ def _bulk_chunk(array: Any, schema: str, normaliser: RecordNormaliser, version: 
     # tcbbo arrays use the CBBO layout, where the (always trade) action is reserved.
     if "action" in names:
         special |= array["action"] != b"T"
-    days = (ts_recv_col // NS_PER_DAY).tolist()
+    # Resolve each (publisher, instrument, day) once per chunk: packed into one uint64
+    # (16 + 32 + 16 bits; days since 1970 stay below 2**16 until 2149).
+    days = ts_recv_col // NS_PER_DAY
+    overflow = days >= 1 << 16  # undefined receive times: the record path quarantines them
+    if overflow.any():
+        special |= overflow
+        days = np.minimum(days, (1 << 16) - 1)
+    keys = (
+        (array["publisher_id"].astype(np.uint64) << np.uint64(48))
+        | (array["instrument_id"].astype(np.uint64) << np.uint64(16))
+        | days.astype(np.uint64)
+    )
+    unique_keys, inverse = np.unique(keys, return_inverse=True)
+    resolved = [
+        normaliser.print_target(k >> 48, (k >> 16) & 0xFFFF_FFFF, k & 0xFFFF)
+        for k in unique_keys.tolist()
+    ]
+    targets = [resolved[k] for k in inverse.tolist()]
     ts_recv = ts_recv_col.tolist()
     ts_event = ts_event_col.tolist()
     pids = array["publisher_id"].tolist()
     iids = array["instrument_id"].tolist()
     prices = price_col.tolist()
     sizes = array["size"].tolist()
-    sides = array["side"].tolist()
+    sides = array["side"].astype("U1").tolist()
     flags = array["flags"].tolist()
     sequence = array["sequence"].tolist() if "sequence" in names else [0] * n
     with_bbo = schema != "trades"
@@ -302,23 +316,48 @@ def _bulk_chunk(array: Any, schema: str, normaliser: RecordNormaliser, version: 
         ask_szs = array["ask_sz_00"].tolist()
     else:
         bids = asks = bid_szs = ask_szs = [None] * n
-    if schema == "tbbo":
-        # The venue's BBO: never attached to option prints (see parsing's docstring).
-        option_bids = option_asks = option_bid_szs = option_ask_szs = [None] * n
-    else:
-        option_bids, option_asks, option_bid_szs, option_ask_szs = bids, asks, bid_szs, ask_szs
+    # The venue's BBO (tbbo) is never attached to option prints (see parsing's docstring).
+    venue_bbo = schema == "tbbo"
     special_rows = special.tolist()
-    targets: dict[tuple[int, int, int], Any] = {}
-    target_of = normaliser.print_target
     out: list[Event] = []
     append = out.append
     n_option = n_equity = n_special = 0
-    for i in range(n):
-        key = (pids[i], iids[i], days[i])
-        target = targets.get(key, _MISSING)
-        if target is _MISSING:
-            target = targets[key] = target_of(*key)
-        if target is None or special_rows[i]:
+    rows = zip(
+        targets,
+        special_rows,
+        ts_recv,
+        ts_event,
+        pids,
+        iids,
+        sequence,
+        prices,
+        sizes,
+        sides,
+        flags,
+        bids,
+        asks,
+        bid_szs,
+        ask_szs,
+        strict=True,
+    )
+    for i, (
+        target,
+        is_special,
+        tr,
+        te,
+        pid,
+        iid,
+        seq,
+        px,
+        sz,
+        side,
+        fl,
+        bp,
+        ap,
+        bs,
+        as_,
+    ) in enumerate(rows):
+        if target is None or is_special:
             n_special += 1
             if i:
                 normaliser.saw_ts_recv(ts_recv[i - 1])
@@ -327,47 +366,49 @@ def _bulk_chunk(array: Any, schema: str, normaliser: RecordNormaliser, version: 
         pub, kind, symbol, underlying = target
         if kind == "option":
             n_option += 1
+            if venue_bbo:
+                bp = ap = bs = as_ = None
             append(
                 OptionPrint(
-                    ts_recv=ts_recv[i],
-                    ts_event=ts_event[i],
-                    publisher_id=key[0],
-                    instrument_id=key[1],
-                    sequence=sequence[i],
+                    ts_recv=tr,
+                    ts_event=te,
+                    publisher_id=pid,
+                    instrument_id=iid,
+                    sequence=seq,
                     source=source,
                     symbol=symbol,
                     underlying=underlying,
-                    price=prices[i],
-                    size=sizes[i],
-                    side=_SIDES.get(sides[i]) or sides[i].decode(),
-                    flags=flags[i],
-                    bid_px=option_bids[i],
-                    ask_px=option_asks[i],
-                    bid_sz=option_bid_szs[i],
-                    ask_sz=option_ask_szs[i],
+                    price=px,
+                    size=sz,
+                    side=side,
+                    flags=fl,
+                    bid_px=bp,
+                    ask_px=ap,
+                    bid_sz=bs,
+                    ask_sz=as_,
                 )
             )
         else:
             n_equity += 1
             append(
                 EquityPrint(
-                    ts_recv=ts_recv[i],
-                    ts_event=ts_event[i],
-                    publisher_id=key[0],
-                    instrument_id=key[1],
-                    sequence=sequence[i],
+                    ts_recv=tr,
+                    ts_event=te,
+                    publisher_id=pid,
+                    instrument_id=iid,
+                    sequence=seq,
                     source=source,
                     symbol=symbol,
                     venue=pub.venue,
                     off_exchange=pub.off_exchange,
-                    price=prices[i],
-                    size=sizes[i],
-                    side=_SIDES.get(sides[i]) or sides[i].decode(),
-                    flags=flags[i],
-                    bid_px=bids[i],
-                    ask_px=asks[i],
-                    bid_sz=bid_szs[i],
-                    ask_sz=ask_szs[i],
+                    price=px,
+                    size=sz,
+                    side=side,
+                    flags=fl,
+                    bid_px=bp,
+                    ask_px=ap,
+                    bid_sz=bs,
+                    ask_sz=as_,
                 )
             )
     counters["records"] += n - n_special  # the record path counted the special rows

@@ -442,6 +442,7 @@ def test_bulk_path_gives_the_same_events_and_counters_as_the_record_path(tmp_pat
     records[17] = tcbbo(999, T0 + 8, 10**9, 1, 9 * 10**8, 11 * 10**8)  # unmapped
     records[300] = tcbbo(101, T0 + 150, UNDEF_PRICE, 1, 9 * 10**8, 11 * 10**8)
     records[301] = tcbbo(101, T0 + 150, 10**9, 0, 9 * 10**8, 11 * 10**8)
+    records[1999] = tcbbo(101, UNDEF_TIMESTAMP, 10**9, 1, 9 * 10**8, 11 * 10**8)
     path = write_dbn(
         tmp_path / "b.tcbbo.dbn.zst", metadata(SYMBOLS, schema=dbn.Schema.TCBBO), records
     )
@@ -450,7 +451,12 @@ def test_bulk_path_gives_the_same_events_and_counters_as_the_record_path(tmp_pat
     fast = list(bulk_file_events(path, normaliser=fast_norm, chunk_records=256))
     assert fast == slow
     assert fast_norm.counters == slow_norm.counters
-    assert reasons(fast) == ["unmapped_instrument", "undefined_price", "nonpositive_size"]
+    assert reasons(fast) == [
+        "unmapped_instrument",
+        "undefined_price",
+        "nonpositive_size",
+        "undefined_ts_recv",
+    ]
 
 
 # --------------------------------------------------------------- async, live, historical
