@@ -298,6 +298,11 @@ def _message_time_ns(message: LogMessage) -> int:
         return time.time_ns()
 
 
+def _short(exc: BaseException) -> str:
+    """An error without the request URL clickhouse-connect puts in it (the whole query)."""
+    return re.sub(r"url: \S+", "url: ...", str(exc))[:500]
+
+
 def _unreachable(exc: BaseException) -> bool:
     """True when the error says ClickHouse could not be reached (as opposed to refusing)."""
     return isinstance(exc, OperationalError | OSError)
@@ -630,7 +635,7 @@ class StreamSink:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self.metrics.last_error = f"insert {table}: {exc}"[:2000]
+                self.metrics.last_error = f"insert {table}: {_short(exc)}"
                 if not _unreachable(exc) and await asyncio.to_thread(self._ping):
                     refused += 1
                     if refused >= limit:
@@ -670,7 +675,7 @@ class StreamSink:
             except SinkError:
                 raise
             except Exception as exc:
-                self.metrics.last_error = f"{what}: {exc}"[:2000]
+                self.metrics.last_error = f"{what}: {_short(exc)}"
                 self.metrics.waiting_for_clickhouse = True
                 delay = await self._backoff(delay, what, exc)
                 continue
@@ -679,7 +684,8 @@ class StreamSink:
 
     async def _backoff(self, delay: float, what: str, exc: BaseException) -> float:
         self.metrics.retries += 1
-        log.warning("%s: %s failed, retrying in %.1fs: %s", self.stream, what, delay, exc)
+        await self._refresh_last_seq()  # keep the lag figure live while the backlog grows
+        log.warning("%s: %s failed, retrying in %.1fs: %s", self.stream, what, delay, _short(exc))
         try:
             await asyncio.wait_for(self.stop.wait(), timeout=delay)
         except TimeoutError:

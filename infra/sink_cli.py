@@ -21,6 +21,7 @@ from infra.warehouse import Warehouse
 from schemas.subjects import DERIVED_STREAM, RAW_STREAM
 
 log = logging.getLogger("flowtape.sink")
+_DEFAULTS = SinkConfig()
 
 
 def _connect_warehouse(url: str, settings: Settings, wait_s: float) -> Warehouse:
@@ -83,13 +84,13 @@ def register(app: typer.Typer) -> None:
         ] = None,
         batch_rows: Annotated[
             int, typer.Option(help="Flush when this many rows are pending.")
-        ] = SinkConfig.batch_rows,
+        ] = _DEFAULTS.batch_rows,
         batch_wait_s: Annotated[
             float, typer.Option(help="... or when the oldest pending message waited this long.")
-        ] = SinkConfig.batch_wait_s,
+        ] = _DEFAULTS.batch_wait_s,
         fetch_messages: Annotated[
             int, typer.Option(help="Messages per pull.")
-        ] = SinkConfig.fetch_messages,
+        ] = _DEFAULTS.fetch_messages,
         until_idle: Annotated[
             bool, typer.Option("--until-idle", help="Exit once everything stored is caught up.")
         ] = False,
