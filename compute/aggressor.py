@@ -4,11 +4,13 @@ OPRA carries no aggressor (every Databento OPRA trade has side 'N'), so the side
 
 - at or outside the quote: the quote rule (above ask AA / at ask A -> buy; at bid B / below
   bid BB -> sell); Savickas & Wilson measured 83 % on options, outside the quote is surer;
-- strictly inside the quote: first the trade-size rule of Grauer, Schuster & Uhrig-Homburg
-  (trade size equal to the bid size -> buy, to the ask size -> sell: a customer limit order
-  resting at that quote was filled), then the quote rule on the nearer side of the midpoint;
-- exactly at the midpoint: trade-size rule, then the depth rule (larger ask size -> buy,
-  larger bid size -> sell), then the tick rule; this case is reported with low confidence;
+- strictly inside the quote, off the midpoint: the quote rule on the nearer side (above the
+  midpoint -> buy); the price itself says which side paid up, so it goes first;
+- exactly at the midpoint, where the price says nothing: the trade-size rule of Grauer,
+  Schuster & Uhrig-Homburg (trade size equal to the bid size -> buy, to the ask size ->
+  sell: a customer limit order resting at that quote was filled), then their depth rule
+  (larger ask size -> buy, larger bid size -> sell), then the tick rule; reported with low
+  confidence;
 - without a usable quote (stale, missing, crossed): the tick rule only (59 % in the study).
 
 Confidences are the published accuracies used as priors, not a calibration of this engine.
@@ -73,17 +75,16 @@ def infer_side(
     if price == bid and price != ask:
         return ("sell", "B", "quote", CONF_AT_QUOTE)
     # Strictly inside the spread (or a locked market at the print's price).
-    if bid_sz is not None and ask_sz is not None and bid_sz != ask_sz:
-        if size == bid_sz:
-            return ("buy", "M", "trade_size", CONF_TRADE_SIZE)
-        if size == ask_sz:
-            return ("sell", "M", "trade_size", CONF_TRADE_SIZE)
     twice = 2 * price
     if twice > bid + ask:
         return ("buy", "M", "quote_mid", CONF_INSIDE)
     if twice < bid + ask:
         return ("sell", "M", "quote_mid", CONF_INSIDE)
-    if bid_sz is not None and ask_sz is not None:
+    if bid_sz is not None and ask_sz is not None and bid_sz != ask_sz:
+        if size == bid_sz:
+            return ("buy", "M", "trade_size", CONF_TRADE_SIZE)
+        if size == ask_sz:
+            return ("sell", "M", "trade_size", CONF_TRADE_SIZE)
         if ask_sz > bid_sz:
             return ("buy", "M", "depth", CONF_DEPTH)
         if bid_sz > ask_sz:

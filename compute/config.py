@@ -17,14 +17,16 @@ SECOND = 1_000_000_000
 # Floors for repeated hits by market-cap tier (cents of premium), after Unusual Whales'
 # published flow-alert rules: the larger the company, the larger the floor.
 DEFAULT_TIER_FLOORS: dict[str, int] = {
-    "mega": 10_000_000,
-    "large": 5_000_000,
-    "mid": 2_500_000,
-    "small": 1_000_000,
+    "mega": 2_500_000,
+    "large": 1_500_000,
+    "mid": 1_000_000,
+    "small": 500_000,
 }
+_MEGA = ("SPY", "QQQ", "IWM", "AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "TSLA", "AVGO")
+_LARGE = ("AMD", "NFLX", "JPM", "ORCL", "CRM", "LLY", "UNH", "WMT", "XOM", "BAC", "PLTR", "DIS")
 DEFAULT_UNDERLYING_TIERS: dict[str, str] = {
-    name: "mega"
-    for name in ("SPY", "QQQ", "IWM", "AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "TSLA")
+    **{name: "mega" for name in _MEGA},
+    **{name: "large" for name in _LARGE},
 }
 DEFAULT_RULE_WEIGHTS: dict[str, int] = {
     "golden_sweep": 3,

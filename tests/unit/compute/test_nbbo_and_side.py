@@ -76,11 +76,17 @@ def test_midpoint_print_uses_depth_rule_with_low_confidence() -> None:
     assert (inf.side, inf.rule) == ("sell", "depth")
 
 
-def test_inside_print_matching_a_quoted_size_uses_the_trade_size_rule() -> None:
-    inf = only_inference(C.quote(T0, 1.00, 1.10, bid_sz=7, ask_sz=12), C.trade(T0 + MS, 1.04, 7))
+def test_midpoint_print_matching_a_quoted_size_uses_the_trade_size_rule() -> None:
+    inf = only_inference(C.quote(T0, 1.00, 1.10, bid_sz=7, ask_sz=12), C.trade(T0 + MS, 1.05, 7))
     assert (inf.side, inf.rule) == ("buy", "trade_size")
-    inf = only_inference(C.quote(T0, 1.00, 1.10, bid_sz=7, ask_sz=12), C.trade(T0 + MS, 1.06, 12))
+    inf = only_inference(C.quote(T0, 1.00, 1.10, bid_sz=7, ask_sz=12), C.trade(T0 + MS, 1.05, 12))
     assert (inf.side, inf.rule) == ("sell", "trade_size")
+    assert inf.confidence <= 0.6
+
+
+def test_off_midpoint_inside_print_follows_its_price_even_when_its_size_matches_a_quote() -> None:
+    inf = only_inference(C.quote(T0, 1.00, 1.10, bid_sz=7, ask_sz=12), C.trade(T0 + MS, 1.04, 12))
+    assert (inf.side, inf.rule) == ("sell", "quote_mid")
 
 
 def test_inside_print_nearer_the_ask_is_a_buy_with_medium_confidence() -> None:
