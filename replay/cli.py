@@ -90,15 +90,16 @@ def register(app: typer.Typer) -> None:
             if from_run:
                 if not date:
                     raise typer.BadParameter("--from-run needs --date YYYY-MM-DD")
-                events: Iterable[Event] = stored_events(warehouse, from_run, date)
-                span = None
+                stored = stored_events(warehouse, from_run, date)
+                events: Iterable[Event] = stored
+                expected = len(stored)
             elif dataset:
                 if not (schema and symbols and start and end):
                     raise typer.BadParameter("a download needs --schema, --symbols, --from, --to")
-                events, span = download_events(dataset, schema, symbols, start, end,
+                events, expected = download_events(dataset, schema, symbols, start, end,
                                                settings.data_dir / "databento")  # fmt: skip
             elif paths:
-                events, span = dbn_events(paths)
+                events, expected = dbn_events(paths)
             else:
                 raise typer.BadParameter("give DBN files, --from-run RUN --date D, or --dataset")
             delete_run(warehouse, run)  # a run id names one result: replaying it replaces it
@@ -115,7 +116,7 @@ def register(app: typer.Typer) -> None:
                 TextColumn("[bold]replay"), BarColumn(), TextColumn("{task.fields[rate]}"),
                 TimeElapsedColumn(), TimeRemainingColumn(), console=console,
             ) as progress:  # fmt: skip
-                task = progress.add_task("replay", total=None, rate="")
+                task = progress.add_task("replay", total=expected or None, rate="")
                 started = time.perf_counter()
                 seen = 0
 
@@ -123,11 +124,8 @@ def register(app: typer.Typer) -> None:
                     nonlocal seen
                     seen += count
                     rate = f"{seen / max(time.perf_counter() - started, 1e-9):,.0f} events/s"
-                    if span is not None and span[1] > span[0]:
-                        done = min(max(last_ts - span[0], 0), span[1] - span[0])
-                        progress.update(task, total=span[1] - span[0], completed=done, rate=rate)
-                    else:
-                        progress.update(task, rate=rate)
+                    total = max(expected, seen) if expected else None  # an estimate
+                    progress.update(task, total=total, completed=seen, rate=rate)
 
                 summary = replay_events(
                     within(events, begin, finish), run_id=run, config=settings.engine_config(),

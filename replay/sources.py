@@ -7,26 +7,28 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import databento_dbn as dbn
+import zstandard
 
 from infra.warehouse import MARKET_EVENTS, Warehouse
 from ingest.databento.adapter import (
     DatabentoHistoricalSource,
     DbnReadError,
+    bulk_file_events,
     iter_file_events,
     read_dbn,
 )
 from ingest.databento.config import DatabentoHistoricalConfig
 from ingest.databento.parsing import RecordNormaliser
 from ingest.merge import merge_canonical
-from schemas.events import UNDEF_TIMESTAMP, EquityPrint, Event, OptionPrint
+from schemas.events import EquityPrint, Event, OptionPrint
 from schemas.ordering import canonical_sort
 
-Span = tuple[int, int]
-
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 # Several schemas of one dataset carry the same trades; a session takes its prints from one
 # of them, in this order of preference (the first carries the NBBO just before each trade).
 PRINT_SCHEMAS = ("tcbbo", "tbbo", "trades", "cmbp-1", "mbp-1")
+BULK_SCHEMAS = frozenset({"tcbbo", "tbbo", "trades"})  # what `bulk_file_events` decodes
 
 
 def _metadata(path: Path) -> dbn.Metadata | None:
@@ -35,13 +37,6 @@ def _metadata(path: Path) -> dbn.Metadata | None:
     except DbnReadError:
         return None  # the replay itself quarantines the broken file
     return first if isinstance(first, dbn.Metadata) else None
-
-
-def _span(metadata: Sequence[dbn.Metadata]) -> Span | None:
-    """The session's (start, end) in ns from the files' metadata, if they say."""
-    starts = [m.start for m in metadata]
-    ends = [m.end for m in metadata if m.end is not None and m.end != UNDEF_TIMESTAMP]
-    return (min(starts), max(ends)) if starts and ends else None
 
 
 def print_files(paths: Sequence[Path]) -> dict[Path, bool]:
@@ -69,27 +64,62 @@ def _without_prints(events: Iterable[Event]) -> Iterator[Event]:
     return (e for e in events if not isinstance(e, OptionPrint | EquityPrint))
 
 
-def dbn_events(paths: Sequence[Path]) -> tuple[Iterator[Event], Span | None]:
-    """The files' events merged in canonical order, and the session span for progress.
+def estimate_records(path: Path) -> int:
+    """About how many records a DBN file holds: its decompressed size over the size of its
+    first record (DBN records of one schema share a size). 0 when it cannot tell."""
+    records = read_dbn(path)
+    try:
+        next(records, None)  # the metadata
+        first = next(records, None)
+    except DbnReadError:
+        return 0
+    if first is None:
+        return 0
+    size = 0
+    with path.open("rb") as fh:
+        compressed = fh.read(4) == _ZSTD_MAGIC
+        fh.seek(0)
+        stream = (
+            zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True)
+            if compressed
+            else fh
+        )
+        while chunk := stream.read(1 << 22):
+            size += len(chunk)
+    return size // int(first.record_size())
+
+
+def dbn_events(paths: Sequence[Path]) -> tuple[Iterator[Event], int]:
+    """The files' events merged in canonical order, and about how many there are.
 
     All files share one normaliser (symbology and definitions serve every file); prints
     come from one trade-bearing schema per dataset (`PRINT_SCHEMAS`), quotes from all.
+    Definition files are read first, so the print files can then be decoded column-wise
+    (`bulk_file_events`) without running ahead of the definitions they need.
     """
     normaliser = RecordNormaliser("databento")
     keep_prints = print_files(paths)
-    streams = []
+    schemas = {path: _schema_name(_metadata(path))[1] for path in paths}
+    definitions = [p for p in paths if schemas[p] == "definition"]
+    streams: list[Iterable[Event]] = [
+        list(iter_file_events(definitions, normaliser=normaliser)) if definitions else []
+    ]
     for path in paths:
-        stream: Iterable[Event] = iter_file_events(path, normaliser=normaliser)
+        if path in definitions:
+            continue
+        if keep_prints[path] and schemas[path] in BULK_SCHEMAS:
+            streams.append(bulk_file_events(path, normaliser=normaliser))
+            continue
+        stream = iter_file_events(path, normaliser=normaliser)
         streams.append(stream if keep_prints[path] else _without_prints(stream))
-    metadata = [m for m in (_metadata(p) for p in paths) if m is not None]
-    merged = iter(streams[0]) if len(streams) == 1 else merge_canonical(streams)
-    return merged, _span(metadata)
+    expected = sum(estimate_records(path) for path in paths if keep_prints[path])
+    return merge_canonical(streams), expected
 
 
 def download_events(
     dataset: str, schemas: Sequence[str], symbols: Sequence[str], start: str, end: str,
     cache_dir: Path,
-) -> tuple[Iterator[Event], Span | None]:  # fmt: skip
+) -> tuple[Iterator[Event], int]:  # fmt: skip
     """`databento.Historical` ranges, one DBN file per schema cached under `cache_dir`
     (a cached file is used as it is, without the network), merged in canonical order."""
     import asyncio
@@ -110,8 +140,8 @@ def download_events(
     for source in sources:
         asyncio.run(source.connect())
     streams = [source.iter_events() for source in sources]
-    metadata = [m for m in (_metadata(source.path) for source in sources) if m is not None]
-    return merge_canonical(streams), _span(metadata)
+    expected = sum(estimate_records(source.path) for source in sources)
+    return merge_canonical(streams), expected
 
 
 def stored_events(warehouse: Warehouse, run_id: str, date: str) -> list[Event]:
