@@ -1,0 +1,76 @@
+"""`flowtape replay` and `flowtape report` as a person runs them, against real servers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import databento
+import pytest
+
+from infra.warehouse import Warehouse
+from tests.conftest import Servers
+
+pytestmark = pytest.mark.slow
+
+
+def flowtape(servers: Servers, database: str, cwd: Path, *args: str) -> str:
+    env = {**os.environ, **servers.environment(), "CLICKHOUSE_DATABASE": database,
+           "FLOWTAPE_DATA_DIR": str(cwd / ".flowtape")}  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "infra.cli", *args],
+        env=env, cwd=cwd, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_replaying_the_opra_sample_stores_every_print_once_with_its_inference(
+    servers: Servers, shared_data: Path, tmp_path: Path
+) -> None:
+    files = sorted(str(p) for p in (shared_data / "OPRA.PILLAR").glob("*.dbn.zst"))
+    database = f"e2e_{uuid.uuid4().hex[:8]}"
+    output = flowtape(servers, database, tmp_path, "replay", *files, "--run-id", "sample")
+    assert "option prints" in output
+    trades = databento.DBNStore.from_file(shared_data / "OPRA.PILLAR" / "test_data.tbbo.dbn.zst")
+    expected = trades.to_df().reset_index()
+    with Warehouse.connect(servers.clickhouse_url, database, create=False) as wh:
+        stored = wh.rows(
+            "SELECT publisher_id, price, size FROM option_prints WHERE run_id = 'sample' "
+            "ORDER BY ts_recv, publisher_id"
+        )
+        assert len(stored) == len(expected) > 0
+        assert sorted(stored) == sorted(
+            (int(r.publisher_id), round(r.price * 1e9), int(r.size)) for r in expected.itertuples()
+        )
+        assert wh.scalar("SELECT count() FROM print_inference WHERE run_id = 'sample'") == len(
+            expected
+        )
+        # every print belongs to exactly one packet
+        assert wh.rows(
+            "SELECT count(), uniqExact(instrument_id, publisher_id, ts_event, sequence) "
+            "FROM packet_prints WHERE run_id = 'sample'"
+        ) == [(len(expected), len(expected))]
+        assert wh.scalar("SELECT count() FROM contracts WHERE run_id = 'sample'") > 0
+        assert wh.scalar("SELECT status FROM runs FINAL WHERE run_id = 'sample'") == "done"
+    report = flowtape(servers, database, tmp_path, "report", "sample", "--out", str(tmp_path))
+    assert (tmp_path / "summary.parquet").exists(), report
+
+
+def test_replaying_a_run_id_again_replaces_it(
+    servers: Servers, shared_data: Path, tmp_path: Path
+) -> None:
+    files = [str(shared_data / "OPRA.PILLAR" / "test_data.trades.dbn.zst"),
+             str(shared_data / "OPRA.PILLAR" / "test_data.definition.dbn.zst")]  # fmt: skip
+    database = f"e2e_{uuid.uuid4().hex[:8]}"
+    for _ in range(2):
+        flowtape(servers, database, tmp_path, "replay", *files, "--run-id", "again")
+    with Warehouse.connect(servers.clickhouse_url, database, create=False) as wh:
+        prints = wh.scalar("SELECT count() FROM option_prints WHERE run_id = 'again'")
+        inferences = wh.scalar("SELECT count() FROM print_inference WHERE run_id = 'again'")
+    assert prints == inferences > 0
+    runs = flowtape(servers, database, tmp_path, "runs", "--delete", "again")
+    assert "again" not in runs
