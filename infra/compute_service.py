@@ -16,10 +16,12 @@ byte-identical and JetStream's duplicate window drops the ones that had landed.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import signal
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Annotated
 
 import msgspec
@@ -36,6 +38,7 @@ from schemas.ordering import HighWater, admit
 from schemas.subjects import RAW_STREAM, derived_subject
 
 log = logging.getLogger(__name__)
+_DAY_NS = 86_400 * 1_000_000_000
 
 
 class _Saved(msgspec.Struct, frozen=True):
@@ -76,6 +79,7 @@ class ComputeService:
         self.metrics = ComputeMetrics()
         self._stopping = asyncio.Event()
         self._carry: list[LogMessage] = []
+        self._snapshot_day = -1
 
     def stop(self) -> None:
         self._stopping.set()
@@ -147,7 +151,7 @@ class ComputeService:
                             self.metrics.repeats_dropped += 1
                             continue
                         released.extend(reorder.push(event))
-                state, outputs = compute.step(state, released)
+                state, outputs = await self._step_by_day(state, released)
                 await self._publish(outputs)
                 position = batch[-1].stream_seq
                 await self._checkpoint(state, reorder, position, high_water)
@@ -156,6 +160,21 @@ class ComputeService:
         finally:
             await reader.close()
         return self.metrics
+
+    async def _step_by_day(
+        self, state: compute.EngineState, events: list[Event]
+    ) -> tuple[compute.EngineState, list[Event]]:
+        """Step the engine, saving the state at each new UTC day before its first event
+        (splitting a batch never changes the output: the engine is batch-invariant)."""
+        outputs: list[Event] = []
+        for day, group in groupby(events, key=lambda e: getattr(e, "ts_recv", 0) // _DAY_NS):
+            if day > self._snapshot_day:
+                date = dt.datetime.fromtimestamp(day * 86_400, dt.UTC).date().isoformat()
+                await self.store.save_day_snapshot(date, compute.encode_state(state))
+                self._snapshot_day = day
+            state, out = compute.step(state, list(group))
+            outputs.extend(out)
+        return state, outputs
 
     async def _checkpoint(
         self,

@@ -4,8 +4,9 @@ Keys are namespaced by run id: `flowtape:{run_id}:checkpoint` is a hash holding 
 engine state, the last consumed RAW stream sequence, and the per-source canonical
 high-water marks; `flowtape:{run_id}:intent` names the RAW messages of the batch being
 processed, so that after a crash exactly that batch is processed again and its outputs are
-byte-identical (JetStream then drops the resent messages). Expiry is the engine's business
-(event time), never a Redis TTL.
+byte-identical (JetStream then drops the resent messages); `flowtape:{run_id}:snapshot:{day}`
+is the engine state at the start of each UTC day, where replays of that day can start.
+Expiry is the engine's business (event time), never a Redis TTL.
 """
 
 from __future__ import annotations
@@ -75,6 +76,14 @@ class StateStore:
             return None
         first, last = value.decode().split(":")
         return int(first), int(last)
+
+    def snapshot_key(self, day: str) -> str:
+        return f"flowtape:{self.run_id}:snapshot:{day}"
+
+    async def save_day_snapshot(self, day: str, state: bytes) -> bool:
+        """The engine state before the first event of `day` (YYYY-MM-DD); the first one
+        saved for a day stays (a restart that replays the day's start writes nothing)."""
+        return bool(await self.client.set(self.snapshot_key(day), state, nx=True))
 
     async def clear(self) -> None:
         await self.client.delete(self.key, self.intent_key)

@@ -20,7 +20,7 @@ from infra.warehouse import Warehouse
 from replay.driver import ReplaySummary, replay_events
 from replay.report import build_report
 from replay.runs import delete_run, list_runs, register_run
-from replay.sources import dbn_events, download_events, stored_events
+from replay.sources import dbn_events, download_events, stored_events, stored_snapshot
 from schemas.events import Event
 
 console = Console(stderr=True)
@@ -109,9 +109,8 @@ def register(app: typer.Typer) -> None:
                          status="running")  # fmt: skip
             state = None
             if from_run and date and not empty_state:
-                from replay.sources import stored_snapshot
-
                 state = stored_snapshot(stack.url("redis"), from_run, date, run)
+                console.print(f"starting from {'the stored' if state else 'an empty'} state")
             with Progress(
                 TextColumn("[bold]replay"), BarColumn(), TextColumn("{task.fields[rate]}"),
                 TimeElapsedColumn(), TimeRemainingColumn(), console=console,

