@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from compute.state import Ring
+from compute.state import Ring, UnderlyingBaselines
 from schemas.events import FIXED_DIGITS, BaselineValue
 
 
@@ -29,6 +29,16 @@ def ring_push(ring: Ring, value: int, size: int) -> None:
     ring.total += value - old
     ring.total_sq += value * value - old * old
     ring.pos = (pos + 1) % size
+
+
+def push_samples(
+    base: UnderlyingBaselines, premium: int, size: int, spread_bps: int, window: int
+) -> None:
+    """Add one packet to its underlying's baselines (spread only when it had a quote)."""
+    ring_push(base.premium, premium, window)
+    ring_push(base.size, size, window)
+    if spread_bps >= 0:
+        ring_push(base.spread, spread_bps, window)
 
 
 def ring_reset(ring: Ring) -> None:

@@ -20,7 +20,7 @@ from typing import cast
 from compute.aggressor import infer_side
 from compute.calendar import new_york_date
 from compute.darkpool import close_dark, on_equity_print, on_equity_quote
-from compute.packets import emit_parts
+from compute.packets import emit_parts, emit_single_leg
 from compute.state import (
     NO_DEADLINE,
     ContractState,
@@ -147,9 +147,8 @@ def _close_packets(state: EngineState, t: int, out: list[Event]) -> None:
         del packets[cursor]
         del open_by_key[packet.key]
         cursor += 1
-        state.packet_cursor = cursor
         if packet.group < 0:
-            emit_parts(state, [packet], out)
+            emit_single_leg(state, packet, out)
             continue
         group = state.groups[packet.group]
         group.closed.append(packet)
@@ -234,7 +233,7 @@ def step(state: EngineState, batch: Sequence[Event]) -> tuple[EngineState, list[
             bump(state, "late_events")
 
         if kind is OptionPrint:
-            event = cast(OptionPrint, event)
+            event = cast(OptionPrint, event)  # free: cast only informs mypy
             iid = event.instrument_id
             c = contracts.get(iid)
             if c is None:

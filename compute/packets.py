@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from math import gcd
 
-from compute.baselines import baseline_value, ring_push, ring_reset
+from compute.baselines import baseline_value, push_samples, ring_reset
 from compute.calendar import new_york_day_bounds, trading_days_to
 from compute.state import (
     ContractState,
@@ -51,7 +51,7 @@ def packet_day(state: EngineState, ts_recv: int) -> int:
 def emit_parts(state: EngineState, parts: list[OpenPacket], out: list[Event]) -> None:
     """Emit closed packets that opened together: one multi-leg packet if they form one."""
     if len(parts) == 1:
-        _emit_single_leg(state, parts[0], out)
+        emit_single_leg(state, parts[0], out)
         return
     cfg = state.config
     sizes: dict[int, int] = {}
@@ -66,7 +66,7 @@ def emit_parts(state: EngineState, parts: list[OpenPacket], out: list[Event]) ->
         _emit_multi_leg(state, parts, out)
     else:
         for part in parts:
-            _emit_single_leg(state, part, out)
+            emit_single_leg(state, part, out)
 
 
 class _Leg:
@@ -134,14 +134,16 @@ def _leg_terms(
     return moneyness, dte
 
 
-def _emit_single_leg(state: EngineState, part: OpenPacket, out: list[Event]) -> None:
-    """One (contract, side) packet: single, block, split or sweep."""
+def emit_single_leg(state: EngineState, part: OpenPacket, out: list[Event]) -> None:
+    """Emit one closed (contract, side) packet: single, block, split or sweep."""
+    # The hot path of the engine (one call per packet): locals over helpers on purpose.
     cfg = state.config
     members = part.members
     c = state.contracts[part.instrument_id]
     n = len(members)
     head = members[0]
     bucket_counts: dict[str, int]
+    spread_bps = -1
     if n == 1:
         size = head.size
         notional = head.price * size
@@ -153,6 +155,9 @@ def _emit_single_leg(state: EngineState, part: OpenPacket, out: list[Event]) -> 
         sell = size if side_of_print == "sell" else 0
         covered = 0 if head.bucket == "NA" else 1
         bucket_counts = {head.bucket: 1}
+        bid, ask = head.nbbo_bid_px, head.nbbo_ask_px
+        if bid is not None and ask is not None and bid + ask > 0:
+            spread_bps = (ask - bid) * 20_000 // (bid + ask)
     else:
         counts = [0, 0, 0, 0, 0, 0]
         venue_set: set[int] = set()
@@ -174,25 +179,47 @@ def _emit_single_leg(state: EngineState, part: OpenPacket, out: list[Event]) -> 
                 ts_start = m.ts_event
             elif m.ts_event > ts_end:
                 ts_end = m.ts_event
+            if spread_bps < 0:
+                bid, ask = m.nbbo_bid_px, m.nbbo_ask_px
+                if bid is not None and ask is not None and bid + ask > 0:
+                    spread_bps = (ask - bid) * 20_000 // (bid + ask)
         covered = n - counts[5]
         venues = sorted(venue_set)
         levels = len(prices)
         bucket_counts = {BUCKETS[i]: counts[i] for i in range(6) if counts[i]}
     premium = notional * c.multiplier // PREMIUM_DIVISOR
-    day = packet_day(state, part.first_ts_recv)
-    moneyness, dte = _leg_terms(state, c, day, size)
-    side = _side_of(buy, sell)
+    first_ts = part.first_ts_recv
+    if state.day_begin <= first_ts < state.day_end:
+        day = state.day
+    else:
+        day = packet_day(state, first_ts)
+    # day volume, moneyness and days to expiry
+    if c.volume_day != day:
+        c.volume_day = day
+        c.day_volume = 0
+    c.day_volume += size
+    underlying = part.underlying
+    spot = state.spots.get(underlying)
+    moneyness: float | None = None
+    strike = c.strike_price
+    if spot and strike > 0:
+        moneyness = round(
+            (spot - strike if c.right == "C" else strike - spot) / spot, FIXED_DIGITS
+        )
+    dte = trading_days_to(day, c.expiration_date) if c.expiration_date else None
+    side: Side = "buy" if buy > sell else "sell" if sell > buy else "unknown"
     kind: PacketKind
     if n == 1:
         big = size >= cfg.block_min_size or premium >= cfg.block_min_premium_cents
         kind = "block" if big else "single"
     else:
         kind = "sweep" if len(venues) >= 2 else "split"
+    run_id = state.run_id
     leg = PacketLeg(
         part.instrument_id,
         c.symbol,
         "P" if c.right == "P" else "C",
-        c.strike_price,
+        strike,
         c.expiration_date,
         side,
         size,
@@ -208,13 +235,13 @@ def _emit_single_leg(state: EngineState, part: OpenPacket, out: list[Event]) -> 
     )
     packet = FlowPacket(
         make_id(
-            "flow_packet", state.run_id, head.instrument_id, head.publisher_id, head.ts_event,
+            "flow_packet", run_id, head.instrument_id, head.publisher_id, head.ts_event,
             head.sequence,
         ),  # fmt: skip
-        state.run_id,
+        run_id,
         kind,
         "",
-        part.underlying,
+        underlying,
         ts_start,
         ts_end,
         part.last_ts_recv,
@@ -226,14 +253,14 @@ def _emit_single_leg(state: EngineState, part: OpenPacket, out: list[Event]) -> 
         levels,
         [leg],
         bucket_counts,
-        round(max(buy, sell) / size, FIXED_DIGITS),
+        round((buy if buy > sell else sell) / size, FIXED_DIGITS),
         round(covered / n, FIXED_DIGITS),
-        state.spots.get(part.underlying),
+        spot,
         members,
         part.late,
     )
     out.append(packet)
-    _score(state, packet, [c], day, part.first_ts_recv, out)
+    _score(state, packet, spread_bps, [c], day, first_ts, out)
 
 
 def _emit_multi_leg(state: EngineState, parts: list[OpenPacket], out: list[Event]) -> None:
@@ -343,12 +370,19 @@ def _emit_multi_leg(state: EngineState, parts: list[OpenPacket], out: list[Event
         first.late,
     )
     out.append(packet)
-    _score(state, packet, leg_contracts, day, first.first_ts_recv, out)
+    spread_bps = -1
+    for m in members:
+        bid, ask = m.nbbo_bid_px, m.nbbo_ask_px
+        if bid is not None and ask is not None and bid + ask > 0:
+            spread_bps = (ask - bid) * 20_000 // (bid + ask)
+            break
+    _score(state, packet, spread_bps, leg_contracts, day, first.first_ts_recv, out)
 
 
 def _score(
     state: EngineState,
     packet: FlowPacket,
+    spread_bps: int,
     leg_contracts: list[ContractState],
     day: int,
     ts_first: int,
@@ -362,7 +396,25 @@ def _score(
     size = packet.size
     n = packet.n_prints
     members = packet.members
-    base = _baselines(state, underlying, ts_first)
+    base = state.baselines.get(underlying)
+    if base is None or ts_first - base.last_ts > cfg.rolling_ttl_ns:
+        base = _baselines(state, underlying, ts_first)
+    elif ts_first > base.last_ts:
+        base.last_ts = ts_first
+    window = cfg.rolling_window_size
+    first_leg = leg_contracts[0]
+    oi = first_leg.open_interest
+    if (
+        (oi is None or first_leg.day_volume <= oi or first_leg.unusual_day == day)
+        and len(leg_contracts) == 1
+        and (kind == "single" or kind == "split")
+        and premium < cfg.classifier_spike_min_premium_cents
+        and n < cfg.classifier_repeated_hits_min_prints
+        and not packet.late
+    ):
+        # Most packets: no rule can fire; only the baselines learn from them.
+        push_samples(base, premium, size, spread_bps, window)
+        return
     hits: list[tuple[str, float, dict[str, float], list[BaselineValue]]] = []
     zmin = cfg.classifier_z_min_samples
     if (
@@ -439,14 +491,7 @@ def _score(
             break
 
     if not packet.late:
-        window = cfg.rolling_window_size
-        ring_push(base.premium, premium, window)
-        ring_push(base.size, size, window)
-        for m in members:
-            bid, ask = m.nbbo_bid_px, m.nbbo_ask_px
-            if bid is not None and ask is not None and bid + ask > 0:
-                ring_push(base.spread, (ask - bid) * 20_000 // (bid + ask), window)
-                break
+        push_samples(base, premium, size, spread_bps, window)
 
     if hits:
         _emit_hits(state, packet, hits, out)
