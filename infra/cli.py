@@ -202,6 +202,7 @@ def sql(
 
 def _register_commands() -> None:
     from infra.compute_service import register as register_compute
+    from infra.sink_cli import register as register_sink
     from ingest.cli import register as register_ingest
     from ingest.synthetic.cli import register as register_synth
     from replay.cli import register as register_replay
@@ -209,6 +210,7 @@ def _register_commands() -> None:
     register_synth(app)
     register_ingest(app)
     register_compute(app)
+    register_sink(app)
     register_replay(app)
 
 
