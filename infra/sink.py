@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from clickhouse_connect.driver.exceptions import OperationalError
 
-from infra.bus import Bus, LogMessage, StreamReader
+from infra.bus import MAX_MESSAGE_BYTES, Bus, LogMessage, StreamReader
 from infra.errors import FlowtapeError
 from infra.warehouse import (
     PACKET_PRINTS,
@@ -201,7 +201,9 @@ class SinkConfig:
 
     batch_rows: int = 200_000  # flush when this many rows are pending ...
     batch_wait_s: float = 1.0  # ... or the oldest pending message waited this long
-    fetch_messages: int = 512
+    fetch_messages: int = 512  # at most this many messages per pull ...
+    fetch_bytes: int = 8_000_000  # ... and about this many bytes (a server-side slow
+    # consumer gets disconnected: nats-server drops a client with ~64 MB pending)
     fetch_timeout_s: float = 0.25
     max_insert_rows: int = 500_000  # one insert = one part: stay under max_insert_block_size
     backoff_initial_s: float = 0.2
@@ -332,10 +334,12 @@ class StreamSink:
         self.next_seq = 1
         self.reader: StreamReader | None = None
         self.consumer_seq = 0
+        self.message_bytes = float(MAX_MESSAGE_BYTES)  # running mean; starts pessimistic
         self.pending: dict[str, list[pa.Table]] = {}
         self.pending_rows = 0
         self.pending_since = 0.0
         self.pending_last_seq = 0
+        self.writing: asyncio.Task[None] | None = None
         self.stop = asyncio.Event()
         self._last_log = time.monotonic()
         self._last_seq_checked = 0.0
@@ -401,17 +405,21 @@ class StreamSink:
                     await self.flush()
                 if not messages:
                     await self._refresh_last_seq(force=True)
-                    if self.metrics.lag > 0 and self.next_seq <= self.metrics.last_seq:
+                    if self.next_seq <= self.metrics.last_seq:
                         # Nothing came although the stream is ahead: the consumer may have
                         # been dropped (inactive while ClickHouse was down); start a new one.
                         await self._open_reader()
-                    elif until_idle and not self.pending:
+                    elif until_idle:
+                        await self.written()
                         return
                 self._maybe_log()
             await self.flush()
+            await self.written()
         except _Stopped:
-            log.warning("%s: stopped with %d rows not stored", self.stream, self.pending_rows)
+            log.warning("%s: stopped before storing everything it read", self.stream)
         finally:
+            if self.writing is not None:
+                self.writing.cancel()
             await self.close()
 
     # -- reading
@@ -419,8 +427,10 @@ class StreamSink:
     async def _fetch(self) -> list[LogMessage]:
         assert self.reader is not None  # noqa: S101  (start() opened it)
         try:
+            count = int(self.config.fetch_bytes // max(1.0, self.message_bytes))
             messages = await self.reader.fetch(
-                self.config.fetch_messages, timeout_s=self.config.fetch_timeout_s
+                max(1, min(self.config.fetch_messages, count)),
+                timeout_s=self.config.fetch_timeout_s,
             )
         except asyncio.CancelledError:
             raise
@@ -439,6 +449,7 @@ class StreamSink:
                 await self._open_reader()
                 break
             self.consumer_seq = consumer_seq
+            self.message_bytes = 0.8 * self.message_bytes + 0.2 * len(message.raw.data)
             if message.stream_seq < self.next_seq:
                 continue
             accepted.append(message)
@@ -538,12 +549,23 @@ class StreamSink:
         return time.monotonic() - self.pending_since >= self.config.batch_wait_s
 
     async def flush(self) -> None:
-        """Insert everything pending (per table and partition), then record the position."""
+        """Start writing everything pending, once the previous write is done; reading and
+        converting the next batch overlaps with this one's inserts."""
+        await self.written()
         if self.pending_last_seq == 0:
             return
-        pending, self.pending = self.pending, {}
-        rows = self.pending_rows
-        upto = self.pending_last_seq
+        pending, rows, upto = self.pending, self.pending_rows, self.pending_last_seq
+        self.pending, self.pending_rows, self.pending_since, self.pending_last_seq = {}, 0, 0.0, 0
+        self.writing = asyncio.create_task(self._write(pending, rows, upto))
+
+    async def written(self) -> None:
+        """Wait for the write in flight, if any (its errors surface here)."""
+        task, self.writing = self.writing, None
+        if task is not None:
+            await task
+
+    async def _write(self, pending: dict[str, list[pa.Table]], rows: int, upto: int) -> None:
+        """Insert a batch (per table and partition, quarantine last), then record its position."""
         ordered = sorted(pending, key=lambda t: (t == QUARANTINE, t))
         rejected: list[pa.Table] = []
         for table in ordered:
@@ -557,9 +579,6 @@ class StreamSink:
             data = pa.concat_tables(rejected, promote_options="default").sort_by("log_seq")
             await self._insert_table(QUARANTINE, data)
         await self._retrying(lambda: self._checkpoint(upto), "recording the position")
-        self.pending_rows = 0
-        self.pending_since = 0.0
-        self.pending_last_seq = 0
         self.metrics.position = upto
         self.metrics.batches += 1
         self.metrics.last_batch_rows = rows
@@ -571,7 +590,6 @@ class StreamSink:
         rejected: list[pa.Table] = []
         for part in split_partitions(data, self.layouts[table]):
             for chunk in cut_at_messages(part, self.config.max_insert_rows):
-                chunk = chunk.combine_chunks()
                 if await self._insert(table, chunk):
                     self._count(table, chunk.num_rows)
                 else:
@@ -631,7 +649,7 @@ class StreamSink:
         while True:
             started = time.perf_counter()
             try:
-                await asyncio.to_thread(self.warehouse.insert_arrow, table, data)
+                await asyncio.to_thread(self._insert_now, table, data)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -651,6 +669,9 @@ class StreamSink:
             self.metrics.insert_seconds_total += elapsed
             self.metrics.insert_seconds_max = max(self.metrics.insert_seconds_max, elapsed)
             return True
+
+    def _insert_now(self, table: str, data: pa.Table) -> None:
+        self.warehouse.insert_arrow(table, data.combine_chunks())  # one record batch: one block
 
     def _ping(self) -> bool:
         try:
