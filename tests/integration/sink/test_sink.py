@@ -191,3 +191,28 @@ def test_every_event_table_has_a_partition_layout_the_sink_understands(
 ) -> None:
     layouts = table_layouts(warehouse, EVENT_TABLES)
     assert all(layout.by_run and layout.day_column for layout in layouts.values())
+
+
+async def test_a_message_clickhouse_keeps_refusing_is_quarantined_and_the_rest_stored(
+    bus: Bus, fresh_warehouse: Warehouse
+) -> None:
+    fresh_warehouse.command(
+        "ALTER TABLE option_prints ADD CONSTRAINT sized CHECK size > 0"
+    )  # a rule the sink does not know about: only the server refuses the bad row
+    subject = raw_subject(OptionPrint, "databento")
+    for sequence, size in ((1, 10), (2, 0), (3, 30)):
+        await bus.publish(subject, [option_print(sequence=sequence, size=size)], run_id="live")
+    config = SinkConfig(backoff_initial_s=0.01, rejected_attempts=2)
+
+    metrics = await Sink(bus, fresh_warehouse, config=config, streams=[RAW_STREAM]).run_until_idle()
+
+    assert fresh_warehouse.rows("SELECT sequence FROM option_prints ORDER BY sequence") == [
+        (1,),
+        (3,),
+    ]
+    [(reason, log_seq, detail)] = fresh_warehouse.rows(
+        "SELECT reason, log_seq, detail FROM quarantine"
+    )
+    assert (reason, log_seq) == ("insert_refused", 2)
+    assert "option_prints" in detail and "sized" in detail
+    assert metrics.streams[RAW_STREAM].quarantined == 1
