@@ -504,32 +504,19 @@ class StreamSink:
             return self._quarantine(message, "conversion_failed", repr(exc))
 
     def _quarantine(self, message: LogMessage, reason: str, detail: str) -> dict[str, pa.Table]:
-        return {QUARANTINE: self._quarantine_rows([message], reason, detail)}
-
-    def _quarantine_rows(self, messages: list[LogMessage], reason: str, detail: str) -> pa.Table:
-        self.metrics.quarantined += len(messages)
-        tables = []
-        for message in messages:
-            log.warning(
-                "%s: quarantining message %d (%s): %s",
-                self.stream,
-                message.stream_seq,
-                reason,
-                detail[:300],
-            )
-            event = Quarantined(
-                ts_recv=_message_time_ns(message),
-                source=quarantine_source(self.stream),
-                reason=reason,
-                detail=f"{self.stream} seq {message.stream_seq} {message.subject}: {detail}",
-                payload=bytes(message.raw.data),
-            )
-            tables.append(
-                events_to_arrow(
-                    [event], run_id=message.run_id or "unknown", log_seqs=[message.stream_seq]
-                )
-            )
-        return pa.concat_tables(tables)
+        """The quarantine row standing for a whole message (its body kept as the payload)."""
+        self.metrics.quarantined += 1
+        seq = message.stream_seq
+        log.warning("%s: quarantining message %d (%s): %s", self.stream, seq, reason, detail[:300])
+        event = Quarantined(
+            ts_recv=_message_time_ns(message),  # the stored message's time: same on a re-read
+            source=quarantine_source(self.stream),
+            reason=reason,
+            detail=f"{self.stream} seq {seq} {message.subject}: {detail}",
+            payload=bytes(message.raw.data),
+        )
+        rows = events_to_arrow([event], run_id=message.run_id or "unknown", log_seqs=[seq])
+        return {QUARANTINE: rows}
 
     def _drop_stored(self, table: str, data: pa.Table, seq: int) -> pa.Table:
         positions = self.resume.get(table, {})
