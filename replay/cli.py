@@ -21,9 +21,10 @@ from replay.driver import ReplaySummary, replay_events
 from replay.report import build_report
 from replay.runs import delete_run, list_runs, register_run
 from replay.sources import dbn_events, download_events, stored_events, stored_snapshot
-from schemas.events import Event
+from schemas.events import Event, OpenInterest, OptionContract
 
 console = Console(stderr=True)
+REFERENCE = (OptionContract, OpenInterest)
 
 
 def parse_time(value: str | None) -> int | None:
@@ -39,9 +40,11 @@ def parse_time(value: str | None) -> int | None:
 
 
 def within(events: Iterable[Event], start: int | None, end: int | None) -> Iterator[Event]:
+    """Events with `start <= ts_recv < end`; reference data (definitions, open interest)
+    from before `start` passes too, since the engine needs it for what follows."""
     for event in events:
         ts = getattr(event, "ts_recv", 0)
-        if start is not None and ts < start:
+        if start is not None and ts < start and not isinstance(event, REFERENCE):
             continue
         if end is not None and ts >= end:
             break  # canonical order: nothing later can fall inside

@@ -74,3 +74,27 @@ def test_replaying_a_run_id_again_replaces_it(
     assert prints == inferences > 0
     runs = flowtape(servers, database, tmp_path, "runs", "--delete", "again")
     assert "again" not in runs
+
+
+def test_a_historical_download_is_cached_as_dbn_and_replayed_without_the_network(
+    servers: Servers, shared_data: Path, tmp_path: Path
+) -> None:
+    from ingest.databento.adapter import DatabentoHistoricalSource
+    from ingest.databento.config import DatabentoHistoricalConfig
+
+    cache = tmp_path / ".flowtape" / "databento"
+    request = dict(dataset="OPRA.PILLAR", symbols=["SPY.OPT"], start="2025-02-20T14:30",
+                   end="2025-02-20T14:31", download_dir=str(cache))  # fmt: skip
+    for schema in ("tbbo", "definition"):  # as a download would have left them
+        path = DatabentoHistoricalSource(DatabentoHistoricalConfig(schema=schema, **request)).path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes((shared_data / "OPRA.PILLAR" / f"test_data.{schema}.dbn.zst").read_bytes())
+    database = f"e2e_{uuid.uuid4().hex[:8]}"
+    flowtape(
+        servers, database, tmp_path, "replay", "--run-id", "downloaded",
+        "--dataset", "OPRA.PILLAR", "--schema", "tbbo", "--schema", "definition",
+        "--symbols", "SPY.OPT", "--from", "2025-02-20T14:30", "--to", "2025-02-20T14:31",
+    )  # fmt: skip
+    with Warehouse.connect(servers.clickhouse_url, database, create=False) as wh:
+        assert wh.scalar("SELECT count() FROM option_prints WHERE run_id = 'downloaded'") > 0
+        assert wh.scalar("SELECT count() FROM contracts WHERE run_id = 'downloaded'") > 0
