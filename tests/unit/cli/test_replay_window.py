@@ -1,3 +1,5 @@
+import msgspec
+
 from replay.cli import parse_time, within
 from tests.integration.infra.samples import one_of_each_event
 from tests.unit.ingest.test_buffer import trade
@@ -12,7 +14,7 @@ def test_times_are_ns_or_iso_in_utc() -> None:
 
 
 def test_the_window_keeps_earlier_reference_data_and_stops_at_its_end() -> None:
-    contract = one_of_each_event()[0]  # an OptionContract received at T0 + 5
+    contract = msgspec.structs.replace(one_of_each_event()[0], ts_recv=0)  # a definition
     events = [contract, trade(1), trade(5), trade(9), trade(12)]
     assert list(within(events, 5, 10)) == [contract, trade(5), trade(9)]
     assert list(within(events, None, None)) == events
