@@ -46,7 +46,7 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
     # clustering
     cluster_window_ns: int = 500 * MS
-    multi_leg_sync_ns: int = 1 * MS
+    multi_leg_sync_ns: int = 100_000  # 100 us of receive time between legs
     multi_leg_max_legs: int = 4
     multi_leg_max_ratio: int = 3
     block_min_size: int = 500
@@ -83,12 +83,12 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
     # dark-pool inference
     darkpool_block_min_shares: int = 10_000
-    darkpool_block_min_notional_cents: int = 100_000_000
+    darkpool_block_min_notional_cents: int = 1_000_000_000
     darkpool_impact_window_ns: int = 60 * SECOND
-    darkpool_absorbed_max_impact_bps: int = 10
-    darkpool_episode_window_ns: int = 300 * SECOND
-    darkpool_episode_min_prints: int = 12
-    darkpool_episode_min_shares: int = 100
+    darkpool_absorbed_max_impact_bps: int = 25
+    darkpool_episode_window_ns: int = 360 * SECOND
+    darkpool_episode_min_prints: int = 10
+    darkpool_episode_min_shares: int = 2_000
     darkpool_episode_min_side_pct: int = 70
     darkpool_episode_min_move_bps: int = 5
 

@@ -4,8 +4,9 @@ Off-exchange prints (TRF: ATS and internalisers) carry no direction and are repo
 so every event names the prints and lit quotes it rests on and says what it cannot know.
 
 - absorbed block: one print of at least `darkpool_block_min_shares` shares (or the notional
-  floor); over the following `darkpool_impact_window_ns` the lit mid (or lit prints) moved
-  at most `darkpool_absorbed_max_impact_bps` from where it stood at the print.
+  floor); at the end of the following `darkpool_impact_window_ns` the lit mid (or the last
+  lit print) stands at most `darkpool_absorbed_max_impact_bps` from where it was at the
+  print. The net move, not the largest excursion: ordinary noise makes excursions.
 - stealth accumulation / distribution: at least `darkpool_episode_min_prints` mid-size
   off-exchange prints inside a window capped from the first, at least
   `darkpool_episode_min_side_pct` % of them at or above (below) the lit mid, while the lit
@@ -90,10 +91,7 @@ def on_equity_quote(state: EngineState, event: EquityQuote) -> None:
             block = state.blocks[serial]
             block.observations += 1
             block.last_quote = quote
-            dev = abs(mid - block.ref_px)
-            if dev > block.max_dev or block.extreme_quote is None:
-                block.max_dev = max(dev, block.max_dev)
-                block.extreme_quote = quote
+            block.last_px = mid
 
 
 def on_equity_print(state: EngineState, event: EquityPrint, late: bool) -> None:
@@ -113,8 +111,9 @@ def on_equity_print(state: EngineState, event: EquityPrint, late: bool) -> None:
         ds.last_lit_ts = event.ts_recv
         for serial in ds.blocks:
             block = state.blocks[serial]
-            block.observations += 1
-            block.max_dev = max(block.max_dev, abs(price - block.ref_px))
+            if block.last_quote is None:  # lit prints stand in only while no quote came
+                block.observations += 1
+                block.last_px = price
         return
     if symbol not in state.spots:
         state.spots[symbol] = price
@@ -220,14 +219,13 @@ def _judge_block(state: EngineState, block: PendingBlock, out: list[Event]) -> N
     if block.observations == 0:
         bump(state, "darkpool_blocks_unobserved")
         return
-    impact = round(block.max_dev * 10_000 / block.ref_px, FIXED_DIGITS)
+    impact = round(abs(block.last_px - block.ref_px) * 10_000 / block.ref_px, FIXED_DIGITS)
     if impact > state.config.darkpool_absorbed_max_impact_bps:
         return
-    quotes: list[QuoteRef] = []
-    for quote in (block.ref_quote, block.extreme_quote, block.last_quote):
-        if quote is not None and quote not in quotes:
-            quotes.append(quote)
-    confidence = 0.6 if block.extreme_quote is not None else 0.4
+    quotes = [q for q in (block.ref_quote, block.last_quote) if q is not None]
+    if len(quotes) == 2 and quotes[0] == quotes[1]:
+        quotes.pop()
+    confidence = 0.6 if block.last_quote is not None else 0.4
     m = block.member
     out.append(
         DarkPoolEvent(

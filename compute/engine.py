@@ -185,12 +185,14 @@ def _open_packet(
     state.open_by_key[key] = serial
     if serial == state.packet_cursor:
         state.packet_deadline = deadline
-    # Legs of one complex order open at the same moment on the same venue.
+    # Legs of one complex order print at the same moment on the same venue. Receive times
+    # are compared: the feed delivers the legs together, while venue timestamps of legs in
+    # a sample (and in the synthetic tape) carry independent jitter.
     anchor_key = (c.underlying, event.publisher_id)
     anchor = state.anchors.get(anchor_key)
     if (
         anchor is not None
-        and abs(event.ts_event - anchor.ts_event) <= state.config.multi_leg_sync_ns
+        and t - anchor.ts_recv <= state.config.multi_leg_sync_ns
         and anchor.serial in state.packets
     ):
         if anchor.group < 0:
@@ -201,7 +203,7 @@ def _open_packet(
             state.groups[anchor.group].open_count += 1
         packet.group = anchor.group
     else:
-        state.anchors[anchor_key] = MomentAnchor(event.ts_event, serial, -1)
+        state.anchors[anchor_key] = MomentAnchor(t, serial, -1)
 
 
 def step(state: EngineState, batch: Sequence[Event]) -> tuple[EngineState, list[Event]]:

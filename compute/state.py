@@ -70,7 +70,7 @@ class OpenPacket(msgspec.Struct, array_like=True):
 class MomentAnchor(msgspec.Struct, array_like=True):
     """The packet that last opened on one (underlying, venue): a multi-leg candidate."""
 
-    ts_event: int
+    ts_recv: int
     serial: int
     group: int
 
@@ -121,9 +121,8 @@ class PendingBlock(msgspec.Struct, array_like=True):
     notional_cents: int
     ref_px: int
     ref_quote: QuoteRef | None
-    max_dev: int = 0
+    last_px: int = 0
     observations: int = 0
-    extreme_quote: QuoteRef | None = None
     last_quote: QuoteRef | None = None
 
 

@@ -177,3 +177,12 @@ def test_prints_of_two_contracts_on_different_venues_are_not_a_multi_leg() -> No
     a, b = Contract(1, 250.0), Contract(2, 255.0)
     trades = [a.trade(T0, 1.10, 10, 22, ts_event=T0), b.trade(T0, 1.00, 10, 23, ts_event=T0)]
     assert sorted(p.kind for p in packets(run(quoted(a, b) + trades))) == ["single", "single"]
+
+
+def test_legs_received_microseconds_apart_are_one_order_but_a_millisecond_apart_are_not() -> None:
+    a, b = Contract(1, 250.0), Contract(2, 255.0)
+    close = [a.trade(T0, 1.10, 10, 22), b.trade(T0 + 40_000, 1.00, 10, 22)]
+    assert [p.kind for p in packets(run(quoted(a, b) + close))] == ["multi_leg"]
+    a, b = Contract(1, 250.0), Contract(2, 255.0)
+    apart = [a.trade(T0, 1.10, 10, 22), b.trade(T0 + MS, 1.00, 10, 22)]
+    assert sorted(p.kind for p in packets(run(quoted(a, b) + apart))) == ["single", "single"]
