@@ -23,12 +23,14 @@ reason instead of blocking the stream.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -210,6 +212,7 @@ class SinkConfig:
     backoff_max_s: float = 5.0
     rejected_attempts: int = 3  # a reachable server refusing an insert this often: quarantine
     log_every_s: float = 10.0
+    metrics_every_s: float = 2.0  # how often `Sink(metrics_path=...)` rewrites its file
 
 
 @dataclass
@@ -283,6 +286,17 @@ def stored_positions(
         if rows:
             positions[table] = {(str(r), int(d)): int(s) for r, d, s in rows}
     return positions
+
+
+async def stored_lag(bus: Bus, warehouse: Warehouse) -> dict[str, dict[str, int]]:
+    """Per stream: the stored position, the stream's last sequence and the lag between them,
+    from the servers alone (for an API in another process than the sink)."""
+    lag: dict[str, dict[str, int]] = {}
+    for stream in STREAM_EVENTS:
+        position = await asyncio.to_thread(stored_checkpoint, warehouse, stream)
+        last = await bus.last_sequence(stream)
+        lag[stream] = {"position": position, "last_seq": last, "lag": max(0, last - position)}
+    return lag
 
 
 # ------------------------------------------------------------------ the consumer
@@ -735,10 +749,12 @@ class Sink:
         *,
         config: SinkConfig | None = None,
         streams: Iterable[str] = (RAW_STREAM, DERIVED_STREAM),
+        metrics_path: Path | None = None,
     ) -> None:
         self.bus = bus
         self.warehouse = warehouse
         self.config = config or SinkConfig()
+        self.metrics_path = metrics_path
         self.metrics = SinkMetrics()
         self.consumers: list[StreamSink] = []
         for stream in streams:
@@ -758,18 +774,40 @@ class Sink:
                 consumer.stop.set()
 
         relay_task = asyncio.create_task(relay())
+        writer_task = asyncio.create_task(self._write_metrics_periodically())
         try:
             async with asyncio.TaskGroup() as group:
                 for consumer in self.consumers:
                     group.create_task(consumer.run(until_idle=False))
         finally:
             relay_task.cancel()
+            writer_task.cancel()
+            self.write_metrics()
+
+    def write_metrics(self) -> None:
+        """Write the metrics as JSON to `metrics_path` (atomically), for other processes."""
+        if self.metrics_path is None:
+            return
+        payload = {"updated_ns": time.time_ns(), "streams": self.metrics.as_dict()}
+        temporary = self.metrics_path.with_suffix(".tmp")
+        try:
+            self.metrics_path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps(payload, sort_keys=True))
+            os.replace(temporary, self.metrics_path)
+        except OSError as exc:
+            log.warning("cannot write sink metrics to %s: %s", self.metrics_path, exc)
+
+    async def _write_metrics_periodically(self) -> None:
+        while self.metrics_path is not None:
+            await asyncio.sleep(self.config.metrics_every_s)
+            self.write_metrics()
 
     async def run_until_idle(self) -> SinkMetrics:
         """Store everything the streams hold now, then return the metrics."""
         async with asyncio.TaskGroup() as group:
             for consumer in self.consumers:
                 group.create_task(consumer.run(until_idle=True))
+        self.write_metrics()
         return self.metrics
 
 

@@ -22,6 +22,7 @@ from schemas.subjects import DERIVED_STREAM, RAW_STREAM
 
 log = logging.getLogger("flowtape.sink")
 _DEFAULTS = SinkConfig()
+METRICS_FILE = "sink-metrics.json"  # in the data folder; the API can serve it
 
 
 def _connect_warehouse(url: str, settings: Settings, wait_s: float) -> Warehouse:
@@ -60,7 +61,8 @@ async def _serve(
     bus = await Bus.connect(nats_url, name="flowtape-sink")
     try:
         await _ensure_streams(bus, settings)
-        sink = Sink(bus, warehouse, config=config, streams=streams)
+        metrics_path = settings.data_dir.resolve() / METRICS_FILE
+        sink = Sink(bus, warehouse, config=config, streams=streams, metrics_path=metrics_path)
         if until_idle:
             await sink.run_until_idle()
         else:
@@ -96,7 +98,8 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Store RAW and DERIVED in ClickHouse, exactly once, until Ctrl-C (or caught up with
-        --until-idle). Applies RETENTION_DAYS_<TABLE> TTLs first."""
+        --until-idle). Applies RETENTION_DAYS_<TABLE> TTLs first; keeps its metrics in
+        <data dir>/sink-metrics.json."""
         if not logging.getLogger().handlers:
             logging.basicConfig(
                 level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"

@@ -15,6 +15,7 @@ from infra.sink import (
     quarantine_source,
     retention_from_env,
     split_partitions,
+    stored_lag,
     table_layouts,
 )
 from infra.warehouse import EVENT_TABLES, Warehouse, tables_for
@@ -65,6 +66,10 @@ async def test_every_published_event_is_stored_exactly_once_and_views_match(
     stored = sum(count for count, _ in digests(fresh_warehouse).values())
     assert raw.rows_total + derived.rows_total == stored
     assert set(metrics.as_dict()[RAW_STREAM]) >= {"lag", "position", "retries", "rows"}
+    seen_from_elsewhere = await stored_lag(bus, fresh_warehouse)
+    assert seen_from_elsewhere[RAW_STREAM] == {
+        "position": raw.position, "last_seq": raw.position, "lag": 0,
+    }  # fmt: skip
 
 
 async def test_a_restarted_sink_continues_where_it_stopped_and_stores_nothing_twice(

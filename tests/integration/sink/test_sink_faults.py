@@ -101,6 +101,8 @@ async def test_a_sink_killed_mid_batch_and_restarted_stores_every_event_once(
         assert kills == 3
         final = json.loads(out.decode().strip().splitlines()[-1])
         assert final[RAW_STREAM]["messages"] + final[DERIVED_STREAM]["messages"] > 0
+        shared = json.loads((tmp_path / "sink-metrics.json").read_text())["streams"]
+        assert shared[RAW_STREAM]["lag"] == 0 and shared[RAW_STREAM]["position"] > 0
         assert digests(target) == digests(reference)
         assert_views_match_base_tables(target)
     finally:
