@@ -1,0 +1,284 @@
+"""The live tape: DERIVED read once, fanned out to WebSocket clients by channel and symbol.
+
+Protocol of `/v1/ws` (JSON text frames):
+
+client -> server
+  {"action": "subscribe", "channels": ["packets", "alerts", "hits", "darkpool", "inference"],
+   "symbols": ["AAPL"], "since_seq": 123}
+      Replaces the client's filter. `symbols` empty or missing = every symbol. Without
+      `since_seq` only messages stored after the subscription arrive; with it, the stream
+      is first replayed from that sequence, then the live messages follow, in order.
+  {"action": "unsubscribe", "channels": ["hits"]}   (no channels = all of them)
+  {"action": "ping"}
+
+server -> client
+  {"channel": "packets", "source": "live", "seq": <DERIVED stream sequence>, "data": {...}}
+      one per matching event; events of one message share its seq.
+  {"channel": "control", "event": "subscribed" | "unsubscribed" | "pong" | "error" |
+   "dropped", ...}
+      `subscribed` carries the stream position it starts after (`seq`); `dropped` tells a
+      client too slow to keep up how many messages it lost (`dropped`, `dropped_total`).
+
+One reader follows DERIVED from its end and hands each event, encoded once, to every
+matching client's bounded queue without waiting: a full queue drops the message for that
+client only and counts it. Each client has its own sender task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from api.services import Services
+from api.views import plain
+from infra.bus import LogMessage, StreamReader
+from schemas.events import Event
+from schemas.subjects import DERIVED_STREAM
+
+log = logging.getLogger("flowtape.api.tape")
+
+CHANNELS: dict[str, str] = {
+    "flow.drv.flow_packet": "packets",
+    "flow.drv.alert": "alerts",
+    "flow.drv.classifier_hit": "hits",
+    "flow.drv.darkpool_event": "darkpool",
+    "flow.drv.print_inference": "inference",
+}
+CHANNEL_NAMES: tuple[str, ...] = tuple(CHANNELS.values())
+_encode = msgspec.json.Encoder().encode
+
+
+def event_symbol(event: Event) -> str:
+    return str(getattr(event, "underlying", None) or getattr(event, "symbol", ""))
+
+
+def envelope(channel: str, source: str, seq: int, event: Event) -> bytes:
+    return _encode({"channel": channel, "source": source, "seq": seq, "data": plain(event)})
+
+
+def control(event: str, **fields: Any) -> str:
+    return _encode({"channel": "control", "event": event, **fields}).decode()
+
+
+@dataclass(eq=False)
+class Client:
+    """One WebSocket subscriber: its filter, its bounded outbox and counters.
+
+    Data messages are bounded (`queue_size`); control messages (acks, errors, drop
+    notices) always get through, in order with the data around them.
+    """
+
+    queue_size: int
+    channels: set[str] = field(default_factory=set)
+    symbols: frozenset[str] = frozenset()
+    held: list[str] | None = None  # live messages waiting while a since_seq replay runs
+    dropped_total: int = 0
+    dropped_unreported: int = 0
+    sent: int = 0
+    _outbox: deque[tuple[bool, str]] = field(default_factory=deque)
+    _data_queued: int = 0
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _room: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def wants(self, channel: str, symbol: str) -> bool:
+        return channel in self.channels and (not self.symbols or symbol in self.symbols)
+
+    def offer(self, text: str) -> bool:
+        """Queue a data message without waiting; False (and counted) when the client is
+        behind."""
+        if self.held is not None:
+            if len(self.held) < self.queue_size:
+                self.held.append(text)
+                return True
+        elif self._data_queued < self.queue_size:
+            self._push(True, text)
+            return True
+        self.dropped_total += 1
+        self.dropped_unreported += 1
+        return False
+
+    async def put(self, text: str) -> None:
+        """Queue a data message, waiting for room (replays: nothing is dropped)."""
+        while self._data_queued >= self.queue_size:
+            self._room.clear()
+            await self._room.wait()
+        self._push(True, text)
+
+    def say(self, text: str) -> None:
+        """Queue a control message (never dropped)."""
+        self._push(False, text)
+
+    def _push(self, is_data: bool, text: str) -> None:
+        self._outbox.append((is_data, text))
+        self._data_queued += is_data
+        self._wake.set()
+
+    async def next(self) -> str:
+        """The next frame to send; a drop notice goes before the data that follows a loss."""
+        while not self._outbox:
+            self._wake.clear()
+            await self._wake.wait()
+        if self.dropped_unreported and self._outbox[0][0]:
+            lost, self.dropped_unreported = self.dropped_unreported, 0
+            return control("dropped", dropped=lost, dropped_total=self.dropped_total)
+        is_data, text = self._outbox.popleft()
+        if is_data:
+            self._data_queued -= 1
+            self.sent += 1
+            self._room.set()
+        return text
+
+
+@dataclass
+class TapeMetrics:
+    messages_read: int = 0
+    events_read: int = 0
+    deliveries: int = 0
+    dropped: int = 0
+    reader_errors: int = 0
+
+
+class Tape:
+    """Follows DERIVED from its end and fans events out to the subscribed clients."""
+
+    def __init__(self, services: Services, *, queue_size: int = 1000) -> None:
+        self.services = services
+        self.queue_size = queue_size
+        self.clients: set[Client] = set()
+        self.position: int | None = None  # last DERIVED sequence handed to clients
+        self.ready = asyncio.Event()
+        self.metrics = TapeMetrics()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="flowtape-tape")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _open(self) -> StreamReader:
+        bus = await self.services.bus()
+        last = await bus.last_sequence(DERIVED_STREAM)
+        if self.position is None or last < self.position:
+            # First start, or the stream was recreated: follow it from its current end.
+            self.position = last
+        return await bus.reader(DERIVED_STREAM, start_seq=self.position + 1)
+
+    async def _run(self) -> None:
+        reader: StreamReader | None = None
+        while True:
+            try:
+                if reader is None:
+                    reader = await self._open()
+                    self.ready.set()
+                messages = await reader.fetch(256, timeout_s=0.5)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.metrics.reader_errors += 1
+                self.ready.clear()
+                log.warning("tape reader: %s; reopening", str(exc) or type(exc).__name__)
+                reader = None
+                await asyncio.sleep(1.0)
+                continue
+            for message in messages:
+                self.dispatch(message)
+
+    def dispatch(self, message: LogMessage) -> None:
+        """Hand one stream message's events to the matching clients (never waits)."""
+        self.metrics.messages_read += 1
+        assert self.position is not None  # noqa: S101  (set by _open)
+        if message.stream_seq <= self.position:
+            return
+        self.position = message.stream_seq
+        channel = CHANNELS.get(message.subject)
+        if channel is None or message.error is not None:
+            return
+        for event in message.events:
+            self.metrics.events_read += 1
+            symbol = event_symbol(event)
+            receivers = [c for c in self.clients if c.wants(channel, symbol)]
+            if not receivers:
+                continue
+            text = envelope(channel, "live", message.stream_seq, event).decode()
+            for client in receivers:
+                if client.offer(text):
+                    self.metrics.deliveries += 1
+                else:
+                    self.metrics.dropped += 1
+
+    async def subscribe(
+        self, client: Client, channels: set[str], symbols: frozenset[str], since_seq: int | None
+    ) -> None:
+        """Set the client's filter, acknowledge, register; replay from `since_seq` first when
+        given. The ack's `seq` is the position after which live messages follow."""
+        await asyncio.wait_for(self.ready.wait(), 5.0)
+        assert self.position is not None  # noqa: S101  (ready)
+        # From here to the registration nothing awaits: no message can fall in between.
+        client.channels, client.symbols = channels, symbols
+        upto = self.position
+        replaying = since_seq is not None and since_seq <= upto
+        client.say(
+            control(
+                "subscribed",
+                seq=upto,
+                channels=sorted(channels),
+                symbols=sorted(symbols),
+                replay_from=since_seq if replaying else None,
+            )
+        )
+        if not replaying:
+            self.clients.add(client)
+            return
+        assert since_seq is not None  # noqa: S101  (replaying)
+        client.held = []  # live messages after `upto` wait here until the replay is done
+        self.clients.add(client)
+        try:
+            await self._replay(client, since_seq, upto)
+        finally:
+            held, client.held = client.held or [], None
+            for text in held:
+                client.offer(text)
+
+    async def _replay(self, client: Client, since_seq: int, upto: int) -> None:
+        bus = await self.services.bus()
+        reader = await bus.reader(DERIVED_STREAM, start_seq=since_seq)
+        try:
+            seq = since_seq - 1
+            while seq < upto:
+                messages = await reader.fetch(256, timeout_s=1.0)
+                if not messages:
+                    break  # the rest was deleted by the stream's limits
+                for message in messages:
+                    seq = message.stream_seq
+                    if seq > upto:
+                        break
+                    channel = CHANNELS.get(message.subject)
+                    if channel is None or message.error is not None:
+                        continue
+                    for event in message.events:
+                        if client.wants(channel, event_symbol(event)):
+                            await client.put(envelope(channel, "live", seq, event).decode())
+        finally:
+            with contextlib.suppress(Exception):
+                await reader.close()
+
+    def unsubscribe(self, client: Client, channels: set[str] | None) -> None:
+        if channels is None:
+            client.channels = set()
+        else:
+            client.channels -= channels
+        if not client.channels:
+            self.clients.discard(client)
+
+    def remove(self, client: Client) -> None:
+        self.clients.discard(client)
