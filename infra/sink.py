@@ -396,7 +396,16 @@ class StreamSink:
                 await self.reader.close()
             except Exception as exc:  # the old consumer may already be gone
                 log.debug("%s: closing reader: %s", self.stream, exc)
-        self.reader = await self.bus.reader(self.stream, start_seq=self.next_seq)
+        delay = self.config.backoff_initial_s
+        while True:
+            try:
+                self.reader = await self.bus.reader(self.stream, start_seq=self.next_seq)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # NATS away: its client reconnects by itself meanwhile
+                self.metrics.last_error = f"opening a reader: {_short(exc)}"
+                delay = await self._backoff(delay, "opening a reader", exc)
         self.consumer_seq = 0
 
     async def close(self) -> None:
