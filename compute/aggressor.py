@@ -32,8 +32,23 @@ CONF_TICK_MID: Final = 0.5
 
 Inference = tuple[Side, Bucket, str, float]
 
+# Results are shared constants: the hot path builds no tuple per print.
 _UNKNOWN_MID: Final[Inference] = ("unknown", "M", "none", 0.0)
 _UNKNOWN_NA: Final[Inference] = ("unknown", "NA", "none", 0.0)
+_BUY_NA_TICK: Final[Inference] = ("buy", "NA", "tick", CONF_TICK)
+_SELL_NA_TICK: Final[Inference] = ("sell", "NA", "tick", CONF_TICK)
+_BUY_AA_QUOTE: Final[Inference] = ("buy", "AA", "quote", CONF_OUTSIDE)
+_SELL_BB_QUOTE: Final[Inference] = ("sell", "BB", "quote", CONF_OUTSIDE)
+_BUY_A_QUOTE: Final[Inference] = ("buy", "A", "quote", CONF_AT_QUOTE)
+_SELL_B_QUOTE: Final[Inference] = ("sell", "B", "quote", CONF_AT_QUOTE)
+_BUY_M_QUOTE_MID: Final[Inference] = ("buy", "M", "quote_mid", CONF_INSIDE)
+_SELL_M_QUOTE_MID: Final[Inference] = ("sell", "M", "quote_mid", CONF_INSIDE)
+_BUY_M_TRADE_SIZE: Final[Inference] = ("buy", "M", "trade_size", CONF_TRADE_SIZE)
+_SELL_M_TRADE_SIZE: Final[Inference] = ("sell", "M", "trade_size", CONF_TRADE_SIZE)
+_BUY_M_DEPTH: Final[Inference] = ("buy", "M", "depth", CONF_DEPTH)
+_SELL_M_DEPTH: Final[Inference] = ("sell", "M", "depth", CONF_DEPTH)
+_BUY_M_TICK: Final[Inference] = ("buy", "M", "tick", CONF_TICK_MID)
+_SELL_M_TICK: Final[Inference] = ("sell", "M", "tick", CONF_TICK_MID)
 
 
 def tick_direction(previous_price: int, previous_direction: int, price: int) -> int:
@@ -62,35 +77,35 @@ def infer_side(
     """
     if bid is None or ask is None:
         if tick > 0:
-            return ("buy", "NA", "tick", CONF_TICK)
+            return _BUY_NA_TICK
         if tick < 0:
-            return ("sell", "NA", "tick", CONF_TICK)
+            return _SELL_NA_TICK
         return _UNKNOWN_NA
     if price > ask:
-        return ("buy", "AA", "quote", CONF_OUTSIDE)
+        return _BUY_AA_QUOTE
     if price < bid:
-        return ("sell", "BB", "quote", CONF_OUTSIDE)
+        return _SELL_BB_QUOTE
     if price == ask and price != bid:
-        return ("buy", "A", "quote", CONF_AT_QUOTE)
+        return _BUY_A_QUOTE
     if price == bid and price != ask:
-        return ("sell", "B", "quote", CONF_AT_QUOTE)
+        return _SELL_B_QUOTE
     # Strictly inside the spread (or a locked market at the print's price).
     twice = 2 * price
     if twice > bid + ask:
-        return ("buy", "M", "quote_mid", CONF_INSIDE)
+        return _BUY_M_QUOTE_MID
     if twice < bid + ask:
-        return ("sell", "M", "quote_mid", CONF_INSIDE)
+        return _SELL_M_QUOTE_MID
     if bid_sz is not None and ask_sz is not None and bid_sz != ask_sz:
         if size == bid_sz:
-            return ("buy", "M", "trade_size", CONF_TRADE_SIZE)
+            return _BUY_M_TRADE_SIZE
         if size == ask_sz:
-            return ("sell", "M", "trade_size", CONF_TRADE_SIZE)
+            return _SELL_M_TRADE_SIZE
         if ask_sz > bid_sz:
-            return ("buy", "M", "depth", CONF_DEPTH)
+            return _BUY_M_DEPTH
         if bid_sz > ask_sz:
-            return ("sell", "M", "depth", CONF_DEPTH)
+            return _SELL_M_DEPTH
     if tick > 0:
-        return ("buy", "M", "tick", CONF_TICK_MID)
+        return _BUY_M_TICK
     if tick < 0:
-        return ("sell", "M", "tick", CONF_TICK_MID)
+        return _SELL_M_TICK
     return _UNKNOWN_MID

@@ -14,6 +14,22 @@ import math
 from compute.state import Ring, UnderlyingBaselines
 from schemas.events import FIXED_DIGITS, BaselineValue
 
+_SCALE: int = 10**FIXED_DIGITS
+
+
+def fixed_ratio(num: int, den: int) -> float:
+    """`num / den` rounded half-to-even to `FIXED_DIGITS` decimals, exactly (`den > 0`).
+
+    Integer arithmetic on the exact rational: `round(num / den, 4)` would first round to a
+    binary float and then go through decimal formatting, which is slower and can round
+    differently on ties.
+    """
+    q, r = divmod(num * _SCALE, den)
+    twice = 2 * r
+    if twice > den or (twice == den and q & 1):
+        q += 1
+    return q / _SCALE
+
 
 def ring_push(ring: Ring, value: int, size: int) -> None:
     """Add one sample, evicting the oldest once `size` samples are held."""

@@ -15,6 +15,7 @@ so every event names the prints and lit quotes it rests on and says what it cann
 
 from __future__ import annotations
 
+from compute.baselines import fixed_ratio
 from compute.state import (
     NO_DEADLINE,
     DarkSymbol,
@@ -219,7 +220,7 @@ def _judge_block(state: EngineState, block: PendingBlock, out: list[Event]) -> N
     if block.observations == 0:
         bump(state, "darkpool_blocks_unobserved")
         return
-    impact = round(abs(block.last_px - block.ref_px) * 10_000 / block.ref_px, FIXED_DIGITS)
+    impact = fixed_ratio(abs(block.last_px - block.ref_px) * 10_000, block.ref_px)
     if impact > state.config.darkpool_absorbed_max_impact_bps:
         return
     quotes = [q for q in (block.ref_quote, block.last_quote) if q is not None]
@@ -263,7 +264,7 @@ def _judge_episode(state: EngineState, episode: Episode, out: list[Event]) -> No
     if episode.ref_px <= 0 or end_px <= 0:
         bump(state, "darkpool_episodes_without_lit_reference")
         return
-    move = round((end_px - episode.ref_px) * 10_000 / episode.ref_px, FIXED_DIGITS)
+    move = fixed_ratio((end_px - episode.ref_px) * 10_000, episode.ref_px)
     pct = cfg.darkpool_episode_min_side_pct
     min_move = cfg.darkpool_episode_min_move_bps
     if episode.at_or_above * 100 >= pct * episode.placed and move >= min_move:

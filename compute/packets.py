@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from math import gcd
 
-from compute.baselines import baseline_value, push_samples, ring_reset
+from compute.baselines import baseline_value, fixed_ratio, push_samples, ring_reset
 from compute.calendar import new_york_day_bounds, trading_days_to
 from compute.state import (
     ContractState,
@@ -129,7 +129,7 @@ def _leg_terms(
     strike = c.strike_price
     if spot and strike > 0:
         diff = spot - strike if c.right == "C" else strike - spot
-        moneyness = round(diff / spot, FIXED_DIGITS)
+        moneyness = fixed_ratio(diff, spot)
     dte = trading_days_to(day, c.expiration_date) if c.expiration_date else None
     return moneyness, dte
 
@@ -203,9 +203,7 @@ def emit_single_leg(state: EngineState, part: OpenPacket, out: list[Event]) -> N
     moneyness: float | None = None
     strike = c.strike_price
     if spot and strike > 0:
-        moneyness = round(
-            (spot - strike if c.right == "C" else strike - spot) / spot, FIXED_DIGITS
-        )
+        moneyness = fixed_ratio(spot - strike if c.right == "C" else strike - spot, spot)
     dte = trading_days_to(day, c.expiration_date) if c.expiration_date else None
     side: Side = "buy" if buy > sell else "sell" if sell > buy else "unknown"
     kind: PacketKind
@@ -253,8 +251,8 @@ def emit_single_leg(state: EngineState, part: OpenPacket, out: list[Event]) -> N
         levels,
         [leg],
         bucket_counts,
-        round((buy if buy > sell else sell) / size, FIXED_DIGITS),
-        round(covered / n, FIXED_DIGITS),
+        fixed_ratio(buy if buy > sell else sell, size),
+        1.0 if covered == n else fixed_ratio(covered, n),
         spot,
         members,
         part.late,
@@ -363,8 +361,8 @@ def _emit_multi_leg(state: EngineState, parts: list[OpenPacket], out: list[Event
         len(levels),
         packet_legs,
         {BUCKETS[i]: counts[i] for i in range(6) if counts[i]},
-        round(max(buy, sell) / size, FIXED_DIGITS) if size else 0.0,
-        round((n - counts[5]) / n, FIXED_DIGITS),
+        fixed_ratio(max(buy, sell), size) if size else 0.0,
+        fixed_ratio(n - counts[5], n),
         state.spots.get(underlying),
         members,
         first.late,
@@ -434,14 +432,14 @@ def _score(
             }
             if pz.z is not None:
                 thresholds["min_premium_z"] = cfg.classifier_sweep_min_premium_z
-            score = round(premium / cfg.classifier_sweep_min_premium_cents, FIXED_DIGITS)
+            score = fixed_ratio(premium, cfg.classifier_sweep_min_premium_cents)
             hits.append(("sweep", score, thresholds, [pz]))
         oi = leg_contracts[0].open_interest
         golden = cfg.classifier_golden_sweep_min_premium_cents
         # Golden: any qualifying sweep, however usual its premium is for the underlying.
         if premium > golden and oi is not None and size > oi:
             thresholds = {"min_premium_cents": float(golden), "open_interest": float(oi)}
-            score = round(premium / golden, FIXED_DIGITS)
+            score = fixed_ratio(premium, golden)
             hits.append(("golden_sweep", score, thresholds, [pz]))
     if premium >= cfg.classifier_spike_min_premium_cents and size >= cfg.classifier_spike_min_size:
         pz = baseline_value(base.premium, underlying, "premium", premium, zmin)
@@ -478,7 +476,7 @@ def _score(
                     "window_ns": float(cfg.classifier_repeated_hits_window_ns),
                     "min_premium_cents": float(floor),
                 }
-                score = round(count / cfg.classifier_repeated_hits_min_prints, FIXED_DIGITS)
+                score = fixed_ratio(count, cfg.classifier_repeated_hits_min_prints)
                 hits.append(("repeated_hits", score, thresholds, []))
     for c in leg_contracts:
         oi = c.open_interest
@@ -486,7 +484,7 @@ def _score(
         if oi is not None and c.day_volume > oi and c.unusual_day != day:
             c.unusual_day = day
             thresholds = {"open_interest": float(oi), "day_volume": float(c.day_volume)}
-            score = round(c.day_volume / oi, FIXED_DIGITS) if oi else float(c.day_volume)
+            score = fixed_ratio(c.day_volume, oi) if oi else float(c.day_volume)
             hits.append(("unusual_volume", score, thresholds, []))
             break
 
