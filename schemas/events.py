@@ -188,7 +188,10 @@ class Quarantined(Event, frozen=True, tag="quarantined"):
 
 
 class MemberPrint(Record, frozen=True, array_like=True, kw_only=False):
-    """A print inside a packet, hit or alert, with the NBBO the engine used for it."""
+    """A print inside a packet, hit or alert, with the NBBO the engine used for it.
+
+    `nbbo_*` are None when no quote was usable (stale, missing, crossed): never guessed.
+    """
 
     instrument_id: int
     publisher_id: int
@@ -203,7 +206,14 @@ class MemberPrint(Record, frozen=True, array_like=True, kw_only=False):
 
 
 class PacketLeg(Record, frozen=True, kw_only=False):
-    """One contract of a FlowPacket with its own detail."""
+    """One contract of a FlowPacket with its own detail.
+
+    `moneyness` is signed, in the money positive: (spot - strike) / spot for calls,
+    (strike - spot) / spot for puts, spot being the underlying's last equity print; `dte`
+    counts NYSE sessions after the trade date up to the expiration (0 on expiry day);
+    `ratio` is the leg size over the greatest common divisor of all leg sizes;
+    `day_volume` is the contract's volume that day including this packet.
+    """
 
     instrument_id: int
     symbol: str
@@ -252,7 +262,12 @@ class QuoteRef(Record, frozen=True, array_like=True, kw_only=False):
 
 
 class PrintInference(Event, frozen=True, tag="print_inference", kw_only=False):
-    """Aggressor side, NBBO placement and confidence for one option print."""
+    """Aggressor side, NBBO placement and confidence for one option print.
+
+    `nbbo_*` describe the quote the engine looked at (the print's own for tcbbo, else the
+    last quote with `ts_recv` strictly before the print); `nbbo_status` says whether it was
+    used (`print`, `joined`) or not (`stale`, `missing`, `crossed`: bucket `NA`).
+    """
 
     run_id: str
     ts_recv: int
@@ -278,7 +293,12 @@ class PrintInference(Event, frozen=True, tag="print_inference", kw_only=False):
 
 
 class FlowPacket(Event, frozen=True, tag="flow_packet", kw_only=False):
-    """A cluster of prints that together make one flow event."""
+    """A cluster of prints that together make one flow event.
+
+    `ts_recv` is the receive time of the last member; `side` is buy/sell/unknown, or
+    `mixed` for a multi-leg packet whose legs differ; `aggressor_ratio` is the size share of
+    the dominant side; `nbbo_coverage` the share of members placed against a usable NBBO.
+    """
 
     packet_id: str
     run_id: str
@@ -342,7 +362,12 @@ class Alert(Event, frozen=True, tag="alert", kw_only=False):
 
 
 class DarkPoolEvent(Event, frozen=True, tag="darkpool_event", kw_only=False):
-    """An inference drawn from off-exchange equity prints, with its basis and its limits."""
+    """An inference drawn from off-exchange equity prints, with its basis and its limits.
+
+    `price_impact_bps`: for `absorbed_block` the net lit move over the impact window
+    (absolute); for `stealth_accumulation`/`distribution` the signed lit move over the
+    episode. `caveats` says what the inference cannot know.
+    """
 
     event_id: str
     run_id: str
