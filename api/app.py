@@ -16,6 +16,7 @@ and a final `event: end`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
+from clickhouse_connect.driver.exceptions import OperationalError
 from fastapi import FastAPI, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
@@ -100,6 +102,8 @@ def create_app(
         await services.open()
         tape = Tape(services, queue_size=ws_queue_size)
         tape.start()
+        with contextlib.suppress(TimeoutError):  # serve anyway; /health tells the story
+            await asyncio.wait_for(tape.ready.wait(), 5.0)
         app.state.services = services
         app.state.tape = tape
         app.state.stores = {}
@@ -135,6 +139,13 @@ def create_app(
     @app.exception_handler(Unavailable)
     async def _unavailable(request: Request, exc: Unavailable) -> Response:
         return JSON({"detail": str(exc), "code": exc.code}, status_code=503)
+
+    @app.exception_handler(OperationalError)
+    async def _clickhouse_unreachable(request: Request, exc: OperationalError) -> Response:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return JSON(
+            {"detail": f"ClickHouse unreachable: {detail}", "code": "unavailable"}, status_code=503
+        )
 
     @app.exception_handler(SqlRejected)
     @app.exception_handler(SqlFailed)

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+from nats.js.errors import NotFoundError
 
 from api.services import Services
 from api.views import plain
@@ -167,7 +168,16 @@ class Tape:
 
     async def _open(self) -> StreamReader:
         bus = await self.services.bus()
-        last = await bus.last_sequence(DERIVED_STREAM)
+        try:
+            last = await bus.last_sequence(DERIVED_STREAM)
+        except NotFoundError:
+            # The API came up before any other service: create the streams as they would.
+            settings = self.services.settings
+            await bus.ensure_streams(
+                max_bytes=settings.stream_max_bytes,
+                duplicate_window_s=settings.stream_duplicate_window_s,
+            )
+            last = await bus.last_sequence(DERIVED_STREAM)
         if self.position is None or last < self.position:
             # First start, or the stream was recreated: follow it from its current end.
             self.position = last
@@ -175,23 +185,28 @@ class Tape:
 
     async def _run(self) -> None:
         reader: StreamReader | None = None
-        while True:
-            try:
-                if reader is None:
-                    reader = await self._open()
-                    self.ready.set()
-                messages = await reader.fetch(256, timeout_s=0.5)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self.metrics.reader_errors += 1
-                self.ready.clear()
-                log.warning("tape reader: %s; reopening", str(exc) or type(exc).__name__)
-                reader = None
-                await asyncio.sleep(1.0)
-                continue
-            for message in messages:
-                self.dispatch(message)
+        try:
+            while True:
+                try:
+                    if reader is None:
+                        reader = await self._open()
+                        self.ready.set()
+                    messages = await reader.fetch(256, timeout_s=0.5)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    self.metrics.reader_errors += 1
+                    self.ready.clear()
+                    log.warning("tape reader: %s; reopening", str(exc) or type(exc).__name__)
+                    reader = None
+                    await asyncio.sleep(1.0)
+                    continue
+                for message in messages:
+                    self.dispatch(message)
+        finally:
+            if reader is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(reader.close(), 1.0)
 
     def dispatch(self, message: LogMessage) -> None:
         """Hand one stream message's events to the matching clients (never waits)."""
