@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -27,12 +28,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 console = Console(stderr=True)
 
 # Long-running services `flowtape up` starts as child processes, when their command exists.
-SERVICES: tuple[tuple[str, ...], ...] = (
-    ("sink",),
-    ("compute",),
-    ("ingest", "--source", "synthetic"),
-    ("api",),
-)
+SERVICES: tuple[tuple[str, ...], ...] = (("sink",), ("compute",), ("ingest",), ("api",))
 
 
 def open_warehouse(stack: Stack, settings: Settings) -> Warehouse:
@@ -44,6 +40,10 @@ def up(
     no_services: Annotated[
         bool, typer.Option("--no-services", help="Only the servers and the schema.")
     ] = False,
+    source: Annotated[str, typer.Option(help="the ingest source")] = "synthetic",
+    source_args: Annotated[
+        str, typer.Option(help="more `flowtape ingest` options, e.g. '--minutes 30 --speed 10'")
+    ] = "",
 ) -> None:
     """Servers (embedded unless configured), schema and services, until Ctrl-C."""
     settings = get_settings()
@@ -55,9 +55,15 @@ def up(
             console.print(f"{endpoint.component:<11}{endpoint.url}  ({endpoint.origin})")
         children: list[subprocess.Popen[bytes]] = []
         if not no_services:
-            known = {command.name for command in app.registered_commands}
+            known = {
+                command.name or command.callback.__name__.replace("_", "-")
+                for command in app.registered_commands
+                if command.callback is not None
+            }
             env = {**os.environ, **stack.environment()}
             for argv in SERVICES:
+                if argv == ("ingest",):
+                    argv = ("ingest", "--source", source, *shlex.split(source_args))
                 if argv[0] in known:
                     children.append(
                         subprocess.Popen([sys.executable, "-m", "infra.cli", *argv], env=env)  # noqa: S603

@@ -112,3 +112,33 @@ def test_a_command_alone_starts_the_servers_it_needs(tmp_path: Path) -> None:
     result = flowtape(tmp_path, "sql", "SELECT 1 + 1 AS two", "--format", "json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [{"two": 2}]
+
+
+def test_up_runs_the_live_pipeline_from_the_synthetic_market_into_clickhouse(
+    tmp_path: Path,
+) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra.cli", "up", "--source-args",
+         "--minutes 5 --speed 20 --seed 3"],
+        cwd=tmp_path, env=flowtape_env(tmp_path), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        counts: dict[str, int] = {}
+        while time.monotonic() < deadline and min(counts.values(), default=0) == 0:
+            time.sleep(2)
+            result = flowtape(
+                tmp_path, "sql",
+                "SELECT (SELECT count() FROM option_prints) AS prints, (SELECT count() FROM "
+                "print_inference) AS inferences, (SELECT count() FROM flow_packets) AS packets",
+                "--format", "json",
+            )  # fmt: skip
+            if result.returncode == 0 and result.stdout.strip().startswith("["):
+                row = json.loads(result.stdout)[0]
+                counts = {k: int(v) for k, v in row.items()}
+        assert counts and min(counts.values()) > 0, counts
+    finally:
+        output = interrupt(process)
+    assert "service    ingest --source synthetic" in output
+    assert "stopping servers" in output
