@@ -36,6 +36,7 @@ from schemas.ids import make_id
 
 PREMIUM_DIVISOR = 10_000_000  # price (1e-9 $) * size * multiplier -> cents
 BUCKETS = ("AA", "A", "M", "B", "BB", "NA")
+_BUCKET_INDEX = {name: i for i, name in enumerate(BUCKETS)}
 
 
 def packet_day(state: EngineState, ts_recv: int) -> int:
@@ -174,7 +175,7 @@ def emit_single_leg(state: EngineState, part: OpenPacket, out: list[Event]) -> N
                 buy += msize
             elif m.side == "sell":
                 sell += msize
-            counts[BUCKETS.index(m.bucket)] += 1
+            counts[_BUCKET_INDEX[m.bucket]] += 1
             if m.ts_event < ts_start:
                 ts_start = m.ts_event
             elif m.ts_event > ts_end:
@@ -295,7 +296,7 @@ def _emit_multi_leg(state: EngineState, parts: list[OpenPacket], out: list[Event
         elif m.side == "sell":
             sell += msize
             leg.sell += msize
-        counts[BUCKETS.index(m.bucket)] += 1
+        counts[_BUCKET_INDEX[m.bucket]] += 1
         if m.ts_event < ts_start:
             ts_start = m.ts_event
         elif m.ts_event > ts_end:
