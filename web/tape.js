@@ -139,7 +139,7 @@ async function loadHistory() {
         ? fetchJson(`/v1/alerts?${query}`) : { items: [] },
       state.channels.includes("packets") ? fetchJson(`/v1/packets?${query}`) : { items: [] },
     ]);
-    for (const alert of alerts) notePacketSeverity(alert);
+    for (const alert of alerts.items) notePacketSeverity(alert);
     if (state.channels.includes("alerts")) for (const a of alerts.items) items.push([a.ts_event, 1, "alerts", a]);
     for (const p of packets.items) items.push([p.ts_start, 0, "packets", p]);
   } catch (error) {
@@ -184,6 +184,7 @@ function connect() {
     if (frame.channel === "control") return onControl(frame);
     if (state.playback) return;  // the table shows a stored run; live resumes after it
     if (frame.seq > (state.lastSeq ?? 0)) state.lastSeq = frame.seq;
+    setStatus(`live · seq ${state.lastSeq}`, "on");
     onEvent(frame.channel, frame.data, { fresh: true });
   };
   ws.onclose = () => {
@@ -209,7 +210,7 @@ function onControl(frame) {
 
 async function showEvidence(packetId, runId, row) {
   document.querySelectorAll("tr.selected").forEach((r) => r.classList.remove("selected"));
-  row.classList.add("selected");
+  if (row) row.classList.add("selected");
   const panel = $("evidence");
   const body = $("evidence-body");
   panel.hidden = false;
@@ -262,11 +263,11 @@ function renderEvidence({ packet, hits, alerts }) {
         leg.n_prints, leg.venues.join(" "), price(leg.vwap_px_dollars), leg.dte ?? "—",
         leg.day_volume, leg.open_interest ?? "—"])),
     el("h3", { text: `Member prints (${packet.members.length}) with the NBBO used` }),
-    table(["time", "contract", "venue", "price", "size", "side", "bucket", "NBBO bid", "NBBO ask",
+    table(["time", "contract", "venue", "price", "size", "side", "bucket", "NBBO bid × ask",
            "NBBO", "conf."],
-      packet.members.map((m) => [timeOf(m.ts_event), m.symbol ?? m.instrument_id, m.publisher_id,
-        price(m.price_dollars), m.size, m.side, m.bucket, price(m.nbbo_bid_px_dollars),
-        price(m.nbbo_ask_px_dollars), m.nbbo_status ?? "—",
+      packet.members.map((m) => [timeOf(m.ts_event).slice(11), m.symbol ?? m.instrument_id,
+        m.publisher_id, price(m.price_dollars), m.size, m.side, m.bucket,
+        `${price(m.nbbo_bid_px_dollars)} × ${price(m.nbbo_ask_px_dollars)}`, m.nbbo_status ?? "—",
         m.confidence === null || m.confidence === undefined ? "—" : m.confidence.toFixed(2)])),
   ];
   out.push(el("h3", { text: `Alerts (${alerts.length})` }));
@@ -354,5 +355,14 @@ $("close-evidence").addEventListener("click", () => { $("evidence").hidden = tru
 
 const params = new URLSearchParams(location.search);
 if (params.get("symbols")) $("symbols").value = params.get("symbols");
+if (params.get("run")) { state.runId = params.get("run"); $("run").value = state.runId; }
 readFilters();
-loadHistory().then(connect);
+loadHistory().then(() => {
+  connect();
+  // ?packet=ID opens that packet's evidence (links from alerts, notebooks, chat).
+  const packetId = params.get("packet");
+  if (packetId) {
+    const row = document.querySelector(`tr[data-packet="${CSS.escape(packetId)}"]`);
+    showEvidence(packetId, state.runId, row);
+  }
+});
