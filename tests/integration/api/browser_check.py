@@ -175,6 +175,21 @@ async def main(out: Path) -> int:
                 shot = await tools.call("Page.captureScreenshot", format="png")
                 out.write_bytes(base64.b64decode(shot["data"]))
                 print(f"screenshot: {out}")
+                await tools.js(
+                    "document.getElementById('speed').value = '0';"
+                    "document.getElementById('play').click()"
+                )
+                for _ in range(50):
+                    played = await tools.js("document.getElementById('status').textContent")
+                    if "finished" in (played or ""):
+                        break
+                    await asyncio.sleep(0.1)
+                rows = await tools.js("document.querySelectorAll('#rows tr').length")
+                print(f"playback: {played!r}, rows: {rows}")
+                if rows != 7:
+                    failures.append(
+                        f"expected 7 rows played back (4 packets, 3 alerts), got {rows}"
+                    )
                 if tools.console:
                     print("console:", *tools.console, sep="\n  ")
         await bus.close()
