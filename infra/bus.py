@@ -7,6 +7,7 @@ publish inside the duplicate window is stored once.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,6 +32,10 @@ from schemas.subjects import (
 
 # Stay well under the server's max_payload (8 MB embedded, 1 MB default elsewhere).
 MAX_MESSAGE_BYTES = 900_000
+PULL_BYTES = 8_000_000  # about this much per pull (larger pulls trip slow-consumer limits)
+CONSUMER_IDLE_S = 3_600.0  # a reader's consumer outlives long pauses (a slow ClickHouse)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,37 +127,90 @@ class Bus:
         return int(info.state.last_seq)
 
     async def reader(
-        self, stream: str, *, start_seq: int, filter_subject: str | None = None
+        self,
+        stream: str,
+        *,
+        start_seq: int,
+        filter_subject: str | None = None,
+        max_bytes: int = PULL_BYTES,
     ) -> StreamReader:
-        """Read `stream` in order from `start_seq` (ephemeral pull consumer, explicit acks off)."""
-        config = ConsumerConfig(
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=max(1, start_seq),
-            ack_policy=AckPolicy.NONE,
-            filter_subject=filter_subject,
-            inactive_threshold=60.0,
-        )
-        subject = filter_subject or (RAW_SUBJECTS if stream == RAW_STREAM else DERIVED_SUBJECTS)
-        subscription = await self.js.pull_subscribe(subject, stream=stream, config=config)
-        return StreamReader(subscription)
+        """Read `stream` in order from `start_seq` (see `StreamReader`)."""
+        reader = StreamReader(self, stream, start_seq, filter_subject, max_bytes)
+        await reader.open()
+        return reader
 
 
 class StreamReader:
-    """Ordered batches of `LogMessage`s from one stream position onwards."""
+    """Ordered batches of `LogMessage`s from one stream position onwards, none skipped.
 
-    def __init__(self, subscription: JetStreamContext.PullSubscription) -> None:
-        self._subscription = subscription
+    An ephemeral pull consumer without acks: cheap, but a pull that expires with messages
+    in flight loses those deliveries for this consumer. The consumer sequence reveals such a
+    gap; the reader then opens a new consumer right after the last message it returned.
+    Pulls are sized by bytes (`max_bytes`, from a running mean of message sizes) because
+    nats-server drops a client as a slow consumer when one pull delivers too much at once.
+    """
+
+    def __init__(
+        self, bus: Bus, stream: str, start_seq: int, filter_subject: str | None, max_bytes: int
+    ) -> None:
+        self.bus = bus
+        self.stream = stream
+        self.next_seq = max(1, start_seq)
+        self.filter_subject = filter_subject
+        self.max_bytes = max_bytes
+        self.reopened = 0
+        self._subscription: JetStreamContext.PullSubscription | None = None
+        self._consumer_seq = 0
+        self._message_bytes = float(MAX_MESSAGE_BYTES)  # running mean; starts pessimistic
+
+    async def open(self) -> None:
+        await self.close()
+        config = ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=self.next_seq,
+            ack_policy=AckPolicy.NONE,
+            filter_subject=self.filter_subject,
+            inactive_threshold=CONSUMER_IDLE_S,
+        )
+        default = RAW_SUBJECTS if self.stream == RAW_STREAM else DERIVED_SUBJECTS
+        self._subscription = await self.bus.js.pull_subscribe(
+            self.filter_subject or default, stream=self.stream, config=config
+        )
+        self._consumer_seq = 0
 
     async def fetch(self, max_messages: int = 256, timeout_s: float = 1.0) -> list[LogMessage]:
-        """Up to `max_messages` messages; an empty list when none arrived within the timeout."""
+        """Up to `max_messages` messages in stream order; [] when none came in time."""
+        if self._subscription is None:
+            await self.open()
+        assert self._subscription is not None  # noqa: S101  (open() set it)
+        count = max(1, min(max_messages, int(self.max_bytes // max(1.0, self._message_bytes))))
         try:
-            messages = await self._subscription.fetch(max_messages, timeout=timeout_s)
+            messages = await self._subscription.fetch(count, timeout=timeout_s)
         except (TimeoutError, nats.errors.TimeoutError):
             return []
-        return [decode_message(message) for message in messages]
+        out: list[LogMessage] = []
+        for message in messages:
+            if message.metadata.sequence.consumer != self._consumer_seq + 1:
+                log.warning("%s: delivery gap; reading again from %d", self.stream, self.next_seq)
+                self.reopened += 1
+                await self.open()
+                break
+            self._consumer_seq += 1
+            self._message_bytes = 0.8 * self._message_bytes + 0.2 * len(message.data)
+            decoded = decode_message(message)
+            if decoded.stream_seq < self.next_seq:
+                continue
+            out.append(decoded)
+            self.next_seq = decoded.stream_seq + 1
+        return out
 
     async def close(self) -> None:
-        await self._subscription.unsubscribe()
+        subscription, self._subscription = self._subscription, None
+        if subscription is not None:
+            try:
+                await subscription.unsubscribe()
+            except Exception as exc:  # the consumer may be gone already (server restarted)
+                log.debug("%s: closing a consumer: %r", self.stream, exc)
 
 
 def decode_message(message: Msg) -> LogMessage:

@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from clickhouse_connect.driver.exceptions import OperationalError
 
-from infra.bus import MAX_MESSAGE_BYTES, Bus, LogMessage, StreamReader
+from infra.bus import Bus, LogMessage, StreamReader
 from infra.errors import FlowtapeError
 from infra.warehouse import (
     PACKET_PRINTS,
@@ -347,8 +347,6 @@ class StreamSink:
         self.resume_max: dict[str, int] = {}
         self.next_seq = 1
         self.reader: StreamReader | None = None
-        self.consumer_seq = 0
-        self.message_bytes = float(MAX_MESSAGE_BYTES)  # running mean; starts pessimistic
         self.pending: dict[str, list[pa.Table]] = {}
         self.pending_rows = 0
         self.pending_since = 0.0
@@ -399,14 +397,15 @@ class StreamSink:
         delay = self.config.backoff_initial_s
         while True:
             try:
-                self.reader = await self.bus.reader(self.stream, start_seq=self.next_seq)
+                self.reader = await self.bus.reader(
+                    self.stream, start_seq=self.next_seq, max_bytes=self.config.fetch_bytes
+                )
                 break
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # NATS away: its client reconnects by itself meanwhile
                 self.metrics.last_error = f"opening a reader: {_short(exc)}"
                 delay = await self._backoff(delay, "opening a reader", exc)
-        self.consumer_seq = 0
 
     async def close(self) -> None:
         if self.reader is not None:
@@ -450,10 +449,8 @@ class StreamSink:
     async def _fetch(self) -> list[LogMessage]:
         assert self.reader is not None  # noqa: S101  (start() opened it)
         try:
-            count = int(self.config.fetch_bytes // max(1.0, self.message_bytes))
             messages = await self.reader.fetch(
-                max(1, min(self.config.fetch_messages, count)),
-                timeout_s=self.config.fetch_timeout_s,
+                self.config.fetch_messages, timeout_s=self.config.fetch_timeout_s
             )
         except asyncio.CancelledError:
             raise
@@ -463,20 +460,7 @@ class StreamSink:
             await asyncio.sleep(self.config.backoff_initial_s)
             await self._open_reader()
             return []
-        accepted: list[LogMessage] = []
-        for message in messages:
-            consumer_seq = message.raw.metadata.sequence.consumer
-            if consumer_seq != self.consumer_seq + 1:
-                # A delivery we never received (an expired pull): re-read from where we are.
-                log.warning("%s: delivery gap; reopening at %d", self.stream, self.next_seq)
-                await self._open_reader()
-                break
-            self.consumer_seq = consumer_seq
-            self.message_bytes = 0.8 * self.message_bytes + 0.2 * len(message.raw.data)
-            if message.stream_seq < self.next_seq:
-                continue
-            accepted.append(message)
-        return accepted
+        return [message for message in messages if message.stream_seq >= self.next_seq]
 
     async def _refresh_last_seq(self, *, force: bool = False) -> None:
         now = time.monotonic()

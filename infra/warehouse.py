@@ -163,6 +163,25 @@ def events_to_arrow(
     return pa.table(arrays)
 
 
+_PACKET_PRINT_TYPES: tuple[tuple[str, pa.DataType], ...] = (
+    ("run_id", pa.string()),
+    ("log_seq", pa.uint64()),
+    ("packet_id", pa.string()),
+    ("underlying", pa.string()),
+    ("ts_start", _TIMESTAMP),
+    ("instrument_id", pa.int64()),
+    ("publisher_id", pa.int64()),
+    ("ts_event", _TIMESTAMP),
+    ("sequence", pa.int64()),
+    ("price", pa.int64()),
+    ("size", pa.int64()),
+    ("side", pa.string()),
+    ("bucket", pa.string()),
+    ("nbbo_bid_px", pa.int64()),
+    ("nbbo_ask_px", pa.int64()),
+)
+
+
 def packet_prints_to_arrow(packets: Sequence[FlowPacket], *, log_seqs: Sequence[int]) -> pa.Table:
     """One row per member print of each packet."""
     rows: dict[str, list[Any]] = defaultdict(list)
@@ -175,8 +194,7 @@ def packet_prints_to_arrow(packets: Sequence[FlowPacket], *, log_seqs: Sequence[
             rows["ts_start"].append(packet.ts_start)
             for name in member.__struct_fields__:
                 rows[name].append(getattr(member, name))
-    types = {"log_seq": pa.uint64(), "ts_start": _TIMESTAMP, "ts_event": _TIMESTAMP}
-    return pa.table({name: pa.array(values, types.get(name)) for name, values in rows.items()})
+    return pa.table({name: pa.array(rows[name], kind) for name, kind in _PACKET_PRINT_TYPES})
 
 
 def tables_for(

@@ -78,3 +78,17 @@ async def test_checkpoint_saves_state_and_position_together(servers: Servers) ->
     await store.clear()
     await store.close()
     await other.close()
+
+
+async def test_pulls_are_sized_by_bytes_and_lose_nothing(bus: Bus) -> None:
+    subject = raw_subject(OptionPrint, "databento")
+    for i in range(12):  # about 0.9 MB a message
+        await bus.publish(subject, prints(4_000, start=4_000 * i), run_id="live")
+    reader = await bus.reader(RAW_STREAM, start_seq=1, max_bytes=2_000_000)
+    pulled, seqs = [], []
+    while batch := await reader.fetch(100, timeout_s=0.5):
+        pulled.append(sum(len(m.raw.data) for m in batch))
+        seqs.extend(m.stream_seq for m in batch)
+    await reader.close()
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= 12
+    assert max(pulled) <= 2_500_000  # the running mean of message sizes keeps pulls small
