@@ -43,6 +43,8 @@ def random_session(rng: random.Random, n_events: int, late_share: float = 0.0) -
         mid = mids[c.instrument_id] = max(0.05, mids[c.instrument_id] + rng.uniform(-0.02, 0.02))
         bid, ask = round(mid - 0.05, 2), round(mid + 0.05, 2)
         if roll < 0.25:
+            if rng.random() < 0.03:
+                bid, ask = ask + 0.01, bid  # a crossed market now and then
             events.append(c.quote(ts, bid, ask, rng.randint(1, 50), rng.randint(1, 50)))
         elif roll < 0.55:
             price = rng.choice((bid, ask, round(mid, 3), ask + 0.01, bid - 0.01))

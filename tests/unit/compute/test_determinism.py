@@ -24,7 +24,7 @@ def run_split(events: Sequence[Event], cuts: Sequence[int]) -> bytes:
     return encode_batch(outputs + out)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 160), late=st.sampled_from([0.0, 0.05]))
 def test_any_split_into_micro_batches_gives_identical_bytes(seed: int, n: int, late: float) -> None:
     rng = seeded(seed)
