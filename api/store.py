@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import msgspec
@@ -62,6 +63,7 @@ class Filters:
     limit: int = 100
 
 
+@cache
 def _json_fields(event_type: type[Event]) -> dict[str, Any]:
     """Fields stored as JSON text (lists of nested records), with their types."""
     found: dict[str, Any] = {}
