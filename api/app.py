@@ -87,7 +87,7 @@ def _time(name: str, text: str | None) -> int | None:
 def create_app(
     settings: Settings | None = None,
     *,
-    ws_queue_size: int = 1000,
+    ws_queue_size: int = 5000,
     sql_limits: SqlLimits | None = None,
     migrate_schema: bool = False,
 ) -> FastAPI:

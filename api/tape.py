@@ -21,7 +21,9 @@ server -> client
 
 One reader follows DERIVED from its end and hands each event, encoded once, to every
 matching client's bounded queue without waiting: a full queue drops the message for that
-client only and counts it. Each client has its own sender task.
+client only and counts it. Each client has its own sender task. The events of one DERIVED
+message (one micro-batch) are queued before any is sent, so the queue (5000 by default)
+should exceed the largest batch a client subscribes to: inference batches are the biggest.
 """
 
 from __future__ import annotations
@@ -148,7 +150,7 @@ class TapeMetrics:
 class Tape:
     """Follows DERIVED from its end and fans events out to the subscribed clients."""
 
-    def __init__(self, services: Services, *, queue_size: int = 1000) -> None:
+    def __init__(self, services: Services, *, queue_size: int = 5000) -> None:
         self.services = services
         self.queue_size = queue_size
         self.clients: set[Client] = set()

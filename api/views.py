@@ -12,6 +12,7 @@ import base64
 import calendar
 import re
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import msgspec
@@ -22,6 +23,9 @@ _ISO = re.compile(
     r"^(?P<base>\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?)"
     r"(?:\.(?P<frac>\d{1,9}))?(?P<tz>Z|[+-]\d{2}:?\d{2})?$"
 )
+
+
+_SCALARS = frozenset({int, float, str, bool, type(None)})
 
 
 class BadTime(ValueError):
@@ -36,17 +40,32 @@ def dollars(value: int | None) -> float | None:
     return None if value is None else value / PRICE_SCALE
 
 
+@cache
+def _layout(
+    struct_type: type[msgspec.Struct],
+) -> tuple[str | None, tuple[tuple[str, str | None], ...]]:
+    """(event tag or None, ((field, its `_dollars` name or None), ...)) of a struct type."""
+    tag = event_tag(struct_type) if issubclass(struct_type, Event) else None
+    fields = tuple(
+        (name, f"{name}_dollars" if is_price(name) else None)
+        for name in struct_type.__struct_fields__
+    )
+    return tag, fields
+
+
 def plain(value: Any) -> Any:
     """`value` as JSON builtins with the display rules above."""
     if isinstance(value, msgspec.Struct):
-        out: dict[str, Any] = {}
-        if isinstance(value, Event):
-            out["type"] = event_tag(type(value))
-        for name in value.__struct_fields__:
+        tag, fields = _layout(type(value))
+        out: dict[str, Any] = {"type": tag} if tag is not None else {}
+        for name, dollars_name in fields:
             field = getattr(value, name)
-            out[name] = plain(field)
-            if is_price(name) and (field is None or isinstance(field, int)):
-                out[f"{name}_dollars"] = dollars(field)
+            if field.__class__ in _SCALARS:
+                out[name] = field
+            else:
+                out[name] = plain(field)
+            if dollars_name is not None and (field is None or field.__class__ is int):
+                out[dollars_name] = None if field is None else field / PRICE_SCALE
         return out
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
