@@ -51,8 +51,27 @@ def push_samples(
     base: UnderlyingBaselines, premium: int, size: int, spread_bps: int, window: int
 ) -> None:
     """Add one packet to its underlying's baselines (spread only when it had a quote)."""
-    ring_push(base.premium, premium, window)
-    ring_push(base.size, size, window)
+    # Once per packet: the two always-present samples are pushed inline (same logic as
+    # ring_push) because this runs for every packet the engine emits.
+    premium_ring, size_ring = base.premium, base.size
+    premium_values, size_values = premium_ring.values, size_ring.values
+    if len(premium_values) < window:
+        premium_values.append(premium)
+        size_values.append(size)
+        premium_ring.total += premium
+        premium_ring.total_sq += premium * premium
+        size_ring.total += size
+        size_ring.total_sq += size * size
+    else:
+        pos = premium_ring.pos
+        old_premium, old_size = premium_values[pos], size_values[pos]
+        premium_values[pos] = premium
+        size_values[pos] = size
+        premium_ring.total += premium - old_premium
+        premium_ring.total_sq += premium * premium - old_premium * old_premium
+        size_ring.total += size - old_size
+        size_ring.total_sq += size * size - old_size * old_size
+        premium_ring.pos = size_ring.pos = (pos + 1) % window
     if spread_bps >= 0:
         ring_push(base.spread, spread_bps, window)
 

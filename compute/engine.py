@@ -235,30 +235,30 @@ def step(state: EngineState, batch: Sequence[Event]) -> tuple[EngineState, list[
             bump(state, "late_events")
 
         if kind is OptionPrint:
-            event = cast(OptionPrint, event)  # free: cast only informs mypy
-            iid = event.instrument_id
+            trade: OptionPrint = event  # type: ignore[assignment]  # `kind` checked it
+            iid = trade.instrument_id
             c = contracts.get(iid)
             if c is None:
-                c = _contract_from_symbol(event.symbol, event.underlying)
+                c = _contract_from_symbol(trade.symbol, trade.underlying)
                 if c is None:
                     out.append(
-                        _quarantine(state, event, "unknown_contract", f"instrument_id {iid}")
+                        _quarantine(state, trade, "unknown_contract", f"instrument_id {iid}")
                     )
                     continue
                 contracts[iid] = c
                 bump(state, "contracts_from_symbol")
-            price = event.price
-            size = event.size
+            price = trade.price
+            size = trade.size
             if price <= 0 or size <= 0:
-                out.append(_quarantine(state, event, "bad_print", f"price {price} size {size}"))
+                out.append(_quarantine(state, trade, "bad_print", f"price {price} size {size}"))
                 continue
             # ---- NBBO in force just before the print
-            bid = event.bid_px
-            ask = event.ask_px
+            bid = trade.bid_px
+            ask = trade.ask_px
             if bid is not None and ask is not None:
                 status: NbboStatus = "print"
-                bid_sz = event.bid_sz
-                ask_sz = event.ask_sz
+                bid_sz = trade.bid_sz
+                ask_sz = trade.ask_sz
                 quote_ts: int | None = None
             else:
                 if c.q_ts < t:
@@ -302,10 +302,10 @@ def step(state: EngineState, batch: Sequence[Event]) -> tuple[EngineState, list[
                 PrintInference(
                     run_id,
                     t,
-                    event.ts_event,
-                    event.publisher_id,
+                    trade.ts_event,
+                    trade.publisher_id,
                     iid,
-                    event.sequence,
+                    trade.sequence,
                     c.symbol,
                     c.underlying,
                     price,
@@ -325,9 +325,9 @@ def step(state: EngineState, batch: Sequence[Event]) -> tuple[EngineState, list[
             )
             m = MemberPrint(
                 iid,
-                event.publisher_id,
-                event.ts_event,
-                event.sequence,
+                trade.publisher_id,
+                trade.ts_event,
+                trade.sequence,
                 price,
                 size,
                 side,
@@ -337,7 +337,7 @@ def step(state: EngineState, batch: Sequence[Event]) -> tuple[EngineState, list[
             )
             if late:
                 lone = OpenPacket(
-                    -1, -1, iid, c.underlying, side, t, event.ts_event, event.publisher_id, t,
+                    -1, -1, iid, c.underlying, side, t, trade.ts_event, trade.publisher_id, t,
                     t, -1, [m], True,
                 )  # fmt: skip
                 emit_parts(state, [lone], out)
@@ -354,7 +354,7 @@ def step(state: EngineState, batch: Sequence[Event]) -> tuple[EngineState, list[
                 packet.members.append(m)
                 packet.last_ts_recv = t
             else:
-                _open_packet(state, key, c, event, side, m)
+                _open_packet(state, key, c, trade, side, m)
         elif kind is OptionQuote:
             problem = _quote(state, cast(OptionQuote, event))
             if problem is not None:
