@@ -207,6 +207,7 @@ def sql(
 
 
 def _register_commands() -> None:
+    from api.cli import register as register_api
     from infra.compute_service import register as register_compute
     from infra.sink_cli import register as register_sink
     from ingest.cli import register as register_ingest
@@ -218,6 +219,7 @@ def _register_commands() -> None:
     register_compute(app)
     register_sink(app)
     register_replay(app)
+    register_api(app)
 
 
 _register_commands()
