@@ -127,7 +127,7 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
 
 # Seed setting name -> (config field, factor from the seed unit to the field's unit).
-_SEED_NAMES: dict[str, tuple[str, int | None]] = {
+SEED_NAMES: dict[str, tuple[str, int | None]] = {
     "NBBO_MAX_AGE_MS": ("nbbo_max_age_ns", MS),
     "ROLLING_WINDOW_SIZE": ("rolling_window_size", 1),
     "ROLLING_TTL_SEC": ("rolling_ttl_ns", SECOND),
@@ -154,7 +154,7 @@ def config_from_settings(
     the setting that is not a number.
     """
     changes: dict[str, int | float] = {}
-    for name, (field, factor) in _SEED_NAMES.items():
+    for name, (field, factor) in SEED_NAMES.items():
         raw = settings.get(name)
         if raw is None or raw == "":
             continue

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from compute.config import EngineConfig
+from compute.config import SEED_NAMES, EngineConfig, config_from_settings
 from infra.errors import ConfigError
 
 _MS = 1_000_000
@@ -68,22 +68,10 @@ class Settings(BaseSettings):
         return value
 
     def engine_config(self) -> EngineConfig:
-        """The engine's thresholds from these settings (dollars -> cents, ms -> ns)."""
-        return EngineConfig(
-            nbbo_max_age_ns=self.nbbo_max_age_ms * _MS,
-            rolling_window_size=self.rolling_window_size,
-            rolling_ttl_ns=self.rolling_ttl_sec * 1000 * _MS,
-            classifier_sweep_min_premium_cents=self.classifier_sweep_min_premium * 100,
-            classifier_sweep_min_count=self.classifier_sweep_min_count,
-            classifier_sweep_min_premium_z=self.classifier_sweep_min_premium_z,
-            classifier_spike_min_premium_cents=self.classifier_spike_min_premium * 100,
-            classifier_spike_min_size=self.classifier_spike_min_size,
-            classifier_spike_min_premium_z=self.classifier_spike_min_premium_z,
-            classifier_spike_min_size_z=self.classifier_spike_min_size_z,
-            classifier_z_min_samples=self.classifier_z_min_samples,
-            classifier_min_nbbo_coverage=self.classifier_min_nbbo_coverage,
-            classifier_min_aggressor_ratio=self.classifier_min_aggressor_ratio,
-        )
+        """The engine's thresholds from these settings (seed names, scaled by the engine's
+        own table: dollars -> cents, ms -> ns)."""
+        values = self.model_dump(by_alias=True)
+        return config_from_settings({name: str(values[name]) for name in SEED_NAMES})
 
     @property
     def allowed_lateness_ns(self) -> int:
