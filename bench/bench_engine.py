@@ -51,9 +51,16 @@ def build_session(n_prints: int, *, with_quotes: bool, seed: int = 1) -> list[Ev
             contracts.append((iid, symbol, u, strike))
             events.append(
                 OptionContract(
-                    ts_recv=T0 - SCALE, ts_event=T0 - SCALE, publisher_id=1, instrument_id=iid,
-                    source="bench", symbol=symbol, underlying=u, right=right,
-                    strike_price=strike, expiration=None,
+                    ts_recv=T0 - SCALE,
+                    ts_event=T0 - SCALE,
+                    publisher_id=1,
+                    instrument_id=iid,
+                    source="bench",
+                    symbol=symbol,
+                    underlying=u,
+                    right=right,
+                    strike_price=strike,
+                    expiration=None,
                 )  # fmt: skip
             )
             iid += 1
@@ -90,26 +97,52 @@ def build_session(n_prints: int, *, with_quotes: bool, seed: int = 1) -> list[Ev
             if with_quotes:
                 events.append(
                     OptionQuote(
-                        ts_recv=at - 1, ts_event=at - 2, publisher_id=100, instrument_id=cid,
-                        sequence=seq, source="bench", symbol=symbol, underlying=u, bid_px=bid,
-                        ask_px=ask, bid_sz=rng.randint(1, 50), ask_sz=rng.randint(1, 50),
+                        ts_recv=at - 1,
+                        ts_event=at - 2,
+                        publisher_id=100,
+                        instrument_id=cid,
+                        sequence=seq,
+                        source="bench",
+                        symbol=symbol,
+                        underlying=u,
+                        bid_px=bid,
+                        ask_px=ask,
+                        bid_sz=rng.randint(1, 50),
+                        ask_sz=rng.randint(1, 50),
                     )  # fmt: skip
                 )
                 seq += 1
                 events.append(
                     OptionPrint(
-                        ts_recv=at, ts_event=at - 500, publisher_id=venue, instrument_id=cid,
-                        sequence=seq, source="bench", symbol=symbol, underlying=u,
-                        price=price, size=size,
+                        ts_recv=at,
+                        ts_event=at - 500,
+                        publisher_id=venue,
+                        instrument_id=cid,
+                        sequence=seq,
+                        source="bench",
+                        symbol=symbol,
+                        underlying=u,
+                        price=price,
+                        size=size,
                     )  # fmt: skip
                 )
             else:
                 events.append(
                     OptionPrint(
-                        ts_recv=at, ts_event=at - 500, publisher_id=venue, instrument_id=cid,
-                        sequence=seq, source="bench", symbol=symbol, underlying=u,
-                        price=price, size=size, bid_px=bid, ask_px=ask,
-                        bid_sz=rng.randint(1, 50), ask_sz=rng.randint(1, 50),
+                        ts_recv=at,
+                        ts_event=at - 500,
+                        publisher_id=venue,
+                        instrument_id=cid,
+                        sequence=seq,
+                        source="bench",
+                        symbol=symbol,
+                        underlying=u,
+                        price=price,
+                        size=size,
+                        bid_px=bid,
+                        ask_px=ask,
+                        bid_sz=rng.randint(1, 50),
+                        ask_sz=rng.randint(1, 50),
                     )  # fmt: skip
                 )
             n += 1
@@ -119,9 +152,16 @@ def build_session(n_prints: int, *, with_quotes: bool, seed: int = 1) -> list[Ev
             seq += 1
             events.append(
                 EquityPrint(
-                    ts_recv=ts + 1, ts_event=ts, publisher_id=2, instrument_id=9,
-                    sequence=seq, source="bench", symbol=u, venue="XNAS",
-                    off_exchange=rng.random() < 0.4, price=rng.randint(100, 300) * SCALE,
+                    ts_recv=ts + 1,
+                    ts_event=ts,
+                    publisher_id=2,
+                    instrument_id=9,
+                    sequence=seq,
+                    source="bench",
+                    symbol=u,
+                    venue="XNAS",
+                    off_exchange=rng.random() < 0.4,
+                    price=rng.randint(100, 300) * SCALE,
                     size=rng.choice((100, 200, 500, 15_000)),
                 )  # fmt: skip
             )

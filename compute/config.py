@@ -77,9 +77,7 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         default_factory=lambda: dict(DEFAULT_UNDERLYING_TIERS)
     )
     default_tier: str = "mid"
-    rule_weights: dict[str, int] = msgspec.field(
-        default_factory=lambda: dict(DEFAULT_RULE_WEIGHTS)
-    )
+    rule_weights: dict[str, int] = msgspec.field(default_factory=lambda: dict(DEFAULT_RULE_WEIGHTS))
 
     # dark-pool inference
     darkpool_block_min_shares: int = 10_000

@@ -231,8 +231,13 @@ def _judge_block(state: EngineState, block: PendingBlock, out: list[Event]) -> N
     out.append(
         DarkPoolEvent(
             make_id(
-                "darkpool_event", state.run_id, "absorbed_block", block.symbol, m.publisher_id,
-                m.ts_event, m.sequence,
+                "darkpool_event",
+                state.run_id,
+                "absorbed_block",
+                block.symbol,
+                m.publisher_id,
+                m.ts_event,
+                m.sequence,
             ),  # fmt: skip
             state.run_id,
             "absorbed_block",
@@ -269,10 +274,7 @@ def _judge_episode(state: EngineState, episode: Episode, out: list[Event]) -> No
     min_move = cfg.darkpool_episode_min_move_bps
     if episode.at_or_above * 100 >= pct * episode.placed and move >= min_move:
         kind = "stealth_accumulation"
-    elif (
-        episode.at_or_below * 100 >= pct * episode.placed
-        and move <= -min_move
-    ):
+    elif episode.at_or_below * 100 >= pct * episode.placed and move <= -min_move:
         kind = "distribution"
     else:
         return
@@ -284,8 +286,13 @@ def _judge_episode(state: EngineState, episode: Episode, out: list[Event]) -> No
     out.append(
         DarkPoolEvent(
             make_id(
-                "darkpool_event", state.run_id, kind, episode.symbol, first.publisher_id,
-                first.ts_event, first.sequence,
+                "darkpool_event",
+                state.run_id,
+                kind,
+                episode.symbol,
+                first.publisher_id,
+                first.ts_event,
+                first.sequence,
             ),  # fmt: skip
             state.run_id,
             kind,

@@ -234,7 +234,11 @@ def emit_single_leg(state: EngineState, part: OpenPacket, out: list[Event]) -> N
     )
     packet = FlowPacket(
         make_id(
-            "flow_packet", run_id, head.instrument_id, head.publisher_id, head.ts_event,
+            "flow_packet",
+            run_id,
+            head.instrument_id,
+            head.publisher_id,
+            head.ts_event,
             head.sequence,
         ),  # fmt: skip
         run_id,
@@ -344,7 +348,11 @@ def _emit_multi_leg(state: EngineState, parts: list[OpenPacket], out: list[Event
     head = members[0]
     packet = FlowPacket(
         make_id(
-            "flow_packet", state.run_id, head.instrument_id, head.publisher_id, head.ts_event,
+            "flow_packet",
+            state.run_id,
+            head.instrument_id,
+            head.publisher_id,
+            head.ts_event,
             head.sequence,
         ),  # fmt: skip
         state.run_id,

@@ -67,9 +67,7 @@ def random_session(rng: random.Random, n_events: int, late_share: float = 0.0) -
             events.append(equity_quote(ts, round(spot - 0.01, 2), round(spot + 0.01, 2)))
         elif roll < 0.9:
             size = rng.choice((100, 300, 500, 20_000))
-            events.append(
-                equity_print(ts, round(spot, 2), size, off_exchange=rng.random() < 0.6)
-            )
+            events.append(equity_print(ts, round(spot, 2), size, off_exchange=rng.random() < 0.6))
         elif roll < 0.95:
             events.append(c.open_interest(ts, rng.randint(10, 2000)))
         else:

@@ -213,9 +213,7 @@ def test_nearest_quote_and_stale_quote_joins_fall_below_the_bar(
 def test_dark_pool_patterns_are_found_with_recall_80_and_precision_90_percent(
     session: SyntheticSession, tcbbo_outputs: list[Event], kind: str
 ) -> None:
-    planted = [
-        frozenset(key(m) for m in lb.members) for lb in session.labels if lb.kind == kind
-    ]
+    planted = [frozenset(key(m) for m in lb.members) for lb in session.labels if lb.kind == kind]
     found = [
         frozenset(key(m) for m in e.prints)
         for e in tcbbo_outputs

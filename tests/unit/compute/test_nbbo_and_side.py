@@ -56,9 +56,7 @@ def test_quote_sharing_the_print_timestamp_is_not_the_quote_before_it() -> None:
 
 
 def test_nbbo_carried_by_the_print_wins_over_joined_quotes() -> None:
-    inf = only_inference(
-        C.quote(T0, 2.00, 2.10), C.trade(T0 + MS, 1.00, nbbo=(0.90, 1.00, 5, 5))
-    )
+    inf = only_inference(C.quote(T0, 2.00, 2.10), C.trade(T0 + MS, 1.00, nbbo=(0.90, 1.00, 5, 5)))
     assert (inf.nbbo_status, inf.side, inf.bucket) == ("print", "buy", "A")
     assert inf.nbbo_ts_recv is None
 
