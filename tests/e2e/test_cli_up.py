@@ -10,7 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
+
+from infra.embedded import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -117,11 +120,12 @@ def test_a_command_alone_starts_the_servers_it_needs(tmp_path: Path) -> None:
 def test_up_runs_the_live_pipeline_from_the_synthetic_market_into_clickhouse(
     tmp_path: Path,
 ) -> None:
+    api_port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.cli", "up", "--source-args",
          "--minutes 5 --speed 20 --seed 3"],
-        cwd=tmp_path, env=flowtape_env(tmp_path), stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
+        cwd=tmp_path, env={**flowtape_env(tmp_path), "API_PORT": str(api_port)},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 120
@@ -138,6 +142,10 @@ def test_up_runs_the_live_pipeline_from_the_synthetic_market_into_clickhouse(
                 row = json.loads(result.stdout)[0]
                 counts = {k: int(v) for k, v in row.items()}
         assert counts and min(counts.values()) > 0, counts
+        health = httpx.get(f"http://127.0.0.1:{api_port}/health", timeout=10)
+        assert health.status_code == 200, health.text
+        packets = httpx.get(f"http://127.0.0.1:{api_port}/v1/packets?limit=5", timeout=10)
+        assert packets.status_code == 200 and len(packets.json()) > 0
     finally:
         output = interrupt(process)
     assert "service    ingest --source synthetic" in output
