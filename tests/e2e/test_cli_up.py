@@ -145,7 +145,7 @@ def test_up_runs_the_live_pipeline_from_the_synthetic_market_into_clickhouse(
         health = httpx.get(f"http://127.0.0.1:{api_port}/health", timeout=10)
         assert health.status_code == 200, health.text
         packets = httpx.get(f"http://127.0.0.1:{api_port}/v1/packets?limit=5", timeout=10)
-        assert packets.status_code == 200 and len(packets.json()) > 0
+        assert packets.status_code == 200 and packets.json()["count"] > 0
     finally:
         output = interrupt(process)
     assert "service    ingest --source synthetic" in output
