@@ -29,6 +29,7 @@ from clickhouse_connect.driver.exceptions import OperationalError
 from fastapi import FastAPI, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 
 import web
@@ -113,7 +114,7 @@ def create_app(
             await tape.stop()
             await services.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs from packaged assets: no CDN, works offline
         title="flowtape",
         version="0.1.0",
         summary="Options flow: REST history, live tape (WebSocket), playback, read-only SQL.",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -275,3 +277,12 @@ async def test_the_page_and_its_script_are_served_and_the_openapi_lists_the_endp
     for path in ("/v1/packets", "/v1/packets/{packet_id}", "/v1/sql", "/v1/playback/{run_id}",
                  "/health", "/metrics", "/v1/runs/{run_id}/report"):  # fmt: skip
         assert path in paths
+
+
+async def test_the_api_docs_work_offline_from_packaged_assets(http: httpx.AsyncClient) -> None:
+    docs = await http.get("/docs")
+    assert docs.status_code == 200
+    scripts = re.findall(r'src="([^"]+swagger-ui-bundle\.js)"', docs.text)
+    assert scripts and all(s.startswith("/") for s in scripts)  # served here, not a CDN
+    bundle = await http.get(scripts[0])
+    assert bundle.status_code == 200 and len(bundle.content) > 100_000
