@@ -1,12 +1,14 @@
 """Engine throughput: option prints per second through `compute.step` (engine alone).
 
-Builds a session of option prints in canonical order directly (no files, no bus), shaped
-like OPRA flow: lone prints, sweeps across venues, splits on one venue, multi-leg orders
-printing on one venue at one instant, plus lit and off-exchange equity prints. Two input
-paths are timed:
+Three inputs, all timed on the engine alone (events decoded beforehand, no bus, no storage):
 
-- tcbbo: each print carries the NBBO just before it (the natural replay input);
-- cmbp-1: NBBO updates arrive as separate quote events and the engine joins them.
+- dbn: a synthetic OPRA session written as DBN files (definition + tcbbo, the files
+  `bench_replay.py` replays), printed next to the rate of merely decoding the same tcbbo
+  file (`DBNStore.to_ndarray`) and of decoding + normalising it, in the same run;
+- tcbbo: prints built in memory, shaped like OPRA flow (lone prints, sweeps across venues,
+  splits on one venue, multi-leg orders on one venue at one instant, lit and off-exchange
+  equity prints), each carrying the NBBO just before it;
+- cmbp-1: the same flow with NBBO updates as separate quote events that the engine joins.
 
 Usage: .venv/bin/python bench/bench_engine.py [--prints 1000000] [--batch 1000] [--profile]
 """
@@ -21,7 +23,11 @@ import random
 import time
 from collections import Counter
 
+import databento
+from sessions import session_files, timed
+
 from compute import EngineConfig, finish, initial_state, step
+from replay.sources import dbn_events
 from schemas.events import (
     EquityPrint,
     Event,
@@ -193,35 +199,55 @@ def run(events: list[Event], batch: int) -> tuple[float, float, list[Event]]:
     return elapsed, cpu, outputs
 
 
+def report(path: str, events: list[Event], batch: int, *, profile: bool, note: str) -> float:
+    """Run the engine over `events`, print its rate and outputs; return prints/s."""
+    n_prints = sum(1 for e in events if type(e) is OptionPrint)
+    if profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        run(events[: len(events) // 5], batch)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(14)
+    elapsed, cpu, outputs = run(events, batch)
+    kinds = Counter(p.kind for p in outputs if isinstance(p, FlowPacket))
+    types = Counter(type(o).__name__ for o in outputs)
+    print(
+        f"[{path}] {n_prints:,} prints, {len(events):,} events ({note}), "
+        f"batch {batch}: {elapsed:.2f} s wall = {n_prints / elapsed:,.0f} prints/s, "
+        f"{len(events) / elapsed:,.0f} events/s; CPU {cpu:.2f} s = "
+        f"{n_prints / cpu:,.0f} prints/s"
+    )
+    print(f"  outputs: {dict(types)}")
+    print(f"  packets: {dict(kinds)}")
+    return n_prints / elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--prints", type=int, default=1_000_000)
+    parser.add_argument("--minutes", type=int, default=390, help="length of the dbn session")
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
 
+    definition, tcbbo = session_files(args.prints, args.minutes)
+    started = time.perf_counter()
+    records = len(databento.DBNStore.from_file(tcbbo).to_ndarray())
+    decode_rate = timed("[dbn] bare decode (to_ndarray)", records, time.perf_counter() - started)
+    started = time.perf_counter()
+    stream, _ = dbn_events([definition, tcbbo])
+    events = list(stream)
+    normalise_rate = timed("[dbn] decode + normalise", len(events), time.perf_counter() - started)
+    engine_rate = report("dbn", events, args.batch, profile=args.profile, note="decoded")
+    print(f"[dbn] engine / bare decode = {engine_rate / decode_rate:.3f}")
+    print(f"[dbn] engine / decode + normalise = {engine_rate / normalise_rate:.3f}")
+    del events, stream
+
     for path, with_quotes in (("tcbbo", False), ("cmbp-1", True)):
         started = time.perf_counter()
         events = build_session(args.prints, with_quotes=with_quotes)
-        built = time.perf_counter() - started
-        n_prints = sum(1 for e in events if type(e) is OptionPrint)
-        if args.profile:
-            profiler = cProfile.Profile()
-            profiler.enable()
-            run(events[: len(events) // 5], args.batch)
-            profiler.disable()
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(14)
-        elapsed, cpu, outputs = run(events, args.batch)
-        kinds = Counter(p.kind for p in outputs if isinstance(p, FlowPacket))
-        types = Counter(type(o).__name__ for o in outputs)
-        print(
-            f"[{path}] {n_prints:,} prints, {len(events):,} events (built in {built:.1f} s), "
-            f"batch {args.batch}: {elapsed:.2f} s wall = {n_prints / elapsed:,.0f} prints/s, "
-            f"{len(events) / elapsed:,.0f} events/s; CPU {cpu:.2f} s = "
-            f"{n_prints / cpu:,.0f} prints/s"
-        )
-        print(f"  outputs: {dict(types)}")
-        print(f"  packets: {dict(kinds)}")
+        note = f"built in {time.perf_counter() - started:.1f} s"
+        report(path, events, args.batch, profile=args.profile, note=note)
 
 
 if __name__ == "__main__":

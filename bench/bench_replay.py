@@ -17,36 +17,15 @@ import time
 from pathlib import Path
 
 import databento
+from sessions import session_files, timed
 
 from infra.embedded import clickhouse_server
 from infra.migrate import migrate
 from infra.settings import Settings
 from infra.warehouse import Warehouse
 from ingest.databento import RecordNormaliser, bulk_file_events, iter_file_events
-from ingest.synthetic import big_config, generate_session, write_session
 from replay.driver import replay_events
 from replay.sources import dbn_events
-
-CACHE = Path(".flowtape/bench")
-
-
-def session_files(prints: int, minutes: int) -> list[Path]:
-    folder = CACHE / f"opra-{prints}-{minutes}"
-    wanted = ("definition", "tcbbo")
-    found = [next(folder.glob(f"opra-pillar-*.{s}.dbn.zst"), None) for s in wanted]
-    if all(found):
-        return [p for p in found if p is not None]
-    started = time.perf_counter()
-    session = generate_session(big_config(seed=7, option_prints=prints, minutes=minutes))
-    paths = write_session(session, folder)
-    print(f"generated the session in {time.perf_counter() - started:.1f} s (cached in {folder})")
-    return [p for s in wanted for p in paths if p.name.endswith(f".{s}.dbn.zst")]
-
-
-def timed(label: str, count: int, seconds: float) -> float:
-    rate = count / seconds
-    print(f"{label:<42}{count:>12,} in {seconds:7.2f} s = {rate:>12,.0f} /s")
-    return rate
 
 
 def main() -> None:
