@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import pstats
 import tempfile
 import time
@@ -19,13 +20,15 @@ from pathlib import Path
 import databento
 from sessions import session_files, timed
 
+import compute
 from infra.embedded import clickhouse_server
 from infra.migrate import migrate
 from infra.settings import Settings
-from infra.warehouse import Warehouse
+from infra.warehouse import Warehouse, tables_for
 from ingest.databento import RecordNormaliser, bulk_file_events, iter_file_events
-from replay.driver import replay_events
+from replay.driver import chunks, replay_events
 from replay.sources import dbn_events
+from schemas.events import Event
 
 
 def main() -> None:
@@ -33,6 +36,11 @@ def main() -> None:
     parser.add_argument("--prints", type=int, default=5_000_000)
     parser.add_argument("--minutes", type=int, default=390)
     parser.add_argument("--profile", action="store_true", help="profile the replay")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also time the engine alone and the Arrow conversion alone on the same events",
+    )
     args = parser.parse_args()
     definition, tcbbo = session_files(args.prints, args.minutes)
 
@@ -73,8 +81,46 @@ def main() -> None:
     print(f"replay / bare decode   = {replay_rate / decode_rate:.3f}")
     print(f"replay / decode+normalise = {replay_rate / normalise_rate:.3f}")
     print(f"a 10 M print day would take {10_000_000 / replay_rate:.0f} s at this rate")
+    if args.breakdown:
+        breakdown(definition, tcbbo, summary.wall_s)
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+
+
+def breakdown(definition: Path, tcbbo: Path, replay_s: float) -> None:
+    """Where the replay's time goes: each stage alone, in seconds, on the same events."""
+    collecting = gc.isenabled()
+    gc.disable()  # as replay_events does
+    try:
+        started = time.perf_counter()
+        stream, _ = dbn_events([definition, tcbbo])
+        events = list(stream)
+        decode_s = time.perf_counter() - started
+        state = compute.initial_state(Settings().engine_config(), "bench")
+        batches: list[list[Event]] = []
+        started = time.perf_counter()
+        for chunk in chunks(events, 50_000):
+            state, outputs = compute.step(state, chunk)
+            batches.append(chunk + outputs)
+        state, outputs = compute.finish(state)
+        batches.append(outputs)
+        engine_s = time.perf_counter() - started
+        started = time.perf_counter()
+        for batch in batches:
+            tables_for(batch, run_id="bench", log_seqs=[0] * len(batch))
+        arrow_s = time.perf_counter() - started
+    finally:
+        if collecting:
+            gc.enable()
+    rest_s = replay_s - decode_s - engine_s - arrow_s
+    print("where the replay's time goes (each stage alone, same events):")
+    for label, seconds in (
+        ("decode + normalise", decode_s),
+        ("engine (compute.step)", engine_s),
+        ("Arrow conversion (tables_for)", arrow_s),
+        ("the rest: inserts, ClickHouse, contention", rest_s),
+    ):
+        print(f"  {label:<44}{seconds:7.2f} s  {seconds / replay_s:6.1%}")
 
 
 if __name__ == "__main__":
