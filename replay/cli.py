@@ -133,6 +133,7 @@ def register(app: typer.Typer) -> None:
                     within(events, begin, finish), run_id=run, config=settings.engine_config(),
                     warehouse=warehouse, state=state, progress=advance,
                 )  # fmt: skip
+                progress.update(task, total=seen, completed=seen)  # the estimate is now exact
             register_run(warehouse, run, kind="replay", description="", params=params,
                          status="done")  # fmt: skip
             warehouse.close()
