@@ -44,6 +44,9 @@ from infra.warehouse import EVENT_TABLES
 
 log = logging.getLogger("flowtape.api")
 WEB_DIR = Path(web.__file__).resolve().parent
+# uvicorn's WebSocket implementation on the `websockets` sans-I/O core ("auto" picks the one
+# on websockets' deprecated legacy API).
+WS_PROTOCOL = "websockets-sansio"
 _json = msgspec.json.Encoder(enc_hook=str)
 
 

@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
         /metrics and the web page, until Ctrl-C. OpenAPI docs at /docs."""
         import uvicorn
 
-        from api.app import create_app
+        from api.app import WS_PROTOCOL, create_app
 
         if not logging.getLogger().handlers:
             logging.basicConfig(
@@ -41,6 +41,7 @@ def register(app: typer.Typer) -> None:
             host=host or settings.api_host,
             port=port or settings.api_port,
             log_level="info",
+            ws=WS_PROTOCOL,
         )
 
 

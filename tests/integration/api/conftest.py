@@ -18,7 +18,7 @@ import pytest_asyncio
 import uvicorn
 from fastapi import FastAPI
 
-from api.app import create_app
+from api.app import WS_PROTOCOL, create_app
 from infra.bus import Bus
 from infra.embedded import free_port
 from infra.settings import Settings
@@ -50,7 +50,9 @@ async def serving(app: FastAPI) -> AsyncIterator[Api]:
     """Run `app` with uvicorn in this event loop until the block ends."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws=WS_PROTOCOL
+        )
     )
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -103,7 +103,8 @@ async def test_since_seq_replays_earlier_messages_then_continues_live(api: Api, 
 
 async def test_without_since_seq_only_new_messages_arrive(api: Api, bus: Bus) -> None:
     events = live_events()
-    await bus.publish(PACKETS, [events["pkt-aapl-sweep"]], run_id="live")
+    [old] = await bus.publish(PACKETS, [events["pkt-aapl-sweep"]], run_id="live")
+    await tape_passed(api, old)  # history by the time we subscribe
     async with connect(api.ws_url) as ws:
         await subscribe(ws, channels=["packets"])
         [new] = await bus.publish(PACKETS, [events["pkt-aapl-block"]], run_id="live")
