@@ -77,6 +77,12 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         default_factory=lambda: dict(DEFAULT_UNDERLYING_TIERS)
     )
     default_tier: str = "mid"
+    # unusual volume: day volume over open interest, or over `unusual_volume_multiple` x the
+    # contract's average daily volume of its last `unusual_volume_days` sessions (sessions
+    # without a print count as 0), once at least `unusual_volume_min_days` are known
+    unusual_volume_days: int = 90
+    unusual_volume_min_days: int = 10
+    unusual_volume_multiple: float = 2.0
     rule_weights: dict[str, int] = msgspec.field(default_factory=lambda: dict(DEFAULT_RULE_WEIGHTS))
 
     # dark-pool inference
@@ -101,6 +107,9 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
             "darkpool_impact_window_ns",
             "darkpool_episode_window_ns",
             "multi_leg_max_ratio",
+            "unusual_volume_days",
+            "unusual_volume_min_days",
+            "unusual_volume_multiple",
         )
         for name in positive:
             if getattr(self, name) <= 0:

@@ -11,8 +11,10 @@ from __future__ import annotations
 from math import gcd
 
 from compute.baselines import baseline_value, fixed_ratio, push_samples, ring_reset
-from compute.calendar import new_york_day_bounds, trading_days_to
+from compute.calendar import from_ymd, is_trading_day, new_york_day_bounds, trading_days_to
+from compute.config import EngineConfig
 from compute.state import (
+    UNLIMITED,
     ContractState,
     EngineState,
     OpenPacket,
@@ -117,13 +119,40 @@ def _max_in_window(members: list[MemberPrint], window_ns: int) -> int:
     return best
 
 
+def start_volume_day(c: ContractState, day: int, cfg: EngineConfig) -> None:
+    """Start counting the contract's volume of `day` (YYYYMMDD).
+
+    Moving forward, the finished day and the sessions since it without a print (volume 0)
+    join the contract's daily history, of which the last `unusual_volume_days` are kept; the
+    day volume above which today is unusual against that history is fixed here, once a day.
+    """
+    keep = cfg.unusual_volume_days
+    if 0 < c.volume_day < day:
+        past = c.past_volumes
+        past.append(c.day_volume)
+        if (from_ymd(day) - from_ymd(c.volume_day)).days > 2 * keep:
+            quiet = keep  # months without a print: the whole history is quiet sessions
+        else:
+            quiet = trading_days_to(c.volume_day, day) - (1 if is_trading_day(day) else 0)
+        past.extend([0] * min(quiet, keep))
+        if len(past) > keep:
+            del past[: len(past) - keep]
+        c.past_volume_total = total = sum(past)
+        days = len(past)
+        if days >= cfg.unusual_volume_min_days and total > 0:
+            c.avg_volume_limit = int(cfg.unusual_volume_multiple * total / days)
+        else:
+            c.avg_volume_limit = UNLIMITED
+    c.volume_day = day
+    c.day_volume = 0
+
+
 def _leg_terms(
     state: EngineState, c: ContractState, day: int, size: int
 ) -> tuple[float | None, int | None]:
     """Moneyness (signed, in-the-money positive) and sessions to expiry; counts day volume."""
     if c.volume_day != day:
-        c.volume_day = day
-        c.day_volume = 0
+        start_volume_day(c, day, state.config)
     c.day_volume += size
     spot = state.spots.get(c.underlying)
     moneyness: float | None = None
@@ -196,8 +225,7 @@ def emit_single_leg(state: EngineState, part: OpenPacket, out: list[Event]) -> N
         day = packet_day(state, first_ts)
     # day volume, moneyness and days to expiry
     if c.volume_day != day:
-        c.volume_day = day
-        c.day_volume = 0
+        start_volume_day(c, day, cfg)
     c.day_volume += size
     underlying = part.underlying
     spot = state.spots.get(underlying)
@@ -411,8 +439,12 @@ def _score(
     window = cfg.rolling_window_size
     first_leg = leg_contracts[0]
     oi = first_leg.open_interest
+    volume = first_leg.day_volume
     if (
-        (oi is None or first_leg.day_volume <= oi or first_leg.unusual_day == day)
+        (
+            first_leg.unusual_day == day
+            or (volume <= first_leg.avg_volume_limit and (oi is None or volume <= oi))
+        )
         and len(leg_contracts) == 1
         and (kind == "single" or kind == "split")
         and premium < cfg.classifier_spike_min_premium_cents
@@ -488,20 +520,43 @@ def _score(
                 score = fixed_ratio(count, cfg.classifier_repeated_hits_min_prints)
                 hits.append(("repeated_hits", score, thresholds, []))
     for c in leg_contracts:
-        oi = c.open_interest
-        # Once per contract and day: the packet whose volume takes the day past open interest.
-        if oi is not None and c.day_volume > oi and c.unusual_day != day:
-            c.unusual_day = day
-            thresholds = {"open_interest": float(oi), "day_volume": float(c.day_volume)}
-            score = fixed_ratio(c.day_volume, oi) if oi else float(c.day_volume)
-            hits.append(("unusual_volume", score, thresholds, []))
-            break
+        # Once per contract and day: the packet whose volume makes the day unusual.
+        if c.unusual_day != day:
+            unusual = _unusual_volume(c, cfg)
+            if unusual is not None:
+                c.unusual_day = day
+                hits.append(("unusual_volume", *unusual, []))
+                break
 
     if not packet.late:
         push_samples(base, premium, size, spread_bps, window)
 
     if hits:
         _emit_hits(state, packet, hits, out)
+
+
+def _unusual_volume(c: ContractState, cfg: EngineConfig) -> tuple[float, dict[str, float]] | None:
+    """(score, evidence) when the contract's day volume is over its open interest or over
+    the multiple of its average daily volume; the score is the larger ratio."""
+    volume = c.day_volume
+    oi = c.open_interest
+    over_oi = oi is not None and volume > oi
+    over_average = volume > c.avg_volume_limit
+    if not (over_oi or over_average):
+        return None
+    thresholds: dict[str, float] = {}
+    score = 0.0
+    if oi is not None and over_oi:
+        thresholds["open_interest"] = float(oi)
+        score = fixed_ratio(volume, oi) if oi else float(volume)
+    thresholds["day_volume"] = float(volume)
+    if over_average:
+        days = len(c.past_volumes)
+        thresholds["average_volume"] = fixed_ratio(c.past_volume_total, days)
+        thresholds["average_days"] = float(days)
+        thresholds["average_multiple"] = cfg.unusual_volume_multiple
+        score = max(score, fixed_ratio(volume * days, c.past_volume_total))
+    return score, thresholds
 
 
 def _emit_hits(

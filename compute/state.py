@@ -15,6 +15,7 @@ from compute.config import EngineConfig
 from schemas.events import MemberPrint, QuoteRef
 
 NO_DEADLINE = 2**63 - 1
+UNLIMITED = 2**63 - 1
 
 
 class ContractState(msgspec.Struct, array_like=True):
@@ -47,6 +48,11 @@ class ContractState(msgspec.Struct, array_like=True):
     volume_day: int = 0
     day_volume: int = 0
     unusual_day: int = 0
+    # daily volumes of the sessions before `volume_day` (oldest first, at most
+    # `unusual_volume_days`), their sum, and the day volume above which today is unusual
+    past_volumes: list[int] = msgspec.field(default_factory=list)
+    past_volume_total: int = 0
+    avg_volume_limit: int = UNLIMITED
 
 
 class OpenPacket(msgspec.Struct, array_like=True):

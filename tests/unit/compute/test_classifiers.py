@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 
 from compute import EngineConfig
+from compute.calendar import is_trading_day, new_york_date
 from schemas.events import Alert, ClassifierHit, Event, FlowPacket
 from tests.unit.compute.session import MS, SECOND, T0, Contract, heartbeat, run
 
@@ -62,6 +63,60 @@ def test_unusual_volume_fires_once_when_day_volume_passes_open_interest() -> Non
     unusual = [h for h in hits(run(events)) if h.rule == "unusual_volume"]
     assert len(unusual) == 1
     assert unusual[0].thresholds == {"open_interest": 10.0, "day_volume": 12.0}
+
+
+def sessions(count: int) -> list[int]:
+    """09:30 New York of `count` trading days from T0's on (T0 included)."""
+    days: list[int] = []
+    ts = T0
+    while len(days) < count:
+        if is_trading_day(new_york_date(ts)):
+            days.append(ts)
+        ts += 86_400 * SECOND
+    return days
+
+
+def unusual_hits(events: list[Event]) -> list[ClassifierHit]:
+    return [h for h in hits(run(events)) if h.rule == "unusual_volume"]
+
+
+def test_unusual_volume_fires_once_when_day_volume_passes_twice_its_daily_average() -> None:
+    c = Contract(1)
+    *past, today = sessions(11)
+    events: list[Event] = [c.definition(), c.quote(T0 - MS, 0.90, 1.00)]
+    events += [c.trade(t, 1.00, 5, 20) for t in past]  # 10 sessions of 5 contracts
+    quiet = [*events, c.trade(today, 1.00, 10, 20)]  # 10: not more than 2 x 5
+    assert unusual_hits(quiet) == []
+    events += [c.trade(today + k * SECOND, 1.00, 6, 20) for k in range(3)]  # 6, 12, 18
+    [hit] = unusual_hits(events)
+    assert hit.thresholds == {
+        "day_volume": 12.0,
+        "average_volume": 5.0,
+        "average_days": 10.0,
+        "average_multiple": 2.0,
+    }
+    assert hit.score == 2.4  # 12 against an average of 5
+    assert hit.ts_recv == today + SECOND  # the second packet of the day
+
+
+def test_sessions_without_a_print_count_as_zero_volume_in_the_average() -> None:
+    c = Contract(1)
+    first, *_, today = sessions(11)  # nine quiet sessions in between
+    events: list[Event] = [c.definition(), c.quote(T0 - MS, 0.90, 1.00)]
+    events += [c.trade(first, 1.00, 10, 20), c.trade(today, 1.00, 3, 20)]
+    [hit] = unusual_hits(events)
+    assert (hit.thresholds["average_volume"], hit.thresholds["average_days"]) == (1.0, 10.0)
+
+
+def test_the_average_needs_its_minimum_of_known_sessions() -> None:
+    c = Contract(1)
+    *past, today = sessions(11)
+    events: list[Event] = [c.definition(), c.quote(T0 - MS, 0.90, 1.00)]
+    events += [c.trade(t, 1.00, 5, 20) for t in past]
+    events.append(c.trade(today, 1.00, 50, 20))
+    assert len(unusual_hits(events)) == 1
+    fewer = EngineConfig(unusual_volume_min_days=11)
+    assert [h for h in hits(run(events, fewer)) if h.rule == "unusual_volume"] == []
 
 
 def repeated(underlying: str, price: float) -> list[Event]:
