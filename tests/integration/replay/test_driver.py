@@ -1,0 +1,51 @@
+"""The replay driver's writers: parallel inserts store the same tables, failures surface."""
+
+from __future__ import annotations
+
+import clickhouse_connect.driver.exceptions
+import pytest
+
+import compute
+from infra.warehouse import Warehouse
+from replay.driver import replay_events
+from replay.parity import RAW_TABLES, fingerprints
+from tests.integration.compute.sessions import session_events
+
+SEED = 23
+
+CANDLES = (
+    "SELECT interval_s, symbol, bucket, argMinMerge(open), max(high), min(low), "
+    "argMaxMerge(close), sum(volume), sum(trades), sum(premium_cents) FROM candles_contract "
+    "WHERE run_id = {run:String} GROUP BY interval_s, symbol, bucket "
+    "ORDER BY interval_s, symbol, bucket"
+)
+
+
+def test_small_chunks_through_parallel_writers_store_what_one_chunk_stores(
+    fresh_warehouse: Warehouse,
+) -> None:
+    events = session_events(SEED)
+    config = compute.EngineConfig()
+    replay_events(events, run_id="one", config=config, warehouse=fresh_warehouse,
+                  chunk_size=len(events))  # fmt: skip
+    summary = replay_events(events, run_id="many", config=config, warehouse=fresh_warehouse,
+                            chunk_size=500)  # fmt: skip
+    assert summary.events == len(events) > 20 * 500  # dozens of batches in flight
+    one = fingerprints(fresh_warehouse, "one")
+    assert one["flow_packets"][0] > 100
+    assert fingerprints(fresh_warehouse, "many") == one
+    assert fingerprints(fresh_warehouse, "many", RAW_TABLES) == fingerprints(
+        fresh_warehouse, "one", RAW_TABLES
+    )
+    candles = fresh_warehouse.rows(CANDLES, {"run": "one"})
+    assert len(candles) > 100
+    assert fresh_warehouse.rows(CANDLES, {"run": "many"}) == candles
+
+
+def test_a_failed_insert_stops_the_replay_with_the_servers_error(
+    fresh_warehouse: Warehouse,
+) -> None:
+    fresh_warehouse.command("DROP TABLE flow_packets")
+    with pytest.raises(clickhouse_connect.driver.exceptions.DatabaseError, match="flow_packets"):
+        replay_events(session_events(SEED), run_id="broken", config=compute.EngineConfig(),
+                      warehouse=fresh_warehouse, chunk_size=500)  # fmt: skip
