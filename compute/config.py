@@ -116,6 +116,11 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if self.multi_leg_sync_ns < 0:
             raise ValueError(f"multi_leg_sync_ns must be >= 0, got {self.multi_leg_sync_ns}")
+        if self.unusual_volume_min_days > self.unusual_volume_days:
+            raise ValueError(
+                f"unusual_volume_min_days ({self.unusual_volume_min_days}) is more than the "
+                f"{self.unusual_volume_days} sessions kept"
+            )
         if self.multi_leg_max_legs < 2:
             raise ValueError(f"multi_leg_max_legs must be >= 2, got {self.multi_leg_max_legs}")
         if self.default_tier not in self.repeated_hits_tier_floors_cents:

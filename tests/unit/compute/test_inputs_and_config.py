@@ -76,6 +76,8 @@ def test_config_rejects_unknown_fields_and_impossible_values() -> None:
         EngineConfig(cluster_window_ns=0)
     with pytest.raises(ValueError, match="default_tier"):
         EngineConfig(default_tier="giant")
+    with pytest.raises(ValueError, match="unusual_volume_min_days"):
+        EngineConfig(unusual_volume_days=5)  # fewer kept than the 10 needed
 
 
 def columns(table: str) -> set[str]:
