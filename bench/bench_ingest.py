@@ -12,31 +12,18 @@ import random
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import databento_dbn as dbn
 import zstandard
 
 from ingest.databento import RecordNormaliser, bulk_file_events, iter_file_events, read_dbn
+from ingest.synthetic.dbn import day_mappings
 from schemas.occ import format_occ
 
 T0 = 1_740_061_800_000_000_000  # 2025-02-20 14:30 UTC
 DAY = dt.date(2025, 2, 20)
 VENUES = [22, 23, 24, 26, 31, 35, 37]
-
-
-@dataclass(frozen=True)
-class _Interval:
-    start_date: dt.date
-    end_date: dt.date
-    symbol: str
-
-
-@dataclass(frozen=True)
-class _Mapping:
-    raw_symbol: str
-    intervals: list[_Interval]
 
 
 def _contracts(n: int) -> dict[str, int]:
@@ -49,7 +36,6 @@ def _contracts(n: int) -> dict[str, int]:
 
 
 def _metadata(symbols: dict[str, int], schema: dbn.Schema) -> dbn.Metadata:
-    end = DAY + dt.timedelta(days=1)
     return dbn.Metadata(
         dataset="OPRA.PILLAR",
         start=T0 - 14 * 3600 * 10**9,
@@ -57,7 +43,7 @@ def _metadata(symbols: dict[str, int], schema: dbn.Schema) -> dbn.Metadata:
         stype_out=dbn.SType.INSTRUMENT_ID,
         schema=schema,
         symbols=list(symbols),
-        mappings=[_Mapping(s, [_Interval(DAY, end, str(i))]) for s, i in symbols.items()],
+        mappings=day_mappings(symbols.items(), DAY),
         end=T0 + 10 * 3600 * 10**9,
     )
 

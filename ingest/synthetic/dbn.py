@@ -11,7 +11,7 @@ but the vectorisation.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,16 +75,24 @@ def empty_records(schema: str, n: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _Interval:
+class SymbolInterval:
+    """When a raw symbol maps to `symbol` (an instrument id): the shape dbn.Metadata reads."""
+
     start_date: dt.date
     end_date: dt.date
     symbol: str
 
 
 @dataclass(frozen=True)
-class _Mapping:
+class SymbolMapping:
     raw_symbol: str
-    intervals: list[_Interval]
+    intervals: list[SymbolInterval]
+
+
+def day_mappings(symbols: Iterable[tuple[str, int]], date: dt.date) -> list[SymbolMapping]:
+    """Metadata mappings of (raw symbol, instrument id) pairs, valid for the one `date`."""
+    end_date = date + dt.timedelta(days=1)
+    return [SymbolMapping(raw, [SymbolInterval(date, end_date, str(iid))]) for raw, iid in symbols]
 
 
 @dataclass
@@ -108,11 +116,7 @@ class DbnFile:
     def metadata(self, date: dt.date) -> dbn.Metadata:
         """DBN metadata for one trading day, stype raw_symbol -> instrument_id like real files."""
         start = int(dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC).timestamp())
-        end_date = date + dt.timedelta(days=1)
         by_symbol = sorted((symbol, iid) for iid, symbol in self.symbology.items())
-        mappings = [
-            _Mapping(symbol, [_Interval(date, end_date, str(iid))]) for symbol, iid in by_symbol
-        ]
         return dbn.Metadata(
             dataset=self.dataset,
             start=start * 1_000_000_000,
@@ -121,7 +125,7 @@ class DbnFile:
             stype_out=dbn.SType.INSTRUMENT_ID,
             schema=dbn.Schema.from_str(self.schema),
             symbols=[symbol for symbol, _ in by_symbol],
-            mappings=mappings,
+            mappings=day_mappings(by_symbol, date),
             ts_out=False,
         )
 

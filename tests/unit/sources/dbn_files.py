@@ -3,38 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 
 import databento_dbn as dbn
 import zstandard
+
+from ingest.synthetic.dbn import day_mappings
 
 DAY = dt.date(2025, 2, 20)
 T0 = 1_740_061_800_000_000_000  # 2025-02-20 14:30:00 UTC
 OPRA_XCBO, OPRA_XPHL, OPRA_EMLD, OPRA_CONS = 22, 35, 23, 30
 
 
-@dataclass(frozen=True)
-class Interval:
-    start_date: dt.date
-    end_date: dt.date
-    symbol: str
-
-
-@dataclass(frozen=True)
-class Mapping:
-    raw_symbol: str
-    intervals: list[Interval]
-
-
 def metadata(
     symbols: dict[str, int], dataset: str = "OPRA.PILLAR", schema: dbn.Schema | None = None
 ) -> dbn.Metadata:
     """Metadata mapping each raw symbol to its instrument id on DAY."""
-    mappings = [
-        Mapping(raw, [Interval(DAY, DAY + dt.timedelta(days=1), str(iid))])
-        for raw, iid in symbols.items()
-    ]
     return dbn.Metadata(
         dataset=dataset,
         start=T0 - 14 * 3600 * 10**9,
@@ -42,7 +26,7 @@ def metadata(
         stype_out=dbn.SType.INSTRUMENT_ID,
         schema=schema,
         symbols=list(symbols),
-        mappings=mappings,
+        mappings=day_mappings(symbols.items(), DAY),
         end=T0 + 10 * 3600 * 10**9,
     )
 

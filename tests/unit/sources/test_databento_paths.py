@@ -25,6 +25,7 @@ from ingest.databento import (
     read_dbn,
 )
 from ingest.source import Source
+from ingest.synthetic.dbn import SymbolInterval, SymbolMapping
 from schemas.events import (
     UNDEF_PRICE,
     UNDEF_TIMESTAMP,
@@ -42,8 +43,6 @@ from tests.unit.sources.dbn_files import (
     OPRA_XCBO,
     OPRA_XPHL,
     T0,
-    Interval,
-    Mapping,
     cmbp1,
     dbn_bytes,
     metadata,
@@ -266,11 +265,11 @@ def test_parent_symbology_files_are_named_by_their_definitions_not_the_parent(tm
             schema=None,
             symbols=["AAPL.OPT"],
             mappings=[
-                Mapping(
+                SymbolMapping(
                     "AAPL.OPT",
                     [
-                        Interval(DAY, DAY + dt.timedelta(days=1), "101"),
-                        Interval(DAY, DAY + dt.timedelta(days=1), "102"),
+                        SymbolInterval(DAY, DAY + dt.timedelta(days=1), "101"),
+                        SymbolInterval(DAY, DAY + dt.timedelta(days=1), "102"),
                     ],
                 )
             ],
