@@ -97,7 +97,8 @@ def _define(state: EngineState, event: OptionContract) -> None:
     c.multiplier = event.multiplier
 
 
-def _quote(state: EngineState, event: OptionQuote) -> Quarantined | None:
+def _contract(state: EngineState, event: OptionQuote | OpenInterest) -> ContractState | Quarantined:
+    """The event's contract: known by its id, else learnt from its OCC symbol, else quarantine."""
     c = state.contracts.get(event.instrument_id)
     if c is None:
         c = _contract_from_symbol(event.symbol, event.underlying)
@@ -106,6 +107,13 @@ def _quote(state: EngineState, event: OptionQuote) -> Quarantined | None:
                 state, event, "unknown_contract", f"instrument_id {event.instrument_id}"
             )
         state.contracts[event.instrument_id] = c
+    return c
+
+
+def _quote(state: EngineState, event: OptionQuote) -> Quarantined | None:
+    c = _contract(state, event)
+    if isinstance(c, Quarantined):
+        return c
     t = event.ts_recv
     if t > c.q_ts:
         c.p_ts, c.p_bid, c.p_ask, c.p_bid_sz, c.p_ask_sz = (
@@ -122,14 +130,9 @@ def _quote(state: EngineState, event: OptionQuote) -> Quarantined | None:
 
 
 def _open_interest(state: EngineState, event: OpenInterest) -> Quarantined | None:
-    c = state.contracts.get(event.instrument_id)
-    if c is None:
-        c = _contract_from_symbol(event.symbol, event.underlying)
-        if c is None:
-            return _quarantine(
-                state, event, "unknown_contract", f"instrument_id {event.instrument_id}"
-            )
-        state.contracts[event.instrument_id] = c
+    c = _contract(state, event)
+    if isinstance(c, Quarantined):
+        return c
     c.open_interest = event.open_interest
     return None
 
