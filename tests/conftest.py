@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,13 +89,22 @@ def warehouse(servers: Servers) -> Iterator[Warehouse]:
     wh.close()
 
 
+@contextmanager
+def scratch_warehouse(servers: Servers) -> Iterator[Warehouse]:
+    """A migrated database of its own, dropped afterwards."""
+    wh = new_warehouse(servers)
+    try:
+        yield wh
+    finally:
+        wh.command(f"DROP DATABASE IF EXISTS `{wh.database}`")
+        wh.close()
+
+
 @pytest.fixture
 def fresh_warehouse(servers: Servers) -> Iterator[Warehouse]:
     """A migrated database of this test's own, dropped afterwards."""
-    wh = new_warehouse(servers)
-    yield wh
-    wh.command(f"DROP DATABASE IF EXISTS `{wh.database}`")
-    wh.close()
+    with scratch_warehouse(servers) as wh:
+        yield wh
 
 
 @pytest_asyncio.fixture

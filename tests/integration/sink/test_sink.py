@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from infra.bus import Bus
@@ -21,7 +19,6 @@ from infra.sink import (
 from infra.warehouse import EVENT_TABLES, Warehouse, tables_for
 from schemas.events import FlowPacket, OptionPrint
 from schemas.subjects import DERIVED_STREAM, RAW_STREAM, derived_subject, raw_subject
-from tests.conftest import Servers, new_warehouse
 from tests.integration.sink.session import (
     T0,
     assert_views_match_base_tables,
@@ -31,16 +28,6 @@ from tests.integration.sink.session import (
     store_reference,
 )
 from tests.unit.schemas.test_codec_and_order import option_print
-
-
-@pytest.fixture
-def reference(servers: Servers) -> Iterator[Warehouse]:
-    """A database holding the expected rows, inserted directly."""
-    wh = new_warehouse(servers)
-    yield wh
-    wh.command(f"DROP DATABASE IF EXISTS `{wh.database}`")
-    wh.close()
-
 
 SMALL_BATCHES = SinkConfig(batch_rows=700, fetch_messages=16, batch_wait_s=0.2)
 

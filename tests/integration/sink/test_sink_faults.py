@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from infra.migrate import migrate
 from infra.sink import Sink, SinkConfig
 from infra.warehouse import Warehouse
 from schemas.subjects import DERIVED_STREAM, RAW_STREAM
-from tests.conftest import Servers, new_warehouse
+from tests.conftest import Servers
 from tests.integration.sink.session import (
     Session,
     assert_views_match_base_tables,
@@ -30,14 +29,6 @@ from tests.integration.sink.session import (
     publish,
     store_reference,
 )
-
-
-@pytest.fixture
-def reference(servers: Servers) -> Iterator[Warehouse]:
-    wh = new_warehouse(servers)
-    yield wh
-    wh.command(f"DROP DATABASE IF EXISTS `{wh.database}`")
-    wh.close()
 
 
 def _sink_module() -> str:
