@@ -1,15 +1,17 @@
 """Rolling baselines with exact integer sums and fixed-point z-scores.
 
-A ring of the last `rolling_window_size` samples keeps `sum` and `sum of squares` as Python
-integers, so adding and evicting never drifts; mean, standard deviation and z are computed
-from those integers once and rounded to `FIXED_DIGITS`, so every run and every batch split
-gives the same bits. A z-score compares a sample with the samples before it (the sample is
-added after scoring) and is `None` below `classifier_z_min_samples` or with zero spread.
+A ring holds the last `rolling_window_size` samples as Python integers. Pushing (once per
+packet) only stores the sample; scoring (a few packets in a hundred) sums the ring and its
+squares exactly, so nothing drifts, and rounds mean, standard deviation and z to
+`FIXED_DIGITS` once, so every run and every batch split gives the same bits. A z-score
+compares a sample with the samples before it (the sample is added after scoring) and is
+`None` below `classifier_z_min_samples` or with zero spread.
 """
 
 from __future__ import annotations
 
 import math
+from operator import mul
 
 from compute.state import Ring, UnderlyingBaselines
 from schemas.events import FIXED_DIGITS, BaselineValue
@@ -36,42 +38,28 @@ def ring_push(ring: Ring, value: int, size: int) -> None:
     values = ring.values
     if len(values) < size:
         values.append(value)
-        ring.total += value
-        ring.total_sq += value * value
-        return
-    pos = ring.pos
-    old = values[pos]
-    values[pos] = value
-    ring.total += value - old
-    ring.total_sq += value * value - old * old
-    ring.pos = (pos + 1) % size
+    else:
+        pos = ring.pos
+        values[pos] = value
+        ring.pos = (pos + 1) % size
 
 
 def push_samples(
     base: UnderlyingBaselines, premium: int, size: int, spread_bps: int, window: int
 ) -> None:
     """Add one packet to its underlying's baselines (spread only when it had a quote)."""
-    # Once per packet: the two always-present samples are pushed inline (same logic as
-    # ring_push) because this runs for every packet the engine emits.
-    premium_ring, size_ring = base.premium, base.size
-    premium_values, size_values = premium_ring.values, size_ring.values
+    # Once per packet: the premium and size rings fill and wrap together, so they are
+    # pushed inline with one position (same logic as ring_push).
+    premium_ring = base.premium
+    premium_values, size_values = premium_ring.values, base.size.values
     if len(premium_values) < window:
         premium_values.append(premium)
         size_values.append(size)
-        premium_ring.total += premium
-        premium_ring.total_sq += premium * premium
-        size_ring.total += size
-        size_ring.total_sq += size * size
     else:
         pos = premium_ring.pos
-        old_premium, old_size = premium_values[pos], size_values[pos]
         premium_values[pos] = premium
         size_values[pos] = size
-        premium_ring.total += premium - old_premium
-        premium_ring.total_sq += premium * premium - old_premium * old_premium
-        size_ring.total += size - old_size
-        size_ring.total_sq += size * size - old_size * old_size
-        premium_ring.pos = size_ring.pos = (pos + 1) % window
+        premium_ring.pos = base.size.pos = (pos + 1) % window
     if spread_bps >= 0:
         ring_push(base.spread, spread_bps, window)
 
@@ -80,20 +68,19 @@ def ring_reset(ring: Ring) -> None:
     """Forget every sample (the baseline expired in event time)."""
     ring.values.clear()
     ring.pos = 0
-    ring.total = 0
-    ring.total_sq = 0
 
 
 def baseline_value(
     ring: Ring, key: str, metric: str, value: int, min_samples: int
 ) -> BaselineValue:
     """`value` scored against the ring, with the mean, std and n behind the z-score."""
-    n = len(ring.values)
+    values = ring.values
+    n = len(values)
     if n == 0:
         return BaselineValue(key, metric, value, 0, 0.0, 0.0, None)
-    total = ring.total
+    total = sum(values)
     # n^2 * variance, exact: n * sum(x^2) - (sum x)^2 >= 0.
-    spread_sq = n * ring.total_sq - total * total
+    spread_sq = n * sum(map(mul, values, values)) - total * total
     mean = round(total / n, FIXED_DIGITS)
     std = round(math.sqrt(spread_sq) / n, FIXED_DIGITS)
     z: float | None = None

@@ -205,8 +205,10 @@ def _open_packet(
         else:
             state.groups[anchor.group].open_count += 1
         packet.group = anchor.group
-    else:
+    elif anchor is None:
         state.anchors[anchor_key] = MomentAnchor(t, serial, -1)
+    else:  # the anchor of an older moment: it now names this packet
+        anchor.ts_recv, anchor.serial, anchor.group = t, serial, -1
 
 
 def step(state: EngineState, batch: Sequence[Event]) -> tuple[EngineState, list[Event]]:

@@ -284,13 +284,29 @@ def emit_single_leg(state: EngineState, part: OpenPacket, out: list[Event]) -> N
         levels,
         [leg],
         bucket_counts,
-        fixed_ratio(buy if buy > sell else sell, size),
+        fixed_ratio(buy if buy > sell else sell, size) if n > 1 else 0.0 if buy == sell else 1.0,
         1.0 if covered == n else fixed_ratio(covered, n),
         spot,
         members,
         part.late,
     )
     out.append(packet)
+    base = state.baselines.get(underlying)
+    if (
+        base is not None
+        and first_ts - base.last_ts <= cfg.rolling_ttl_ns
+        and (kind == "single" or kind == "split")
+        and premium < cfg.classifier_spike_min_premium_cents
+        and n < cfg.classifier_repeated_hits_min_prints
+        and (c.unusual_day == day or c.day_volume <= c.avg_volume_limit
+             and (c.open_interest is None or c.day_volume <= c.open_interest))
+        and not part.late
+    ):  # fmt: skip
+        # Most packets: no rule can fire (`_score` would find no hit); the baselines learn.
+        if first_ts > base.last_ts:
+            base.last_ts = first_ts
+        push_samples(base, premium, size, spread_bps, cfg.rolling_window_size)
+        return
     _score(state, packet, spread_bps, [c], day, first_ts, out)
 
 
@@ -437,23 +453,6 @@ def _score(
     elif ts_first > base.last_ts:
         base.last_ts = ts_first
     window = cfg.rolling_window_size
-    first_leg = leg_contracts[0]
-    oi = first_leg.open_interest
-    volume = first_leg.day_volume
-    if (
-        (
-            first_leg.unusual_day == day
-            or (volume <= first_leg.avg_volume_limit and (oi is None or volume <= oi))
-        )
-        and len(leg_contracts) == 1
-        and (kind == "single" or kind == "split")
-        and premium < cfg.classifier_spike_min_premium_cents
-        and n < cfg.classifier_repeated_hits_min_prints
-        and not packet.late
-    ):
-        # Most packets: no rule can fire; only the baselines learn from them.
-        push_samples(base, premium, size, spread_bps, window)
-        return
     hits: list[tuple[str, float, dict[str, float], list[BaselineValue]]] = []
     zmin = cfg.classifier_z_min_samples
     if (

@@ -89,12 +89,10 @@ class MomentGroup(msgspec.Struct, array_like=True):
 
 
 class Ring(msgspec.Struct, array_like=True):
-    """The last `rolling_window_size` samples of one metric with exact integer sums."""
+    """The last `rolling_window_size` samples of one metric; `pos` is the oldest once full."""
 
     values: list[int]
     pos: int = 0
-    total: int = 0
-    total_sq: int = 0
 
 
 class UnderlyingBaselines(msgspec.Struct, array_like=True):

@@ -10,15 +10,17 @@ from compute.state import Ring
 from tests.unit.compute.session import MS, SECOND, T0, Contract
 
 
-def test_ring_keeps_exact_sums_of_the_last_window_samples() -> None:
+def test_ring_keeps_the_last_window_samples_and_scores_them_exactly() -> None:
     ring = Ring([])
     big = 10**15  # squares far beyond float precision stay exact
     for value in range(1, 101):
         ring_push(ring, big + value, 50)
     kept = [big + v for v in range(51, 101)]
     assert sorted(ring.values) == kept
-    assert ring.total == sum(kept)
-    assert ring.total_sq == sum(v * v for v in kept)
+    b = baseline_value(ring, "AAPL", "premium", big + 126, min_samples=12)
+    # kept = big + 51..100: mean big + 75.5, population std sqrt((50^2 - 1) / 12)
+    assert (b.n, b.mean, b.std) == (50, float(big) + 75.5, round(((50**2 - 1) / 12) ** 0.5, 4))
+    assert b.z == round(50.5 / ((50**2 - 1) / 12) ** 0.5, 4)
 
 
 def test_baseline_value_matches_population_statistics_rounded_to_fixed_digits() -> None:

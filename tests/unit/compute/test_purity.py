@@ -15,6 +15,7 @@ ALLOWED_MODULES = {
     "datetime",  # date arithmetic only; the clock calls are banned below
     "functools",
     "math",
+    "operator",
     "typing",
     "msgspec",  # the struct library schemas/ is built on (EngineConfig, EngineState)
 }
