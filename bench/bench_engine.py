@@ -18,15 +18,19 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
+import multiprocessing
+import os
 import pstats
 import random
 import time
 from collections import Counter
+from multiprocessing.connection import Connection
 
 import databento
 from sessions import session_files, timed
 
 from compute import EngineConfig, finish, initial_state, step
+from compute.shards import Router
 from replay.sources import dbn_events
 from schemas.events import (
     EquityPrint,
@@ -228,12 +232,47 @@ def report(path: str, events: list[Event], batch: int, *, profile: bool, note: s
     return n_prints / elapsed
 
 
+def run_sharded(
+    events: list[Event], batch: int, shards: int
+) -> tuple[float, float, float, Counter[str]]:
+    """(routing s, slowest shard's engine s, wall s, outputs by type) of `shards` engines,
+    each in a forked process on its underlyings (`compute.shards`), balanced by prints."""
+    weights = Counter(e.underlying for e in events if type(e) is OptionPrint)
+    started = time.perf_counter()
+    parts = Router(shards, weights).route(events)
+    routing = time.perf_counter() - started
+    context = multiprocessing.get_context("fork")  # the children share the decoded events
+    workers = []
+    started = time.perf_counter()
+    for part in parts:
+        receiver, sender = context.Pipe(duplex=False)
+        worker = context.Process(target=_run_shard, args=(part, batch, sender))
+        worker.start()
+        workers.append((worker, receiver))
+    slowest = 0.0
+    types: Counter[str] = Counter()
+    for worker, receiver in workers:
+        elapsed, shard_types = receiver.recv()
+        worker.join()
+        slowest = max(slowest, elapsed)
+        types.update(shard_types)
+    return routing, slowest, time.perf_counter() - started, types
+
+
+def _run_shard(events: list[Event], batch: int, sender: Connection) -> None:
+    elapsed, _, types, _ = run(events, batch)
+    sender.send((elapsed, types))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--prints", type=int, default=1_000_000)
     parser.add_argument("--minutes", type=int, default=390, help="length of the dbn session")
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--shards", type=int, default=os.cpu_count() or 1, help="engines run side by side"
+    )
     args = parser.parse_args()
 
     definition, tcbbo = session_files(args.prints, args.minutes)
@@ -247,6 +286,18 @@ def main() -> None:
     engine_rate = report("dbn", events, args.batch, profile=args.profile, note="decoded")
     print(f"[dbn] engine / bare decode = {engine_rate / decode_rate:.3f}")
     print(f"[dbn] engine / decode + normalise = {engine_rate / normalise_rate:.3f}")
+    if args.shards > 1:
+        n_prints = sum(1 for e in events if type(e) is OptionPrint)
+        _, _, single_types, _ = run(events, args.batch)
+        routing, slowest, wall, types = run_sharded(events, args.batch, args.shards)
+        rate = n_prints / (routing + slowest)
+        print(
+            f"[dbn] {args.shards} engines sharded by underlying: routing {routing:.2f} s + "
+            f"slowest engine {slowest:.2f} s = {rate:,.0f} prints/s "
+            f"({n_prints / (routing + wall):,.0f} prints/s counting process start-up, "
+            f"wall {wall:.2f} s); same outputs as one engine: {types == single_types}"
+        )
+        print(f"[dbn] {args.shards} engines / bare decode = {rate / decode_rate:.3f}")
     del events, stream
 
     for path, with_quotes in (("tcbbo", False), ("cmbp-1", True)):

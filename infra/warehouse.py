@@ -315,9 +315,10 @@ def parse_clickhouse_url(url: str) -> dict[str, Any]:
 class Warehouse:
     """A ClickHouse client bound to flowtape's database."""
 
-    def __init__(self, client: Client, database: str) -> None:
+    def __init__(self, client: Client, database: str, url: str | None = None) -> None:
         self.client = client
         self.database = database
+        self.url = url  # what `connect` was given: other processes can connect alike
 
     @classmethod
     def connect(cls, url: str, database: str | None = None, *, create: bool = True) -> Warehouse:
@@ -330,7 +331,7 @@ class Warehouse:
         if create:
             client.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
         client.database = database
-        return cls(client, database)
+        return cls(client, database, url)
 
     def close(self) -> None:
         self.client.close()

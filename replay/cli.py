@@ -20,7 +20,13 @@ from infra.warehouse import Warehouse
 from replay.driver import ReplaySummary, replay_events
 from replay.report import build_report
 from replay.runs import delete_run, list_runs, register_run
-from replay.sources import dbn_events, download_events, stored_events, stored_snapshot
+from replay.sources import (
+    dbn_events,
+    download_events,
+    stored_events,
+    stored_snapshot,
+    underlying_weights,
+)
 from schemas.events import Event, OpenInterest, OptionContract
 
 console = Console(stderr=True)
@@ -82,6 +88,14 @@ def register(app: typer.Typer) -> None:
         dataset: Annotated[str | None, typer.Option(help="download: Databento dataset")] = None,
         schema: Annotated[list[str] | None, typer.Option(help="download: schema(s)")] = None,
         symbols: Annotated[list[str] | None, typer.Option(help="download: symbols")] = None,
+        shards: Annotated[
+            int,
+            typer.Option(
+                min=1,
+                help="engine processes, each taking some underlyings (same stored result; "
+                "worth it when ClickHouse runs on other cores)",
+            ),
+        ] = 1,
     ) -> None:
         """Recompute a session at full speed into ClickHouse under a run id."""
         settings = get_settings()
@@ -90,6 +104,7 @@ def register(app: typer.Typer) -> None:
         with Stack(settings, needs=("clickhouse", "redis")) as stack:
             warehouse = Warehouse.connect(stack.url("clickhouse"), settings.clickhouse_database)
             migrate(warehouse)
+            weights: dict[str, int] | None = None
             if from_run:
                 if not date:
                     raise typer.BadParameter("--from-run needs --date YYYY-MM-DD")
@@ -103,6 +118,7 @@ def register(app: typer.Typer) -> None:
                                                settings.data_dir / "databento")  # fmt: skip
             elif paths:
                 events, expected = dbn_events(paths)
+                weights = underlying_weights(paths) if shards > 1 else None
             else:
                 raise typer.BadParameter("give DBN files, --from-run RUN --date D, or --dataset")
             delete_run(warehouse, run)  # a run id names one result: replaying it replaces it
@@ -114,6 +130,9 @@ def register(app: typer.Typer) -> None:
             if from_run and date and not empty_state:
                 state = stored_snapshot(stack.url("redis"), from_run, date, run)
                 console.print(f"starting from {'the stored' if state else 'an empty'} state")
+                if state is not None and shards > 1:
+                    console.print("a stored state runs in one engine: --shards ignored")
+                    shards = 1
             with Progress(
                 TextColumn("[bold]replay"), BarColumn(), TextColumn("{task.fields[rate]}"),
                 TimeElapsedColumn(), TimeRemainingColumn(), console=console,
@@ -131,7 +150,8 @@ def register(app: typer.Typer) -> None:
 
                 summary = replay_events(
                     within(events, begin, finish), run_id=run, config=settings.engine_config(),
-                    warehouse=warehouse, state=state, progress=advance,
+                    warehouse=warehouse, state=state, progress=advance, shards=shards,
+                    weights=weights,
                 )  # fmt: skip
                 progress.update(task, total=seen, completed=seen)  # the estimate is now exact
             register_run(warehouse, run, kind="replay", description="", params=params,

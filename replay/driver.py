@@ -3,22 +3,28 @@
 The driver feeds raw events, already in canonical order, to the same `compute.step` the live
 service runs, in chunks; raw and derived events go to ClickHouse under the run id while the
 engine works on the next chunk (writer threads: clickhouse-connect releases the GIL while it
-waits on the server). At the end `compute.finish` closes what is still open.
+waits on the server). At the end `compute.finish` closes what is still open. A sharded
+replay runs one engine process per group of underlyings (`compute.shards`), each storing
+its own part.
 """
 
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
+from multiprocessing.connection import Connection
 
 import compute
+from compute.shards import BROADCAST, Router
 from infra.warehouse import Warehouse
+from schemas.codec import decode_batch, encode_batch
 from schemas.events import Event, FlowPacket, OptionPrint, Quarantined
 
 ProgressCallback = Callable[[int, int], None]  # (events just done, last ts_recv)
@@ -102,10 +108,40 @@ def replay_events(
     store_raw: bool = True,
     chunk_size: int = 50_000,
     progress: ProgressCallback | None = None,
+    shards: int = 1,
+    weights: Mapping[str, int] | None = None,
 ) -> ReplaySummary:
-    """Run `events` (canonical order) through the engine and store everything under `run_id`."""
+    """Run `events` (canonical order) through the engine and store everything under `run_id`.
+
+    With `shards` > 1 the underlyings are split over that many engine processes
+    (`compute.shards`; `weights`, e.g. prints per underlying, balance them); what is stored
+    is the same as with one engine. A replay from a saved `state` runs in one engine.
+    """
     started = time.perf_counter()
     summary = ReplaySummary(run_id=run_id)
+    if shards > 1:
+        if state is not None:
+            raise ValueError("a replay from a saved engine state runs in one engine (shards=1)")
+        _replay_sharded(
+            events, summary, config, warehouse, store_raw, chunk_size, progress, shards, weights
+        )
+    else:
+        _replay_one(events, summary, config, warehouse, state, store_raw, chunk_size, progress)
+    summary.wall_s = time.perf_counter() - started
+    return summary
+
+
+def _replay_one(
+    events: Iterable[Event],
+    summary: ReplaySummary,
+    config: compute.EngineConfig,
+    warehouse: Warehouse,
+    state: compute.EngineState | None,
+    store_raw: bool,
+    chunk_size: int,
+    progress: ProgressCallback | None,
+) -> None:
+    run_id = summary.run_id
     collecting = gc.isenabled()
     gc.disable()  # a bounded run: cycle collection waits for the end (a 3x speed-up)
     engine_state = state if state is not None else compute.initial_state(config, run_id)
@@ -113,27 +149,152 @@ def replay_events(
     try:
         for chunk in chunks(events, chunk_size):
             engine_state, outputs = compute.step(engine_state, chunk)
-            _count(summary, chunk, outputs)
+            _count_raw(summary, chunk)
+            _count_outputs(summary.outputs, summary.packets_by_kind, outputs)
             writer.put(chunk if store_raw else [])
             writer.put(outputs)
             if progress is not None:
                 progress(len(chunk), getattr(chunk[-1], "ts_recv", 0))
         engine_state, outputs = compute.finish(engine_state)
-        _count(summary, [], outputs)
+        _count_outputs(summary.outputs, summary.packets_by_kind, outputs)
         writer.put(outputs)
     finally:
         writer.close()
         if collecting:
             gc.enable()
-    summary.wall_s = time.perf_counter() - started
-    return summary
 
 
-def _count(summary: ReplaySummary, raw: list[Event], outputs: list[Event]) -> None:
+def _replay_sharded(
+    events: Iterable[Event],
+    summary: ReplaySummary,
+    config: compute.EngineConfig,
+    warehouse: Warehouse,
+    store_raw: bool,
+    chunk_size: int,
+    progress: ProgressCallback | None,
+    shards: int,
+    weights: Mapping[str, int] | None,
+) -> None:
+    """This process reads and routes; one spawned process per shard runs an engine and
+    stores its raw and derived events. Chunks travel as msgpack over a pipe each."""
+    if warehouse.url is None:
+        raise ValueError("a sharded replay needs a Warehouse made by Warehouse.connect(url)")
+    context = multiprocessing.get_context("spawn")  # no fork: this process has threads
+    results: multiprocessing.SimpleQueue[_ShardResult] = context.SimpleQueue()
+    router = Router(shards, weights)
+    senders: list[Connection] = []
+    workers: list[multiprocessing.process.BaseProcess] = []
+    try:
+        for shard in range(shards):
+            receiver, sender = context.Pipe(duplex=False)
+            worker = context.Process(
+                target=_shard_main,
+                args=(
+                    shard,
+                    summary.run_id,
+                    config,
+                    warehouse.url,
+                    warehouse.database,
+                    store_raw,
+                    receiver,
+                    results,
+                ),  # fmt: skip
+                name=f"replay-shard-{shard}",
+                daemon=True,
+            )
+            worker.start()
+            receiver.close()  # the worker's end: its exit then breaks this pipe
+            senders.append(sender)
+            workers.append(worker)
+        try:
+            for chunk in chunks(events, chunk_size):
+                _count_raw(summary, chunk)
+                for sender, part in zip(senders, router.route(chunk), strict=True):
+                    if part:
+                        sender.send_bytes(encode_batch(part))
+                if progress is not None:
+                    progress(len(chunk), getattr(chunk[-1], "ts_recv", 0))
+            for sender in senders:
+                sender.send_bytes(b"")  # end of session: finish and report
+        except BrokenPipeError:
+            pass  # a shard stopped early; its report below says why
+        for sender in senders:
+            sender.close()  # a shard still waiting for input now sees its end
+        errors: list[str] = []
+        for worker in workers:
+            worker.join()
+        while not results.empty():
+            shard, error, outputs, kinds = results.get()
+            if error:
+                errors.append(f"shard {shard}: {error}")
+            summary.outputs.update(outputs)
+            summary.packets_by_kind.update(kinds)
+        errors += [
+            f"shard {n}: exited with code {w.exitcode}" for n, w in enumerate(workers) if w.exitcode
+        ]
+        if errors:
+            raise RuntimeError("sharded replay failed: " + "; ".join(errors))
+    finally:
+        for sender in senders:
+            sender.close()
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+                worker.join()
+
+
+_ShardResult = tuple[int, str, dict[str, int], dict[str, int]]
+
+
+def _shard_main(
+    shard: int,
+    run_id: str,
+    config: compute.EngineConfig,
+    url: str,
+    database: str,
+    store_raw: bool,
+    receiver: Connection,
+    results: multiprocessing.SimpleQueue[_ShardResult],
+) -> None:
+    """One shard's engine: batches from `receiver` until an empty message, then `finish`."""
+    outputs: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
+    error = ""
+    gc.disable()  # a bounded run, as in `_replay_one`
+    try:
+        with Warehouse.connect(url, database, create=False) as warehouse:
+            state = compute.initial_state(config, run_id)
+            writer = _Writer(warehouse, run_id)
+            try:
+                while body := receiver.recv_bytes():
+                    batch = decode_batch(body)
+                    state, derived = compute.step(state, batch)
+                    _count_outputs(outputs, kinds, derived)
+                    if store_raw and shard > 0:  # events sent to every shard: stored once
+                        writer.put([e for e in batch if type(e) not in BROADCAST])
+                    elif store_raw:
+                        writer.put(batch)
+                    writer.put(derived)
+                state, derived = compute.finish(state)
+                _count_outputs(outputs, kinds, derived)
+                writer.put(derived)
+            finally:
+                writer.close()
+    except BaseException as exc:  # reported to the parent, which raises it
+        error = f"{type(exc).__name__}: {exc}"
+    finally:
+        receiver.close()
+        results.put((shard, error, dict(outputs), dict(kinds)))
+
+
+def _count_raw(summary: ReplaySummary, raw: list[Event]) -> None:
     summary.events += len(raw)
     summary.prints += sum(1 for e in raw if isinstance(e, OptionPrint))
     summary.quarantined += sum(1 for e in raw if isinstance(e, Quarantined))
-    for event in outputs:
-        summary.outputs[type(event).__name__] += 1
+
+
+def _count_outputs(outputs: Counter[str], kinds: Counter[str], derived: list[Event]) -> None:
+    for event in derived:
+        outputs[type(event).__name__] += 1
         if isinstance(event, FlowPacket):
-            summary.packets_by_kind[event.kind] += 1
+            kinds[event.kind] += 1

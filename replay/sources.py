@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import databento_dbn as dbn
 import msgspec
+import numpy as np
 import redis
 import zstandard
+from databento import DBNStore
 
 from compute import EngineState, decode_state
 from infra.warehouse import MARKET_EVENTS, Warehouse
@@ -27,6 +30,7 @@ from schemas.events import EquityPrint, Event, OptionPrint
 from schemas.ordering import canonical_sort
 
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_WEIGHT_CHUNK = 1 << 20  # records decoded at a time when counting them
 
 # Several schemas of one dataset carry the same trades; a session takes its prints from one
 # of them, in this order of preference (the first carries the NBBO just before each trade).
@@ -117,6 +121,38 @@ def dbn_events(paths: Sequence[Path]) -> tuple[Iterator[Event], int]:
         streams.append(stream if keep_prints[path] else _without_prints(stream))
     expected = sum(estimate_records(path) for path in paths if keep_prints[path])
     return merge_canonical(streams), expected
+
+
+def underlying_weights(paths: Sequence[Path]) -> dict[str, int]:
+    """Records per underlying in the session's print files, by the definitions among
+    `paths` (empty without them): what a sharded replay balances its engines by."""
+    schemas = {path: _schema_name(_metadata(path))[1] for path in paths}
+    underlying: dict[int, str] = {}
+    for path in paths:
+        if schemas[path] == "definition":
+            for array in _arrays(path):
+                for iid, name in zip(array["instrument_id"].tolist(),
+                                     array["underlying"].tolist(), strict=True):  # fmt: skip
+                    underlying[iid] = name.decode()
+    weights: Counter[str] = Counter()
+    if not underlying:
+        return {}
+    for path, keep in print_files(paths).items():
+        if keep and schemas[path] in PRINT_SCHEMAS:
+            for array in _arrays(path):
+                ids, counts = np.unique(array["instrument_id"], return_counts=True)
+                for iid, count in zip(ids.tolist(), counts.tolist(), strict=True):
+                    weights[underlying.get(iid, "")] += count
+    return dict(weights)
+
+
+def _arrays(path: Path) -> Iterator[np.ndarray]:
+    """The file's records in column chunks; none past a point it cannot decode (weights only
+    balance the work: the replay itself quarantines what is wrong with the file)."""
+    try:
+        yield from DBNStore.from_file(path).to_ndarray(count=_WEIGHT_CHUNK)
+    except Exception:  # noqa: BLE001, S110
+        return
 
 
 def download_events(

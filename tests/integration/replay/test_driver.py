@@ -1,4 +1,5 @@
-"""The replay driver's writers: parallel inserts store the same tables, failures surface."""
+"""The replay driver: parallel inserts and sharded engines store the same tables as one
+chunk through one engine; failures surface."""
 
 from __future__ import annotations
 
@@ -49,3 +50,37 @@ def test_a_failed_insert_stops_the_replay_with_the_servers_error(
     with pytest.raises(clickhouse_connect.driver.exceptions.DatabaseError, match="flow_packets"):
         replay_events(session_events(SEED), run_id="broken", config=compute.EngineConfig(),
                       warehouse=fresh_warehouse, chunk_size=500)  # fmt: skip
+
+
+def test_engines_sharded_by_underlying_store_what_one_engine_stores(
+    fresh_warehouse: Warehouse,
+) -> None:
+    events = session_events(SEED)
+    config = compute.EngineConfig()
+    one = replay_events(events, run_id="one", config=config, warehouse=fresh_warehouse)
+    three = replay_events(events, run_id="three", config=config, warehouse=fresh_warehouse,
+                          shards=3, chunk_size=700)  # fmt: skip
+    assert (three.events, three.prints, three.outputs, three.packets_by_kind) == (
+        one.events,
+        one.prints,
+        one.outputs,
+        one.packets_by_kind,
+    )
+    expected = fingerprints(fresh_warehouse, "one")
+    assert expected["flow_packets"][0] > 100
+    assert fingerprints(fresh_warehouse, "three") == expected
+    assert fingerprints(fresh_warehouse, "three", RAW_TABLES) == fingerprints(
+        fresh_warehouse, "one", RAW_TABLES
+    )
+    assert fresh_warehouse.rows(CANDLES, {"run": "three"}) == fresh_warehouse.rows(
+        CANDLES, {"run": "one"}
+    )
+
+
+def test_a_shard_that_fails_stops_the_sharded_replay_with_its_error(
+    fresh_warehouse: Warehouse,
+) -> None:
+    fresh_warehouse.command("DROP TABLE flow_packets")
+    with pytest.raises(RuntimeError, match="shard .*flow_packets"):
+        replay_events(session_events(SEED), run_id="broken", config=compute.EngineConfig(),
+                      warehouse=fresh_warehouse, chunk_size=500, shards=2)  # fmt: skip
