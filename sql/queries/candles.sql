@@ -7,10 +7,10 @@ WITH transform({interval:String}, ['1s', '1m', '5m', '1h', '4h', '1d'],
                [1, 60, 300, 3600, 14400, 86400], 0) AS seconds
 SELECT
     bucket,
-    argMinMerge(open) AS open,
+    min(open).price AS open,
     max(high) AS high,
     min(low) AS low,
-    argMaxMerge(close) AS close,
+    max(close).price AS close,
     sum(volume) AS volume,
     sum(trades) AS trades,
     sum(premium_cents) AS premium_cents

@@ -32,8 +32,8 @@ FROM (
     GROUP BY bucket
 ) AS o
 LEFT JOIN (
-    SELECT bucket, toNullable(argMinMerge(open)) AS open, toNullable(max(high)) AS high,
-           toNullable(min(low)) AS low, toNullable(argMaxMerge(close)) AS close,
+    SELECT bucket, toNullable(min(open).price) AS open, toNullable(max(high)) AS high,
+           toNullable(min(low)) AS low, toNullable(max(close).price) AS close,
            toNullable(sum(volume)) AS volume
     FROM candles_equity
     WHERE run_id = {run_id:String} AND interval_s = seconds AND symbol = {underlying:String}

@@ -9,6 +9,11 @@ from schemas.events import (
 )
 from tests.conftest import Servers
 from tests.integration.infra.samples import one_of_each_event
+from tests.integration.sink.session import (
+    assert_views_match_base_tables,
+    build_session,
+    store_reference,
+)
 from tests.unit.schemas.test_codec_and_order import SYMBOL, option_print
 
 
@@ -100,3 +105,16 @@ def test_market_events_read_back_equal_to_what_was_stored(fresh_warehouse: Wareh
         if type(event) in MARKET_EVENTS:
             assert fresh_warehouse.read_events(type(event), run_id="live") == [event]
             assert fresh_warehouse.read_events(type(event), run_id="other") == []
+
+
+def test_candle_tables_rebuilt_by_a_migration_hold_the_prints_stored_before_it(
+    fresh_warehouse: Warehouse,
+) -> None:
+    # Prints stored while the candle views are missing, as before migration 0004 existed:
+    fresh_warehouse.command("DROP VIEW candles_contract_mv")
+    fresh_warehouse.command("DROP VIEW candles_equity_mv")
+    store_reference(fresh_warehouse, build_session(prints=600))
+    assert fresh_warehouse.scalar("SELECT count() FROM candles_contract") == 0
+    fresh_warehouse.command("DELETE FROM schema_migrations WHERE version = 4")
+    assert [m.version for m in migrate(fresh_warehouse)] == [4]
+    assert_views_match_base_tables(fresh_warehouse)  # the rebuilt candles among them

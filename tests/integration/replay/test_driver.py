@@ -15,8 +15,8 @@ from tests.integration.compute.sessions import session_events
 SEED = 23
 
 CANDLES = (
-    "SELECT interval_s, symbol, bucket, argMinMerge(open), max(high), min(low), "
-    "argMaxMerge(close), sum(volume), sum(trades), sum(premium_cents) FROM candles_contract "
+    "SELECT interval_s, symbol, bucket, min(open).price, max(high), min(low), "
+    "max(close).price, sum(volume), sum(trades), sum(premium_cents) FROM candles_contract "
     "WHERE run_id = {run:String} GROUP BY interval_s, symbol, bucket "
     "ORDER BY interval_s, symbol, bucket"
 )

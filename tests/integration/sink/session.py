@@ -303,8 +303,8 @@ _CENTS = "toInt64(intDiv(toInt128(price) * size, 100000))"
 # Each materialised view, read back, next to the same figures recomputed from its source.
 VIEW_CHECKS: dict[str, tuple[str, str]] = {
     "candles_contract": (
-        "SELECT run_id, interval_s, symbol, bucket, argMinMerge(open), max(high), min(low), "
-        "argMaxMerge(close), sum(volume), sum(trades), sum(premium_cents) FROM candles_contract "
+        "SELECT run_id, interval_s, symbol, bucket, min(open).price, max(high), min(low), "
+        "max(close).price, sum(volume), sum(trades), sum(premium_cents) FROM candles_contract "
         "GROUP BY run_id, interval_s, symbol, bucket ORDER BY ALL",
         f"SELECT run_id, interval_s, symbol, {_BUCKET} AS b, "
         "argMin(price, (ts_recv, publisher_id, instrument_id, sequence)), max(price), "
@@ -322,8 +322,8 @@ VIEW_CHECKS: dict[str, tuple[str, str]] = {
         f"ARRAY JOIN {INTERVALS} AS interval_s GROUP BY ALL ORDER BY ALL",
     ),
     "candles_equity": (
-        "SELECT run_id, interval_s, symbol, bucket, argMinMerge(open), max(high), min(low), "
-        "argMaxMerge(close), sum(volume), sum(off_exchange_volume), sum(trades) "
+        "SELECT run_id, interval_s, symbol, bucket, min(open).price, max(high), min(low), "
+        "max(close).price, sum(volume), sum(off_exchange_volume), sum(trades) "
         "FROM candles_equity GROUP BY ALL ORDER BY ALL",
         f"SELECT run_id, interval_s, symbol, {_BUCKET} AS b, "
         "argMin(price, (ts_recv, publisher_id, sequence)), max(price), min(price), "
