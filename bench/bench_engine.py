@@ -185,8 +185,9 @@ def build_session(n_prints: int, *, with_quotes: bool, seed: int = 1) -> list[Ev
 def run(events: list[Event], batch: int) -> tuple[float, float, Counter[str], Counter[str]]:
     """(wall s, CPU s, outputs by type, packets by kind) of one engine run.
 
-    Only the engine's calls are timed; outputs are counted between them and then dropped, as
-    the services and replays hand them on rather than keep them.
+    Only the engine's calls are timed; outputs are counted between them and then dropped
+    (freeing them is their consumer's work, as in a replay, where the writer drops them
+    after the insert).
     """
     state = initial_state(EngineConfig(), "bench")
     types: Counter[str] = Counter()
@@ -206,6 +207,7 @@ def run(events: list[Event], batch: int) -> tuple[float, float, Counter[str], Co
             cpu += time.process_time() - cpu_started
             types.update(type(o).__name__ for o in out)
             kinds.update(p.kind for p in out if isinstance(p, FlowPacket))
+            del out
     finally:
         gc.enable()
     return elapsed, cpu, types, kinds
@@ -249,14 +251,17 @@ def run_sharded(
         worker = context.Process(target=_run_shard, args=(part, batch, sender))
         worker.start()
         workers.append((worker, receiver))
-    slowest = 0.0
+    engine_s: list[float] = []
     types: Counter[str] = Counter()
     for worker, receiver in workers:
         elapsed, shard_types = receiver.recv()
         worker.join()
-        slowest = max(slowest, elapsed)
+        engine_s.append(elapsed)
         types.update(shard_types)
-    return routing, slowest, time.perf_counter() - started, types
+    wall = time.perf_counter() - started
+    print(f"[dbn] engine seconds by shard: {', '.join(f'{s:.2f}' for s in engine_s)}; events "
+          f"by shard: {', '.join(f'{len(p):,}' for p in parts)}")  # fmt: skip
+    return routing, max(engine_s), wall, types
 
 
 def _run_shard(events: list[Event], batch: int, sender: Connection) -> None:
