@@ -198,7 +198,7 @@ def _replay_sharded(
                     store_raw,
                     receiver,
                     results,
-                ),  # fmt: skip
+                ),
                 name=f"replay-shard-{shard}",
                 daemon=True,
             )
@@ -221,14 +221,21 @@ def _replay_sharded(
         for sender in senders:
             sender.close()  # a shard still waiting for input now sees its end
         errors: list[str] = []
-        for worker in workers:
-            worker.join()
-        while not results.empty():
+        reported = 0
+        while reported < shards:  # each shard reports once, unless it was killed
+            if results.empty():
+                if not any(worker.is_alive() for worker in workers) and results.empty():
+                    break
+                time.sleep(0.05)
+                continue
             shard, error, outputs, kinds = results.get()
+            reported += 1
             if error:
                 errors.append(f"shard {shard}: {error}")
             summary.outputs.update(outputs)
             summary.packets_by_kind.update(kinds)
+        for worker in workers:
+            worker.join()
         errors += [
             f"shard {n}: exited with code {w.exitcode}" for n, w in enumerate(workers) if w.exitcode
         ]
