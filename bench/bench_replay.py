@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
+import os
 import pstats
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -67,6 +69,8 @@ def main() -> None:
             profiler = cProfile.Profile() if args.profile else None
             if profiler:
                 profiler.enable()
+            assert server.pid is not None
+            cpu_before = (_cpu_seconds(server.pid), _own_cpu_seconds())
             started = time.perf_counter()
             # balancing the shards reads the files once more: part of the replay's time
             weights = underlying_weights([definition, tcbbo]) if args.shards > 1 else None
@@ -76,6 +80,8 @@ def main() -> None:
                 shards=args.shards, weights=weights, chunk_size=args.chunk,
             )  # fmt: skip
             replay_s = time.perf_counter() - started
+            clickhouse_cpu = _cpu_seconds(server.pid) - cpu_before[0]
+            python_cpu = _own_cpu_seconds() - cpu_before[1]
             if profiler:
                 profiler.disable()
             rows = sum(
@@ -92,10 +98,28 @@ def main() -> None:
     print(f"replay / bare decode   = {replay_rate / decode_rate:.3f}")
     print(f"replay / decode+normalise = {replay_rate / normalise_rate:.3f}")
     print(f"a 10 M print day would take {10_000_000 / replay_rate:.0f} s at this rate")
+    print(
+        f"CPU seconds during the replay: flowtape {python_cpu:.1f} (engine processes "
+        f"included), ClickHouse {clickhouse_cpu:.1f}; {os.cpu_count()} cores x wall = "
+        f"{(os.cpu_count() or 1) * replay_s:.1f}"
+    )
     if args.breakdown:
         breakdown(definition, tcbbo, replay_s, args.shards)
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    """This process's CPU time and that of its finished children (a sharded replay's
+    engine processes; the ClickHouse server is still running, so not among them)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def breakdown(definition: Path, tcbbo: Path, replay_s: float, shards: int) -> None:
