@@ -213,8 +213,11 @@ def run(events: list[Event], batch: int) -> tuple[float, float, Counter[str], Co
     return elapsed, cpu, types, kinds
 
 
-def report(path: str, events: list[Event], batch: int, *, profile: bool, note: str) -> float:
-    """Run the engine over `events`, print its rate and outputs; return prints/s."""
+def report(
+    path: str, events: list[Event], batch: int, *, profile: bool, note: str
+) -> tuple[float, Counter[str]]:
+    """Run the engine over `events`, print its rate and outputs; return prints/s and the
+    outputs by type."""
     n_prints = sum(1 for e in events if type(e) is OptionPrint)
     if profile:
         profiler = cProfile.Profile()
@@ -231,7 +234,7 @@ def report(path: str, events: list[Event], batch: int, *, profile: bool, note: s
     )
     print(f"  outputs: {dict(types)}")
     print(f"  packets: {dict(kinds)}")
-    return n_prints / elapsed
+    return n_prints / elapsed, types
 
 
 def run_sharded(
@@ -288,12 +291,13 @@ def main() -> None:
     stream, _ = dbn_events([definition, tcbbo])
     events = list(stream)
     normalise_rate = timed("[dbn] decode + normalise", len(events), time.perf_counter() - started)
-    engine_rate = report("dbn", events, args.batch, profile=args.profile, note="decoded")
+    engine_rate, single_types = report(
+        "dbn", events, args.batch, profile=args.profile, note="decoded"
+    )
     print(f"[dbn] engine / bare decode = {engine_rate / decode_rate:.3f}")
     print(f"[dbn] engine / decode + normalise = {engine_rate / normalise_rate:.3f}")
     if args.shards > 1:
         n_prints = sum(1 for e in events if type(e) is OptionPrint)
-        _, _, single_types, _ = run(events, args.batch)
         routing, slowest, wall, types = run_sharded(events, args.batch, args.shards)
         rate = n_prints / (routing + slowest)
         print(

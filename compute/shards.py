@@ -75,21 +75,16 @@ class Router:
     def route(self, batch: Sequence[Event]) -> list[list[Event]]:
         """`batch` split into one list per shard, each in the order of `batch`."""
         parts: list[list[Event]] = [[] for _ in range(self.shards)]
-        contracts = self._contracts
         for event in batch:
             kind = type(event)
-            if kind is OptionPrint or kind is OptionQuote:
-                shard = contracts.get(event.instrument_id)  # type: ignore[attr-defined]
-                if shard is None:
-                    shard = self._option(event)  # type: ignore[arg-type]
+            if kind is OptionPrint or kind is OptionQuote or kind is OpenInterest:
+                shard = self._option(event)  # type: ignore[arg-type]
             elif kind is EquityPrint or kind is EquityQuote:
                 shard = self._by_name(event.symbol)  # type: ignore[attr-defined]
             elif kind is OptionContract:
                 definition: OptionContract = event  # type: ignore[assignment]
                 shard = self._by_name(definition.underlying)
-                contracts[definition.instrument_id] = shard
-            elif kind is OpenInterest:
-                shard = self._option(event)  # type: ignore[arg-type]
+                self._contracts[definition.instrument_id] = shard
             elif kind in BROADCAST:
                 for part in parts:
                     part.append(event)

@@ -147,21 +147,43 @@ def _replay_one(
     engine_state = state if state is not None else compute.initial_state(config, run_id)
     writer = _Writer(warehouse, run_id)
     try:
-        for chunk in chunks(events, chunk_size):
-            engine_state, outputs = compute.step(engine_state, chunk)
-            _count_raw(summary, chunk)
-            _count_outputs(summary.outputs, summary.packets_by_kind, outputs)
-            writer.put(chunk if store_raw else [])
-            writer.put(outputs)
-            if progress is not None:
-                progress(len(chunk), getattr(chunk[-1], "ts_recv", 0))
-        engine_state, outputs = compute.finish(engine_state)
-        _count_outputs(summary.outputs, summary.packets_by_kind, outputs)
-        writer.put(outputs)
+        batches = _counted(chunks(events, chunk_size), summary, progress)
+        _run_engine(batches, engine_state, writer, summary.outputs, summary.packets_by_kind,
+                    lambda batch: batch if store_raw else [])  # fmt: skip
     finally:
         writer.close()
         if collecting:
             gc.enable()
+
+
+def _counted(
+    batches: Iterable[list[Event]], summary: ReplaySummary, progress: ProgressCallback | None
+) -> Iterator[list[Event]]:
+    """`batches`, each counted in the summary and reported once the engine has taken it."""
+    for batch in batches:
+        yield batch
+        _count_raw(summary, batch)
+        if progress is not None:
+            progress(len(batch), getattr(batch[-1], "ts_recv", 0))
+
+
+def _run_engine(
+    batches: Iterable[list[Event]],
+    state: compute.EngineState,
+    writer: _Writer,
+    outputs: Counter[str],
+    kinds: Counter[str],
+    raw_to_store: Callable[[list[Event]], list[Event]],
+) -> None:
+    """Every batch through the engine, then `finish`; raw and derived events to `writer`."""
+    for batch in batches:
+        state, derived = compute.step(state, batch)
+        _count_outputs(outputs, kinds, derived)
+        writer.put(raw_to_store(batch))
+        writer.put(derived)
+    state, derived = compute.finish(state)
+    _count_outputs(outputs, kinds, derived)
+    writer.put(derived)
 
 
 def _replay_sharded(
@@ -215,7 +237,7 @@ def _replay_sharded(
                 if progress is not None:
                     progress(len(chunk), getattr(chunk[-1], "ts_recv", 0))
             for sender in senders:
-                sender.send_bytes(b"")  # end of session: finish and report
+                sender.send_bytes(encode_batch([]))  # end of session: finish and report
         except BrokenPipeError:
             pass  # a shard stopped early; its report below says why
         for sender in senders:
@@ -263,28 +285,25 @@ def _shard_main(
     receiver: Connection,
     results: multiprocessing.SimpleQueue[_ShardResult],
 ) -> None:
-    """One shard's engine: batches from `receiver` until an empty message, then `finish`."""
+    """One shard's engine: batches from `receiver` until an empty one, then `finish`."""
     outputs: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
     error = ""
     gc.disable()  # a bounded run, as in `_replay_one`
+
+    def raw_to_store(batch: list[Event]) -> list[Event]:
+        if not store_raw:
+            return []
+        # events sent to every shard are stored by the first one
+        return batch if shard == 0 else [e for e in batch if type(e) not in BROADCAST]
+
     try:
         with Warehouse.connect(url, database, create=False) as warehouse:
-            state = compute.initial_state(config, run_id)
             writer = _Writer(warehouse, run_id)
             try:
-                while body := receiver.recv_bytes():
-                    batch = decode_batch(body)
-                    state, derived = compute.step(state, batch)
-                    _count_outputs(outputs, kinds, derived)
-                    if store_raw and shard > 0:  # events sent to every shard: stored once
-                        writer.put([e for e in batch if type(e) not in BROADCAST])
-                    elif store_raw:
-                        writer.put(batch)
-                    writer.put(derived)
-                state, derived = compute.finish(state)
-                _count_outputs(outputs, kinds, derived)
-                writer.put(derived)
+                batches = iter(lambda: decode_batch(receiver.recv_bytes()), [])
+                _run_engine(batches, compute.initial_state(config, run_id), writer, outputs,
+                            kinds, raw_to_store)  # fmt: skip
             finally:
                 writer.close()
     except BaseException as exc:  # reported to the parent, which raises it
