@@ -1,5 +1,6 @@
 -- Option activity per underlying per interval (1s, 1m, 5m, 1h, 4h, 1d): trades, contracts,
--- premium split by calls and puts, next to the underlying's own price candle.
+-- premium split by calls and puts, next to the underlying's own price candle. 5m and longer
+-- are rolled up from 1m rows.
 -- default: run_id = live
 -- default: interval = 5m
 -- default: day =
@@ -20,23 +21,27 @@ SELECT
     e.close AS spot_close,
     e.volume AS spot_volume
 FROM (
-    SELECT bucket, sum(trades) AS trades, sum(volume) AS volume,
+    SELECT toDateTime(intDiv(toUnixTimestamp(bucket), seconds) * seconds, 'UTC') AS bucket,
+           sum(trades) AS trades, sum(volume) AS volume,
            sum(premium_cents) AS premium_cents, sum(call_volume) AS call_volume,
            sum(put_volume) AS put_volume, sum(call_premium_cents) AS call_premium_cents,
            sum(put_premium_cents) AS put_premium_cents
     FROM candles_underlying
     WHERE run_id = {run_id:String}
-      AND interval_s = throwIf(seconds = 0, 'interval must be 1s, 1m, 5m, 1h, 4h or 1d') + seconds
+      AND interval_s = throwIf(seconds = 0, 'interval must be 1s, 1m, 5m, 1h, 4h or 1d')
+                       + least(seconds, 60)
       AND underlying = {underlying:String}
       AND ({day:String} = '' OR toString(toDate(bucket)) = {day:String})
     GROUP BY bucket
 ) AS o
 LEFT JOIN (
-    SELECT bucket, toNullable(min(open).price) AS open, toNullable(max(high)) AS high,
+    SELECT toDateTime(intDiv(toUnixTimestamp(bucket), seconds) * seconds, 'UTC') AS bucket,
+           toNullable(min(open).price) AS open, toNullable(max(high)) AS high,
            toNullable(min(low)) AS low, toNullable(max(close).price) AS close,
            toNullable(sum(volume)) AS volume
     FROM candles_equity
-    WHERE run_id = {run_id:String} AND interval_s = seconds AND symbol = {underlying:String}
+    WHERE run_id = {run_id:String} AND interval_s = least(seconds, 60)
+      AND symbol = {underlying:String}
     GROUP BY bucket
 ) AS e ON e.bucket = o.bucket
 ORDER BY bucket

@@ -296,7 +296,7 @@ def digests(warehouse: Warehouse, tables: tuple[str, ...] = EVENT_TABLES) -> dic
     }
 
 
-INTERVALS = "[1, 60, 300, 3600, 14400, 86400]"
+INTERVALS = "[1, 60]"
 _BUCKET = "toDateTime(intDiv(toUnixTimestamp(ts_recv), interval_s) * interval_s, 'UTC')"
 _CENTS = "toInt64(intDiv(toInt128(price) * size, 100000))"
 
