@@ -4,7 +4,8 @@ Everything the engine knows lives here (per-contract NBBO and volume, open packe
 baselines, dark-pool windows), so `encode_state` / `decode_state` checkpoint it exactly and a
 restored engine continues byte for byte. Open items are held in dicts keyed by a serial
 number that grows with event time: windows have a fixed length, so the oldest serial is
-always the next to close, and closing is a cursor walk instead of a heap.
+always the next to close, and closing is a cursor walk instead of a heap. The structs hold
+no reference cycles, so the cycle collector does not track them (`gc=False`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ NO_DEADLINE = 2**63 - 1
 UNLIMITED = 2**63 - 1
 
 
-class ContractState(msgspec.Struct, array_like=True):
+class ContractState(msgspec.Struct, array_like=True, gc=False):
     """One option contract: static terms, the last two NBBOs, tick state and day volume.
 
     Two quotes are kept because the join wants the quote strictly before a print's
@@ -55,7 +56,7 @@ class ContractState(msgspec.Struct, array_like=True):
     avg_volume_limit: int = UNLIMITED
 
 
-class OpenPacket(msgspec.Struct, array_like=True):
+class OpenPacket(msgspec.Struct, array_like=True, gc=False):
     """Prints of one (contract, side) inside a window capped from the first print."""
 
     serial: int
@@ -73,7 +74,7 @@ class OpenPacket(msgspec.Struct, array_like=True):
     late: bool = False
 
 
-class MomentAnchor(msgspec.Struct, array_like=True):
+class MomentAnchor(msgspec.Struct, array_like=True, gc=False):
     """The packet that last opened on one (underlying, venue): a multi-leg candidate."""
 
     ts_recv: int
@@ -81,21 +82,21 @@ class MomentAnchor(msgspec.Struct, array_like=True):
     group: int
 
 
-class MomentGroup(msgspec.Struct, array_like=True):
+class MomentGroup(msgspec.Struct, array_like=True, gc=False):
     """Packets that opened at the same moment on one venue; emitted when all have closed."""
 
     open_count: int
     closed: list[OpenPacket]
 
 
-class Ring(msgspec.Struct, array_like=True):
+class Ring(msgspec.Struct, array_like=True, gc=False):
     """The last `rolling_window_size` samples of one metric; `pos` is the oldest once full."""
 
     values: list[int]
     pos: int = 0
 
 
-class UnderlyingBaselines(msgspec.Struct, array_like=True):
+class UnderlyingBaselines(msgspec.Struct, array_like=True, gc=False):
     """Rolling baselines of one underlying: packet premium, packet size, quoted spread."""
 
     last_ts: int
@@ -104,7 +105,7 @@ class UnderlyingBaselines(msgspec.Struct, array_like=True):
     spread: Ring
 
 
-class DarkSymbol(msgspec.Struct, array_like=True):
+class DarkSymbol(msgspec.Struct, array_like=True, gc=False):
     """Lit reference of one equity (last quote, last lit print) and its open dark windows."""
 
     quote: QuoteRef | None = None
@@ -114,7 +115,7 @@ class DarkSymbol(msgspec.Struct, array_like=True):
     episode: int = -1
 
 
-class PendingBlock(msgspec.Struct, array_like=True):
+class PendingBlock(msgspec.Struct, array_like=True, gc=False):
     """A large off-exchange print waiting for its impact window to pass."""
 
     serial: int
@@ -130,7 +131,7 @@ class PendingBlock(msgspec.Struct, array_like=True):
     last_quote: QuoteRef | None = None
 
 
-class Episode(msgspec.Struct, array_like=True):
+class Episode(msgspec.Struct, array_like=True, gc=False):
     """Mid-size off-exchange prints of one symbol inside a window capped from the first."""
 
     serial: int

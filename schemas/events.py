@@ -33,13 +33,18 @@ class Event(
     kw_only=True,
     forbid_unknown_fields=True,
     tag_field="type",
+    gc=False,
 ):
-    """Base of every event; the `type` tag names the concrete struct on the wire."""
+    """Base of every event; the `type` tag names the concrete struct on the wire.
+
+    Events and their records are value trees that never refer back to themselves, so the
+    cycle collector does not track them (`gc=False`): the engine allocates several per print.
+    """
 
     schema_version: int = SCHEMA_VERSION
 
 
-class Record(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Record(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, gc=False):
     """Base of nested values carried inside events (no type tag)."""
 
 
