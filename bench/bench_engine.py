@@ -105,57 +105,37 @@ def build_session(n_prints: int, *, with_quotes: bool, seed: int = 1) -> list[Ev
             seq += 1
             price = rng.choice((ask, ask, bid, mid, ask + 5_000_000))
             size = rng.choice((1, 1, 2, 5, 10, 20, 50, 100))
-            if with_quotes:
+            nbbo = {
+                "bid_px": bid,
+                "ask_px": ask,
+                "bid_sz": rng.randint(1, 50),
+                "ask_sz": rng.randint(1, 50),
+            }
+            common = {"instrument_id": cid, "source": "bench", "symbol": symbol, "underlying": u}
+            if with_quotes:  # the NBBO as its own quote event just before the print
                 events.append(
                     OptionQuote(
                         ts_recv=at - 1,
                         ts_event=at - 2,
                         publisher_id=100,
-                        instrument_id=cid,
                         sequence=seq,
-                        source="bench",
-                        symbol=symbol,
-                        underlying=u,
-                        bid_px=bid,
-                        ask_px=ask,
-                        bid_sz=rng.randint(1, 50),
-                        ask_sz=rng.randint(1, 50),
-                    )  # fmt: skip
+                        **common,
+                        **nbbo,
+                    )
                 )
                 seq += 1
-                events.append(
-                    OptionPrint(
-                        ts_recv=at,
-                        ts_event=at - 500,
-                        publisher_id=venue,
-                        instrument_id=cid,
-                        sequence=seq,
-                        source="bench",
-                        symbol=symbol,
-                        underlying=u,
-                        price=price,
-                        size=size,
-                    )  # fmt: skip
+            events.append(
+                OptionPrint(
+                    ts_recv=at,
+                    ts_event=at - 500,
+                    publisher_id=venue,
+                    sequence=seq,
+                    price=price,
+                    size=size,
+                    **common,
+                    **({} if with_quotes else nbbo),
                 )
-            else:
-                events.append(
-                    OptionPrint(
-                        ts_recv=at,
-                        ts_event=at - 500,
-                        publisher_id=venue,
-                        instrument_id=cid,
-                        sequence=seq,
-                        source="bench",
-                        symbol=symbol,
-                        underlying=u,
-                        price=price,
-                        size=size,
-                        bid_px=bid,
-                        ask_px=ask,
-                        bid_sz=rng.randint(1, 50),
-                        ask_sz=rng.randint(1, 50),
-                    )  # fmt: skip
-                )
+            )
             n += 1
         ts = max(ts, at)
         if rng.random() < 0.05:
