@@ -159,10 +159,13 @@ def _replay_one(
 def _counted(
     batches: Iterable[list[Event]], summary: ReplaySummary, progress: ProgressCallback | None
 ) -> Iterator[list[Event]]:
-    """`batches`, each counted in the summary and reported once the engine has taken it."""
+    """`batches`, each counted in the summary and reported once the caller has handled it
+    (run it through the engine, or routed it to the shards)."""
     for batch in batches:
         yield batch
-        _count_raw(summary, batch)
+        summary.events += len(batch)
+        summary.prints += sum(1 for e in batch if isinstance(e, OptionPrint))
+        summary.quarantined += sum(1 for e in batch if isinstance(e, Quarantined))
         if progress is not None:
             progress(len(batch), getattr(batch[-1], "ts_recv", 0))
 
@@ -229,13 +232,10 @@ def _replay_sharded(
             senders.append(sender)
             workers.append(worker)
         try:
-            for chunk in chunks(events, chunk_size):
-                _count_raw(summary, chunk)
+            for chunk in _counted(chunks(events, chunk_size), summary, progress):
                 for sender, part in zip(senders, router.route(chunk), strict=True):
                     if part:
                         sender.send_bytes(encode_batch(part))
-                if progress is not None:
-                    progress(len(chunk), getattr(chunk[-1], "ts_recv", 0))
             for sender in senders:
                 sender.send_bytes(encode_batch([]))  # end of session: finish and report
         except BrokenPipeError:
@@ -311,12 +311,6 @@ def _shard_main(
     finally:
         receiver.close()
         results.put((shard, error, dict(outputs), dict(kinds)))
-
-
-def _count_raw(summary: ReplaySummary, raw: list[Event]) -> None:
-    summary.events += len(raw)
-    summary.prints += sum(1 for e in raw if isinstance(e, OptionPrint))
-    summary.quarantined += sum(1 for e in raw if isinstance(e, Quarantined))
 
 
 def _count_outputs(outputs: Counter[str], kinds: Counter[str], derived: list[Event]) -> None:
