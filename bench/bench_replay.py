@@ -2,7 +2,9 @@
 
 Prints, in one run on the same file: the bare DBN decode rate (`DBNStore.to_ndarray`), the
 decode + normalise rate (what replay reads), and the end-to-end replay rate in prints/s into
-an embedded ClickHouse, with their ratios and where the time goes.
+an embedded ClickHouse, with their ratios and where the time goes: the CPU seconds of flowtape
+and of the ClickHouse server, the server's by table inserted and for merges (its query and
+part logs), and with --breakdown each stage of flowtape's side alone.
 
     .venv/bin/python bench/bench_replay.py --prints 5000000
 """
@@ -60,7 +62,7 @@ def main() -> None:
     normalise_rate = timed("decode + normalise (bulk path)", events, time.perf_counter() - started)
 
     with tempfile.TemporaryDirectory() as folder:
-        server = clickhouse_server(Path(folder) / "clickhouse")
+        server = clickhouse_server(Path(folder) / "clickhouse", query_log=True)
         server.start()
         try:
             warehouse = Warehouse.connect(server.url, "bench")
@@ -83,6 +85,7 @@ def main() -> None:
             python_cpu = _own_cpu_seconds() - cpu_before[1]
             if profiler:
                 profiler.disable()
+            clickhouse_parts = clickhouse_breakdown(warehouse)
             rows = sum(
                 int(warehouse.scalar(f"SELECT count() FROM `{t}` WHERE run_id = 'bench'"))  # noqa: S608
                 for t in ("option_prints", "print_inference", "flow_packets", "packet_prints")
@@ -102,10 +105,39 @@ def main() -> None:
         f"included), ClickHouse {clickhouse_cpu:.1f}; {os.cpu_count()} cores x wall = "
         f"{(os.cpu_count() or 1) * replay_s:.1f}"
     )
+    print(f"where ClickHouse's CPU went (of {clickhouse_cpu:.1f} s; an insert includes the views "
+          "it feeds):")  # fmt: skip
+    for name, seconds in clickhouse_parts:
+        print(f"  {name:<52}{seconds:>7.1f} s")
+    accounted = sum(seconds for _, seconds in clickhouse_parts)
+    print(f"  {'the rest: HTTP, reading Arrow, background work':<52}"
+          f"{clickhouse_cpu - accounted:>7.1f} s")  # fmt: skip
     if args.breakdown:
         breakdown(definition, tcbbo, replay_s, args.shards)
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+
+
+def clickhouse_breakdown(warehouse: Warehouse) -> list[tuple[str, float]]:
+    """ClickHouse CPU seconds (user + system) of the replay's inserts by table, with the
+    materialised views each insert feeds, and of merges, from `system.query_log` and
+    `system.part_log`."""
+    warehouse.command("SYSTEM FLUSH LOGS")
+    inserts = warehouse.rows(
+        "SELECT replaceAll(extract(query, 'INSERT INTO\\s+(\\S+)'), '`', '') AS target,"
+        " sum(ProfileEvents['UserTimeMicroseconds'] + ProfileEvents['SystemTimeMicroseconds'])"
+        " / 1e6 AS seconds FROM system.query_log"
+        " WHERE type = 'QueryFinish' AND query_kind = 'Insert' AND has(databases, 'bench')"
+        " AND query LIKE '%FORMAT Arrow%'"  # the replay's inserts, not the migrations'
+        " GROUP BY target ORDER BY seconds DESC"
+    )
+    merges = warehouse.scalar(
+        "SELECT sum(ProfileEvents['UserTimeMicroseconds']"
+        " + ProfileEvents['SystemTimeMicroseconds']) / 1e6"
+        " FROM system.part_log WHERE event_type = 'MergeParts' AND database = 'bench'"
+    )
+    parts = [(f"inserts into {target}", float(seconds)) for target, seconds in inserts]
+    return [*parts, ("merges (all tables)", float(merges or 0))]
 
 
 def _cpu_seconds(pid: int) -> float:

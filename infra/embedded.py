@@ -196,8 +196,11 @@ def redis_server(data_dir: Path, port: int | None = None) -> EmbeddedServer:
     )
 
 
-def clickhouse_server(data_dir: Path, port: int | None = None) -> EmbeddedServer:
-    """ClickHouse (chdb-core's engine) serving HTTP on `port` and TCP on another free port."""
+def clickhouse_server(
+    data_dir: Path, port: int | None = None, *, query_log: bool = False
+) -> EmbeddedServer:
+    """ClickHouse (chdb-core's engine) serving HTTP on `port` and TCP on another free port;
+    `query_log` keeps `system.query_log` and `system.part_log` (for benchmarks)."""
     port = port or free_port()
     tcp_port = free_port()
     command = [
@@ -206,6 +209,7 @@ def clickhouse_server(data_dir: Path, port: int | None = None) -> EmbeddedServer
         "--data-dir", str(data_dir),
         "--http-port", str(port),
         "--tcp-port", str(tcp_port),
+        *(["--query-log"] if query_log else []),
     ]  # fmt: skip
     return EmbeddedServer(
         name="clickhouse",

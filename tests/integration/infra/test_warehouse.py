@@ -1,3 +1,6 @@
+from pathlib import Path
+
+from infra.embedded import clickhouse_server
 from infra.migrate import applied_versions, available_migrations, migrate
 from infra.warehouse import PACKET_PRINTS, TABLES, Warehouse, tables_for
 from schemas.events import (
@@ -94,6 +97,25 @@ def test_urls_name_the_database(servers: Servers) -> None:
     assert wh.scalar("SELECT currentDatabase()") == "named_db_test"
     wh.command("DROP DATABASE named_db_test")
     wh.close()
+
+
+def test_query_log_is_kept_only_when_asked_for(servers: Servers, tmp_path: Path) -> None:
+    with Warehouse.connect(servers.clickhouse_url) as shared:
+        assert shared.scalar("EXISTS TABLE system.query_log") == 0
+    logging = clickhouse_server(tmp_path / "clickhouse", query_log=True)
+    logging.start()
+    try:
+        with Warehouse.connect(logging.url, "logged") as warehouse:
+            warehouse.scalar("SELECT 41 + 1 AS marked")
+            warehouse.command("SYSTEM FLUSH LOGS")
+            logged = warehouse.scalar(
+                "SELECT count() FROM system.query_log"
+                " WHERE type = 'QueryFinish' AND query LIKE '%41 + 1 AS marked%'"
+            )
+            assert logged == 1
+            assert warehouse.scalar("EXISTS TABLE system.part_log") == 1
+    finally:
+        logging.stop()
 
 
 def test_market_events_read_back_equal_to_what_was_stored(fresh_warehouse: Warehouse) -> None:
