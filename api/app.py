@@ -241,7 +241,7 @@ def create_app(
     @app.get("/v1/runs", tags=["runs"])
     def runs(request: Request) -> Response:
         """Registered runs (replays, backtests), plus runs that only have stored rows."""
-        from replay.runs import list_runs
+        from infra.runs import list_runs
 
         st = store(request)
         registered = list_runs(st.warehouse)
@@ -262,7 +262,7 @@ def create_app(
     @app.get("/v1/runs/{run_id}/report", tags=["runs"])
     def run_report(request: Request, run_id: str) -> Response:
         """The backtest report of a run: summary per signal kind and score calibration."""
-        from replay.report import build_report
+        from analytics.report import build_report
 
         st = store(request)
         if not st.run_known(run_id):
@@ -415,14 +415,14 @@ def create_app(
     @app.get("/v1/queries", tags=["sql"])
     def queries() -> Response:
         """The named analytics queries (sql/queries) and their parameters."""
-        from infra.queries import list_queries
+        from analytics.queries import list_queries
 
         return JSON({"queries": [q.as_dict() for q in list_queries()]})
 
     @app.get("/v1/queries/{name}", tags=["sql"])
     def named_query(request: Request, name: str) -> Response:
         """Run a named query; its parameters are the query string (`?k=v`)."""
-        from infra.queries import QueryError, get_query, run_query
+        from analytics.queries import QueryError, get_query, run_query
 
         try:
             get_query(name)

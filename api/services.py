@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.bus import Bus
-from infra.errors import FlowtapeError
 from infra.migrate import migrate
 from infra.settings import Settings
 from infra.stack import Stack, is_healthy
 from infra.warehouse import Warehouse
+from schemas.errors import FlowtapeError
 
 log = logging.getLogger("flowtape.api")
 

@@ -18,8 +18,8 @@ import databento_dbn as dbn
 import zstandard
 
 from ingest.databento import RecordNormaliser, bulk_file_events, iter_file_events, read_dbn
-from ingest.synthetic.dbn import day_mappings
 from schemas.occ import format_occ
+from synth.dbn import day_mappings
 
 T0 = 1_740_061_800_000_000_000  # 2025-02-20 14:30 UTC
 DAY = dt.date(2025, 2, 20)

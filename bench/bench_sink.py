@@ -22,8 +22,8 @@ import pyarrow as pa
 from infra.bus import Bus
 from infra.embedded import clickhouse_server, nats_server
 from infra.migrate import available_migrations, migrate
-from infra.sink import Sink, SinkConfig
 from infra.warehouse import Warehouse, tables_for
+from live.sink import Sink, SinkConfig
 from schemas.events import Event, OptionPrint, PrintInference
 from schemas.occ import format_occ
 from schemas.subjects import derived_subject, raw_subject

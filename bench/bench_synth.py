@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingest.synthetic import big_config, generate_session, write_session
 from ingest.synthetic.source import SyntheticSource
+from synth import big_config, generate_session, write_session
 
 
 def main() -> None:

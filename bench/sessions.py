@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ingest.synthetic import big_config, generate_session, write_session
+from synth import big_config, generate_session, write_session
 
 CACHE = Path(".flowtape/bench")
 

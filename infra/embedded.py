@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra.errors import ServerError
+from schemas.errors import ServerError
 
 _PR_SET_PDEATHSIG = 1
 

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from infra.errors import MigrationError
 from infra.warehouse import Warehouse
+from schemas.errors import MigrationError
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 

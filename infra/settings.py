@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from compute.config import SEED_NAMES, EngineConfig, config_from_settings
-from infra.errors import ConfigError
+from schemas.errors import ConfigError
 
 _MS = 1_000_000
 

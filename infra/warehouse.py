@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
-from infra.errors import ConfigError
+from schemas.errors import ConfigError
 from schemas.events import (
     Alert,
     ClassifierHit,

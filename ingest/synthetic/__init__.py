@@ -1,18 +1,1 @@
-"""A deterministic, seeded synthetic market: OPRA and equity tapes as Databento DBN files with
-planted flow events whose truth is written to `labels.jsonl`."""
-
-from ingest.synthetic.config import SynthConfig, big_config
-from ingest.synthetic.labels import Label, LabelLeg, LabelMember, read_labels
-from ingest.synthetic.session import SyntheticSession, generate_session, write_session
-
-__all__ = [
-    "Label",
-    "LabelLeg",
-    "LabelMember",
-    "SynthConfig",
-    "SyntheticSession",
-    "big_config",
-    "generate_session",
-    "read_labels",
-    "write_session",
-]
+"""The synthetic market as a live source: the simulator in `synth/`, paced in real time."""

@@ -13,9 +13,9 @@ from typing import Any
 
 from ingest.databento.parsing import RecordNormaliser
 from ingest.merge import canonical_stream, merge_canonical
-from ingest.synthetic.config import SynthConfig
-from ingest.synthetic.session import SyntheticSession, generate_session
 from schemas.events import Event
+from synth.config import SynthConfig
+from synth.session import SyntheticSession, generate_session
 
 # The files a live consumer needs; `trades` and XNAS `tbbo` repeat prints found here.
 LIVE_FILES = (

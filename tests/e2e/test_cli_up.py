@@ -28,14 +28,14 @@ def flowtape_env(folder: Path) -> dict[str, str]:
 
 def flowtape(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "infra.cli", *args],
+        [sys.executable, "-m", "cli.main", *args],
         cwd=folder, env=flowtape_env(folder), capture_output=True, text=True, timeout=120,
     )  # fmt: skip
 
 
 def start_up(folder: Path) -> tuple[subprocess.Popen[str], dict[str, object]]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.cli", "up", "--no-services"],
+        [sys.executable, "-m", "cli.main", "up", "--no-services"],
         cwd=folder, env=flowtape_env(folder), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True,
     )  # fmt: skip
@@ -122,7 +122,7 @@ def test_up_runs_the_live_pipeline_from_the_synthetic_market_into_clickhouse(
 ) -> None:
     api_port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.cli", "up", "--source-args",
+        [sys.executable, "-m", "cli.main", "up", "--source-args",
          "--minutes 5 --speed 20 --seed 3"],
         cwd=tmp_path, env={**flowtape_env(tmp_path), "API_PORT": str(api_port)},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

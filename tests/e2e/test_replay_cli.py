@@ -11,8 +11,8 @@ from pathlib import Path
 import databento
 import pytest
 
+from analytics.parity import DERIVED_TABLES, RAW_TABLES, fingerprints
 from infra.warehouse import Warehouse
-from replay.parity import DERIVED_TABLES, RAW_TABLES, fingerprints
 from tests.conftest import Servers
 
 pytestmark = pytest.mark.slow
@@ -22,7 +22,7 @@ def flowtape(servers: Servers, database: str, cwd: Path, *args: str) -> str:
     env = {**os.environ, **servers.environment(), "CLICKHOUSE_DATABASE": database,
            "FLOWTAPE_DATA_DIR": str(cwd / ".flowtape")}  # fmt: skip
     result = subprocess.run(
-        [sys.executable, "-m", "infra.cli", *args],
+        [sys.executable, "-m", "cli.main", *args],
         env=env, cwd=cwd, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -21,9 +21,9 @@ from fastapi import FastAPI
 from api.app import WS_PROTOCOL, create_app
 from infra.bus import Bus
 from infra.embedded import free_port
+from infra.runs import register_run
 from infra.settings import Settings
 from infra.warehouse import Warehouse
-from replay.runs import register_run
 from tests.conftest import Servers, new_warehouse
 from tests.integration.api.session import seed_events
 

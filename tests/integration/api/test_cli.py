@@ -13,7 +13,7 @@ import httpx
 import typer
 from typer.testing import CliRunner
 
-from api.cli import register
+from cli.api import register
 from infra.embedded import free_port
 from tests.conftest import Servers
 
@@ -36,7 +36,7 @@ def test_the_api_command_serves_until_sigterm(servers: Servers, tmp_path: Path) 
     env = {**os.environ, **servers.environment(), "FLOWTAPE_DATA_DIR": str(tmp_path),
            "CLICKHOUSE_DATABASE": "api_cli", "API_PORT": str(port)}  # fmt: skip
     process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "api"], cwd=tmp_path, env=env,
+        [sys.executable, "-m", "cli.main", "api"], cwd=tmp_path, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:

@@ -12,7 +12,7 @@ from schemas.events import (
 )
 from tests.conftest import Servers
 from tests.integration.infra.samples import one_of_each_event
-from tests.integration.sink.session import (
+from tests.integration.live.session import (
     assert_views_match_base_tables,
     build_session,
     store_reference,

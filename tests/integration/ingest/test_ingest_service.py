@@ -11,13 +11,13 @@ import pytest
 
 from infra.bus import Bus
 from infra.embedded import nats_server
-from infra.sink import Sink
 from infra.warehouse import TABLES, Warehouse
 from ingest.memory import IterableSource
 from ingest.service import IngestConfig, IngestService
+from live.sink import Sink
 from schemas.events import Event, Gap, OptionPrint, OptionQuote, Quarantined
 from schemas.subjects import RAW_STREAM
-from tests.integration.compute.sessions import session_events
+from tests.integration.live.sessions import session_events
 from tests.unit.ingest.test_buffer import quote, trade
 
 pytestmark = pytest.mark.slow

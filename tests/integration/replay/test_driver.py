@@ -7,10 +7,10 @@ import clickhouse_connect.driver.exceptions
 import pytest
 
 import compute
+from analytics.parity import RAW_TABLES, fingerprints
 from infra.warehouse import Warehouse
 from replay.driver import replay_events
-from replay.parity import RAW_TABLES, fingerprints
-from tests.integration.compute.sessions import session_events
+from tests.integration.live.sessions import session_events
 
 SEED = 23
 

@@ -8,18 +8,18 @@ import datetime as dt
 import pytest
 
 import compute
+from analytics.parity import DERIVED_TABLES, RAW_TABLES, fingerprints
 from infra.bus import Bus
-from infra.compute_service import ComputeService
-from infra.sink import Sink
 from infra.state import StateStore
 from infra.warehouse import Warehouse
 from ingest.memory import IterableSource
 from ingest.service import IngestService
+from live.compute_service import ComputeService
+from live.sink import Sink
 from replay.driver import replay_events
-from replay.parity import DERIVED_TABLES, RAW_TABLES, fingerprints
 from replay.sources import dbn_events, stored_events
 from tests.conftest import Servers
-from tests.integration.compute.sessions import session_events, session_files
+from tests.integration.live.sessions import session_events, session_files
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,6 @@
+from analytics.parity import RAW_TABLES, fingerprints
+from infra.runs import delete_run, list_runs, register_run
 from infra.warehouse import Warehouse
-from replay.parity import RAW_TABLES, fingerprints
-from replay.runs import delete_run, list_runs, register_run
 from tests.integration.infra.samples import one_of_each_event
 
 

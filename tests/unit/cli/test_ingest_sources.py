@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from ingest.cli import SOURCES, build_source
+from cli.ingest import SOURCES, build_source
 from ingest.source import Source
 
 OPTIONS: dict[str, dict[str, object]] = {

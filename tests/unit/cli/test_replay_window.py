@@ -1,6 +1,6 @@
 import msgspec
 
-from replay.cli import parse_time, within
+from cli.replay import parse_time, within
 from tests.integration.infra.samples import one_of_each_event
 from tests.unit.ingest.test_buffer import trade
 

@@ -22,7 +22,6 @@ import pytest
 from compute import EngineConfig, finish, initial_state, step
 from ingest.databento.parsing import RecordNormaliser
 from ingest.merge import canonical_stream, merge_canonical
-from ingest.synthetic import Label, SynthConfig, SyntheticSession, generate_session
 from ingest.synthetic.source import session_events
 from schemas.events import (
     ClassifierHit,
@@ -33,6 +32,7 @@ from schemas.events import (
     OptionQuote,
     PrintInference,
 )
+from synth import Label, SynthConfig, SyntheticSession, generate_session
 
 SEED = 20_261_121  # never used while tuning (tuning used 123)
 BAR = 0.95

@@ -1,8 +1,8 @@
 import pytest
 
 import compute
-from infra.errors import ConfigError
 from infra.settings import Settings
+from schemas.errors import ConfigError
 
 
 def test_default_settings_give_the_engine_its_default_thresholds() -> None:

@@ -1,0 +1,1 @@
+"""What both the API and the CLI read: backtest report, parity, named queries."""

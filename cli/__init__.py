@@ -1,0 +1,1 @@
+"""The composition root: the `flowtape` command and every subcommand."""

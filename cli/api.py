@@ -1,0 +1,45 @@
+"""`flowtape api`: serve the HTTP API and the web page with uvicorn."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from infra.settings import get_settings
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `api` command to the flowtape CLI."""
+
+    @app.command("api")
+    def api(
+        host: Annotated[
+            str | None, typer.Option(help="Interface to listen on (default API_HOST).")
+        ] = None,
+        port: Annotated[int | None, typer.Option(help="Port (default API_PORT).")] = None,
+        migrate_schema: Annotated[
+            bool,
+            typer.Option("--migrate/--no-migrate", help="Apply ClickHouse migrations first."),
+        ] = True,
+    ) -> None:
+        """REST history, the live tape (WebSocket), playback, read-only SQL, /health,
+        /metrics and the web page, until Ctrl-C. OpenAPI docs at /docs."""
+        import uvicorn
+
+        from api.app import WS_PROTOCOL, create_app
+
+        if not logging.getLogger().handlers:
+            logging.basicConfig(
+                level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+            )
+        settings = get_settings()
+        settings.check_secrets()
+        uvicorn.run(
+            create_app(settings, migrate_schema=migrate_schema),
+            host=host or settings.api_host,
+            port=port or settings.api_port,
+            log_level="info",
+            ws=WS_PROTOCOL,
+        )

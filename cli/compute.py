@@ -1,0 +1,36 @@
+"""`flowtape compute`: the live compute service over RAW into DERIVED."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
+
+import typer
+
+from infra.settings import get_settings
+from infra.stack import Stack
+from live.compute_service import run_compute
+
+
+def register(app: typer.Typer) -> None:
+    """Add `flowtape compute`."""
+
+    @app.command("compute")
+    def compute_command(
+        until_idle: Annotated[bool, typer.Option(help="stop when RAW has nothing new")] = False,
+        finish: Annotated[bool, typer.Option(help="with --until-idle: end the session")] = False,
+        batch_messages: Annotated[int, typer.Option(help="RAW messages per engine step")] = 64,
+    ) -> None:
+        """Run the engine over the RAW stream into DERIVED, checkpointing in Redis."""
+        logging.basicConfig(level=logging.INFO)
+        settings = get_settings()
+        with Stack(settings, needs=("nats", "redis")) as stack:
+            metrics = asyncio.run(
+                run_compute(stack.url("nats"), stack.url("redis"), settings,
+                            until_idle=until_idle, finish=finish, batch_messages=batch_messages)
+            )  # fmt: skip
+        typer.echo(
+            f"compute: {metrics.raw_events:,} raw events, {metrics.outputs:,} outputs, "
+            f"position {metrics.position}, {metrics.repeats_dropped:,} repeats dropped"
+        )

@@ -1,0 +1,112 @@
+"""`flowtape ingest --source NAME`: one source into the RAW stream."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from infra.bus import Bus
+from infra.settings import get_settings
+from infra.stack import Stack
+from ingest.service import IngestConfig, IngestService
+from ingest.source import Source
+
+console = Console(stderr=True)
+SOURCES = ("synthetic", "databento-file", "databento-live", "alpaca", "ibkr")
+LIVE_SOURCES = frozenset({"databento-live", "alpaca", "ibkr"})
+
+
+def build_source(
+    name: str,
+    *,
+    paths: list[Path],
+    dataset: str | None,
+    schemas: list[str],
+    symbols: list[str],
+    speed: float,
+    seed: int,
+    minutes: int,
+) -> Source:
+    """The named source, configured from the options and the environment."""
+    if name == "synthetic":
+        from ingest.synthetic.source import SyntheticSource
+        from synth.config import SynthConfig
+
+        return SyntheticSource(SynthConfig(seed=seed, minutes=minutes), speed=speed)
+    if name == "databento-file":
+        from ingest.databento.adapter import DatabentoFileSource
+        from ingest.databento.config import DatabentoFileConfig
+
+        if not paths:
+            raise typer.BadParameter("databento-file needs --path FILE (one or more)")
+        return DatabentoFileSource(DatabentoFileConfig(paths=[str(p) for p in paths]))
+    if name == "databento-live":
+        from ingest.databento.adapter import DatabentoLiveSource
+        from ingest.databento.config import DatabentoLiveConfig
+
+        if not (dataset and schemas and symbols):
+            raise typer.BadParameter("databento-live needs --dataset, --schema and --symbols")
+        config = DatabentoLiveConfig(dataset=dataset, schemas=schemas, symbols=symbols)
+        return DatabentoLiveSource(config)
+    if name == "alpaca":
+        from ingest.alpaca.adapter import AlpacaOptionSource
+        from ingest.alpaca.config import AlpacaOptionsConfig
+
+        return AlpacaOptionSource(AlpacaOptionsConfig(underlyings=symbols or ["SPY"]))
+    if name == "ibkr":
+        from ingest.ibkr.adapter import IbkrOptionSource
+        from ingest.ibkr.config import IbkrOptionsConfig
+
+        if not symbols:
+            raise typer.BadParameter("ibkr needs --symbols with OCC option symbols")
+        return IbkrOptionSource(IbkrOptionsConfig(contracts=symbols))
+    raise typer.BadParameter(f"expected a source among {', '.join(SOURCES)}, got {name!r}")
+
+
+async def run_ingest(source: Source, nats_url: str, config: IngestConfig) -> None:
+    bus = await Bus.connect(nats_url, name=f"flowtape-ingest-{source.name}")
+    try:
+        await bus.ensure_streams()
+        service = IngestService(source, bus, config)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, service.stop)
+        metrics = await service.run()
+        console.print(
+            f"ingest {source.name}: {sum(metrics.events.values()):,} events, "
+            f"{metrics.published_messages:,} messages, {metrics.quarantined:,} quarantined, "
+            f"{metrics.repeats_skipped:,} repeats skipped, health {service.health}"
+        )
+    finally:
+        await bus.close()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def ingest(
+        source: Annotated[str, typer.Option(help=f"one of {', '.join(SOURCES)}")] = "synthetic",
+        path: Annotated[list[Path] | None, typer.Option(help="DBN files")] = None,
+        dataset: Annotated[str | None, typer.Option(help="Databento dataset")] = None,
+        schema: Annotated[list[str] | None, typer.Option(help="Databento schema(s)")] = None,
+        symbols: Annotated[list[str] | None, typer.Option(help="symbols to subscribe")] = None,
+        speed: Annotated[float, typer.Option(help="synthetic pace; 0 = flat out")] = 1.0,
+        seed: Annotated[int, typer.Option(help="synthetic seed")] = 0,
+        minutes: Annotated[int, typer.Option(help="synthetic session length")] = 390,
+    ) -> None:
+        """Publish one source's normalised events to the RAW stream."""
+        logging.basicConfig(level=logging.INFO)
+        settings = get_settings()
+        settings.check_secrets()
+        built = build_source(
+            source, paths=path or [], dataset=dataset, schemas=schema or [],
+            symbols=symbols or [], speed=speed, seed=seed, minutes=minutes,
+        )  # fmt: skip
+        config = IngestConfig(run_id=settings.run_id, reconnect=source in LIVE_SOURCES)
+        with Stack(settings, needs=("nats",)) as stack:
+            asyncio.run(run_ingest(built, stack.url("nats"), config))

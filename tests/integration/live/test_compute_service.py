@@ -1,0 +1,121 @@
+"""The live compute service on real JetStream and Redis gives the engine's own output."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import sys
+import uuid
+from collections import defaultdict
+from subprocess import DEVNULL
+
+import pytest
+
+import compute
+from infra.bus import Bus
+from infra.state import StateStore
+from ingest.memory import IterableSource
+from ingest.service import IngestService
+from live.compute_service import ComputeService
+from schemas.codec import encode_batch
+from schemas.events import Event
+from schemas.subjects import DERIVED_STREAM
+from tests.conftest import Servers
+from tests.integration.live.sessions import session_events
+
+pytestmark = pytest.mark.slow
+
+LATENESS_NS = 3_600 * 10**9  # a fast replay through the log spans minutes of event time
+
+
+def by_type(events: list[Event]) -> dict[str, bytes]:
+    groups: dict[str, list[Event]] = defaultdict(list)
+    for event in events:
+        groups[type(event).__name__].append(event)
+    return {name: encode_batch(group) for name, group in sorted(groups.items())}
+
+
+def engine_outputs(events: list[Event], run_id: str) -> list[Event]:
+    state = compute.initial_state(compute.EngineConfig(), run_id)
+    state, outputs = compute.step(state, events)
+    state, closing = compute.finish(state)
+    return outputs + closing
+
+
+async def derived(bus: Bus) -> list[Event]:
+    reader = await bus.reader(DERIVED_STREAM, start_seq=1)
+    events: list[Event] = []
+    while batch := await reader.fetch(500, timeout_s=0.5):
+        events.extend(e for message in batch for e in message.events)
+    await reader.close()
+    return events
+
+
+async def test_live_service_outputs_equal_the_engine_run_directly(
+    bus: Bus, servers: Servers
+) -> None:
+    events = session_events(seed=11)
+    await IngestService(IterableSource("synthetic", events), bus).run()
+    run_id = f"live-{uuid.uuid4().hex[:8]}"
+    store = StateStore.connect(servers.redis_url, run_id)
+    service = ComputeService(
+        bus, store, compute.EngineConfig(), allowed_lateness_ns=LATENESS_NS, max_batch_messages=4
+    )
+    metrics = await service.run(until_idle=True, finish=True)
+    await store.close()
+    assert metrics.batches > 3 and metrics.repeats_dropped == 0
+    got = await derived(bus)
+    expected = engine_outputs(events, run_id)
+    assert len(got) == len(expected) > 1000
+    assert by_type(got) == by_type(expected)
+
+
+async def test_kill_9_mid_session_and_restart_gives_the_uninterrupted_output(
+    bus: Bus, servers: Servers
+) -> None:
+    events = session_events(seed=12)
+    await IngestService(IterableSource("synthetic", events), bus).run()
+    run_id = f"live-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ, **servers.environment(), "FLOWTAPE_RUN_ID": run_id,
+        "ALLOWED_LATENESS_MS": str(LATENESS_NS // 10**6),
+    }  # fmt: skip
+    command = [sys.executable, "-m", "cli.main", "compute", "--until-idle", "--finish",
+               "--batch-messages", "1"]  # fmt: skip
+    store = StateStore.connect(servers.redis_url, run_id)
+    last_seq = await bus.last_sequence("RAW")
+    positions = []
+    for target in (last_seq // 4, last_seq // 2):  # kill it twice, mid-session
+        process = await asyncio.create_subprocess_exec(*command, env=env, stdout=DEVNULL)
+        while (checkpoint := await store.load()) is None or checkpoint.position < target:
+            assert process.returncode is None, "the service ended before it could be killed"
+            await asyncio.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        positions.append(checkpoint.position)
+    await store.close()
+    assert 0 < positions[0] < last_seq and positions[0] <= positions[1]
+    finished = await asyncio.create_subprocess_exec(*command, env=env, stdout=DEVNULL)
+    assert await asyncio.wait_for(finished.wait(), 300) == 0
+    got = await derived(bus)
+    assert by_type(got) == by_type(engine_outputs(events, run_id))
+
+
+async def test_the_state_at_the_start_of_each_day_is_saved_for_replays(
+    bus: Bus, servers: Servers
+) -> None:
+    events = session_events(seed=11)
+    await IngestService(IterableSource("synthetic", events), bus).run()
+    run_id = f"live-{uuid.uuid4().hex[:8]}"
+    store = StateStore.connect(servers.redis_url, run_id)
+    service = ComputeService(bus, store, compute.EngineConfig(), allowed_lateness_ns=LATENESS_NS)
+    await service.run(until_idle=True)
+    from replay.sources import stored_snapshot
+
+    day = dt.datetime.fromtimestamp(events[0].ts_recv // 10**9, dt.UTC).date().isoformat()  # type: ignore[attr-defined]
+    snapshot = stored_snapshot(servers.redis_url, run_id, day, "replay-x")
+    await store.close()
+    assert snapshot is not None and snapshot.run_id == "replay-x"
+    assert snapshot.clock == -1  # taken before the first event of the day

@@ -1,0 +1,210 @@
+"""The sink stores what the log holds, once, and the views agree with the stored rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.bus import Bus
+from infra.warehouse import EVENT_TABLES, Warehouse, tables_for
+from live.sink import (
+    Sink,
+    SinkConfig,
+    SinkError,
+    apply_retention,
+    quarantine_source,
+    retention_from_env,
+    split_partitions,
+    stored_lag,
+    table_layouts,
+)
+from schemas.events import FlowPacket, OptionPrint
+from schemas.subjects import DERIVED_STREAM, RAW_STREAM, derived_subject, raw_subject
+from tests.integration.live.session import (
+    T0,
+    assert_views_match_base_tables,
+    build_session,
+    digests,
+    publish,
+    store_reference,
+)
+from tests.unit.schemas.test_codec_and_order import option_print
+
+SMALL_BATCHES = SinkConfig(batch_rows=700, fetch_messages=16, batch_wait_s=0.2)
+
+
+async def test_every_published_event_is_stored_exactly_once_and_views_match(
+    bus: Bus, fresh_warehouse: Warehouse, reference: Warehouse
+) -> None:
+    session = build_session(prints=1200)
+    await publish(bus, session)
+    store_reference(reference, session)
+
+    metrics = await Sink(bus, fresh_warehouse, config=SMALL_BATCHES).run_until_idle()
+
+    assert digests(fresh_warehouse) == digests(reference)
+    assert all(count > 0 for count, _ in digests(fresh_warehouse).values())
+    assert_views_match_base_tables(fresh_warehouse)
+    raw, derived = metrics.streams[RAW_STREAM], metrics.streams[DERIVED_STREAM]
+    assert raw.lag == 0 and derived.lag == 0
+    assert raw.position == await bus.last_sequence(RAW_STREAM)
+    assert raw.batches > 1 and raw.max_batch_rows >= raw.last_batch_rows > 0
+    assert raw.inserts > 0 and raw.insert_seconds_max >= raw.insert_seconds_last > 0
+    assert raw.retries == 0 and raw.quarantined == 0
+    stored = sum(count for count, _ in digests(fresh_warehouse).values())
+    assert raw.rows_total + derived.rows_total == stored
+    assert set(metrics.as_dict()[RAW_STREAM]) >= {"lag", "position", "retries", "rows"}
+    seen_from_elsewhere = await stored_lag(bus, fresh_warehouse)
+    assert seen_from_elsewhere[RAW_STREAM] == {
+        "position": raw.position, "last_seq": raw.position, "lag": 0,
+    }  # fmt: skip
+
+
+async def test_a_restarted_sink_continues_where_it_stopped_and_stores_nothing_twice(
+    bus: Bus, fresh_warehouse: Warehouse, reference: Warehouse
+) -> None:
+    session = build_session(prints=600)
+    half = len(session.messages) // 2
+    first, rest = build_session(prints=600), build_session(prints=600)
+    first.messages, rest.messages = session.messages[:half], session.messages[half:]
+    await publish(bus, first)
+    await Sink(bus, fresh_warehouse, config=SMALL_BATCHES).run_until_idle()
+    await publish(bus, rest)
+    await Sink(bus, fresh_warehouse, config=SMALL_BATCHES).run_until_idle()
+    again = await Sink(bus, fresh_warehouse, config=SMALL_BATCHES).run_until_idle()
+
+    store_reference(reference, session)
+    assert digests(fresh_warehouse) == digests(reference)
+    assert again.streams[RAW_STREAM].messages == 0  # resumed after the stored position
+    assert_views_match_base_tables(fresh_warehouse)
+
+
+async def test_a_sink_that_died_between_the_two_packet_tables_completes_the_second_only(
+    bus: Bus, fresh_warehouse: Warehouse, reference: Warehouse
+) -> None:
+    session = build_session(prints=600)
+    await publish(bus, session)
+    store_reference(reference, session)
+    # The state a crash leaves behind: flow_packets got the rows of the first packet
+    # messages, packet_prints did not, and no position was recorded.
+    packet_messages = [m for m in session.messages if m.subject == derived_subject(FlowPacket)]
+    for message in packet_messages[: len(packet_messages) // 2]:
+        tables = tables_for(
+            message.events, run_id=message.run_id, log_seqs=[message.seq] * len(message.events)
+        )
+        fresh_warehouse.insert_arrow("flow_packets", tables["flow_packets"])
+
+    metrics = await Sink(bus, fresh_warehouse, config=SMALL_BATCHES).run_until_idle()
+
+    assert digests(fresh_warehouse) == digests(reference)
+    assert metrics.streams[DERIVED_STREAM].skipped_rows > 0
+
+
+async def test_rows_already_stored_are_skipped_per_day_partition(
+    bus: Bus, fresh_warehouse: Warehouse, reference: Warehouse
+) -> None:
+    # One message whose prints straddle midnight: its rows go to two partitions, and a crash
+    # may have stored one of them; the other must still be stored, once.
+    before, after = T0 + 1_799 * 10**9, T0 + 1_801 * 10**9  # 23:59:59 and 00:00:01
+    prints = [option_print(ts_recv=ts, sequence=n) for n, ts in enumerate((before, after))]
+    [seq] = await bus.publish(raw_subject(OptionPrint, "databento"), prints, run_id="live")
+    reference.insert_events(prints, run_id="live", log_seq=seq)
+    layout = table_layouts(fresh_warehouse, ["option_prints"])["option_prints"]
+    data = tables_for(prints, run_id="live", log_seqs=[seq, seq])["option_prints"]
+    day_one = split_partitions(data, layout)[0]
+    assert day_one.num_rows == 1
+    fresh_warehouse.insert_arrow("option_prints", day_one)
+
+    await Sink(bus, fresh_warehouse, streams=[RAW_STREAM]).run_until_idle()
+
+    assert digests(fresh_warehouse, ("option_prints",)) == digests(reference, ("option_prints",))
+
+
+async def test_poison_messages_are_quarantined_with_their_reason_and_the_stream_moves_on(
+    bus: Bus, fresh_warehouse: Warehouse
+) -> None:
+    good = [option_print(sequence=1)]
+    await bus.publish(raw_subject(OptionPrint, "databento"), good, run_id="live")
+    await bus.publish_body("flow.raw.option_print.databento", b"\xc1 not msgpack", run_id="live")
+    too_big = [option_print(sequence=2, size=2**64 - 1)]  # decodes, but fits no UInt32/Int64
+    await bus.publish(raw_subject(OptionPrint, "databento"), too_big, run_id="live")
+    await bus.publish(derived_subject(FlowPacket), good, run_id="live")  # raw event on DERIVED
+    await bus.publish(raw_subject(OptionPrint, "databento"), [option_print(sequence=3)],
+                      run_id="live")  # fmt: skip
+
+    metrics = await Sink(bus, fresh_warehouse).run_until_idle()
+
+    assert fresh_warehouse.rows("SELECT sequence FROM option_prints ORDER BY sequence") == [
+        (1,),
+        (3,),
+    ]
+    quarantined = fresh_warehouse.rows(
+        "SELECT source, reason, log_seq, length(payload) > 0 FROM quarantine "
+        "ORDER BY source, log_seq"
+    )
+    assert quarantined == [
+        (quarantine_source(DERIVED_STREAM), "wrong_stream", 1, True),
+        (quarantine_source(RAW_STREAM), "undecodable_message", 2, True),
+        (quarantine_source(RAW_STREAM), "conversion_failed", 3, True),
+    ]
+    assert metrics.streams[RAW_STREAM].quarantined == 2
+    assert metrics.streams[DERIVED_STREAM].quarantined == 1
+    # Restarting re-reads nothing it already stored, quarantine included.
+    await Sink(bus, fresh_warehouse).run_until_idle()
+    assert fresh_warehouse.scalar("SELECT count() FROM quarantine") == 3
+
+
+def test_retention_sets_and_removes_a_ttl_per_table(fresh_warehouse: Warehouse) -> None:
+    def engine(table: str) -> str:
+        return str(
+            fresh_warehouse.scalar(
+                "SELECT engine_full FROM system.tables WHERE database = currentDatabase() "
+                "AND name = {t:String}",
+                {"t": table},
+            )
+        )
+
+    days = retention_from_env({"RETENTION_DAYS_OPTION_QUOTES": "7", "OTHER": "1"})
+    assert days == {"option_quotes": 7}
+    apply_retention(fresh_warehouse, days)
+    assert "TTL toDateTime(ts_recv) + toIntervalDay(7)" in engine("option_quotes")
+    assert " TTL " not in engine("option_prints")
+    apply_retention(fresh_warehouse, {"option_quotes": 0})
+    assert " TTL " not in engine("option_quotes")
+    apply_retention(fresh_warehouse, {"candles_contract": 30})
+    assert "TTL toDateTime(bucket) + toIntervalDay(30)" in engine("candles_contract")
+    with pytest.raises(SinkError):
+        retention_from_env({"RETENTION_DAYS_GAPS": "a week"})
+    with pytest.raises(SinkError):
+        apply_retention(fresh_warehouse, {"no_such_table": 3})
+
+
+def test_every_event_table_has_a_partition_layout_the_sink_understands(
+    warehouse: Warehouse,
+) -> None:
+    layouts = table_layouts(warehouse, EVENT_TABLES)
+    assert all(layout.by_run and layout.day_column for layout in layouts.values())
+
+
+async def test_a_message_clickhouse_keeps_refusing_is_quarantined_and_the_rest_stored(
+    bus: Bus, fresh_warehouse: Warehouse
+) -> None:
+    fresh_warehouse.command(
+        "ALTER TABLE option_prints ADD CONSTRAINT sized CHECK size > 0"
+    )  # a rule the sink does not know about: only the server refuses the bad row
+    subject = raw_subject(OptionPrint, "databento")
+    for sequence, size in ((1, 10), (2, 0), (3, 30)):
+        await bus.publish(subject, [option_print(sequence=sequence, size=size)], run_id="live")
+    config = SinkConfig(backoff_initial_s=0.01, rejected_attempts=2)
+
+    metrics = await Sink(bus, fresh_warehouse, config=config, streams=[RAW_STREAM]).run_until_idle()
+
+    assert fresh_warehouse.rows("SELECT sequence FROM option_prints ORDER BY sequence") == [
+        (1,),
+        (3,),
+    ]
+    [(reason, log_seq, detail)] = fresh_warehouse.rows(
+        "SELECT reason, log_seq, detail FROM quarantine"
+    )
+    assert (reason, log_seq) == ("insert_refused", 2)
+    assert "option_prints" in detail and "sized" in detail
+    assert metrics.streams[RAW_STREAM].quarantined == 1
