@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from schemas.errors import FlowtapeError
 from schemas.events import PRICE_SCALE, Event, event_tag
 
 _ISO = re.compile(
@@ -28,8 +29,10 @@ _ISO = re.compile(
 _SCALARS = frozenset({int, float, str, bool, type(None)})
 
 
-class BadTime(ValueError):
+class BadTime(FlowtapeError, ValueError):
     """A time parameter that is neither ISO 8601 nor integer nanoseconds."""
+
+    code = "bad_time"
 
 
 def is_price(name: str) -> bool:

@@ -302,7 +302,7 @@ async def stored_lag(bus: Bus, warehouse: Warehouse) -> dict[str, dict[str, int]
 # ------------------------------------------------------------------ the consumer
 
 
-class _Stopped(Exception):
+class _Stopped(FlowtapeError):
     """The sink was asked to stop while waiting for ClickHouse."""
 
 

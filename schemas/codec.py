@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import msgspec
 
+from schemas.errors import FlowtapeError
 from schemas.events import AnyEvent, Event
 
 _encoder = msgspec.msgpack.Encoder()
@@ -13,8 +14,10 @@ _decoder = msgspec.msgpack.Decoder(list[AnyEvent])
 _json_encoder = msgspec.json.Encoder()
 
 
-class CodecError(ValueError):
+class CodecError(FlowtapeError, ValueError):
     """A message could not be decoded into events."""
+
+    code = "codec"
 
 
 def encode_batch(events: Sequence[Event]) -> bytes:

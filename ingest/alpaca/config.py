@@ -6,6 +6,8 @@ import os
 
 import msgspec
 
+from schemas.errors import ConfigError
+
 API_KEY_ENV = "ALPACA_API_KEY"
 SECRET_KEY_ENV = "ALPACA_SECRET_KEY"  # noqa: S105  (the name of a variable, not a secret)
 
@@ -29,7 +31,7 @@ class AlpacaOptionsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
     source: str = "alpaca"
 
 
-class MissingAlpacaKeys(RuntimeError):
+class MissingAlpacaKeys(ConfigError):
     """No Alpaca key pair in the environment."""
 
 

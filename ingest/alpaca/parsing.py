@@ -36,6 +36,7 @@ import msgpack
 
 from ingest.alpaca.config import AlpacaOptionsConfig
 from ingest.databento.parsing import quote_problem
+from schemas.errors import FlowtapeError
 from schemas.events import PRICE_SCALE, Event, OptionPrint, OptionQuote, Quarantined, Right
 from schemas.occ import format_occ, parse_occ
 
@@ -43,8 +44,10 @@ ALPACA_PUBLISHER_ID = 0
 _ALPACA_OPTION = re.compile(r"^(?P<root>[A-Z0-9.]{1,6})(?P<rest>\d{6}[CP]\d{8})$")
 
 
-class BadMessage(ValueError):
+class BadMessage(FlowtapeError, ValueError):
     """A message field is missing or malformed."""
+
+    code = "bad_message"
 
 
 def occ_from_alpaca(symbol: str) -> str:

@@ -26,6 +26,7 @@ from ingest.databento.config import (
 )
 from ingest.databento.parsing import NS_PER_DAY, RecordNormaliser
 from ingest.merge import CanonicalBatches, canonical_stream, merge_canonical
+from schemas.errors import FlowtapeError
 from schemas.events import (
     UNDEF_PRICE,
     UNDEF_TIMESTAMP,
@@ -40,8 +41,10 @@ log = logging.getLogger(__name__)
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
-class DbnReadError(Exception):
+class DbnReadError(FlowtapeError):
     """A DBN file could not be read to its end; `reason` is the quarantine reason."""
+
+    code = "dbn_read"
 
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(detail)

@@ -6,6 +6,8 @@ import os
 
 import msgspec
 
+from schemas.errors import ConfigError
+
 API_KEY_ENV = "DATABENTO_API_KEY"
 _PLACEHOLDERS = frozenset({"", "changeme", "db-xxx", "your-api-key", "DATABENTO_API_KEY"})
 
@@ -54,7 +56,7 @@ class DatabentoHistoricalConfig(
     emit_venue_quotes: bool = False
 
 
-class MissingApiKey(RuntimeError):
+class MissingApiKey(ConfigError):
     """No usable Databento API key in the environment."""
 
 
