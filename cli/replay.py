@@ -49,7 +49,7 @@ def within(events: Iterable[Event], start: int | None, end: int | None) -> Itera
     """Events with `start <= ts_recv < end`; reference data (definitions, open interest)
     from before `start` passes too, since the engine needs it for what follows."""
     for event in events:
-        ts = getattr(event, "ts_recv", 0)
+        ts = event.ts_recv
         if start is not None and ts < start and not isinstance(event, REFERENCE):
             continue
         if end is not None and ts >= end:

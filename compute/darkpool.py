@@ -230,6 +230,7 @@ def _judge_block(state: EngineState, block: PendingBlock, out: list[Event]) -> N
     m = block.member
     out.append(
         DarkPoolEvent(
+            block.ts_recv,
             make_id(
                 "darkpool_event",
                 state.run_id,
@@ -244,7 +245,6 @@ def _judge_block(state: EngineState, block: PendingBlock, out: list[Event]) -> N
             block.symbol,
             m.ts_event,
             m.ts_event,
-            block.ts_recv,
             m.size,
             block.notional_cents,
             1,
@@ -285,6 +285,7 @@ def _judge_episode(state: EngineState, episode: Episode, out: list[Event]) -> No
     confidence = round(min(0.7, 0.3 + 0.01 * n), FIXED_DIGITS)
     out.append(
         DarkPoolEvent(
+            episode.last_ts_recv,
             make_id(
                 "darkpool_event",
                 state.run_id,
@@ -299,7 +300,6 @@ def _judge_episode(state: EngineState, episode: Episode, out: list[Event]) -> No
             episode.symbol,
             min(m.ts_event for m in episode.members),
             max(m.ts_event for m in episode.members),
-            episode.last_ts_recv,
             episode.size,
             episode.notional_cents,
             n,

@@ -53,9 +53,8 @@ _SIDE_CODE = {"buy": 0, "sell": 1, "unknown": 2}
 
 def _quarantine(state: EngineState, event: Event, reason: str, detail: str) -> Quarantined:
     bump(state, f"quarantined_{reason}")
-    ts = getattr(event, "ts_recv", None)
     return Quarantined(
-        ts_recv=ts if isinstance(ts, int) else max(state.clock, 0),
+        ts_recv=event.ts_recv,
         source="compute",
         reason=reason,
         detail=detail,
@@ -227,7 +226,7 @@ def step(state: EngineState, batch: Sequence[Event]) -> tuple[EngineState, list[
         if kind not in _RAW:
             out.append(_quarantine(state, event, "not_raw_event", kind.__name__))
             continue
-        t: int = event.ts_recv  # type: ignore[attr-defined]
+        t = event.ts_recv
         late = False
         if t > clock:
             if t > state.packet_deadline:
@@ -305,8 +304,8 @@ def step(state: EngineState, batch: Sequence[Event]) -> tuple[EngineState, list[
             )
             out.append(
                 PrintInference(
-                    run_id,
                     t,
+                    run_id,
                     trade.ts_event,
                     trade.publisher_id,
                     iid,

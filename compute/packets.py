@@ -261,6 +261,7 @@ def emit_single_leg(state: EngineState, part: OpenPacket, out: list[Event]) -> N
         c.open_interest,
     )
     packet = FlowPacket(
+        part.last_ts_recv,
         make_id(
             "flow_packet",
             run_id,
@@ -275,7 +276,6 @@ def emit_single_leg(state: EngineState, part: OpenPacket, out: list[Event]) -> N
         underlying,
         ts_start,
         ts_end,
-        part.last_ts_recv,
         side,
         premium,
         size,
@@ -391,6 +391,7 @@ def _emit_multi_leg(state: EngineState, parts: list[OpenPacket], out: list[Event
     leg_sides = {leg.side for leg in packet_legs}
     head = members[0]
     packet = FlowPacket(
+        ts_recv,
         make_id(
             "flow_packet",
             state.run_id,
@@ -405,7 +406,6 @@ def _emit_multi_leg(state: EngineState, parts: list[OpenPacket], out: list[Event
         underlying,
         ts_start,
         ts_end,
-        ts_recv,
         leg_sides.pop() if len(leg_sides) == 1 else "mixed",
         premium,
         size,
@@ -577,12 +577,12 @@ def _emit_hits(
         hit_id = make_id("classifier_hit", run_id, packet.packet_id, rule)
         out.append(
             ClassifierHit(
+                packet.ts_recv,
                 hit_id,
                 run_id,
                 packet.packet_id,
                 rule,
                 packet.ts_start,
-                packet.ts_recv,
                 packet.underlying,
                 packet.kind,
                 packet.premium_cents,
@@ -610,11 +610,11 @@ def _emit_hits(
     title = f"{packet.underlying} {rights} {what} {packet.side} ${dollars:,}: {', '.join(rules)}"
     out.append(
         Alert(
+            packet.ts_recv,
             make_id("alert", run_id, packet.packet_id),
             run_id,
             packet.packet_id,
             packet.ts_start,
-            packet.ts_recv,
             packet.underlying,
             severity,
             round(score, FIXED_DIGITS),

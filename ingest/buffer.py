@@ -80,7 +80,7 @@ class IngestBuffer:
                 self.dropped_other += 1
             else:
                 _, trade = self._trades.popitem(last=False)
-                self._loss.add(getattr(trade, "ts_recv"))  # noqa: B009
+                self._loss.add(trade.ts_recv)
                 self.dropped_trades += 1
 
     def drain(self) -> list[Event]:

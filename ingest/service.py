@@ -163,7 +163,7 @@ class IngestService:
         self.metrics.events[type(event).__name__] += 1
         if isinstance(event, Quarantined):
             self.metrics.quarantined += 1
-        ts_recv = getattr(event, "ts_recv", 0)
+        ts_recv = event.ts_recv
         if ts_recv > self.metrics.last_ts_recv:
             self.metrics.last_ts_recv = ts_recv
             self._last_event_monotonic_ns = time.monotonic_ns()

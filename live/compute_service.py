@@ -164,7 +164,7 @@ class ComputeService:
         """Step the engine, saving the state at each new UTC day before its first event
         (splitting a batch never changes the output: the engine is batch-invariant)."""
         outputs: list[Event] = []
-        for day, group in groupby(events, key=lambda e: getattr(e, "ts_recv", 0) // _DAY_NS):
+        for day, group in groupby(events, key=lambda e: e.ts_recv // _DAY_NS):
             if day > self._snapshot_day:
                 date = dt.datetime.fromtimestamp(day * 86_400, dt.UTC).date().isoformat()
                 await self.store.save_day_snapshot(date, compute.encode_state(state))

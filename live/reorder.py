@@ -42,7 +42,7 @@ class ReorderBuffer:
 
     def push(self, event: Event) -> list[Event]:
         """Accept one event; returns the events it releases, in canonical order."""
-        ts_recv: int = getattr(event, "ts_recv")  # noqa: B009  (every raw event has one)
+        ts_recv = event.ts_recv
         if ts_recv <= self.watermark:
             self.late += 1
             return [event]

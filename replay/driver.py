@@ -167,7 +167,7 @@ def _counted(
         summary.prints += sum(1 for e in batch if isinstance(e, OptionPrint))
         summary.quarantined += sum(1 for e in batch if isinstance(e, Quarantined))
         if progress is not None:
-            progress(len(batch), getattr(batch[-1], "ts_recv", 0))
+            progress(len(batch), batch[-1].ts_recv)
 
 
 def _run_engine(

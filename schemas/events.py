@@ -1,4 +1,7 @@
-"""Raw and derived events: frozen, keyword-only msgspec structs.
+"""Raw and derived events: frozen msgspec structs.
+
+Every event leads with `ts_recv` (the base `Event` carries it). Raw events take their other
+fields by keyword only; derived events also take theirs by position (see below).
 
 Conventions (see ARCHITECTURE.md):
 - timestamps are integer nanoseconds since the epoch (`ts_event`, `ts_recv`);
@@ -27,7 +30,7 @@ NbboStatus = Literal["print", "joined", "stale", "missing", "crossed"]
 PacketKind = Literal["sweep", "split", "block", "single", "multi_leg"]
 
 
-class Event(
+class _Versioned(
     msgspec.Struct,
     frozen=True,
     kw_only=True,
@@ -35,13 +38,30 @@ class Event(
     tag_field="type",
     gc=False,
 ):
-    """Base of every event; the `type` tag names the concrete struct on the wire.
+    """The wire envelope: the `type` tag names the concrete struct, `schema_version` its layout.
 
+    Keyword-only, so it sorts after every positional field: `ts_recv` stays the first argument.
     Events and their records are value trees that never refer back to themselves, so the
     cycle collector does not track them (`gc=False`): the engine allocates several per print.
     """
 
     schema_version: int = SCHEMA_VERSION
+
+
+class Event(_Versioned, frozen=True):
+    """Base of every event: the receive time (integer ns) that orders and clocks it."""
+
+    ts_recv: int
+
+
+class MarketEvent(Event, frozen=True, kw_only=True):
+    """Base of raw market data: what every source says about every record."""
+
+    ts_event: int
+    publisher_id: int
+    instrument_id: int
+    source: str
+    symbol: str
 
 
 class Record(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, gc=False):
@@ -51,15 +71,9 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 # --------------------------------------------------------------------------- raw events
 
 
-class OptionContract(Event, frozen=True, tag="option_contract"):
+class OptionContract(MarketEvent, frozen=True, kw_only=True, tag="option_contract"):
     """An option contract definition (Databento `definition`)."""
 
-    ts_recv: int
-    ts_event: int
-    publisher_id: int
-    instrument_id: int
-    source: str
-    symbol: str
     underlying: str
     right: Right
     strike_price: int
@@ -67,16 +81,10 @@ class OptionContract(Event, frozen=True, tag="option_contract"):
     multiplier: int = 100
 
 
-class OptionPrint(Event, frozen=True, tag="option_print"):
+class OptionPrint(MarketEvent, frozen=True, kw_only=True, tag="option_print"):
     """One option trade; carries the consolidated BBO just before it when the source has it."""
 
-    ts_recv: int
-    ts_event: int
-    publisher_id: int
-    instrument_id: int
     sequence: int
-    source: str
-    symbol: str
     underlying: str
     price: int
     size: int
@@ -89,16 +97,10 @@ class OptionPrint(Event, frozen=True, tag="option_print"):
     ask_sz: int | None = None
 
 
-class OptionQuote(Event, frozen=True, tag="option_quote"):
+class OptionQuote(MarketEvent, frozen=True, kw_only=True, tag="option_quote"):
     """A consolidated NBBO update for one contract (`cmbp-1`, `cbbo-*`, Alpaca/IBKR quotes)."""
 
-    ts_recv: int
-    ts_event: int
-    publisher_id: int
-    instrument_id: int
     sequence: int
-    source: str
-    symbol: str
     underlying: str
     bid_px: int | None
     ask_px: int | None
@@ -108,16 +110,10 @@ class OptionQuote(Event, frozen=True, tag="option_quote"):
     ask_pb: int | None = None
 
 
-class EquityPrint(Event, frozen=True, tag="equity_print"):
+class EquityPrint(MarketEvent, frozen=True, kw_only=True, tag="equity_print"):
     """One equity trade, lit or off-exchange (TRF/ATS/internalised)."""
 
-    ts_recv: int
-    ts_event: int
-    publisher_id: int
-    instrument_id: int
     sequence: int
-    source: str
-    symbol: str
     venue: str
     off_exchange: bool
     price: int
@@ -130,16 +126,10 @@ class EquityPrint(Event, frozen=True, tag="equity_print"):
     ask_sz: int | None = None
 
 
-class EquityQuote(Event, frozen=True, tag="equity_quote"):
+class EquityQuote(MarketEvent, frozen=True, kw_only=True, tag="equity_quote"):
     """A top-of-book update for one equity on one venue (or consolidated)."""
 
-    ts_recv: int
-    ts_event: int
-    publisher_id: int
-    instrument_id: int
     sequence: int
-    source: str
-    symbol: str
     venue: str
     bid_px: int | None
     ask_px: int | None
@@ -147,31 +137,23 @@ class EquityQuote(Event, frozen=True, tag="equity_quote"):
     ask_sz: int
 
 
-class OpenInterest(Event, frozen=True, tag="open_interest"):
+class OpenInterest(MarketEvent, frozen=True, kw_only=True, tag="open_interest"):
     """Open interest for one contract, deduplicated across venues by the source."""
 
-    ts_recv: int
-    ts_event: int
-    publisher_id: int
-    instrument_id: int
     sequence: int
-    source: str
-    symbol: str
     underlying: str
     open_interest: int
 
 
-class Heartbeat(Event, frozen=True, tag="heartbeat"):
+class Heartbeat(Event, frozen=True, kw_only=True, tag="heartbeat"):
     """A source is alive but silent; `ts_recv` is the source's clock."""
 
-    ts_recv: int
     source: str
 
 
-class Gap(Event, frozen=True, tag="gap"):
+class Gap(Event, frozen=True, kw_only=True, tag="gap"):
     """The ingest service dropped trades (last resort of its buffer policy)."""
 
-    ts_recv: int
     source: str
     dropped_trades: int
     first_ts_recv: int
@@ -179,10 +161,9 @@ class Gap(Event, frozen=True, tag="gap"):
     reason: str
 
 
-class Quarantined(Event, frozen=True, tag="quarantined"):
+class Quarantined(Event, frozen=True, kw_only=True, tag="quarantined"):
     """Input that could not be turned into an event, kept with the reason."""
 
-    ts_recv: int
     source: str
     reason: str
     detail: str = ""
@@ -261,12 +242,12 @@ class QuoteRef(Record, frozen=True, array_like=True, kw_only=False):
 
 # ---------------------------------------------------------------------- derived events
 
-# Derived events and their nested records also take positional arguments (`kw_only=False` on
-# their own fields): the engine builds one or more per print, and positional construction is
-# about seven times faster than keywords. Keyword construction keeps working everywhere.
+# Derived events and their nested records also take positional arguments (`ts_recv` first,
+# then their own fields in order): the engine builds one or more per print, and positional
+# construction is about seven times faster than keywords. Keywords keep working everywhere.
 
 
-class PrintInference(Event, frozen=True, tag="print_inference", kw_only=False):
+class PrintInference(Event, frozen=True, tag="print_inference"):
     """Aggressor side, NBBO placement and confidence for one option print.
 
     `nbbo_*` describe the quote the engine looked at (the print's own for tcbbo, else the
@@ -275,7 +256,6 @@ class PrintInference(Event, frozen=True, tag="print_inference", kw_only=False):
     """
 
     run_id: str
-    ts_recv: int
     ts_event: int
     publisher_id: int
     instrument_id: int
@@ -297,7 +277,7 @@ class PrintInference(Event, frozen=True, tag="print_inference", kw_only=False):
     late: bool = False
 
 
-class FlowPacket(Event, frozen=True, tag="flow_packet", kw_only=False):
+class FlowPacket(Event, frozen=True, tag="flow_packet"):
     """A cluster of prints that together make one flow event.
 
     `ts_recv` is the receive time of the last member; `side` is buy/sell/unknown, or
@@ -312,7 +292,6 @@ class FlowPacket(Event, frozen=True, tag="flow_packet", kw_only=False):
     underlying: str
     ts_start: int
     ts_end: int
-    ts_recv: int
     side: str
     premium_cents: int
     size: int
@@ -328,7 +307,7 @@ class FlowPacket(Event, frozen=True, tag="flow_packet", kw_only=False):
     late: bool = False
 
 
-class ClassifierHit(Event, frozen=True, tag="classifier_hit", kw_only=False):
+class ClassifierHit(Event, frozen=True, tag="classifier_hit"):
     """One rule that fired on one packet, with everything it looked at."""
 
     hit_id: str
@@ -336,7 +315,6 @@ class ClassifierHit(Event, frozen=True, tag="classifier_hit", kw_only=False):
     packet_id: str
     rule: str
     ts_event: int
-    ts_recv: int
     underlying: str
     packet_kind: str
     premium_cents: int
@@ -347,14 +325,13 @@ class ClassifierHit(Event, frozen=True, tag="classifier_hit", kw_only=False):
     members: list[MemberPrint]
 
 
-class Alert(Event, frozen=True, tag="alert", kw_only=False):
+class Alert(Event, frozen=True, tag="alert"):
     """A scored alert raised from the hits on one packet."""
 
     alert_id: str
     run_id: str
     packet_id: str
     ts_event: int
-    ts_recv: int
     underlying: str
     severity: int
     score: float
@@ -366,7 +343,7 @@ class Alert(Event, frozen=True, tag="alert", kw_only=False):
     members: list[MemberPrint]
 
 
-class DarkPoolEvent(Event, frozen=True, tag="darkpool_event", kw_only=False):
+class DarkPoolEvent(Event, frozen=True, tag="darkpool_event"):
     """An inference drawn from off-exchange equity prints, with its basis and its limits.
 
     `price_impact_bps`: for `absorbed_block` the net lit move over the impact window
@@ -380,7 +357,6 @@ class DarkPoolEvent(Event, frozen=True, tag="darkpool_event", kw_only=False):
     symbol: str
     ts_start: int
     ts_end: int
-    ts_recv: int
     size: int
     notional_cents: int
     n_prints: int
@@ -458,6 +434,7 @@ __all__ = [
     "FlowPacket",
     "Gap",
     "Heartbeat",
+    "MarketEvent",
     "MemberPrint",
     "NbboStatus",
     "OpenInterest",

@@ -49,7 +49,7 @@ def schema_rank(event: Event) -> int:
 def canonical_key(event: Event) -> CanonicalKey:
     """The sort key that defines the one order of raw events."""
     return (
-        getattr(event, "ts_recv"),  # noqa: B009  (every raw event has ts_recv)
+        event.ts_recv,
         schema_rank(event),
         getattr(event, "publisher_id", 0),
         getattr(event, "instrument_id", 0),

@@ -92,7 +92,7 @@ class SyntheticSource:
         for event in session_events(session, self.normaliser):
             if self._closed:
                 return
-            ts_recv: int = getattr(event, "ts_recv", session.open_ns)
+            ts_recv = event.ts_recv
             if self.speed > 0 and ts_recv > session.open_ns:
                 due = (ts_recv - session.open_ns) / 1e9 / self.speed
                 delay = due - (loop.time() - start_wall)
