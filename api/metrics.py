@@ -1,9 +1,13 @@
-"""Prometheus text exposition (format 0.0.4), written by hand: a few gauges and counters."""
+"""Prometheus text exposition (format 0.0.4), written by hand: a few gauges and counters;
+and the HTTP request counter behind `flowtape_api_requests_total`."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+
+from fastapi import Request
+from fastapi.responses import Response
 
 
 def _escape(value: str) -> str:
@@ -50,3 +54,18 @@ class RequestCounter:
             ({"method": m, "route": r, "status": str(s)}, n)
             for (m, r, s), n in sorted(self.counts.items())
         ]
+
+
+async def count_requests(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """HTTP middleware: adds each request to the app's RequestCounter (`app.state.requests`)."""
+    status = 500
+    try:
+        response = await call_next(request)
+        status = response.status_code
+        return response
+    finally:
+        route = request.scope.get("route")
+        requests: RequestCounter = request.app.state.requests
+        requests.add(request.method, getattr(route, "path", "unmatched"), status)

@@ -109,7 +109,9 @@ class Store:
                 parts.append(f"{prefix}`{name}`")
         return ", ".join(parts)
 
-    def _select(self, table: str, where: str, params: dict[str, Any], tail: str) -> list[dict]:
+    def _select(
+        self, table: str, where: str, params: dict[str, Any], tail: str
+    ) -> list[dict[str, Any]]:
         # The select list aliases timestamps to their own names; conditions mean the columns.
         sql = (
             f"SELECT {self.select_list(table)} FROM `{table}` WHERE {where} {tail} "  # noqa: S608  (our table and column names; values are bound)
@@ -137,7 +139,7 @@ class Store:
 
     def view(self, table: Table, row: dict[str, Any]) -> dict[str, Any]:
         event, log_seq = self.to_event(table.event_type, row)
-        out = plain(event)
+        out: dict[str, Any] = plain(event)
         if table is PACKETS:
             out.pop("members", None)  # stored in packet_prints: see packet_evidence
         out["log_seq"] = log_seq
@@ -177,7 +179,7 @@ class Store:
             params["packet_id"] = filters.packet_id
         return " AND ".join(clauses), params
 
-    def list(self, table: Table, filters: Filters) -> list[dict[str, Any]]:
+    def latest(self, table: Table, filters: Filters) -> list[dict[str, Any]]:
         """Newest first by the table's event time (ties by id, descending)."""
         where, params = self.where(table, filters)
         params["limit"] = max(0, min(filters.limit, MAX_LIMIT))
@@ -224,8 +226,8 @@ class Store:
         )
         return {
             "packet": packet,
-            "hits": self.list(HITS, filters),
-            "alerts": self.list(ALERTS, filters),
+            "hits": self.latest(HITS, filters),
+            "alerts": self.latest(ALERTS, filters),
         }
 
     def _members(self, packet: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,0 +1,97 @@
+"""`/v1/packets`, `/v1/alerts`, `/v1/hits`, `/v1/darkpool`: stored derived events, newest
+first, and one packet with its evidence."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import Response
+
+from api.dependencies import StoreDep
+from api.query_params import HistoryFilters, RunId, Underlyings, comma_separated
+from api.responses import JSON
+from api.store import ALERTS, DARKPOOL, HITS, PACKETS, Filters, Store, Table
+
+router = APIRouter(tags=["history"])
+
+MinCents = Annotated[int | None, Query(ge=0)]
+
+
+def _listing(store: Store, table: Table, filters: Filters) -> Response:
+    rows = store.latest(table, filters)
+    return JSON({"run_id": filters.run_id, "count": len(rows), "items": rows})
+
+
+@router.get("/v1/packets")
+def packets(
+    filters: HistoryFilters,
+    underlying: Underlyings,
+    store: StoreDep,
+    kind: Annotated[str | None, Query(description="sweep, split, block, single, multi_leg")] = None,
+    min_premium_cents: MinCents = None,
+) -> Response:
+    """FlowPackets, newest first (by ts_start); members are in /v1/packets/{id}."""
+    return _listing(
+        store,
+        PACKETS,
+        replace(filters, symbols=underlying, kind=kind, min_money_cents=min_premium_cents),
+    )
+
+
+@router.get("/v1/packets/{packet_id}")
+def packet(packet_id: str, store: StoreDep, run_id: RunId = "live") -> Response:
+    """One packet with its evidence: member prints (NBBO used, inference), hits, alerts."""
+    evidence = store.packet_evidence(run_id, packet_id)
+    if evidence is None:
+        raise HTTPException(404, f"no packet {packet_id!r} in run {run_id!r}")
+    return JSON(evidence)
+
+
+@router.get("/v1/alerts")
+def alerts(
+    filters: HistoryFilters,
+    underlying: Underlyings,
+    store: StoreDep,
+    rule: Annotated[str | None, Query(description="Alerts whose rules include it.")] = None,
+    min_severity: Annotated[int | None, Query(ge=0, le=255)] = None,
+) -> Response:
+    """Alerts, newest first (by ts_event)."""
+    return _listing(
+        store, ALERTS, replace(filters, symbols=underlying, rule=rule, min_severity=min_severity)
+    )
+
+
+@router.get("/v1/hits")
+def hits(
+    filters: HistoryFilters,
+    underlying: Underlyings,
+    store: StoreDep,
+    rule: Annotated[str | None, Query(description="The classifier rule.")] = None,
+    min_premium_cents: MinCents = None,
+) -> Response:
+    """Classifier hits, newest first (by ts_event)."""
+    return _listing(
+        store,
+        HITS,
+        replace(filters, symbols=underlying, rule=rule, min_money_cents=min_premium_cents),
+    )
+
+
+@router.get("/v1/darkpool")
+def darkpool(
+    filters: HistoryFilters,
+    store: StoreDep,
+    symbol: Annotated[str | None, Query(description="Comma-separated symbols.")] = None,
+    kind: str | None = None,
+    min_notional_cents: MinCents = None,
+) -> Response:
+    """Dark-pool inferences, newest first (by ts_start), with their prints and caveats."""
+    return _listing(
+        store,
+        DARKPOOL,
+        replace(
+            filters, symbols=comma_separated(symbol), kind=kind, min_money_cents=min_notional_cents
+        ),
+    )

@@ -1,0 +1,123 @@
+"""`/v1/playback/{run_id}`: a stored run's packets and alerts replayed at a chosen pace.
+
+Playback is a server-sent event stream (text/event-stream): it works with a plain
+`EventSource` in the browser and any HTTP client, needs no subscription protocol, and
+reconnects are the client's choice. Each event is `event: <channel>`, `id: <n>`,
+`data: {"channel", "source": "playback", "seq": n, "data"}`, and a final `event: end`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import Response, StreamingResponse
+
+from api.dependencies import StoreDep
+from api.query_params import Underlyings, Until, comma_separated, time_ns
+from api.responses import encode_json
+from api.store import ALERTS, PACKETS, Filters, Store, Table
+from api.tape import control
+
+router = APIRouter(tags=["playback"])
+
+PLAYBACK_CHANNELS = (("packets", PACKETS), ("alerts", ALERTS))
+_Item = tuple[int, int, str, str, dict[str, Any]]  # (ts, channel rank, id, channel, data)
+
+
+def playback_channels(
+    channels: Annotated[str, Query(description="packets and/or alerts")] = "packets,alerts",
+) -> list[str]:
+    wanted = [c for c in comma_separated(channels) if c in ("packets", "alerts")]
+    if not wanted:
+        raise HTTPException(400, f"channels: expected packets and/or alerts, got {channels!r}")
+    return wanted
+
+
+def playback_filters(
+    run_id: str,
+    underlying: Underlyings,
+    from_: Annotated[str | None, Query(alias="from", description="ISO 8601 or int ns.")] = None,
+    until: Until = None,
+) -> Filters:
+    return Filters(
+        run_id=run_id,
+        symbols=underlying,
+        since_ns=time_ns("from", from_),
+        until_ns=time_ns("until", until),
+    )
+
+
+@router.get("/v1/playback/{run_id}", response_class=StreamingResponse)
+async def playback(
+    channels: Annotated[list[str], Depends(playback_channels)],
+    filters: Annotated[Filters, Depends(playback_filters)],
+    store: StoreDep,
+    speed: Annotated[float, Query(ge=0, description="1 = event time; 0 = no waiting.")] = 1.0,
+    max_wait_s: Annotated[
+        float, Query(gt=0, description="Longer quiet spells shrink to this.")
+    ] = 5.0,
+) -> Response:
+    """A stored run's packets and alerts as server-sent events, in event-time order, at
+    `speed` times the original pace."""
+    run_id = filters.run_id
+    if not await asyncio.to_thread(store.run_known, run_id):
+        raise HTTPException(404, f"no run {run_id!r}: not registered and no stored rows")
+    sources = [_pages(store, t, c, filters) for c, t in PLAYBACK_CHANNELS if c in channels]
+    return StreamingResponse(
+        _paced(_merged(sources), speed, max_wait_s),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _pages(
+    store: Store, table: Table, channel: str, filters: Filters, size: int = 500
+) -> AsyncIterator[_Item]:
+    rank = 0 if table is PACKETS else 1  # a packet goes before the alert raised on it
+    after: tuple[int, str] | None = None
+    while True:
+        page = await asyncio.to_thread(store.page, table, filters, after, size)
+        for ts, item_id, data in page:
+            yield ts, rank, item_id, channel, data
+        if len(page) < size:
+            return
+        after = page[-1][0], page[-1][1]
+
+
+async def _merged(sources: list[AsyncIterator[_Item]]) -> AsyncIterator[_Item]:
+    """Merge sorted async iterators by (ts, rank, id)."""
+    heads: list[tuple[_Item, int]] = []
+    for index, source in enumerate(sources):
+        first = await anext(source, None)
+        if first is not None:
+            heads.append((first, index))
+    while heads:
+        heads.sort(key=lambda h: h[0][:3])
+        item, index = heads.pop(0)
+        yield item
+        following = await anext(sources[index], None)
+        if following is not None:
+            heads.append((following, index))
+
+
+async def _paced(
+    items: AsyncIterator[_Item], speed: float, max_wait_s: float
+) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    target = loop.time()
+    previous: int | None = None
+    seq = 0
+    async for ts, _, _, channel, data in items:
+        if speed > 0 and previous is not None:
+            target += min(max(ts - previous, 0) / 1e9 / speed, max_wait_s)
+            delay = target - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        previous = ts
+        seq += 1
+        body = encode_json({"channel": channel, "source": "playback", "seq": seq, "data": data})
+        yield f"event: {channel}\nid: {seq}\ndata: {body.decode()}\n\n"
+    yield f"event: end\ndata: {control('end', count=seq)}\n\n"

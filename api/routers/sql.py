@@ -1,0 +1,66 @@
+"""`/v1/sql` (one read-only statement) and `/v1/queries` (the named analytics queries)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from analytics.queries import QueryError, get_query, list_queries, run_query
+from api.dependencies import SqlLimitsDep, StoreDep
+from api.readonly_sql import check_read_only, run_read_only
+from api.responses import JSON
+
+router = APIRouter(tags=["sql"])
+
+
+class SqlRequest(BaseModel):
+    sql: str = Field(description="One read-only statement (SELECT, WITH, SHOW, DESCRIBE...).")
+    max_rows: int | None = Field(None, ge=1, description="At most this many rows back.")
+
+
+def read_only_request(body: SqlRequest) -> SqlRequest:
+    """The request, once its statement passed the read-only check (a clear 400 before the
+    store, and so the server, is reached)."""
+    check_read_only(body.sql)
+    return body
+
+
+def known_query(name: str) -> str:
+    """The name of a named query, or a 404 (before the store is reached)."""
+    try:
+        get_query(name)
+    except QueryError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return name
+
+
+@router.post("/v1/sql")
+def sql(
+    body: Annotated[SqlRequest, Depends(read_only_request)],
+    store: StoreDep,
+    limits: SqlLimitsDep,
+) -> Response:
+    """One read-only statement, run with readonly=1, a row cap and a time limit; anything
+    else is refused with 400."""
+    return JSON(run_read_only(store.warehouse, body.sql, limits, body.max_rows))
+
+
+@router.get("/v1/queries")
+def queries() -> Response:
+    """The named analytics queries (sql/queries) and their parameters."""
+    return JSON({"queries": [q.as_dict() for q in list_queries()]})
+
+
+@router.get("/v1/queries/{name}")
+def named_query(
+    request: Request, name: Annotated[str, Depends(known_query)], store: StoreDep
+) -> Response:
+    """Run a named query; its parameters are the query string (`?k=v`)."""
+    try:
+        columns, rows = run_query(store.warehouse, name, dict(request.query_params))
+    except QueryError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return JSON({"name": name, "columns": columns, "rows": rows, "row_count": len(rows)})
