@@ -19,7 +19,15 @@ _PLACEHOLDERS = {"changeme", "change-me", "secret", "your-api-key", "xxx"}
 class Settings(BaseSettings):
     """Every knob flowtape reads; names are the environment variables' names."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    # The nested delimiter gathers `RETENTION_DAYS_<TABLE>` into one dict field (only
+    # dict and model fields are split; one split keeps table names whole).
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        extra="ignore",
+        case_sensitive=False,
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+    )
 
     environment: str = Field("development", alias="FLOWTAPE_ENV")
     data_dir: Path = Field(Path(".flowtape"), alias="FLOWTAPE_DATA_DIR")
@@ -55,6 +63,9 @@ class Settings(BaseSettings):
     databento_api_key: str = Field("", alias="DATABENTO_API_KEY")
     alpaca_api_key: str = Field("", alias="ALPACA_API_KEY")
     alpaca_secret_key: str = Field("", alias="ALPACA_SECRET_KEY")
+
+    # Retention: RETENTION_DAYS_<TABLE>=N, by lower-case table name (the sink checks them)
+    retention_days: dict[str, str] = Field(default_factory=dict, alias="RETENTION_DAYS")
 
     # API
     api_host: str = Field("127.0.0.1", alias="API_HOST")
