@@ -23,7 +23,8 @@ from infra.bus import Bus
 from infra.embedded import clickhouse_server, nats_server
 from infra.migrate import available_migrations, migrate
 from infra.warehouse import Warehouse, tables_for
-from live.sink import Sink, SinkConfig
+from live.sink.config import SinkConfig
+from live.sink.service import Sink
 from schemas.events import Event, OptionPrint, PrintInference
 from schemas.occ import format_occ
 from schemas.subjects import derived_subject, raw_subject

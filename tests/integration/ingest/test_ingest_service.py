@@ -14,7 +14,7 @@ from infra.embedded import nats_server
 from infra.warehouse import TABLES, Warehouse
 from ingest.memory import IterableSource
 from ingest.service import IngestConfig, IngestService
-from live.sink import Sink
+from live.sink.service import Sink
 from schemas.events import Event, Gap, OptionPrint, OptionQuote, Quarantined
 from schemas.subjects import RAW_STREAM
 from tests.integration.live.sessions import session_events

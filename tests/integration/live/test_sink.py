@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from infra.bus import Bus
+from infra.settings import Settings
 from infra.warehouse import EVENT_TABLES, Warehouse, tables_for
-from live.sink import (
-    Sink,
-    SinkConfig,
-    SinkError,
-    apply_retention,
-    quarantine_source,
-    retention_from_env,
-    split_partitions,
-    stored_lag,
-    table_layouts,
-)
+from live.sink.config import SinkConfig
+from live.sink.errors import SinkError
+from live.sink.positions import quarantine_source, split_partitions, stored_lag, table_layouts
+from live.sink.retention import apply_retention, retention_from_settings
+from live.sink.service import Sink
 from schemas.events import FlowPacket, OptionPrint
 from schemas.subjects import DERIVED_STREAM, RAW_STREAM, derived_subject, raw_subject
 from tests.integration.live.session import (
@@ -153,7 +150,17 @@ async def test_poison_messages_are_quarantined_with_their_reason_and_the_stream_
     assert fresh_warehouse.scalar("SELECT count() FROM quarantine") == 3
 
 
-def test_retention_sets_and_removes_a_ttl_per_table(fresh_warehouse: Warehouse) -> None:
+def _retention_from_environment(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str]
+) -> dict[str, int]:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    return retention_from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
+
+
+def test_retention_sets_and_removes_a_ttl_per_table(
+    fresh_warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def engine(table: str) -> str:
         return str(
             fresh_warehouse.scalar(
@@ -163,7 +170,9 @@ def test_retention_sets_and_removes_a_ttl_per_table(fresh_warehouse: Warehouse) 
             )
         )
 
-    days = retention_from_env({"RETENTION_DAYS_OPTION_QUOTES": "7", "OTHER": "1"})
+    days = _retention_from_environment(
+        monkeypatch, {"RETENTION_DAYS_OPTION_QUOTES": "7", "OTHER": "1"}
+    )
     assert days == {"option_quotes": 7}
     apply_retention(fresh_warehouse, days)
     assert "TTL toDateTime(ts_recv) + toIntervalDay(7)" in engine("option_quotes")
@@ -173,9 +182,19 @@ def test_retention_sets_and_removes_a_ttl_per_table(fresh_warehouse: Warehouse) 
     apply_retention(fresh_warehouse, {"candles_contract": 30})
     assert "TTL toDateTime(bucket) + toIntervalDay(30)" in engine("candles_contract")
     with pytest.raises(SinkError):
-        retention_from_env({"RETENTION_DAYS_GAPS": "a week"})
+        _retention_from_environment(monkeypatch, {"RETENTION_DAYS_GAPS": "a week"})
     with pytest.raises(SinkError):
         apply_retention(fresh_warehouse, {"no_such_table": 3})
+
+
+def test_retention_is_read_from_the_environment_over_the_dotenv_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("RETENTION_DAYS_EQUITY_QUOTES=3\nretention_days_option_quotes=9\n")
+    monkeypatch.setenv("RETENTION_DAYS_OPTION_QUOTES", "7")
+    settings = Settings(_env_file=dotenv)  # type: ignore[call-arg]
+    assert retention_from_settings(settings) == {"equity_quotes": 3, "option_quotes": 7}
 
 
 def test_every_event_table_has_a_partition_layout_the_sink_understands(

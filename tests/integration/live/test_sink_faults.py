@@ -18,7 +18,8 @@ from infra.bus import Bus
 from infra.embedded import clickhouse_server
 from infra.migrate import migrate
 from infra.warehouse import Warehouse
-from live.sink import Sink, SinkConfig
+from live.sink.config import SinkConfig
+from live.sink.service import Sink
 from schemas.subjects import DERIVED_STREAM, RAW_STREAM
 from tests.conftest import Servers
 from tests.integration.live.session import (

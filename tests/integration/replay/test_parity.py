@@ -15,7 +15,7 @@ from infra.warehouse import Warehouse
 from ingest.memory import IterableSource
 from ingest.service import IngestService
 from live.compute_service import ComputeService
-from live.sink import Sink
+from live.sink.service import Sink
 from replay.driver import replay_events
 from replay.sources import dbn_events, stored_events
 from tests.conftest import Servers

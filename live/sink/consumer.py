@@ -1,0 +1,453 @@
+"""One stream into ClickHouse: read JetStream, convert to Arrow, batch, insert with retries.
+
+The sink stops pulling while an insert fails (JetStream keeps the backlog), retries with
+exponential backoff, then catches up. A message that cannot be decoded or converted, or that
+a reachable ClickHouse keeps refusing, goes to `quarantine` with its reason instead of
+blocking the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from clickhouse_connect.driver.exceptions import OperationalError
+
+from infra.bus import Bus, LogMessage, StreamReader
+from infra.warehouse import Warehouse, events_to_arrow, tables_for
+from live.sink.config import SinkConfig
+from live.sink.errors import SinkError
+from live.sink.metrics import StreamMetrics
+from live.sink.positions import (
+    QUARANTINE,
+    STREAM_EVENTS,
+    StoredRows,
+    cut_at_messages,
+    message_starts,
+    quarantine_source,
+    record_checkpoint,
+    split_partitions,
+    stream_tables,
+)
+from schemas.errors import FlowtapeError
+from schemas.events import Quarantined
+from schemas.subjects import RAW_STREAM
+
+log = logging.getLogger("flowtape.sink")
+
+
+class _Stopped(FlowtapeError):
+    """The sink was asked to stop while waiting for ClickHouse."""
+
+
+def _message_time_ns(message: LogMessage) -> int:
+    try:
+        stamp = message.raw.metadata.timestamp
+        return int(stamp.timestamp()) * 10**9 + stamp.microsecond * 1000
+    except Exception:  # a message without JetStream metadata (not expected from a reader)
+        return time.time_ns()
+
+
+def _short(exc: BaseException) -> str:
+    """An error without the request URL clickhouse-connect puts in it (the whole query)."""
+    return re.sub(r"url: \S+", "url: ...", str(exc))[:500]
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """True when the error says ClickHouse could not be reached (as opposed to refusing)."""
+    return isinstance(exc, OperationalError | OSError)
+
+
+class StreamSink:
+    """Consumes one stream into ClickHouse; `Sink` runs one per stream."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        warehouse: Warehouse,
+        stream: str,
+        config: SinkConfig,
+        metrics: StreamMetrics,
+    ) -> None:
+        self.bus = bus
+        self.warehouse = warehouse
+        self.stream = stream
+        self.config = config
+        self.metrics = metrics
+        self.tables = stream_tables(stream)
+        self.allowed = STREAM_EVENTS[stream]
+        self.stored = StoredRows()
+        self.next_seq = 1
+        self.reader: StreamReader | None = None
+        self.pending: dict[str, list[pa.Table]] = {}
+        self.pending_rows = 0
+        self.pending_since = 0.0
+        self.pending_last_seq = 0
+        self.writing: asyncio.Task[None] | None = None
+        self.stop = asyncio.Event()
+        self._last_log = time.monotonic()
+        self._last_seq_checked = 0.0
+
+    # -- lifecycle
+
+    async def start(self) -> None:
+        """Read where the tables stand and open a reader right after the stored position."""
+        await self._retrying(self._load_positions, "reading stored positions")
+        await self._refresh_last_seq(force=True)
+        if self.metrics.last_seq < self.metrics.position:
+            log.error(
+                "%s: ClickHouse holds position %d but the stream ends at %d: was the stream "
+                "recreated? New messages below %d are not stored",
+                self.stream,
+                self.metrics.position,
+                self.metrics.last_seq,
+                self.metrics.position,
+            )
+        await self._open_reader()
+
+    def _load_positions(self) -> None:
+        self.stored = StoredRows.load(self.warehouse, self.stream, self.tables)
+        checkpoint = self.stored.checkpoint
+        self.next_seq = checkpoint + 1
+        self.metrics.position = checkpoint
+        if self.stored.ahead:
+            log.info(
+                "%s: resuming after %d; tables ahead of it: %s",
+                self.stream,
+                checkpoint,
+                self.stored.ahead_max,
+            )
+
+    async def _open_reader(self) -> None:
+        if self.reader is not None:
+            try:
+                await self.reader.close()
+            except Exception as exc:  # the old consumer may already be gone
+                log.debug("%s: closing reader: %s", self.stream, exc)
+        delay = self.config.backoff_initial_s
+        while True:
+            try:
+                self.reader = await self.bus.reader(
+                    self.stream, start_seq=self.next_seq, max_bytes=self.config.fetch_bytes
+                )
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # NATS away: its client reconnects by itself meanwhile
+                self.metrics.last_error = f"opening a reader: {_short(exc)}"
+                delay = await self._backoff(delay, "opening a reader", exc)
+
+    async def close(self) -> None:
+        if self.reader is not None:
+            try:
+                await self.reader.close()
+            except Exception as exc:
+                log.debug("%s: closing reader: %s", self.stream, exc)
+            self.reader = None
+
+    async def run(self, *, until_idle: bool) -> None:
+        """Consume until `stop` is set, or (with `until_idle`) until caught up and flushed."""
+        try:
+            await self.start()
+            while not self.stop.is_set():
+                messages = await self._fetch()
+                for message in messages:
+                    self._accept(message)
+                if self._flush_due(idle=not messages):
+                    await self.flush()
+                if not messages:
+                    await self._refresh_last_seq(force=True)
+                    if self.next_seq <= self.metrics.last_seq:
+                        # Nothing came although the stream is ahead: the consumer may have
+                        # been dropped (inactive while ClickHouse was down); start a new one.
+                        await self._open_reader()
+                    elif until_idle:
+                        await self.written()
+                        return
+                self._maybe_log()
+            await self.flush()
+            await self.written()
+        except _Stopped:
+            log.warning("%s: stopped before storing everything it read", self.stream)
+        finally:
+            if self.writing is not None:
+                self.writing.cancel()
+            await self.close()
+
+    # -- reading
+
+    async def _fetch(self) -> list[LogMessage]:
+        assert self.reader is not None  # noqa: S101  (start() opened it)
+        try:
+            messages = await self.reader.fetch(
+                self.config.fetch_messages, timeout_s=self.config.fetch_timeout_s
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.metrics.last_error = f"fetch: {exc!r}"
+            log.warning("%s: fetch failed (%r); reopening the reader", self.stream, exc)
+            await asyncio.sleep(self.config.backoff_initial_s)
+            await self._open_reader()
+            return []
+        return [message for message in messages if message.stream_seq >= self.next_seq]
+
+    async def _refresh_last_seq(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_seq_checked < 0.5:
+            return
+        self._last_seq_checked = now
+        try:
+            self.metrics.last_seq = await self.bus.last_sequence(self.stream)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.debug("%s: stream info failed: %r", self.stream, exc)
+
+    # -- converting
+
+    def _accept(self, message: LogMessage) -> None:
+        seq = message.stream_seq
+        self.next_seq = seq + 1
+        self.metrics.messages += 1
+        tables = self._convert(message)
+        for table, data in tables.items():
+            data = self._drop_stored(table, data, seq)
+            if data.num_rows:
+                self.pending.setdefault(table, []).append(data)
+                self.pending_rows += data.num_rows
+        if not self.pending_since:
+            self.pending_since = time.monotonic()
+        self.pending_last_seq = seq
+
+    def _convert(self, message: LogMessage) -> dict[str, pa.Table]:
+        if message.error is not None:
+            return self._quarantine(message, "undecodable_message", message.error)
+        if self.stream == RAW_STREAM and not message.run_id:
+            return self._quarantine(message, "missing_run_id", "RAW message without run id header")
+        strays = sorted({type(e).__name__ for e in message.events if type(e) not in self.allowed})
+        if strays:
+            return self._quarantine(message, "wrong_stream", f"{strays} on {self.stream}")
+        if not message.events:
+            return {}
+        try:
+            return tables_for(
+                message.events,
+                run_id=message.run_id,
+                log_seqs=[message.stream_seq] * len(message.events),
+            )
+        except Exception as exc:
+            return self._quarantine(message, "conversion_failed", repr(exc))
+
+    def _quarantine(self, message: LogMessage, reason: str, detail: str) -> dict[str, pa.Table]:
+        """The quarantine row standing for a whole message (its body kept as the payload)."""
+        self.metrics.quarantined += 1
+        seq = message.stream_seq
+        log.warning("%s: quarantining message %d (%s): %s", self.stream, seq, reason, detail[:300])
+        event = Quarantined(
+            ts_recv=_message_time_ns(message),  # the stored message's time: same on a re-read
+            source=quarantine_source(self.stream),
+            reason=reason,
+            detail=f"{self.stream} seq {seq} {message.subject}: {detail}",
+            payload=bytes(message.raw.data),
+        )
+        rows = events_to_arrow([event], run_id=message.run_id or "unknown", log_seqs=[seq])
+        return {QUARANTINE: rows}
+
+    def _drop_stored(self, table: str, data: pa.Table, seq: int) -> pa.Table:
+        kept = self.stored.unstored(table, data, seq)
+        self.metrics.skipped_rows += data.num_rows - kept.num_rows
+        return kept
+
+    # -- writing
+
+    def _flush_due(self, *, idle: bool) -> bool:
+        if self.pending_last_seq == 0:
+            return False
+        if idle or self.pending_rows >= self.config.batch_rows:
+            return True
+        return time.monotonic() - self.pending_since >= self.config.batch_wait_s
+
+    async def flush(self) -> None:
+        """Start writing everything pending, once the previous write is done; reading and
+        converting the next batch overlaps with this one's inserts."""
+        await self.written()
+        if self.pending_last_seq == 0:
+            return
+        pending, rows, upto = self.pending, self.pending_rows, self.pending_last_seq
+        self.pending, self.pending_rows, self.pending_since, self.pending_last_seq = {}, 0, 0.0, 0
+        self.writing = asyncio.create_task(self._write(pending, rows, upto))
+
+    async def written(self) -> None:
+        """Wait for the write in flight, if any (its errors surface here)."""
+        task, self.writing = self.writing, None
+        if task is not None:
+            await task
+
+    async def _write(self, pending: dict[str, list[pa.Table]], rows: int, upto: int) -> None:
+        """Insert a batch (per table and partition, quarantine last), then record its position."""
+        ordered = sorted(pending, key=lambda t: (t == QUARANTINE, t))
+        rejected: list[pa.Table] = []
+        for table in ordered:
+            data = pa.concat_tables(pending[table], promote_options="default")
+            if table == QUARANTINE:
+                if rejected:
+                    data = pa.concat_tables([data, *rejected], promote_options="default")
+                data = data.sort_by("log_seq")
+            rejected.extend(await self._insert_table(table, data))
+        if rejected and QUARANTINE not in pending:
+            data = pa.concat_tables(rejected, promote_options="default").sort_by("log_seq")
+            await self._insert_table(QUARANTINE, data)
+        await self._retrying(
+            lambda: record_checkpoint(self.warehouse, self.stream, upto), "recording the position"
+        )
+        self.metrics.position = upto
+        self.metrics.batches += 1
+        self.metrics.last_batch_rows = rows
+        self.metrics.max_batch_rows = max(self.metrics.max_batch_rows, rows)
+        await self._refresh_last_seq()
+
+    async def _insert_table(self, table: str, data: pa.Table) -> list[pa.Table]:
+        """Insert one table's batch; returns quarantine rows for messages ClickHouse refused."""
+        rejected: list[pa.Table] = []
+        for part in split_partitions(data, self.stored.layouts[table]):
+            for chunk in cut_at_messages(part, self.config.max_insert_rows):
+                if await self._insert(table, chunk):
+                    self._count(table, chunk.num_rows)
+                else:
+                    rejected.extend(await self._insert_each_message(table, chunk))
+        return rejected
+
+    def _count(self, table: str, rows: int) -> None:
+        self.metrics.rows[table] = self.metrics.rows.get(table, 0) + rows
+
+    async def _insert_each_message(self, table: str, chunk: pa.Table) -> list[pa.Table]:
+        """ClickHouse keeps refusing `chunk`: insert it message by message, quarantining the
+        messages it refuses (in order, so the positions rule still holds)."""
+        rejected: list[pa.Table] = []
+        seqs = chunk.column("log_seq").to_numpy()
+        starts = message_starts(chunk)
+        for begin, end in zip(starts, starts[1:], strict=False):
+            one = chunk.slice(begin, end - begin)
+            if await self._insert(table, one, attempts=1):
+                self._count(table, one.num_rows)
+                continue
+            seq = int(seqs[begin])
+            if table == QUARANTINE:
+                log.error(
+                    "%s: ClickHouse refused quarantine rows of message %d; they are only in "
+                    "the stream: %s",
+                    self.stream,
+                    seq,
+                    self.metrics.last_error,
+                )
+                continue
+            rejected.append(self._refused_rows(table, one, seq))
+        return rejected
+
+    def _refused_rows(self, table: str, rows: pa.Table, seq: int) -> pa.Table:
+        self.metrics.quarantined += 1
+        run_id = str(rows.column("run_id")[0].as_py())
+        day_column = self.stored.layouts[table].day_column
+        ts = int(pc.cast(rows.column(day_column), pa.int64())[0].as_py()) if day_column else 0
+        event = Quarantined(
+            ts_recv=ts,
+            source=quarantine_source(self.stream),
+            reason="insert_refused",
+            detail=f"{self.stream} seq {seq} into {table}: {self.metrics.last_error}"[:4000],
+            payload=b"",
+        )
+        log.warning("%s: ClickHouse refused message %d for %s", self.stream, seq, table)
+        rows = events_to_arrow([event], run_id=run_id, log_seqs=[seq])
+        return self._drop_stored(QUARANTINE, rows, seq)  # stored before a restart
+
+    async def _insert(self, table: str, data: pa.Table, *, attempts: int | None = None) -> bool:
+        """Insert with retries; False when a reachable server refused it `attempts` times."""
+        limit = attempts or self.config.rejected_attempts
+        refused = 0
+        delay = self.config.backoff_initial_s
+        while True:
+            started = time.perf_counter()
+            try:
+                await asyncio.to_thread(self._insert_now, table, data)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.metrics.last_error = f"insert {table}: {_short(exc)}"
+                if not _unreachable(exc) and await asyncio.to_thread(self._ping):
+                    refused += 1
+                    if refused >= limit:
+                        return False
+                else:
+                    self.metrics.waiting_for_clickhouse = True
+                delay = await self._backoff(delay, f"insert into {table}", exc)
+                continue
+            elapsed = time.perf_counter() - started
+            self.metrics.waiting_for_clickhouse = False
+            self.metrics.inserts += 1
+            self.metrics.insert_seconds_last = elapsed
+            self.metrics.insert_seconds_total += elapsed
+            self.metrics.insert_seconds_max = max(self.metrics.insert_seconds_max, elapsed)
+            return True
+
+    def _insert_now(self, table: str, data: pa.Table) -> None:
+        self.warehouse.insert_arrow(table, data.combine_chunks())  # one record batch: one block
+
+    def _ping(self) -> bool:
+        try:
+            return bool(self.warehouse.client.ping())
+        except Exception:
+            return False
+
+    async def _retrying(self, action: Callable[[], Any], what: str) -> Any:
+        delay = self.config.backoff_initial_s
+        while True:
+            try:
+                result = await asyncio.to_thread(action)
+            except asyncio.CancelledError:
+                raise
+            except SinkError:
+                raise
+            except Exception as exc:
+                self.metrics.last_error = f"{what}: {_short(exc)}"
+                self.metrics.waiting_for_clickhouse = True
+                delay = await self._backoff(delay, what, exc)
+                continue
+            self.metrics.waiting_for_clickhouse = False
+            return result
+
+    async def _backoff(self, delay: float, what: str, exc: BaseException) -> float:
+        self.metrics.retries += 1
+        await self._refresh_last_seq()  # keep the lag figure live while the backlog grows
+        log.warning("%s: %s failed, retrying in %.1fs: %s", self.stream, what, delay, _short(exc))
+        try:
+            await asyncio.wait_for(self.stop.wait(), timeout=delay)
+        except TimeoutError:
+            return min(delay * 2, self.config.backoff_max_s)
+        raise _Stopped
+
+    def _maybe_log(self) -> None:
+        now = time.monotonic()
+        if now - self._last_log < self.config.log_every_s:
+            return
+        self._last_log = now
+        m = self.metrics
+        log.info(
+            "%s: position %d lag %d rows %d batches %d last batch %d insert %.3fs retries %d "
+            "quarantined %d",
+            self.stream,
+            m.position,
+            m.lag,
+            m.rows_total,
+            m.batches,
+            m.last_batch_rows,
+            m.insert_seconds_last,
+            m.retries,
+            m.quarantined,
+        )
