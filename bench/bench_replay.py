@@ -34,6 +34,11 @@ from replay.driver import chunks, replay_events
 from replay.sources import dbn_events, underlying_weights
 
 
+def engine_config() -> compute.EngineConfig:
+    """The engine's thresholds as `flowtape replay` takes them from the environment."""
+    return compute.config_from_settings(Settings().raw_environment(compute.SEED_NAMES))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--prints", type=int, default=5_000_000)
@@ -77,7 +82,7 @@ def main() -> None:
             weights = underlying_weights([definition, tcbbo]) if args.shards > 1 else None
             stream, _ = dbn_events([definition, tcbbo])
             summary = replay_events(
-                stream, run_id="bench", config=Settings().engine_config(), warehouse=warehouse,
+                stream, run_id="bench", config=engine_config(), warehouse=warehouse,
                 shards=args.shards, weights=weights, chunk_size=args.chunk,
             )  # fmt: skip
             replay_s = time.perf_counter() - started
@@ -163,7 +168,7 @@ def breakdown(definition: Path, tcbbo: Path, replay_s: float, shards: int) -> No
         stream, _ = dbn_events([definition, tcbbo])
         events = list(stream)
         decode_s = time.perf_counter() - started
-        state = compute.initial_state(Settings().engine_config(), "bench")
+        state = compute.initial_state(engine_config(), "bench")
         engine_s = arrow_s = 0.0
         # Chunk by chunk, each dropped once converted, as in the replay (holding every
         # output until the end would make the engine pay for gigabytes of fresh memory).

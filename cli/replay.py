@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+import compute
 from analytics.report import build_report
 from infra.migrate import migrate
 from infra.runs import delete_run, list_runs, register_run
@@ -99,6 +100,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Recompute a session at full speed into ClickHouse under a run id."""
         settings = get_settings()
+        config = compute.config_from_settings(settings.raw_environment(compute.SEED_NAMES))
         run = run_id or _default_run_id()
         begin, finish = parse_time(start), parse_time(end)
         with Stack(settings, needs=("clickhouse", "redis")) as stack:
@@ -149,7 +151,7 @@ def register(app: typer.Typer) -> None:
                     progress.update(task, total=total, completed=seen, rate=rate)
 
                 summary = replay_events(
-                    within(events, begin, finish), run_id=run, config=settings.engine_config(),
+                    within(events, begin, finish), run_id=run, config=config,
                     warehouse=warehouse, state=state, progress=advance, shards=shards,
                     weights=weights,
                 )  # fmt: skip

@@ -3,11 +3,12 @@
 Imports only `schemas` and the standard library (see `tests/unit/compute/test_purity.py`).
 """
 
-from compute.config import EngineConfig, config_from_settings
+from compute.config import SEED_NAMES, EngineConfig, config_from_settings
 from compute.engine import finish, step
 from compute.state import EngineState, decode_state, encode_state, initial_state
 
 __all__ = [
+    "SEED_NAMES",
     "EngineConfig",
     "EngineState",
     "config_from_settings",

@@ -1,15 +1,19 @@
 """Every threshold of the engine, in one frozen struct.
 
-Names mirror the seed settings in DOMAIN.md (`NBBO_MAX_AGE_MS` -> `nbbo_max_age_ns`,
-`CLASSIFIER_SWEEP_MIN_PREMIUM` (dollars) -> `classifier_sweep_min_premium_cents`, ...); units
-are in the name: `_ns` event-time nanoseconds, `_cents` integer cents, `_bps` basis points.
+Units are in the field name: `_ns` event-time nanoseconds, `_cents` integer cents, `_bps`
+basis points. A threshold set from the environment declares its variable (the seed settings
+of DOMAIN.md) and that variable's unit on its own field, `setting("NBBO_MAX_AGE_MS", "ms")`;
+`SEED_NAMES` and `config_from_settings` are derived from those declarations.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Annotated, get_args
 
 import msgspec
+
+from schemas.errors import ConfigError
 
 MS = 1_000_000
 SECOND = 1_000_000_000
@@ -37,12 +41,29 @@ DEFAULT_RULE_WEIGHTS: dict[str, int] = {
     "unusual_volume": 1,
 }
 
+# The unit of an environment variable -> the factor to its field's unit; None: a plain float.
+UNIT_FACTORS: dict[str, int | None] = {
+    "ms": MS,
+    "s": SECOND,
+    "dollars": 100,
+    "count": 1,
+    "z": None,
+    "fraction": None,
+}
+
+
+def setting(env: str, unit: str) -> msgspec.Meta:
+    """Declares the environment variable that sets a field, and its unit (`UNIT_FACTORS`)."""
+    if unit not in UNIT_FACTORS:
+        raise ValueError(f"unit must be one of {sorted(UNIT_FACTORS)}, got {unit!r}")
+    return msgspec.Meta(extra={"env": env, "unit": unit})
+
 
 class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Thresholds and windows of the engine; one config per run (it is part of the state)."""
 
     # NBBO join
-    nbbo_max_age_ns: int = 1_000 * MS
+    nbbo_max_age_ns: Annotated[int, setting("NBBO_MAX_AGE_MS", "ms")] = 1_000 * MS
 
     # clustering
     cluster_window_ns: int = 500 * MS
@@ -53,20 +74,32 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     block_min_premium_cents: int = 25_000_000
 
     # rolling baselines
-    rolling_window_size: int = 50
-    rolling_ttl_ns: int = 86_400 * SECOND
+    rolling_window_size: Annotated[int, setting("ROLLING_WINDOW_SIZE", "count")] = 50
+    rolling_ttl_ns: Annotated[int, setting("ROLLING_TTL_SEC", "s")] = 86_400 * SECOND
 
     # classifiers (seed thresholds)
-    classifier_sweep_min_premium_cents: int = 4_000_000
-    classifier_sweep_min_count: int = 3
-    classifier_sweep_min_premium_z: float = 2.0
-    classifier_spike_min_premium_cents: int = 2_000_000
-    classifier_spike_min_size: int = 400
-    classifier_spike_min_premium_z: float = 2.5
-    classifier_spike_min_size_z: float = 2.0
-    classifier_z_min_samples: int = 12
-    classifier_min_nbbo_coverage: float = 0.5
-    classifier_min_aggressor_ratio: float = 0.55
+    classifier_sweep_min_premium_cents: Annotated[
+        int, setting("CLASSIFIER_SWEEP_MIN_PREMIUM", "dollars")
+    ] = 4_000_000
+    classifier_sweep_min_count: Annotated[int, setting("CLASSIFIER_SWEEP_MIN_COUNT", "count")] = 3
+    classifier_sweep_min_premium_z: Annotated[
+        float, setting("CLASSIFIER_SWEEP_MIN_PREMIUM_Z", "z")
+    ] = 2.0
+    classifier_spike_min_premium_cents: Annotated[
+        int, setting("CLASSIFIER_SPIKE_MIN_PREMIUM", "dollars")
+    ] = 2_000_000
+    classifier_spike_min_size: Annotated[int, setting("CLASSIFIER_SPIKE_MIN_SIZE", "count")] = 400
+    classifier_spike_min_premium_z: Annotated[
+        float, setting("CLASSIFIER_SPIKE_MIN_PREMIUM_Z", "z")
+    ] = 2.5
+    classifier_spike_min_size_z: Annotated[float, setting("CLASSIFIER_SPIKE_MIN_SIZE_Z", "z")] = 2.0
+    classifier_z_min_samples: Annotated[int, setting("CLASSIFIER_Z_MIN_SAMPLES", "count")] = 12
+    classifier_min_nbbo_coverage: Annotated[
+        float, setting("CLASSIFIER_MIN_NBBO_COVERAGE", "fraction")
+    ] = 0.5
+    classifier_min_aggressor_ratio: Annotated[
+        float, setting("CLASSIFIER_MIN_AGGRESSOR_RATIO", "fraction")
+    ] = 0.55
     classifier_golden_sweep_min_premium_cents: int = 100_000_000
     classifier_repeated_hits_min_prints: int = 6
     classifier_repeated_hits_window_ns: int = 100 * MS
@@ -138,22 +171,21 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         return self.repeated_hits_tier_floors_cents[tier]
 
 
-# Seed setting name -> (config field, factor from the seed unit to the field's unit).
-SEED_NAMES: dict[str, tuple[str, int | None]] = {
-    "NBBO_MAX_AGE_MS": ("nbbo_max_age_ns", MS),
-    "ROLLING_WINDOW_SIZE": ("rolling_window_size", 1),
-    "ROLLING_TTL_SEC": ("rolling_ttl_ns", SECOND),
-    "CLASSIFIER_SWEEP_MIN_PREMIUM": ("classifier_sweep_min_premium_cents", 100),
-    "CLASSIFIER_SWEEP_MIN_COUNT": ("classifier_sweep_min_count", 1),
-    "CLASSIFIER_SWEEP_MIN_PREMIUM_Z": ("classifier_sweep_min_premium_z", None),
-    "CLASSIFIER_SPIKE_MIN_PREMIUM": ("classifier_spike_min_premium_cents", 100),
-    "CLASSIFIER_SPIKE_MIN_SIZE": ("classifier_spike_min_size", 1),
-    "CLASSIFIER_SPIKE_MIN_PREMIUM_Z": ("classifier_spike_min_premium_z", None),
-    "CLASSIFIER_SPIKE_MIN_SIZE_Z": ("classifier_spike_min_size_z", None),
-    "CLASSIFIER_Z_MIN_SAMPLES": ("classifier_z_min_samples", 1),
-    "CLASSIFIER_MIN_NBBO_COVERAGE": ("classifier_min_nbbo_coverage", None),
-    "CLASSIFIER_MIN_AGGRESSOR_RATIO": ("classifier_min_aggressor_ratio", None),
-}
+def _seed_names() -> dict[str, tuple[str, int | None]]:
+    names: dict[str, tuple[str, int | None]] = {}
+    for field in msgspec.structs.fields(EngineConfig):
+        for meta in get_args(field.type)[1:]:  # the metadata of an `Annotated` field
+            if isinstance(meta, msgspec.Meta) and meta.extra is not None:
+                names[meta.extra["env"]] = (field.name, UNIT_FACTORS[meta.extra["unit"]])
+    return names
+
+
+# Environment variable -> (config field, factor from the variable's unit to the field's unit).
+SEED_NAMES: dict[str, tuple[str, int | None]] = _seed_names()
+
+
+class EngineSettingError(ConfigError, ValueError):
+    """An engine threshold given in the environment that is not a number."""
 
 
 def config_from_settings(
@@ -162,8 +194,8 @@ def config_from_settings(
     """A config from seed-named settings (e.g. the environment the service read for us).
 
     Only the seed names are looked at; integer settings are scaled to the field's unit
-    (milliseconds -> ns, dollars -> cents), the others are floats. Raises ValueError naming
-    the setting that is not a number.
+    (milliseconds -> ns, dollars -> cents), the others are floats. Raises EngineSettingError
+    (a ValueError) naming the setting that is not a number.
     """
     changes: dict[str, int | float] = {}
     for name, (field, factor) in SEED_NAMES.items():
@@ -176,5 +208,5 @@ def config_from_settings(
             else:
                 changes[field] = round(float(raw) * factor)
         except ValueError:
-            raise ValueError(f"{name} must be a number, got {raw!r}") from None
+            raise EngineSettingError(f"{name} must be a number, got {raw!r}") from None
     return msgspec.structs.replace(base or EngineConfig(), **changes)

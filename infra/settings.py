@@ -1,14 +1,25 @@
-"""Service settings from the environment and `.env` (seed-compatible names)."""
+"""Service settings from the environment and `.env` (seed-compatible names).
+
+The engine's thresholds are declared with the engine (`compute.config`): the callers that
+build an engine take their raw values from `Settings.raw_environment`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, PrivateAttr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.sources import ENV_FILE_SENTINEL, DotenvType
 
-from compute.config import SEED_NAMES, EngineConfig, config_from_settings
 from schemas.errors import ConfigError
 
 _MS = 1_000_000
@@ -43,21 +54,8 @@ class Settings(BaseSettings):
     stream_max_bytes: int = Field(8 * 1024**3, alias="STREAM_MAX_BYTES")
     stream_duplicate_window_s: float = Field(120.0, alias="STREAM_DUPLICATE_WINDOW_S")
 
-    # Engine (DOMAIN.md seed thresholds)
-    nbbo_max_age_ms: int = Field(1000, alias="NBBO_MAX_AGE_MS")
-    rolling_window_size: int = Field(50, alias="ROLLING_WINDOW_SIZE")
-    rolling_ttl_sec: int = Field(86400, alias="ROLLING_TTL_SEC")
+    # Live compute: the reorder buffer's patience (the engine's thresholds: compute.config)
     allowed_lateness_ms: int = Field(2000, alias="ALLOWED_LATENESS_MS")
-    classifier_sweep_min_premium: int = Field(40000, alias="CLASSIFIER_SWEEP_MIN_PREMIUM")
-    classifier_sweep_min_count: int = Field(3, alias="CLASSIFIER_SWEEP_MIN_COUNT")
-    classifier_sweep_min_premium_z: float = Field(2.0, alias="CLASSIFIER_SWEEP_MIN_PREMIUM_Z")
-    classifier_spike_min_premium: int = Field(20000, alias="CLASSIFIER_SPIKE_MIN_PREMIUM")
-    classifier_spike_min_size: int = Field(400, alias="CLASSIFIER_SPIKE_MIN_SIZE")
-    classifier_spike_min_premium_z: float = Field(2.5, alias="CLASSIFIER_SPIKE_MIN_PREMIUM_Z")
-    classifier_spike_min_size_z: float = Field(2.0, alias="CLASSIFIER_SPIKE_MIN_SIZE_Z")
-    classifier_z_min_samples: int = Field(12, alias="CLASSIFIER_Z_MIN_SAMPLES")
-    classifier_min_nbbo_coverage: float = Field(0.5, alias="CLASSIFIER_MIN_NBBO_COVERAGE")
-    classifier_min_aggressor_ratio: float = Field(0.55, alias="CLASSIFIER_MIN_AGGRESSOR_RATIO")
 
     # Sources
     databento_api_key: str = Field("", alias="DATABENTO_API_KEY")
@@ -71,6 +69,13 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", alias="API_HOST")
     api_port: int = Field(8000, alias="API_PORT")
 
+    # The `.env` file these settings were read from, for `raw_environment`.
+    _env_file: DotenvType | None = PrivateAttr(ENV_FILE_SENTINEL)
+
+    def __init__(self, _env_file: DotenvType | None = ENV_FILE_SENTINEL, **values: Any) -> None:
+        super().__init__(_env_file=_env_file, **values)
+        self._env_file = _env_file
+
     @field_validator("run_id")
     @classmethod
     def _run_id_is_a_token(cls, value: str) -> str:
@@ -78,11 +83,22 @@ class Settings(BaseSettings):
             raise ValueError(f"run id must be letters, digits, '_' or '-', got {value!r}")
         return value
 
-    def engine_config(self) -> EngineConfig:
-        """The engine's thresholds from these settings (seed names, scaled by the engine's
-        own table: dollars -> cents, ms -> ns)."""
-        values = self.model_dump(by_alias=True)
-        return config_from_settings({name: str(values[name]) for name in SEED_NAMES})
+    def raw_environment(self, names: Iterable[str]) -> dict[str, str]:
+        """The text of each variable in `names` that is set, from the environment else `.env`
+        (as the fields are read): for settings declared elsewhere, such as the engine's
+        thresholds (`compute.config_from_settings(settings.raw_environment(SEED_NAMES))`)."""
+        sources = (
+            EnvSettingsSource(type(self)),
+            DotEnvSettingsSource(type(self), env_file=self._env_file),
+        )
+        found: dict[str, str] = {}
+        for name in names:
+            for source in sources:
+                value = source.env_vars.get(name.lower())  # names are not case-sensitive
+                if value is not None:
+                    found[name] = value
+                    break
+        return found
 
     @property
     def allowed_lateness_ns(self) -> int:

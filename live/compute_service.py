@@ -214,7 +214,7 @@ async def run_compute(
         service = ComputeService(
             bus,
             store,
-            settings.engine_config(),
+            compute.config_from_settings(settings.raw_environment(compute.SEED_NAMES)),
             allowed_lateness_ns=settings.allowed_lateness_ns,
             max_batch_messages=batch_messages,
         )

@@ -5,8 +5,12 @@ from infra.settings import Settings
 from schemas.errors import ConfigError
 
 
+def engine_config(settings: Settings) -> compute.EngineConfig:
+    return compute.config_from_settings(settings.raw_environment(compute.SEED_NAMES))
+
+
 def test_default_settings_give_the_engine_its_default_thresholds() -> None:
-    assert Settings().engine_config() == compute.EngineConfig()
+    assert engine_config(Settings()) == compute.EngineConfig()
 
 
 def test_seed_names_are_read_from_the_environment_in_their_units(
@@ -15,7 +19,7 @@ def test_seed_names_are_read_from_the_environment_in_their_units(
     monkeypatch.setenv("NBBO_MAX_AGE_MS", "250")
     monkeypatch.setenv("CLASSIFIER_SWEEP_MIN_PREMIUM", "50000")
     monkeypatch.setenv("CLASSIFIER_Z_MIN_SAMPLES", "20")
-    config = Settings().engine_config()
+    config = engine_config(Settings())
     assert config.nbbo_max_age_ns == 250_000_000
     assert config.classifier_sweep_min_premium_cents == 5_000_000
     assert config.classifier_z_min_samples == 20
@@ -24,7 +28,7 @@ def test_seed_names_are_read_from_the_environment_in_their_units(
 def test_a_bad_value_is_refused_with_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROLLING_WINDOW_SIZE", "fifty")
     with pytest.raises(ValueError, match="ROLLING_WINDOW_SIZE"):
-        Settings()
+        engine_config(Settings())
 
 
 def test_placeholder_secrets_refuse_to_start_outside_development(
