@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from infra.bus import Bus
-from infra.settings import get_settings
+from infra.settings import Settings, get_settings
 from infra.stack import Stack
 from ingest.service import IngestConfig, IngestService
 from ingest.source import Source
@@ -32,8 +32,9 @@ def build_source(
     speed: float,
     seed: int,
     minutes: int,
+    settings: Settings,
 ) -> Source:
-    """The named source, configured from the options and the environment."""
+    """The named source, configured from the options and the settings (its keys)."""
     if name == "synthetic":
         from ingest.synthetic.source import SyntheticSource
         from synth.config import SynthConfig
@@ -52,13 +53,21 @@ def build_source(
 
         if not (dataset and schemas and symbols):
             raise typer.BadParameter("databento-live needs --dataset, --schema and --symbols")
-        config = DatabentoLiveConfig(dataset=dataset, schemas=schemas, symbols=symbols)
+        config = DatabentoLiveConfig(
+            dataset=dataset, schemas=schemas, symbols=symbols, api_key=settings.databento_api_key
+        )
         return DatabentoLiveSource(config)
     if name == "alpaca":
         from ingest.alpaca.adapter import AlpacaOptionSource
         from ingest.alpaca.config import AlpacaOptionsConfig
 
-        return AlpacaOptionSource(AlpacaOptionsConfig(underlyings=symbols or ["SPY"]))
+        return AlpacaOptionSource(
+            AlpacaOptionsConfig(
+                underlyings=symbols or ["SPY"],
+                api_key=settings.alpaca_api_key,
+                secret_key=settings.alpaca_secret_key,
+            )
+        )
     if name == "ibkr":
         from ingest.ibkr.adapter import IbkrOptionSource
         from ingest.ibkr.config import IbkrOptionsConfig
@@ -105,7 +114,7 @@ def register(app: typer.Typer) -> None:
         settings.check_secrets()
         built = build_source(
             source, paths=path or [], dataset=dataset, schemas=schema or [],
-            symbols=symbols or [], speed=speed, seed=seed, minutes=minutes,
+            symbols=symbols or [], speed=speed, seed=seed, minutes=minutes, settings=settings,
         )  # fmt: skip
         config = IngestConfig(run_id=settings.run_id, reconnect=source in LIVE_SOURCES)
         with Stack(settings, needs=("nats",)) as stack:

@@ -57,10 +57,10 @@ class Settings(BaseSettings):
     # Live compute: the reorder buffer's patience (the engine's thresholds: compute.config)
     allowed_lateness_ms: int = Field(2000, alias="ALLOWED_LATENESS_MS")
 
-    # Sources
-    databento_api_key: str = Field("", alias="DATABENTO_API_KEY")
-    alpaca_api_key: str = Field("", alias="ALPACA_API_KEY")
-    alpaca_secret_key: str = Field("", alias="ALPACA_SECRET_KEY")
+    # Sources: secrets, handed to the source configs by whoever builds them; kept out of repr
+    databento_api_key: str = Field("", alias="DATABENTO_API_KEY", repr=False)
+    alpaca_api_key: str = Field("", alias="ALPACA_API_KEY", repr=False)
+    alpaca_secret_key: str = Field("", alias="ALPACA_SECRET_KEY", repr=False)
 
     # Retention: RETENTION_DAYS_<TABLE>=N, by lower-case table name (the sink checks them)
     retention_days: dict[str, str] = Field(default_factory=dict, alias="RETENTION_DAYS")

@@ -15,6 +15,7 @@ import zstandard
 from databento import DBNStore
 
 from compute import EngineState, decode_state
+from infra.settings import get_settings
 from infra.warehouse import MARKET_EVENTS, Warehouse
 from ingest.databento.adapter import (
     DatabentoHistoricalSource,
@@ -172,6 +173,7 @@ def download_events(
                 start=start,
                 end=end,
                 download_dir=str(cache_dir),
+                api_key=get_settings().databento_api_key,
             )
         )  # fmt: skip
         for schema in schemas

@@ -63,7 +63,7 @@ class AlpacaOptionSource:
         from alpaca.data.enums import OptionsFeed
         from alpaca.data.live.option import OptionDataStream
 
-        key, secret = alpaca_keys()
+        key, secret = alpaca_keys(self.config.api_key, self.config.secret_key)
         return OptionDataStream(key, secret, raw_data=True, feed=OptionsFeed(self.config.feed))
 
     def subscribe(self, stream: Any, today: dt.date) -> list[str]:
@@ -119,7 +119,7 @@ def _load_universe(config: AlpacaOptionsConfig, today: dt.date) -> Universe:
     from alpaca.trading.client import TradingClient
     from alpaca.trading.requests import GetOptionContractsRequest
 
-    key, secret = alpaca_keys()
+    key, secret = alpaca_keys(config.api_key, config.secret_key)
     stocks = StockHistoricalDataClient(key, secret)
     trading = TradingClient(key, secret)
     latest = stocks.get_stock_latest_trade(

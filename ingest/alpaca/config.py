@@ -1,8 +1,10 @@
-"""Settings of the Alpaca options source (frozen; unknown fields rejected)."""
+"""Settings of the Alpaca options source (frozen; unknown fields rejected).
+
+The key pair comes from `infra.settings.Settings` (`alpaca_api_key`, `alpaca_secret_key`),
+handed over by whoever builds the config.
+"""
 
 from __future__ import annotations
-
-import os
 
 import msgspec
 
@@ -29,16 +31,19 @@ class AlpacaOptionsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
     fallback_band_pct: float = 0.10
     max_quotes: int = 200
     source: str = "alpaca"
+    api_key: str = ""
+    secret_key: str = ""
 
 
 class MissingAlpacaKeys(ConfigError):
-    """No Alpaca key pair in the environment."""
+    """No Alpaca key pair in the settings."""
 
 
-def alpaca_keys() -> tuple[str, str]:
-    """(`ALPACA_API_KEY`, `ALPACA_SECRET_KEY`); refuses missing values."""
-    key = os.environ.get(API_KEY_ENV, "").strip()
-    secret = os.environ.get(SECRET_KEY_ENV, "").strip()
+def alpaca_keys(api_key: str, secret_key: str) -> tuple[str, str]:
+    """The key pair a config was given (`ALPACA_API_KEY`, `ALPACA_SECRET_KEY`); refuses
+    missing values."""
+    key = api_key.strip()
+    secret = secret_key.strip()
     if not key or not secret:
         raise MissingAlpacaKeys(f"expected ${API_KEY_ENV} and ${SECRET_KEY_ENV}, found none")
     return key, secret

@@ -472,7 +472,7 @@ class DatabentoHistoricalSource:
     """A `databento.Historical` range: downloaded to a DBN file, then read like a file.
 
     `fetch` may be replaced (tests, pre-downloaded data); by default it calls
-    `Historical(key).timeseries.get_range(..., path=...)` with the key from the environment.
+    `Historical(key).timeseries.get_range(..., path=...)` with the config's `api_key`.
     """
 
     def __init__(
@@ -514,7 +514,7 @@ class DatabentoHistoricalSource:
 def _fetch_historical(config: DatabentoHistoricalConfig, path: Path) -> None:
     import databento
 
-    client = databento.Historical(key=api_key())
+    client = databento.Historical(key=api_key(config.api_key))
     client.timeseries.get_range(
         dataset=config.dataset,
         schema=config.schema,
@@ -536,7 +536,7 @@ class DatabentoLiveSource:
     shape as `DBNStore.replay`); events cross to the event loop through a queue and come
     out of `events()` in arrival order (the engine's reorder buffer restores canonical
     order across sources). `client_factory` builds the client; by default `databento.Live`
-    with the key from `DATABENTO_API_KEY`.
+    with the config's `api_key`.
     """
 
     def __init__(
@@ -560,7 +560,7 @@ class DatabentoLiveSource:
         if self._client_factory is None:
             import databento
 
-            self._client = databento.Live(key=api_key())
+            self._client = databento.Live(key=api_key(self.config.api_key))
         else:
             self._client = self._client_factory()
         for schema in self.config.schemas:

@@ -1,8 +1,10 @@
-"""Settings of the Databento sources (frozen; unknown fields rejected)."""
+"""Settings of the Databento sources (frozen; unknown fields rejected).
+
+The API key comes from `infra.settings.Settings.databento_api_key`, handed over by whoever
+builds the config.
+"""
 
 from __future__ import annotations
-
-import os
 
 import msgspec
 
@@ -38,6 +40,7 @@ class DatabentoLiveConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
     start: str | None = None
     source: str = "databento"
     emit_venue_quotes: bool = False
+    api_key: str = ""
 
 
 class DatabentoHistoricalConfig(
@@ -54,15 +57,17 @@ class DatabentoHistoricalConfig(
     download_dir: str = ".flowtape/databento"
     source: str = "databento"
     emit_venue_quotes: bool = False
+    api_key: str = ""
 
 
 class MissingApiKey(ConfigError):
-    """No usable Databento API key in the environment."""
+    """No usable Databento API key in the settings."""
 
 
-def api_key() -> str:
-    """The API key from `DATABENTO_API_KEY`; refuses a missing or placeholder value."""
-    key = os.environ.get(API_KEY_ENV, "").strip()
+def api_key(given: str) -> str:
+    """The API key a config was given (`DATABENTO_API_KEY`); refuses a missing or placeholder
+    value."""
+    key = given.strip()
     if key in _PLACEHOLDERS:
         raise MissingApiKey(f"expected a Databento API key in ${API_KEY_ENV}, found none")
     return key

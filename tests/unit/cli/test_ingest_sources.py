@@ -4,6 +4,7 @@ import pytest
 import typer
 
 from cli.ingest import SOURCES, build_source
+from infra.settings import Settings
 from ingest.source import Source
 
 OPTIONS: dict[str, dict[str, object]] = {
@@ -20,7 +21,7 @@ def build(name: str, **given: object) -> Source:
         paths=[], dataset=None, schemas=[], symbols=[], speed=0.0, seed=1, minutes=1
     )
     options.update(given)
-    return build_source(name, **options)  # type: ignore[arg-type]
+    return build_source(name, settings=Settings(_env_file=None), **options)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("name", SOURCES)
