@@ -14,20 +14,11 @@ import pytest
 
 from analytics.queries import QueryError, list_queries, run_query
 from infra.warehouse import Warehouse
-from schemas.events import (
-    Alert,
-    ClassifierHit,
-    EquityPrint,
-    Event,
-    FlowPacket,
-    MemberPrint,
-    OpenInterest,
-    OptionPrint,
-    PacketLeg,
-    PrintInference,
-)
+from schemas.events import Event, FlowPacket, MemberPrint, OptionPrint, PrintInference
 from schemas.occ import format_occ
 from tests.conftest import Servers, new_warehouse
+from tests.kit.derived import alert, classifier_hit, flow_packet, inference_of, leg, member_of
+from tests.kit.events import equity_print, open_interest, option_print
 
 RUN = "qtest"
 DAY = 1_704_240_000 * 10**9  # 2024-01-03 00:00 UTC
@@ -40,7 +31,7 @@ DOLLAR = S  # one dollar at the 1e-9 price scale
 
 
 def _print(symbol: str, iid: int, seq: int, ts: int, price: int, size: int) -> OptionPrint:
-    return OptionPrint(
+    return option_print(
         ts_recv=ts, ts_event=ts - 100, publisher_id=20 + seq % 3, instrument_id=iid,
         sequence=seq, source="synthetic", symbol=symbol, underlying=symbol.split()[0],
         price=price, size=size,
@@ -59,38 +50,31 @@ SIDES = ["buy", "buy", "sell", "buy", "sell", "unknown"]
 
 
 def _inference(p: OptionPrint, side: str) -> PrintInference:
-    return PrintInference(
-        run_id=RUN, ts_recv=p.ts_recv, ts_event=p.ts_event, publisher_id=p.publisher_id,
-        instrument_id=p.instrument_id, sequence=p.sequence, symbol=p.symbol,
-        underlying=p.underlying, price=p.price, size=p.size, side=side,  # type: ignore[arg-type]
-        bucket="A", rule="quote", confidence=0.83, nbbo_status="joined",
-        nbbo_bid_px=p.price - 10**7, nbbo_ask_px=p.price, nbbo_bid_sz=1, nbbo_ask_sz=2,
-        nbbo_ts_recv=p.ts_recv - 1,
+    return inference_of(
+        p, run_id=RUN, side=side, bucket="A", rule="quote", confidence=0.83,
+        nbbo_status="joined", nbbo_bid_px=p.price - 10**7, nbbo_ask_px=p.price, nbbo_bid_sz=1,
+        nbbo_ask_sz=2, nbbo_ts_recv=p.ts_recv - 1,
     )  # fmt: skip
 
 
 def _member(p: OptionPrint) -> MemberPrint:
-    return MemberPrint(
-        instrument_id=p.instrument_id, publisher_id=p.publisher_id, ts_event=p.ts_event,
-        sequence=p.sequence, price=p.price, size=p.size, side="buy", bucket="A",
-        nbbo_bid_px=p.price - 10**7, nbbo_ask_px=p.price,
-    )  # fmt: skip
+    return member_of(p, side="buy", bucket="A", nbbo_bid_px=p.price - 10**7, nbbo_ask_px=p.price)
 
 
 def _packet(pid: str, kind: str, symbol: str, side: str, premium: int, members: list) -> FlowPacket:
-    leg = PacketLeg(
+    the_leg = leg(
         instrument_id=1, symbol=symbol, right="C", strike_price=190 * S,
-        expiration_date=20240119, side=side, size=10, premium_cents=premium, n_prints=1,  # type: ignore[arg-type]
+        expiration_date=20240119, side=side, size=10, premium_cents=premium, n_prints=1,
         venues=[20], vwap_px=DOLLAR, ratio=1, moneyness=None, dte=16, day_volume=0,
         open_interest=None,
     )  # fmt: skip
     ts = AT + int(pid[1:]) * S
-    return FlowPacket(
-        packet_id=pid, run_id=RUN, kind=kind, structure="", underlying=symbol.split()[0],  # type: ignore[arg-type]
+    return flow_packet(
+        packet_id=pid, run_id=RUN, kind=kind, structure="", underlying=symbol.split()[0],
         ts_start=ts, ts_end=ts + 100, ts_recv=ts + 200, side=side, premium_cents=premium,
-        size=10, n_prints=max(1, len(members)), venues=[20, 21], price_levels=1, legs=[leg],
-        bucket_counts={"A": 1}, aggressor_ratio=1.0, nbbo_coverage=1.0, spot_px=None,
-        members=[_member(p) for p in members],
+        size=10, n_prints=max(1, len(members)), venues=[20, 21], price_levels=1,
+        legs=[the_leg], bucket_counts={"A": 1}, aggressor_ratio=1.0, nbbo_coverage=1.0,
+        spot_px=None, members=[_member(p) for p in members],
     )  # fmt: skip
 
 
@@ -101,26 +85,26 @@ PACKETS = [
     _packet("p4", "sweep", PUT, "sell", 2_000_000, []),
     _packet("p5", "block", SPY, "buy", 9_000_000, []),
 ]
-HIT = ClassifierHit(
+HIT = classifier_hit(
     hit_id="h1", run_id=RUN, packet_id="p1", rule="sweep", ts_event=AT + 50 * S,
     ts_recv=AT + 51 * S, underlying="AAPL", packet_kind="sweep", premium_cents=5_000_000,
     size=35, score=2.5, thresholds={"min_premium": 40000.0}, baselines=[], members=[],
 )  # fmt: skip
-ALERT = Alert(
+ALERT = alert(
     alert_id="a1", run_id=RUN, packet_id="p1", ts_event=AT + 52 * S, ts_recv=AT + 53 * S,
     underlying="AAPL", severity=4, score=2.5, rules=["sweep", "spike"], hit_ids=["h1"],
     title="AAPL call sweep", thresholds={}, baselines=[], members=[],
 )  # fmt: skip
 OPEN_INTEREST = [
-    OpenInterest(ts_recv=DAY + S, ts_event=DAY, publisher_id=20, instrument_id=1, sequence=0,
-                 source="synthetic", symbol=CALL, underlying="AAPL", open_interest=90),
-    OpenInterest(ts_recv=DAY + 2 * S, ts_event=DAY, publisher_id=21, instrument_id=1,
-                 sequence=0, source="synthetic", symbol=CALL, underlying="AAPL",
-                 open_interest=100),
-    OpenInterest(ts_recv=DAY + S, ts_event=DAY, publisher_id=20, instrument_id=2, sequence=0,
-                 source="synthetic", symbol=PUT, underlying="AAPL", open_interest=200),
+    open_interest(ts_recv=DAY + S, ts_event=DAY, publisher_id=20, instrument_id=1, sequence=0,
+                  source="synthetic", symbol=CALL, underlying="AAPL", open_interest=90),
+    open_interest(ts_recv=DAY + 2 * S, ts_event=DAY, publisher_id=21, instrument_id=1,
+                  sequence=0, source="synthetic", symbol=CALL, underlying="AAPL",
+                  open_interest=100),
+    open_interest(ts_recv=DAY + S, ts_event=DAY, publisher_id=20, instrument_id=2, sequence=0,
+                  source="synthetic", symbol=PUT, underlying="AAPL", open_interest=200),
 ]  # fmt: skip
-SPOT = EquityPrint(
+SPOT = equity_print(
     ts_recv=AT + 61 * S, ts_event=AT + 61 * S, publisher_id=40, instrument_id=100, sequence=1,
     source="synthetic", symbol="AAPL", venue="XNAS", off_exchange=False, price=185 * S, size=100,
 )  # fmt: skip

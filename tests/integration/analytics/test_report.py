@@ -6,18 +6,17 @@ import polars as pl
 from analytics.report import build_report
 from infra.warehouse import Warehouse
 from schemas.events import Alert, EquityPrint, Event, FlowPacket
-from tests.integration.infra.samples import T0, one_of_each_event
+from tests.kit.events import equity_print
+from tests.kit.samples import T0, one_of_each_event
 
 SECOND = 1_000_000_000
 MINUTE = 60 * SECOND
 
 
 def lit_print(ts: int, dollars: float) -> EquityPrint:
-    return EquityPrint(
-        ts_recv=ts, ts_event=ts, publisher_id=2, instrument_id=1, sequence=ts % 10**6,
-        source="test", symbol="AAPL", venue="XNAS", off_exchange=False,
-        price=int(dollars * 10**9), size=100,
-    )  # fmt: skip
+    return equity_print(
+        ts_recv=ts, ts_event=ts, sequence=ts % 10**6, source="test", price=int(dollars * 10**9)
+    )
 
 
 def session(side: str, right: str) -> list[Event]:

@@ -36,7 +36,7 @@ from schemas.events import Alert, FlowPacket, PrintInference
 from schemas.subjects import derived_subject
 from tests.integration.api.conftest import api_settings, serving
 from tests.integration.api.session import SECOND, seed_events
-from tests.integration.infra.samples import T0
+from tests.kit.samples import T0
 
 
 class DevTools:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import msgspec
-
 from schemas.events import (
     Alert,
     ClassifierHit,
@@ -13,71 +11,64 @@ from schemas.events import (
     MemberPrint,
     PrintInference,
 )
-from tests.integration.infra.samples import T0, one_of_each_event
+from tests.kit import derived
+from tests.kit.samples import T0
 
 SECOND = 1_000_000_000
 DOLLAR = 1_000_000_000  # price scale
 
 
-def _templates(run_id: str) -> dict[str, Event]:
-    return {type(e).__name__: e for e in one_of_each_event(run_id)}
-
-
 def member(ts: int, venue: int, sequence: int, price: int, size: int) -> MemberPrint:
-    return MemberPrint(7, venue, ts, sequence, price, size, "buy", "A",
-                       price - DOLLAR // 10, price)  # fmt: skip
+    return derived.member(
+        publisher_id=venue, ts_event=ts, sequence=sequence, price=price, size=size,
+        nbbo_bid_px=price - DOLLAR // 10, nbbo_ask_px=price,
+    )  # fmt: skip
 
 
 def packet(
     run_id: str, packet_id: str, underlying: str, kind: str, ts: int, premium_cents: int,
     members: list[MemberPrint],
 ) -> FlowPacket:  # fmt: skip
-    template = _templates(run_id)["FlowPacket"]
-    assert isinstance(template, FlowPacket)
-    return msgspec.structs.replace(
-        template, packet_id=packet_id, underlying=underlying, kind=kind, ts_start=ts,
+    return derived.flow_packet(
+        packet_id=packet_id, run_id=run_id, underlying=underlying, kind=kind, ts_start=ts,
         ts_end=members[-1].ts_event, ts_recv=members[-1].ts_event + 5,
         premium_cents=premium_cents, size=sum(m.size for m in members), n_prints=len(members),
-        venues=sorted({m.publisher_id for m in members}), members=members,
+        venues=sorted({m.publisher_id for m in members}),
+        legs=[derived.leg(moneyness=1.02, open_interest=100)], members=members,
     )  # fmt: skip
 
 
 def inference(run_id: str, underlying: str, m: MemberPrint) -> PrintInference:
-    template = _templates(run_id)["PrintInference"]
-    assert isinstance(template, PrintInference)
-    return msgspec.structs.replace(
-        template, ts_event=m.ts_event, ts_recv=m.ts_event + 5, publisher_id=m.publisher_id,
+    return derived.print_inference(
+        run_id=run_id, ts_event=m.ts_event, ts_recv=m.ts_event + 5, publisher_id=m.publisher_id,
         instrument_id=m.instrument_id, sequence=m.sequence, underlying=underlying,
         price=m.price, size=m.size, nbbo_bid_px=m.nbbo_bid_px, nbbo_ask_px=m.nbbo_ask_px,
+        nbbo_ts_recv=T0 + 1,
     )  # fmt: skip
 
 
 def hit(run_id: str, hit_id: str, p: FlowPacket, rule: str) -> ClassifierHit:
-    template = _templates(run_id)["ClassifierHit"]
-    assert isinstance(template, ClassifierHit)
-    return msgspec.structs.replace(
-        template, hit_id=hit_id, packet_id=p.packet_id, rule=rule, ts_event=p.ts_start,
+    return derived.classifier_hit(
+        hit_id=hit_id, run_id=run_id, packet_id=p.packet_id, rule=rule, ts_event=p.ts_start,
         ts_recv=p.ts_recv, underlying=p.underlying, packet_kind=p.kind,
         premium_cents=p.premium_cents, size=p.size, members=p.members,
     )  # fmt: skip
 
 
 def alert(run_id: str, alert_id: str, p: FlowPacket, severity: int, rules: list[str]) -> Alert:
-    template = _templates(run_id)["Alert"]
-    assert isinstance(template, Alert)
-    return msgspec.structs.replace(
-        template, alert_id=alert_id, packet_id=p.packet_id, ts_event=p.ts_start,
+    return derived.alert(
+        alert_id=alert_id, run_id=run_id, packet_id=p.packet_id, ts_event=p.ts_start,
         ts_recv=p.ts_recv, underlying=p.underlying, severity=severity, rules=rules,
         title=f"{p.underlying} {'+'.join(rules)}", members=p.members,
     )  # fmt: skip
 
 
 def darkpool(run_id: str, event_id: str, symbol: str, ts: int, notional: int) -> DarkPoolEvent:
-    template = _templates(run_id)["DarkPoolEvent"]
-    assert isinstance(template, DarkPoolEvent)
-    return msgspec.structs.replace(
-        template, event_id=event_id, symbol=symbol, ts_start=ts, ts_end=ts, ts_recv=ts + 5,
+    return derived.darkpool_event(
+        event_id=event_id, run_id=run_id, symbol=symbol, ts_start=ts, ts_end=ts, ts_recv=ts + 5,
         notional_cents=notional,
+        prints=[derived.member(ts_event=T0, sequence=11, nbbo_bid_px=None)],
+        quotes=[derived.quote_ref(ts_recv=T0, bid_px=None, ask_px=1)],
     )  # fmt: skip
 
 

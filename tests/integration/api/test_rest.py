@@ -9,7 +9,7 @@ import pytest
 
 from tests.integration.api.conftest import Api
 from tests.integration.api.session import SECOND
-from tests.integration.infra.samples import T0
+from tests.kit.samples import T0
 
 
 @pytest.fixture

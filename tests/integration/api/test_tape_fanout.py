@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import msgspec
+
 from api.tape import Client, Tape
 from infra.bus import LogMessage
 from schemas.events import FlowPacket
@@ -12,8 +14,7 @@ from tests.integration.api.session import seed_events
 
 def packet_message(seq: int, underlying: str = "AAPL") -> LogMessage:
     packet = next(e for e in seed_events("live") if isinstance(e, FlowPacket))
-    packet = FlowPacket(**{**{f: getattr(packet, f) for f in packet.__struct_fields__},
-                           "underlying": underlying})  # fmt: skip
+    packet = msgspec.structs.replace(packet, underlying=underlying)
     return LogMessage(seq, "flow.drv.flow_packet", "live", [packet], raw=None)  # type: ignore[arg-type]
 
 

@@ -4,7 +4,7 @@ from schemas.codec import decode_batch
 from schemas.events import OptionPrint
 from schemas.subjects import RAW_STREAM, raw_subject
 from tests.conftest import Servers
-from tests.unit.schemas.test_codec_and_order import option_print
+from tests.kit.events import option_print
 
 
 def prints(n: int, start: int = 0) -> list[OptionPrint]:

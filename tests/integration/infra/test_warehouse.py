@@ -3,21 +3,22 @@ from pathlib import Path
 from infra.embedded import clickhouse_server
 from infra.migrate import applied_versions, available_migrations, migrate
 from infra.warehouse import PACKET_PRINTS, TABLES, Warehouse, tables_for
-from schemas.events import (
-    Heartbeat,
-    MemberPrint,
-    OptionContract,
-    OptionQuote,
-    Quarantined,
-)
+from schemas.events import MemberPrint
 from tests.conftest import Servers
-from tests.integration.infra.samples import one_of_each_event
 from tests.integration.live.session import (
     assert_views_match_base_tables,
     build_session,
     store_reference,
 )
-from tests.unit.schemas.test_codec_and_order import SYMBOL, option_print
+from tests.kit.events import (
+    SYMBOL,
+    heartbeat,
+    option_contract,
+    option_print,
+    option_quote,
+    quarantined,
+)
+from tests.kit.samples import one_of_each_event
 
 
 def test_migrations_apply_once_and_are_safe_to_run_again(fresh_warehouse: Warehouse) -> None:
@@ -43,19 +44,16 @@ def test_every_stored_event_type_matches_its_table_columns(warehouse: Warehouse)
 def test_insert_and_query_round_trip_with_nulls_for_undefined_values(
     fresh_warehouse: Warehouse,
 ) -> None:
-    contract = OptionContract(
-        ts_recv=1_700_000_000_000_000_001, ts_event=1_700_000_000_000_000_000, publisher_id=20,
-        instrument_id=7, source="databento", symbol=SYMBOL, underlying="AAPL", right="C",
-        strike_price=190 * 10**9, expiration=None,
-    )  # fmt: skip
-    quote = OptionQuote(
-        ts_recv=1_700_000_000_000_000_002, ts_event=1_700_000_000_000_000_001, publisher_id=20,
-        instrument_id=7, sequence=3, source="databento", symbol=SYMBOL, underlying="AAPL",
+    contract = option_contract(
+        ts_recv=1_700_000_000_000_000_001, ts_event=1_700_000_000_000_000_000, expiration=None
+    )
+    quote = option_quote(
+        ts_recv=1_700_000_000_000_000_002, ts_event=1_700_000_000_000_000_001, sequence=3,
         bid_px=None, ask_px=1_250_000_000, bid_sz=0, ask_sz=5,
     )  # fmt: skip
     trade = option_print(ts_recv=1_700_000_000_000_000_003)
     counts = fresh_warehouse.insert_events(
-        [contract, quote, trade, Heartbeat(ts_recv=1, source="x")], run_id="live", log_seq=42
+        [contract, quote, trade, heartbeat(ts_recv=1, source="x")], run_id="live", log_seq=42
     )
     assert counts == {"contracts": 1, "option_quotes": 1, "option_prints": 1}
     assert fresh_warehouse.rows(
@@ -85,7 +83,7 @@ def test_flow_packet_members_become_packet_print_rows(fresh_warehouse: Warehouse
 
 
 def test_quarantine_keeps_the_raw_bytes(fresh_warehouse: Warehouse) -> None:
-    bad = Quarantined(ts_recv=5, source="databento", reason="malformed_dbn", payload=b"\x00\xff")
+    bad = quarantined(ts_recv=5, reason="malformed_dbn", payload=b"\x00\xff")
     fresh_warehouse.insert_events([bad], run_id="live", log_seq=1)
     assert fresh_warehouse.rows("SELECT reason, hex(payload) FROM quarantine") == [
         ("malformed_dbn", "00FF")

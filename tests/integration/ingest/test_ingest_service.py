@@ -18,7 +18,8 @@ from live.sink.service import Sink
 from schemas.events import Event, Gap, OptionPrint, OptionQuote, Quarantined
 from schemas.subjects import RAW_STREAM
 from tests.integration.live.sessions import session_events
-from tests.unit.ingest.test_buffer import quote, trade
+from tests.kit.events import print_at as trade
+from tests.kit.events import quote_at as quote
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,6 @@ from infra.bus import Bus
 from infra.warehouse import EVENT_TABLES, Warehouse
 from schemas.events import (
     Alert,
-    BaselineValue,
     ClassifierHit,
     DarkPoolEvent,
     EquityPrint,
@@ -22,18 +21,37 @@ from schemas.events import (
     FlowPacket,
     Gap,
     Heartbeat,
-    MemberPrint,
     OpenInterest,
     OptionContract,
     OptionPrint,
     OptionQuote,
-    PacketLeg,
     PrintInference,
     Quarantined,
-    QuoteRef,
 )
 from schemas.occ import format_occ
 from schemas.subjects import DERIVED_STREAM, RAW_STREAM, derived_subject, raw_subject
+from tests.kit.derived import (
+    alert,
+    baseline,
+    classifier_hit,
+    darkpool_event,
+    flow_packet,
+    inference_of,
+    leg,
+    member_of,
+    quote_ref,
+)
+from tests.kit.events import (
+    equity_print,
+    equity_quote,
+    gap,
+    heartbeat,
+    open_interest,
+    option_contract,
+    option_print,
+    option_quote,
+    quarantined,
+)
 
 # 23:30 UTC: the session runs across midnight, so some messages span two day partitions.
 T0 = 1_704_238_200 * 10**9  # 2024-01-02 23:30:00 UTC
@@ -77,7 +95,7 @@ def build_session(
             right = "C" if k % 2 == 0 else "P"
             strike = SPOT[underlying] + (k // 2 - 1) * 5 * 10**9
             contracts.append(
-                OptionContract(
+                option_contract(
                     ts_recv=T0, ts_event=T0, publisher_id=20, instrument_id=len(contracts) + 1,
                     source="synthetic", symbol=format_occ(underlying, 20240119, right, strike),
                     underlying=underlying, right=right, strike_price=strike,
@@ -86,7 +104,7 @@ def build_session(
             )  # fmt: skip
     session.add(RAW_STREAM, raw_subject(OptionContract, "synthetic"), run_id, list(contracts))
     oi = [
-        OpenInterest(
+        open_interest(
             ts_recv=T0 + day * 3_600 * 10**9 + venue, ts_event=T0, publisher_id=venue,
             instrument_id=c.instrument_id, sequence=venue, source="synthetic", symbol=c.symbol,
             underlying=c.underlying, open_interest=100 + 50 * day + c.instrument_id,
@@ -103,7 +121,7 @@ def build_session(
         bid = rng.randrange(100, 900) * 10**7
         ask = bid + rng.randrange(1, 20) * 10**7
         quotes.append(
-            OptionQuote(
+            option_quote(
                 ts_recv=ts - 1000, ts_event=ts - 2000, publisher_id=20,
                 instrument_id=c.instrument_id, sequence=2 * n, source="synthetic",
                 symbol=c.symbol, underlying=c.underlying, bid_px=bid, ask_px=ask,
@@ -112,7 +130,7 @@ def build_session(
             )
         )  # fmt: skip
         option_prints.append(
-            OptionPrint(
+            option_print(
                 ts_recv=ts, ts_event=ts - 500, publisher_id=rng.choice((20, 21, 22, 23)),
                 instrument_id=c.instrument_id, sequence=2 * n + 1, source="synthetic",
                 symbol=c.symbol, underlying=c.underlying,
@@ -133,14 +151,14 @@ def build_session(
         ts = T0 + int(n * 4 * span_s * 10**9 / prints)
         px = SPOT[u] + rng.randrange(-100, 100) * 10**7
         equity.append(
-            EquityPrint(
+            equity_print(
                 ts_recv=ts, ts_event=ts - 10, publisher_id=40 + n % 3, instrument_id=100 + n % 2,
                 sequence=n, source="synthetic", symbol=u, venue="FINN" if n % 3 == 0 else "XNAS",
                 off_exchange=n % 3 == 0, price=px, size=rng.randrange(1, 5000),
             )
         )  # fmt: skip
         equity.append(
-            EquityQuote(
+            equity_quote(
                 ts_recv=ts + 1, ts_event=ts, publisher_id=40, instrument_id=100 + n % 2,
                 sequence=n, source="synthetic", symbol=u, venue="XNAS", bid_px=px - 10**7,
                 ask_px=px + 10**7, bid_sz=100, ask_sz=200,
@@ -153,26 +171,18 @@ def build_session(
         session.add(RAW_STREAM, raw_subject(EquityQuote, "synthetic"), run_id,
                     [e for e in chunk if isinstance(e, EquityQuote)])  # fmt: skip
     session.add(RAW_STREAM, raw_subject(Heartbeat, "synthetic"), run_id,
-                [Heartbeat(ts_recv=T0 + i, source="synthetic") for i in range(3)])  # fmt: skip
+                [heartbeat(ts_recv=T0 + i, source="synthetic") for i in range(3)])  # fmt: skip
     session.add(RAW_STREAM, raw_subject(Gap, "synthetic"), run_id, [
-        Gap(ts_recv=T0 + 5, source="synthetic", dropped_trades=3, first_ts_recv=T0,
+        gap(ts_recv=T0 + 5, source="synthetic", dropped_trades=3, first_ts_recv=T0,
             last_ts_recv=T0 + 4, reason="log unreachable"),
     ])  # fmt: skip
     session.add(RAW_STREAM, raw_subject(Quarantined, "synthetic"), run_id, [
-        Quarantined(ts_recv=T0 + 6, source="synthetic", reason="unmapped_instrument",
+        quarantined(ts_recv=T0 + 6, source="synthetic", reason="unmapped_instrument",
                     detail="instrument_id 99", payload=b"\x01\x02"),
     ])  # fmt: skip
 
     _add_derived(session, rng, run_id, option_prints, contracts, batch)
     return session
-
-
-def _member(p: OptionPrint, side: str, bucket: str) -> MemberPrint:
-    return MemberPrint(
-        instrument_id=p.instrument_id, publisher_id=p.publisher_id, ts_event=p.ts_event,
-        sequence=p.sequence, price=p.price, size=p.size, side=side, bucket=bucket,  # type: ignore[arg-type]
-        nbbo_bid_px=p.bid_px, nbbo_ask_px=p.ask_px,
-    )  # fmt: skip
 
 
 def _add_derived(
@@ -181,14 +191,10 @@ def _add_derived(
 ) -> None:  # fmt: skip
     sides = [rng.choice(("buy", "sell", "unknown")) for _ in option_prints]
     inference = [
-        PrintInference(
-            run_id=run_id, ts_recv=p.ts_recv, ts_event=p.ts_event, publisher_id=p.publisher_id,
-            instrument_id=p.instrument_id, sequence=p.sequence, symbol=p.symbol,
-            underlying=p.underlying, price=p.price, size=p.size, side=side,  # type: ignore[arg-type]
-            bucket="A" if side == "buy" else "B", rule="quote", confidence=0.83,
-            nbbo_status="print" if p.bid_px is not None else "missing",
-            nbbo_bid_px=p.bid_px, nbbo_ask_px=p.ask_px, nbbo_bid_sz=p.bid_sz,
-            nbbo_ask_sz=p.ask_sz, nbbo_ts_recv=None,
+        inference_of(
+            p, run_id=run_id, side=side, bucket="A" if side == "buy" else "B", rule="quote",
+            confidence=0.83, nbbo_status="print" if p.bid_px is not None else "missing",
+            nbbo_ts_recv=None,
         )
         for p, side in zip(option_prints, sides, strict=True)
     ]  # fmt: skip
@@ -210,44 +216,44 @@ def _add_derived(
         premium = sum(p.price * p.size // 10**5 for p in group)
         kind = "sweep" if len(group) >= 3 else ("block" if first.size > 400 else "single")
         packet_id = f"pkt-{len(packets)}"
-        members = [_member(p, side, "A") for p in group]
-        leg = PacketLeg(
+        members = [member_of(p, side=side, bucket="A") for p in group]
+        packet_leg = leg(
             instrument_id=c.instrument_id, symbol=c.symbol, right=c.right,
-            strike_price=c.strike_price, expiration_date=20240119, side=side,  # type: ignore[arg-type]
+            strike_price=c.strike_price, expiration_date=20240119, side=side,
             size=sum(p.size for p in group), premium_cents=premium, n_prints=len(group),
             venues=sorted({p.publisher_id for p in group}), vwap_px=first.price, ratio=1,
             moneyness=1.01, dte=16, day_volume=1000, open_interest=None,
         )  # fmt: skip
         packets.append(
-            FlowPacket(
-                packet_id=packet_id, run_id=run_id, kind=kind, structure="",  # type: ignore[arg-type]
-                underlying=c.underlying,
-                ts_start=first.ts_recv, ts_end=group[-1].ts_recv, ts_recv=group[-1].ts_recv + 1,
+            flow_packet(
+                packet_id=packet_id, run_id=run_id, kind=kind, structure="",
+                underlying=c.underlying, ts_start=first.ts_recv, ts_end=group[-1].ts_recv,
+                ts_recv=group[-1].ts_recv + 1,
                 side=side, premium_cents=premium, size=sum(p.size for p in group),
                 n_prints=len(group), venues=sorted({p.publisher_id for p in group}),
-                price_levels=len({p.price for p in group}), legs=[leg],
+                price_levels=len({p.price for p in group}), legs=[packet_leg],
                 bucket_counts={"A": len(group)}, aggressor_ratio=0.75, nbbo_coverage=0.8,
                 spot_px=SPOT[c.underlying] if len(packets) % 4 else None, members=members,
             )
         )  # fmt: skip
         if kind == "sweep":
-            baseline = BaselineValue(key=c.underlying, metric="premium", value=premium, n=20,
-                                     mean=1000.0, std=10.0, z=2.5)  # fmt: skip
-            hit = ClassifierHit(
+            premium_baseline = baseline(key=c.underlying, metric="premium", value=premium,
+                                        n=20, mean=1000.0, std=10.0, z=2.5)  # fmt: skip
+            hit = classifier_hit(
                 hit_id=f"hit-{len(hits)}", run_id=run_id, packet_id=packet_id, rule="sweep",
                 ts_event=first.ts_event, ts_recv=first.ts_recv + 2, underlying=c.underlying,
                 packet_kind=kind, premium_cents=premium, size=packets[-1].size, score=2.5,
-                thresholds={"min_premium": 40000.0}, baselines=[baseline], members=members,
+                thresholds={"min_premium": 40000.0}, baselines=[premium_baseline], members=members,
             )  # fmt: skip
             hits.append(hit)
             if len(hits) % 2:
                 alerts.append(
-                    Alert(
+                    alert(
                         alert_id=f"alert-{len(alerts)}", run_id=run_id, packet_id=packet_id,
                         ts_event=first.ts_event, ts_recv=first.ts_recv + 3,
                         underlying=c.underlying, severity=1 + len(alerts) % 5, score=2.5,
                         rules=["sweep"], hit_ids=[hit.hit_id], title=f"{c.underlying} sweep",
-                        thresholds={"z": 2.0}, baselines=[baseline], members=members,
+                        thresholds={"z": 2.0}, baselines=[premium_baseline], members=members,
                     )
                 )  # fmt: skip
     for items, event_type in ((packets, FlowPacket), (hits, ClassifierHit), (alerts, Alert)):
@@ -256,12 +262,12 @@ def _add_derived(
             session.add(DERIVED_STREAM, derived_subject(event_type), run_id,
                         list(items[start:start + step]))  # fmt: skip
     darkpool = [
-        DarkPoolEvent(
+        darkpool_event(
             event_id=f"dp-{n}", run_id=run_id, kind="absorbed_block", symbol=UNDERLYINGS[n % 2],
             ts_start=T0 + n * 10**9, ts_end=T0 + n * 10**9 + 5, ts_recv=T0 + n * 10**9 + 6,
             size=50_000, notional_cents=950_000_000, n_prints=1,
             price_impact_bps=None if n % 2 else 0.5, confidence=0.6, prints=[],
-            quotes=[QuoteRef(publisher_id=2, ts_recv=T0, bid_px=None, ask_px=1)],
+            quotes=[quote_ref(publisher_id=2, ts_recv=T0, bid_px=None, ask_px=1)],
             caveats="direction unknown",
         )
         for n in range(8)

@@ -24,7 +24,7 @@ from tests.integration.live.session import (
     publish,
     store_reference,
 )
-from tests.unit.schemas.test_codec_and_order import option_print
+from tests.kit.events import option_print
 
 SMALL_BATCHES = SinkConfig(batch_rows=700, fetch_messages=16, batch_wait_s=0.2)
 

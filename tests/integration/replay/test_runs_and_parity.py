@@ -1,7 +1,7 @@
 from analytics.parity import RAW_TABLES, fingerprints
 from infra.runs import delete_run, list_runs, register_run
 from infra.warehouse import Warehouse
-from tests.integration.infra.samples import one_of_each_event
+from tests.kit.samples import one_of_each_event
 
 
 def test_the_same_events_under_two_run_ids_have_equal_fingerprints(

@@ -1,8 +1,8 @@
 import msgspec
 
 from cli.replay import parse_time, within
-from tests.integration.infra.samples import one_of_each_event
-from tests.unit.ingest.test_buffer import trade
+from tests.kit.events import print_at as trade
+from tests.kit.samples import one_of_each_event
 
 
 def test_times_are_ns_or_iso_in_utc() -> None:

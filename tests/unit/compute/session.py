@@ -1,4 +1,5 @@
-"""Tiny hand-built sessions for the engine's unit tests (prices in dollars for readability)."""
+"""Tiny sessions for the engine's unit tests: the kit's events in dollars, one contract at a
+time, and the runs that feed them to the engine."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from schemas.events import (
     PrintInference,
 )
 from schemas.occ import format_occ
+from tests.kit import events
 
 T0 = 1_740_061_800_000_000_000  # 2025-02-20 09:30:00 New York (a Thursday)
 MS = 1_000_000
@@ -56,7 +58,7 @@ class Contract:
         return self._sequence
 
     def definition(self, ts: int = T0 - SECOND) -> OptionContract:
-        return OptionContract(
+        return events.option_contract(
             ts_recv=ts, ts_event=ts, publisher_id=1, instrument_id=self.instrument_id,
             source="test", symbol=self.symbol, underlying=self.underlying,
             right="C" if self.right == "C" else "P", strike_price=self.strike, expiration=None,
@@ -65,7 +67,7 @@ class Contract:
     def quote(
         self, ts: int, bid: float, ask: float, bid_sz: int = 10, ask_sz: int = 10
     ) -> OptionQuote:
-        return OptionQuote(
+        return events.option_quote(
             ts_recv=ts, ts_event=ts - 1000, publisher_id=100, instrument_id=self.instrument_id,
             sequence=self._seq(), source="test", symbol=self.symbol,
             underlying=self.underlying, bid_px=px(bid), ask_px=px(ask), bid_sz=bid_sz,
@@ -79,7 +81,7 @@ class Contract:
         extra = {}
         if nbbo is not None:
             extra = dict(bid_px=px(nbbo[0]), ask_px=px(nbbo[1]), bid_sz=nbbo[2], ask_sz=nbbo[3])
-        return OptionPrint(
+        return events.option_print(
             ts_recv=ts, ts_event=ts - 1000 if ts_event is None else ts_event,
             publisher_id=venue, instrument_id=self.instrument_id, sequence=self._seq(),
             source="test", symbol=self.symbol, underlying=self.underlying, price=px(price),
@@ -87,7 +89,7 @@ class Contract:
         )  # fmt: skip
 
     def open_interest(self, ts: int, value: int) -> OpenInterest:
-        return OpenInterest(
+        return events.open_interest(
             ts_recv=ts, ts_event=ts, publisher_id=1, instrument_id=self.instrument_id,
             sequence=self._seq(), source="test", symbol=self.symbol,
             underlying=self.underlying, open_interest=value,
@@ -102,7 +104,7 @@ def equity_print(
     symbol: str = UNDERLYING, venue: int = 2,
 ) -> EquityPrint:  # fmt: skip
     _equity_seq[0] += 1
-    return EquityPrint(
+    return events.equity_print(
         ts_recv=ts, ts_event=ts - 1000, publisher_id=venue, instrument_id=9000,
         sequence=_equity_seq[0], source="test", symbol=symbol,
         venue="FINN" if off_exchange else "XNAS", off_exchange=off_exchange, price=px(price),
@@ -112,7 +114,7 @@ def equity_print(
 
 def equity_quote(ts: int, bid: float, ask: float, symbol: str = UNDERLYING) -> EquityQuote:
     _equity_seq[0] += 1
-    return EquityQuote(
+    return events.equity_quote(
         ts_recv=ts, ts_event=ts - 1000, publisher_id=2, instrument_id=9000,
         sequence=_equity_seq[0], source="test", symbol=symbol, venue="XNAS", bid_px=px(bid),
         ask_px=px(ask), bid_sz=100, ask_sz=100,
@@ -120,7 +122,7 @@ def equity_quote(ts: int, bid: float, ask: float, symbol: str = UNDERLYING) -> E
 
 
 def heartbeat(ts: int) -> Heartbeat:
-    return Heartbeat(ts_recv=ts, source="test")
+    return events.heartbeat(ts_recv=ts, source="test")
 
 
 def run(

@@ -15,19 +15,19 @@ from schemas.events import (
     DarkPoolEvent,
     FlowPacket,
     MemberPrint,
-    OptionPrint,
     PrintInference,
     Quarantined,
 )
+from tests.kit.events import option_print
 from tests.unit.compute.session import MS, T0, Contract, packets, run
 
 MIGRATION = Path(__file__).resolve().parents[3] / "sql" / "migrations" / "0001_events.sql"
 
 
 def test_print_of_an_unknown_contract_with_a_non_occ_symbol_is_quarantined() -> None:
-    bad = OptionPrint(
-        ts_recv=T0, ts_event=T0, publisher_id=20, instrument_id=77, sequence=1, source="t",
-        symbol="NOT-A-SYMBOL", underlying="AAPL", price=10**9, size=1,
+    bad = option_print(
+        ts_recv=T0, ts_event=T0, instrument_id=77, source="t", symbol="NOT-A-SYMBOL",
+        price=10**9, size=1,
     )  # fmt: skip
     out = run([bad])
     [q] = [e for e in out if isinstance(e, Quarantined)]

@@ -1,28 +1,12 @@
 from ingest.buffer import IngestBuffer
-from schemas.events import Gap, OpenInterest, OptionPrint, OptionQuote
-
-SYMBOL = "AAPL  240119C00190000"
-
-
-def trade(t: int) -> OptionPrint:
-    return OptionPrint(
-        ts_recv=t, ts_event=t, publisher_id=1, instrument_id=7, sequence=t, source="s",
-        symbol=SYMBOL, underlying="AAPL", price=1, size=1,
-    )  # fmt: skip
-
-
-def quote(t: int, instrument_id: int = 7) -> OptionQuote:
-    return OptionQuote(
-        ts_recv=t, ts_event=t, publisher_id=1, instrument_id=instrument_id, sequence=t,
-        source="s", symbol=SYMBOL, underlying="AAPL", bid_px=t, ask_px=t + 1, bid_sz=1, ask_sz=1,
-    )  # fmt: skip
+from schemas.events import Gap, OpenInterest
+from tests.kit.events import open_interest
+from tests.kit.events import print_at as trade
+from tests.kit.events import quote_at as quote
 
 
 def oi(t: int) -> OpenInterest:
-    return OpenInterest(
-        ts_recv=t, ts_event=t, publisher_id=1, instrument_id=7, sequence=0, source="s",
-        symbol=SYMBOL, underlying="AAPL", open_interest=t,
-    )  # fmt: skip
+    return open_interest(ts_recv=t, ts_event=t, publisher_id=1, source="s", open_interest=t)
 
 
 def test_a_healthy_log_gets_every_quote() -> None:

@@ -3,7 +3,8 @@ import random
 from live.reorder import ReorderBuffer
 from schemas.events import Event
 from schemas.ordering import canonical_sort
-from tests.unit.ingest.test_buffer import quote, trade
+from tests.kit.events import print_at as trade
+from tests.kit.events import quote_at as quote
 
 MS = 1_000_000
 

@@ -2,67 +2,33 @@ import msgspec
 import pytest
 
 from schemas.codec import CodecError, decode_batch, encode_batch
-from schemas.events import (
-    Alert,
-    BaselineValue,
-    EquityPrint,
-    FlowPacket,
-    MemberPrint,
-    OptionContract,
-    OptionPrint,
-    OptionQuote,
-    PacketLeg,
-    Quarantined,
-)
+from schemas.events import FlowPacket, OptionPrint
 from schemas.occ import format_occ, parse_occ
 from schemas.ordering import canonical_key, canonical_sort
 from schemas.subjects import derived_subject, raw_subject
-
-SYMBOL = "AAPL  240119C00190000"
-
-
-def option_print(**overrides: object) -> OptionPrint:
-    fields: dict[str, object] = dict(
-        ts_recv=1_000, ts_event=900, publisher_id=20, instrument_id=7, sequence=1,
-        source="databento", symbol=SYMBOL, underlying="AAPL", price=1_500_000_000, size=10,
-    )  # fmt: skip
-    fields.update(overrides)
-    return OptionPrint(**fields)  # type: ignore[arg-type]
-
-
-def member() -> MemberPrint:
-    return MemberPrint(
-        instrument_id=7, publisher_id=20, ts_event=900, sequence=1, price=1_500_000_000,
-        size=10, side="buy", bucket="A", nbbo_bid_px=1_400_000_000, nbbo_ask_px=1_500_000_000,
-    )  # fmt: skip
+from tests.kit.derived import alert, baseline, flow_packet
+from tests.kit.events import (
+    SYMBOL,
+    equity_print,
+    option_contract,
+    option_print,
+    option_quote,
+    quarantined,
+)
 
 
 def test_batch_of_mixed_events_round_trips() -> None:
-    leg = PacketLeg(
-        instrument_id=7, symbol=SYMBOL, right="C", strike_price=190 * 10**9,
-        expiration_date=20240119, side="buy", size=10, premium_cents=1_500_000, n_prints=1,
-        venues=[20], vwap_px=1_500_000_000, ratio=1, moneyness=None, dte=3, day_volume=10,
-        open_interest=None,
-    )  # fmt: skip
-    packet = FlowPacket(
-        packet_id="p", run_id="live", kind="sweep", structure="", underlying="AAPL",
-        ts_start=900, ts_end=900, ts_recv=1_000, side="buy", premium_cents=1_500_000, size=10,
-        n_prints=1, venues=[20], price_levels=1, legs=[leg], bucket_counts={"A": 1},
-        aggressor_ratio=1.0, nbbo_coverage=1.0, spot_px=None, members=[member()],
-    )  # fmt: skip
-    alert = Alert(
-        alert_id="a", run_id="live", packet_id="p", ts_event=900, ts_recv=1_000,
-        underlying="AAPL", severity=3, score=0.5, rules=["sweep"], hit_ids=["h"], title="t",
+    packet = flow_packet(packet_id="p", spot_px=None)
+    an_alert = alert(
+        alert_id="a", packet_id="p", severity=3, score=0.5, hit_ids=["h"], title="t",
         thresholds={"min_premium": 40000.0},
-        baselines=[BaselineValue(key="AAPL", metric="premium", value=1, n=12, mean=0.5,
-                                 std=0.1, z=5.0)],
-        members=[member()],
+        baselines=[baseline(value=1, n=12, mean=0.5, std=0.1, z=5.0)],
     )  # fmt: skip
     events = [
         option_print(),
         packet,
-        alert,
-        Quarantined(ts_recv=1, source="x", reason="r", payload=b"\x00\xff"),
+        an_alert,
+        quarantined(ts_recv=1, source="x", reason="r", payload=b"\x00\xff"),
     ]
     assert decode_batch(encode_batch(events)) == events
 
@@ -84,15 +50,11 @@ def test_every_event_carries_a_schema_version() -> None:
 
 
 def test_canonical_order_is_receive_time_then_rank_then_ids() -> None:
-    quote = OptionQuote(
-        ts_recv=1_000, ts_event=950, publisher_id=30, instrument_id=7, sequence=5,
-        source="databento", symbol=SYMBOL, underlying="AAPL", bid_px=1, ask_px=2,
-        bid_sz=1, ask_sz=1,
+    quote = option_quote(
+        ts_recv=1_000, ts_event=950, publisher_id=30, sequence=5, bid_px=1, ask_px=2, bid_sz=1,
+        ask_sz=1,
     )  # fmt: skip
-    definition = OptionContract(
-        ts_recv=1_000, ts_event=0, publisher_id=99, instrument_id=7, source="databento",
-        symbol=SYMBOL, underlying="AAPL", right="C", strike_price=190 * 10**9, expiration=None,
-    )  # fmt: skip
+    definition = option_contract(ts_event=0, publisher_id=99, expiration=None)
     early = option_print(ts_recv=999, publisher_id=99)
     a = option_print(publisher_id=20, sequence=2)
     b = option_print(publisher_id=20, sequence=1)
@@ -108,10 +70,7 @@ def test_exact_ties_are_broken_by_content_not_arrival() -> None:
 
 
 def test_equity_and_option_prints_share_a_rank() -> None:
-    eq = EquityPrint(
-        ts_recv=1_000, ts_event=1, publisher_id=1, instrument_id=1, sequence=1, source="s",
-        symbol="AAPL", venue="XNAS", off_exchange=False, price=1, size=1,
-    )  # fmt: skip
+    eq = equity_print(ts_event=1, publisher_id=1, source="s", price=1, size=1)
     assert canonical_key(eq)[1] == canonical_key(option_print())[1]
 
 
@@ -150,13 +109,12 @@ def test_high_water_marks_are_kept_per_source_and_type() -> None:
     marks: HighWater = {}
     assert admit(marks, option_print(ts_recv=10))
     assert admit(marks, option_print(ts_recv=5, source="alpaca"))
-    quote = OptionQuote(
-        ts_recv=5, ts_event=5, publisher_id=1, instrument_id=7, sequence=1, source="databento",
-        symbol=SYMBOL, underlying="AAPL", bid_px=1, ask_px=2, bid_sz=1, ask_sz=1,
-    )  # fmt: skip
+    quote = option_quote(
+        ts_recv=5, ts_event=5, publisher_id=1, bid_px=1, ask_px=2, bid_sz=1, ask_sz=1
+    )
     assert admit(marks, quote)  # a quote message may trail the prints of the same instant
-    assert admit(marks, Quarantined(ts_recv=1, source="databento", reason="r"))
-    assert admit(marks, Quarantined(ts_recv=1, source="databento", reason="r"))
+    assert admit(marks, quarantined(ts_recv=1, reason="r"))
+    assert admit(marks, quarantined(ts_recv=1, reason="r"))
 
 
 def test_distinct_records_sharing_time_venue_instrument_and_sequence_are_both_admitted() -> None:
