@@ -21,6 +21,7 @@ from infra.embedded import EmbeddedServer, clickhouse_server, nats_server, redis
 from infra.migrate import migrate
 from infra.warehouse import Warehouse
 
+# Test data is found one way: through the fixture below, which fails (never skips) without it.
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "databento"
 
 
@@ -53,7 +54,7 @@ class Servers:
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The real Databento sample files."""
+    """The real Databento sample files, in ../shared/data/databento beside the repository."""
     if not SHARED_DATA.is_dir():
         raise FileNotFoundError(f"expected the Databento samples at {SHARED_DATA}")
     return SHARED_DATA

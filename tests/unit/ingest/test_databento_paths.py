@@ -52,7 +52,6 @@ from tests.unit.ingest.dbn_files import (
     write_dbn,
 )
 
-DATA = Path("/work/shared/data/databento")
 CALL = "AAPL  250221C00250000"
 PUT = "AAPL  250221P00240000"
 SYMBOLS = {CALL: 101, PUT: 102}
@@ -461,8 +460,8 @@ def test_bulk_path_gives_the_same_events_and_counters_as_the_record_path(tmp_pat
 # --------------------------------------------------------------- async, live, historical
 
 
-async def test_file_source_is_a_source_and_streams_asynchronously():
-    path = DATA / "OPRA.PILLAR/test_data.trades.dbn.zst"
+async def test_file_source_is_a_source_and_streams_asynchronously(shared_data: Path):
+    path = shared_data / "OPRA.PILLAR/test_data.trades.dbn.zst"
     source = DatabentoFileSource(DatabentoFileConfig(paths=[str(path)], yield_every=1))
     assert isinstance(source, Source)
     await source.connect()
@@ -471,10 +470,10 @@ async def test_file_source_is_a_source_and_streams_asynchronously():
     assert got == list(iter_file_events(path))
 
 
-async def test_live_callback_path_gives_the_same_events_as_the_file_path():
+async def test_live_callback_path_gives_the_same_events_as_the_file_path(shared_data: Path):
     files = [
-        DATA / "OPRA.PILLAR/test_data.definition.dbn.zst",
-        DATA / "OPRA.PILLAR/test_data.tbbo.dbn.zst",
+        shared_data / "OPRA.PILLAR/test_data.definition.dbn.zst",
+        shared_data / "OPRA.PILLAR/test_data.tbbo.dbn.zst",
     ]
     source = DatabentoLiveSource(
         DatabentoLiveConfig(dataset="OPRA.PILLAR", schemas=["tbbo"], symbols=["AAPL.OPT"])
@@ -498,8 +497,10 @@ async def test_live_callback_path_gives_the_same_events_as_the_file_path():
     assert got == list(iter_file_events(files))
 
 
-async def test_live_session_with_symbol_mapping_records_resolves_symbols_from_them():
-    path = DATA / "LIVE/test_data.live.dbn.zst"
+async def test_live_session_with_symbol_mapping_records_resolves_symbols_from_them(
+    shared_data: Path,
+):
+    path = shared_data / "LIVE/test_data.live.dbn.zst"
     source = DatabentoLiveSource(
         DatabentoLiveConfig(dataset="GLBX.MDP3", schemas=["mbp-1"], symbols=["ESZ4"])
     )
@@ -513,8 +514,8 @@ async def test_live_session_with_symbol_mapping_records_resolves_symbols_from_th
     assert all("'ESZ4'" in e.detail for e in got)  # mapped via SymbolMappingMsg
 
 
-async def test_historical_source_normalises_what_it_downloads(tmp_path):
-    sample = DATA / "OPRA.PILLAR/test_data.trades.dbn.zst"
+async def test_historical_source_normalises_what_it_downloads(tmp_path, shared_data: Path):
+    sample = shared_data / "OPRA.PILLAR/test_data.trades.dbn.zst"
 
     def fetch(config: DatabentoHistoricalConfig, path: Path) -> None:
         shutil.copy(sample, path)
@@ -578,10 +579,10 @@ class RecordedGateway:
         self._done.set()
 
 
-async def test_live_source_wires_subscriptions_and_callback_of_the_client():
+async def test_live_source_wires_subscriptions_and_callback_of_the_client(shared_data: Path):
     files = [
-        DATA / "OPRA.PILLAR/test_data.definition.dbn.zst",
-        DATA / "OPRA.PILLAR/test_data.trades.dbn.zst",
+        shared_data / "OPRA.PILLAR/test_data.definition.dbn.zst",
+        shared_data / "OPRA.PILLAR/test_data.trades.dbn.zst",
     ]
     gateway = RecordedGateway(files)
     config = DatabentoLiveConfig(

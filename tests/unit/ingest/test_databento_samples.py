@@ -20,12 +20,13 @@ from schemas.events import (
     Quarantined,
 )
 
-DATA = Path("/work/shared/data/databento")
-OPRA = DATA / "OPRA.PILLAR"
 AAPL = "AAPL  250221C00250000"
 AAPL_ID = 16783963
 
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="Databento samples not present")
+
+@pytest.fixture
+def opra(shared_data: Path) -> Path:
+    return shared_data / "OPRA.PILLAR"
 
 
 def rows(path: Path) -> list[dict]:
@@ -47,8 +48,8 @@ def none_if_undef(value: int) -> int | None:
     return None if value == UNDEF_PRICE else int(value)
 
 
-def test_opra_trades_become_option_prints_field_by_field():
-    path = OPRA / "test_data.trades.dbn.zst"
+def test_opra_trades_become_option_prints_field_by_field(opra: Path):
+    path = opra / "test_data.trades.dbn.zst"
     got, _ = events(path)
     expected = rows(path)
     assert len(got) == len(expected) == 4
@@ -72,8 +73,8 @@ def test_opra_trades_become_option_prints_field_by_field():
     assert [e.publisher_id for e in got] == [23, 26, 26, 37]
 
 
-def test_opra_tbbo_prints_do_not_carry_the_venue_bbo_as_nbbo():
-    path = OPRA / "test_data.tbbo.dbn.zst"
+def test_opra_tbbo_prints_do_not_carry_the_venue_bbo_as_nbbo(opra: Path):
+    path = opra / "test_data.tbbo.dbn.zst"
     got, normaliser = events(path)
     expected = rows(path)
     assert [type(e) for e in got] == [OptionPrint] * 4
@@ -89,8 +90,8 @@ def test_opra_tbbo_prints_do_not_carry_the_venue_bbo_as_nbbo():
     assert normaliser.counters["venue_bbo_dropped"] == 4
 
 
-def test_opra_definition_becomes_an_option_contract():
-    path = OPRA / "test_data.definition.dbn.zst"
+def test_opra_definition_becomes_an_option_contract(opra: Path):
+    path = opra / "test_data.definition.dbn.zst"
     got, _ = events(path)
     (row,) = rows(path)
     (contract,) = got
@@ -106,8 +107,8 @@ def test_opra_definition_becomes_an_option_contract():
     assert contract.ts_recv == int(row["ts_recv"])
 
 
-def test_opra_open_interest_from_four_venues_is_one_event():
-    path = OPRA / "test_data.statistics.dbn.zst"
+def test_opra_open_interest_from_four_venues_is_one_event(opra: Path):
+    path = opra / "test_data.statistics.dbn.zst"
     expected = rows(path)
     assert {r["quantity"] for r in expected} == {57924} and len(expected) == 4
     got, normaliser = events(path)
@@ -119,8 +120,8 @@ def test_opra_open_interest_from_four_venues_is_one_event():
     assert normaliser.counters["open_interest_duplicate"] == 3
 
 
-def test_opra_cbbo_1s_becomes_nbbo_quotes_and_the_empty_first_sample_is_quarantined():
-    path = OPRA / "test_data.cbbo-1s.dbn.zst"
+def test_opra_cbbo_1s_becomes_nbbo_quotes_and_the_empty_first_sample_is_quarantined(opra: Path):
+    path = opra / "test_data.cbbo-1s.dbn.zst"
     got, _ = events(path)
     expected = rows(path)
     assert isinstance(got[0], Quarantined) and got[0].reason == "empty_quote"
@@ -134,8 +135,8 @@ def test_opra_cbbo_1s_becomes_nbbo_quotes_and_the_empty_first_sample_is_quaranti
         assert (event.bid_pb, event.ask_pb) == (row["bid_pb_00"], row["ask_pb_00"])
 
 
-def test_opra_mbp1_venue_quotes_are_skipped_unless_asked_for():
-    path = OPRA / "test_data.mbp-1.dbn.zst"
+def test_opra_mbp1_venue_quotes_are_skipped_unless_asked_for(opra: Path):
+    path = opra / "test_data.mbp-1.dbn.zst"
     got, normaliser = events(path)
     # Three venue BBOs skipped; the consolidated publisher's record has an empty book.
     assert [(type(e), getattr(e, "reason", "")) for e in got] == [(Quarantined, "empty_quote")]
@@ -144,9 +145,9 @@ def test_opra_mbp1_venue_quotes_are_skipped_unless_asked_for():
     assert all(isinstance(e, Quarantined) and e.reason == "empty_quote" for e in got)
 
 
-def test_xnas_itch_trades_tbbo_and_mbp1_become_equity_events():
-    trades, _ = events(DATA / "XNAS.ITCH/test_data.trades.dbn.zst")
-    expected = rows(DATA / "XNAS.ITCH/test_data.trades.dbn.zst")
+def test_xnas_itch_trades_tbbo_and_mbp1_become_equity_events(shared_data: Path):
+    trades, _ = events(shared_data / "XNAS.ITCH/test_data.trades.dbn.zst")
+    expected = rows(shared_data / "XNAS.ITCH/test_data.trades.dbn.zst")
     for event, row in zip(trades, expected, strict=True):
         assert isinstance(event, EquityPrint)
         assert (event.symbol, event.venue, event.off_exchange) == ("NVDA", "XNAS", False)
@@ -157,8 +158,8 @@ def test_xnas_itch_trades_tbbo_and_mbp1_become_equity_events():
             row["sequence"],
         )
         assert event.ts_event == int(row["ts_event"])
-    tbbo, _ = events(DATA / "XNAS.ITCH/test_data.tbbo.dbn.zst")
-    tbbo_rows = rows(DATA / "XNAS.ITCH/test_data.tbbo.dbn.zst")
+    tbbo, _ = events(shared_data / "XNAS.ITCH/test_data.tbbo.dbn.zst")
+    tbbo_rows = rows(shared_data / "XNAS.ITCH/test_data.tbbo.dbn.zst")
     for event, row in zip(tbbo, tbbo_rows, strict=True):
         assert isinstance(event, EquityPrint)
         assert (event.bid_px, event.ask_px, event.bid_sz, event.ask_sz) == (
@@ -167,8 +168,8 @@ def test_xnas_itch_trades_tbbo_and_mbp1_become_equity_events():
             row["bid_sz_00"],
             row["ask_sz_00"],
         )
-    quotes, _ = events(DATA / "XNAS.ITCH/test_data.mbp-1.dbn.zst")
-    quote_rows = rows(DATA / "XNAS.ITCH/test_data.mbp-1.dbn.zst")
+    quotes, _ = events(shared_data / "XNAS.ITCH/test_data.mbp-1.dbn.zst")
+    quote_rows = rows(shared_data / "XNAS.ITCH/test_data.mbp-1.dbn.zst")
     assert [type(e) for e in quotes] == [EquityQuote] * 4
     for event, row in zip(quotes, quote_rows, strict=True):
         assert event.bid_px == none_if_undef(row["bid_px_00"])
@@ -181,14 +182,14 @@ def test_xnas_itch_trades_tbbo_and_mbp1_become_equity_events():
     assert quotes[0].ask_px is None  # i64::MAX on the empty ask side
 
 
-def test_equs_mini_trades_and_sampled_bbo():
-    trades, _ = events(DATA / "EQUS.MINI/test_data.trades.dbn.zst")
-    expected = rows(DATA / "EQUS.MINI/test_data.trades.dbn.zst")
+def test_equs_mini_trades_and_sampled_bbo(shared_data: Path):
+    trades, _ = events(shared_data / "EQUS.MINI/test_data.trades.dbn.zst")
+    expected = rows(shared_data / "EQUS.MINI/test_data.trades.dbn.zst")
     assert [(e.symbol, e.venue, e.price, e.size) for e in trades] == [
         ("QQQ", "EQUS", r["price"], r["size"]) for r in expected
     ]
-    bbo, _ = events(DATA / "EQUS.MINI/test_data.bbo-1s.dbn.zst")
-    bbo_rows = rows(DATA / "EQUS.MINI/test_data.bbo-1s.dbn.zst")
+    bbo, _ = events(shared_data / "EQUS.MINI/test_data.bbo-1s.dbn.zst")
+    bbo_rows = rows(shared_data / "EQUS.MINI/test_data.bbo-1s.dbn.zst")
     assert isinstance(bbo[0], Quarantined) and bbo[0].reason == "empty_quote"
     for event, row in zip(bbo[1:], bbo_rows[1:], strict=True):
         assert isinstance(event, EquityQuote)
@@ -198,28 +199,28 @@ def test_equs_mini_trades_and_sampled_bbo():
         assert event.ask_px == none_if_undef(row["ask_px_00"])
 
 
-def test_futures_without_options_are_quarantined_as_unsupported():
+def test_futures_without_options_are_quarantined_as_unsupported(shared_data: Path):
     files = [
-        DATA / "GLBX.MDP3/test_data.definition.dbn.zst",
-        DATA / "GLBX.MDP3/test_data.trades.dbn.zst",
+        shared_data / "GLBX.MDP3/test_data.definition.dbn.zst",
+        shared_data / "GLBX.MDP3/test_data.trades.dbn.zst",
     ]
     normaliser = RecordNormaliser()
     got = list(iter_file_events(files, normaliser=normaliser))
     assert [e.reason for e in got] == ["unsupported_instrument_class"] * 4
     assert "'ESH1'" in got[0].detail and "'F'" in got[0].detail
     # Without the definition the class is unknown: quarantined as such, never guessed.
-    alone, _ = events(DATA / "GLBX.MDP3/test_data.trades.dbn.zst")
+    alone, _ = events(shared_data / "GLBX.MDP3/test_data.trades.dbn.zst")
     assert {e.reason for e in alone} == {"missing_definition"}
 
 
-def test_every_sample_file_ingests_without_raising():
-    for path in sorted(DATA.glob("*/*.dbn.zst")):
+def test_every_sample_file_ingests_without_raising(shared_data: Path):
+    for path in sorted(shared_data.glob("*/*.dbn.zst")):
         window = None if "LIVE" in str(path) else 0
         for event in iter_file_events(path, reorder_window_ns=window):
             assert event.source == "databento"
 
 
 @pytest.mark.parametrize("name", ["trades", "tbbo"])
-def test_bulk_path_matches_the_record_path_on_real_files(name):
-    path = OPRA / f"test_data.{name}.dbn.zst"
+def test_bulk_path_matches_the_record_path_on_real_files(name, opra: Path):
+    path = opra / f"test_data.{name}.dbn.zst"
     assert list(bulk_file_events(path)) == events(path)[0]
