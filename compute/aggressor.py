@@ -51,17 +51,6 @@ _BUY_M_TICK: Final[Inference] = ("buy", "M", "tick", CONF_TICK_MID)
 _SELL_M_TICK: Final[Inference] = ("sell", "M", "tick", CONF_TICK_MID)
 
 
-def tick_direction(previous_price: int, previous_direction: int, price: int) -> int:
-    """+1 uptick, -1 downtick; a zero tick keeps the last non-zero direction (0: none yet)."""
-    if previous_price <= 0:
-        return 0
-    if price > previous_price:
-        return 1
-    if price < previous_price:
-        return -1
-    return previous_direction
-
-
 def infer_side(
     price: int,
     size: int,

@@ -1,0 +1,246 @@
+"""Classifiers over a closed packet: sweep, block, spike, golden sweep, repeated hits and
+unusual volume, scored against the underlying's rolling baselines, then hits and alerts.
+
+Each hit carries its evidence: the thresholds that fired and the baseline values (with the
+exact sums behind every z-score) it was compared to.
+"""
+
+from __future__ import annotations
+
+from compute.baselines import baseline_value, fixed_ratio, push_samples, ring_reset
+from compute.config import EngineConfig
+from compute.state import ContractState, EngineState, Ring, UnderlyingBaselines
+from schemas.events import (
+    FIXED_DIGITS,
+    Alert,
+    BaselineValue,
+    ClassifierHit,
+    Event,
+    FlowPacket,
+    MemberPrint,
+)
+from schemas.ids import make_id
+
+
+def _baselines(state: EngineState, underlying: str, ts: int) -> UnderlyingBaselines:
+    found = state.baselines.get(underlying)
+    if found is None:
+        found = UnderlyingBaselines(ts, Ring([]), Ring([]), Ring([]))
+        state.baselines[underlying] = found
+    elif ts - found.last_ts > state.config.rolling_ttl_ns:
+        # Expiry is measured in event time, so a replay expires exactly where live did.
+        ring_reset(found.premium)
+        ring_reset(found.size)
+        ring_reset(found.spread)
+    if ts > found.last_ts:
+        found.last_ts = ts
+    return found
+
+
+def _max_in_window(members: list[MemberPrint], window_ns: int) -> int:
+    times = sorted(m.ts_event for m in members)
+    best = 0
+    lo = 0
+    for hi, ts in enumerate(times):
+        while ts - times[lo] > window_ns:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+def score_packet(
+    state: EngineState,
+    packet: FlowPacket,
+    spread_bps: int,
+    leg_contracts: list[ContractState],
+    day: int,
+    ts_first: int,
+    out: list[Event],
+) -> None:
+    """Run the classifiers on a packet, then add it to its underlying's baselines."""
+    cfg = state.config
+    underlying = packet.underlying
+    kind = packet.kind
+    premium = packet.premium_cents
+    size = packet.size
+    n = packet.n_prints
+    members = packet.members
+    base = state.baselines.get(underlying)
+    if base is None or ts_first - base.last_ts > cfg.rolling_ttl_ns:
+        base = _baselines(state, underlying, ts_first)
+    elif ts_first > base.last_ts:
+        base.last_ts = ts_first
+    window = cfg.rolling_window_size
+    hits: list[tuple[str, float, dict[str, float], list[BaselineValue]]] = []
+    zmin = cfg.classifier_z_min_samples
+    if (
+        kind == "sweep"
+        and premium >= cfg.classifier_sweep_min_premium_cents
+        and n >= cfg.classifier_sweep_min_count
+        and packet.nbbo_coverage >= cfg.classifier_min_nbbo_coverage
+        and packet.aggressor_ratio >= cfg.classifier_min_aggressor_ratio
+    ):
+        pz = baseline_value(base.premium, underlying, "premium", premium, zmin)
+        if pz.z is None or pz.z >= cfg.classifier_sweep_min_premium_z:
+            thresholds: dict[str, float] = {
+                "min_premium_cents": float(cfg.classifier_sweep_min_premium_cents),
+                "min_count": float(cfg.classifier_sweep_min_count),
+                "min_nbbo_coverage": cfg.classifier_min_nbbo_coverage,
+                "min_aggressor_ratio": cfg.classifier_min_aggressor_ratio,
+            }
+            if pz.z is not None:
+                thresholds["min_premium_z"] = cfg.classifier_sweep_min_premium_z
+            score = fixed_ratio(premium, cfg.classifier_sweep_min_premium_cents)
+            hits.append(("sweep", score, thresholds, [pz]))
+        oi = leg_contracts[0].open_interest
+        golden = cfg.classifier_golden_sweep_min_premium_cents
+        # Golden: any qualifying sweep, however usual its premium is for the underlying.
+        if premium > golden and oi is not None and size > oi:
+            thresholds = {"min_premium_cents": float(golden), "open_interest": float(oi)}
+            score = fixed_ratio(premium, golden)
+            hits.append(("golden_sweep", score, thresholds, [pz]))
+    if premium >= cfg.classifier_spike_min_premium_cents and size >= cfg.classifier_spike_min_size:
+        pz = baseline_value(base.premium, underlying, "premium", premium, zmin)
+        sz = baseline_value(base.size, underlying, "size", size, zmin)
+        if (
+            pz.z is not None
+            and sz.z is not None
+            and pz.z >= cfg.classifier_spike_min_premium_z
+            and sz.z >= cfg.classifier_spike_min_size_z
+        ):
+            thresholds = {
+                "min_premium_cents": float(cfg.classifier_spike_min_premium_cents),
+                "min_size": float(cfg.classifier_spike_min_size),
+                "min_premium_z": cfg.classifier_spike_min_premium_z,
+                "min_size_z": cfg.classifier_spike_min_size_z,
+            }
+            hits.append(("spike", pz.z, thresholds, [pz, sz]))
+    if kind == "block":
+        score = round(
+            max(size / cfg.block_min_size, premium / cfg.block_min_premium_cents), FIXED_DIGITS
+        )
+        thresholds = {
+            "min_size": float(cfg.block_min_size),
+            "min_premium_cents": float(cfg.block_min_premium_cents),
+        }
+        hits.append(("block", score, thresholds, []))
+    if kind != "multi_leg" and n >= cfg.classifier_repeated_hits_min_prints:
+        floor = cfg.tier_floor_cents(underlying)
+        if premium >= floor:
+            count = _max_in_window(members, cfg.classifier_repeated_hits_window_ns)
+            if count >= cfg.classifier_repeated_hits_min_prints:
+                thresholds = {
+                    "min_prints": float(cfg.classifier_repeated_hits_min_prints),
+                    "window_ns": float(cfg.classifier_repeated_hits_window_ns),
+                    "min_premium_cents": float(floor),
+                }
+                score = fixed_ratio(count, cfg.classifier_repeated_hits_min_prints)
+                hits.append(("repeated_hits", score, thresholds, []))
+    for c in leg_contracts:
+        # Once per contract and day: the packet whose volume makes the day unusual.
+        if c.unusual_day != day:
+            unusual = _unusual_volume(c, cfg)
+            if unusual is not None:
+                c.unusual_day = day
+                hits.append(("unusual_volume", *unusual, []))
+                break
+
+    if not packet.late:
+        push_samples(base, premium, size, spread_bps, window)
+
+    if hits:
+        _emit_hits(state, packet, hits, out)
+
+
+def _unusual_volume(c: ContractState, cfg: EngineConfig) -> tuple[float, dict[str, float]] | None:
+    """(score, evidence) when the contract's day volume is over its open interest or over
+    the multiple of its average daily volume; the score is the larger ratio."""
+    volume = c.day_volume
+    oi = c.open_interest
+    over_oi = oi is not None and volume > oi
+    over_average = volume > c.avg_volume_limit
+    if not (over_oi or over_average):
+        return None
+    thresholds: dict[str, float] = {}
+    score = 0.0
+    if oi is not None and over_oi:
+        thresholds["open_interest"] = float(oi)
+        score = fixed_ratio(volume, oi) if oi else float(volume)
+    thresholds["day_volume"] = float(volume)
+    if over_average:
+        days = len(c.past_volumes)
+        thresholds["average_volume"] = fixed_ratio(c.past_volume_total, days)
+        thresholds["average_days"] = float(days)
+        thresholds["average_multiple"] = cfg.unusual_volume_multiple
+        score = max(score, fixed_ratio(volume * days, c.past_volume_total))
+    return score, thresholds
+
+
+def _emit_hits(
+    state: EngineState,
+    packet: FlowPacket,
+    hits: list[tuple[str, float, dict[str, float], list[BaselineValue]]],
+    out: list[Event],
+) -> None:
+    cfg = state.config
+    run_id = state.run_id
+    hit_ids: list[str] = []
+    rules: list[str] = []
+    merged: dict[str, float] = {}
+    baselines: list[BaselineValue] = []
+    seen_metrics: set[str] = set()
+    weight = 0
+    score = 0.0
+    for rule, hit_score, thresholds, values in hits:
+        hit_id = make_id("classifier_hit", run_id, packet.packet_id, rule)
+        out.append(
+            ClassifierHit(
+                packet.ts_recv,
+                hit_id,
+                run_id,
+                packet.packet_id,
+                rule,
+                packet.ts_start,
+                packet.underlying,
+                packet.kind,
+                packet.premium_cents,
+                packet.size,
+                hit_score,
+                thresholds,
+                values,
+                packet.members,
+            )
+        )
+        hit_ids.append(hit_id)
+        rules.append(rule)
+        for name, value in thresholds.items():
+            merged[f"{rule}.{name}"] = value
+        for baseline in values:
+            if baseline.metric not in seen_metrics:
+                seen_metrics.add(baseline.metric)
+                baselines.append(baseline)
+        weight += cfg.rule_weights.get(rule, 1)
+        score += hit_score
+    severity = min(5, max(1, weight))
+    dollars = packet.premium_cents // 100
+    what = packet.structure or packet.kind
+    rights = "/".join(sorted({leg.right for leg in packet.legs}))
+    title = f"{packet.underlying} {rights} {what} {packet.side} ${dollars:,}: {', '.join(rules)}"
+    out.append(
+        Alert(
+            packet.ts_recv,
+            make_id("alert", run_id, packet.packet_id),
+            run_id,
+            packet.packet_id,
+            packet.ts_start,
+            packet.underlying,
+            severity,
+            round(score, FIXED_DIGITS),
+            rules,
+            hit_ids,
+            title,
+            merged,
+            baselines,
+            packet.members,
+        )
+    )
