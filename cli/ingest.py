@@ -100,7 +100,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def ingest(
         source: Annotated[str, typer.Option(help=f"one of {', '.join(SOURCES)}")] = "synthetic",
-        path: Annotated[list[Path] | None, typer.Option(help="DBN files")] = None,
+        path: Annotated[
+            list[Path] | None, typer.Option(help="DBN files", exists=True, dir_okay=False)
+        ] = None,
         dataset: Annotated[str | None, typer.Option(help="Databento dataset")] = None,
         schema: Annotated[list[str] | None, typer.Option(help="Databento schema(s)")] = None,
         symbols: Annotated[list[str] | None, typer.Option(help="symbols to subscribe")] = None,

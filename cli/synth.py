@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from cli.errors import writing
 from synth.config import SynthConfig
 from synth.session import generate_session, write_session
 
@@ -43,11 +44,14 @@ def synth(
         config.validate()
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    with writing(out):
+        out.mkdir(parents=True, exist_ok=True)  # an unusable --out fails before the work
     started = time.perf_counter()
     typer.echo(f"generating {minutes} min, {underlyings} underlyings, seed {seed} ...", err=True)
     session = generate_session(config)
     generated = time.perf_counter()
-    paths = write_session(session, out)
+    with writing(out):
+        paths = write_session(session, out)
     written = time.perf_counter()
     for path in paths:
         typer.echo(str(path))
