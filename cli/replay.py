@@ -2,64 +2,81 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
-from collections.abc import Iterable, Iterator
 from pathlib import Path
+from types import TracebackType
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 import compute
 from analytics.report import build_report
+from cli.errors import writing
 from infra.migrate import migrate
-from infra.runs import delete_run, list_runs, register_run
+from infra.runs import delete_run, list_runs
 from infra.settings import get_settings
 from infra.stack import Stack
 from infra.warehouse import Warehouse
-from replay.driver import ReplaySummary, replay_events
-from replay.sources import (
-    dbn_events,
-    download_events,
-    stored_events,
-    stored_snapshot,
-    underlying_weights,
-)
-from schemas.events import Event, OpenInterest, OptionContract
+from replay.driver import ReplaySummary
+from replay.session import ReplayRequest, replay_session
 
 console = Console(stderr=True)
-REFERENCE = (OptionContract, OpenInterest)
 
 
-def parse_time(value: str | None) -> int | None:
-    """Nanoseconds since the epoch from an integer or an ISO time (UTC unless it says)."""
-    if value is None:
-        return None
-    if value.isdigit():
-        return int(value)
-    parsed = dt.datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return int(parsed.timestamp()) * 1_000_000_000 + parsed.microsecond * 1_000
+class _ProgressBar:
+    """A replay's progress on stderr: events done, their rate, and the time left, estimated
+    from about how many events the source holds."""
 
+    def __init__(self) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]replay"), BarColumn(), TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+        )  # fmt: skip
+        self._task: TaskID | None = None
+        self._expected = 0
+        self._seen = 0
+        self._started = 0.0
 
-def within(events: Iterable[Event], start: int | None, end: int | None) -> Iterator[Event]:
-    """Events with `start <= ts_recv < end`; reference data (definitions, open interest)
-    from before `start` passes too, since the engine needs it for what follows."""
-    for event in events:
-        ts = event.ts_recv
-        if start is not None and ts < start and not isinstance(event, REFERENCE):
-            continue
-        if end is not None and ts >= end:
-            break  # canonical order: nothing later can fall inside
-        yield event
+    def note(self, message: str) -> None:
+        console.print(message)
 
+    def begin(self, expected: int) -> None:
+        self._expected = expected
+        self._progress.start()
+        self._task = self._progress.add_task("replay", total=expected or None, rate="")
+        self._started = time.perf_counter()
 
-def _default_run_id() -> str:
-    return "replay-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    def advance(self, count: int, last_ts_recv: int) -> None:
+        if self._task is None:
+            return
+        self._seen += count
+        rate = f"{self._seen / max(time.perf_counter() - self._started, 1e-9):,.0f} events/s"
+        total = max(self._expected, self._seen) if self._expected else None  # an estimate
+        self._progress.update(self._task, total=total, completed=self._seen, rate=rate)
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._task is not None:
+            # the estimate is now exact
+            self._progress.update(self._task, total=self._seen, completed=self._seen)
+        self._progress.stop()
 
 
 def _print_summary(summary: ReplaySummary) -> None:
@@ -79,7 +96,10 @@ def _print_summary(summary: ReplaySummary) -> None:
 def register(app: typer.Typer) -> None:
     @app.command()
     def replay(
-        paths: Annotated[list[Path] | None, typer.Argument(help="DBN files of a session")] = None,
+        paths: Annotated[
+            list[Path] | None,
+            typer.Argument(help="DBN files of a session", exists=True, dir_okay=False),
+        ] = None,
         run_id: Annotated[str | None, typer.Option("--run-id")] = None,
         start: Annotated[str | None, typer.Option("--from", help="ISO time or ns")] = None,
         end: Annotated[str | None, typer.Option("--to", help="ISO time or ns")] = None,
@@ -99,66 +119,24 @@ def register(app: typer.Typer) -> None:
         ] = 1,
     ) -> None:
         """Recompute a session at full speed into ClickHouse under a run id."""
+        request = ReplayRequest(
+            paths=tuple(paths or ()), from_run=from_run, date=date, dataset=dataset,
+            schemas=tuple(schema or ()), symbols=tuple(symbols or ()), start=start, end=end,
+            empty_state=empty_state, shards=shards,
+        )  # fmt: skip
+        request.check()  # before any server starts
         settings = get_settings()
         config = compute.config_from_settings(settings.raw_environment(compute.SEED_NAMES))
-        run = run_id or _default_run_id()
-        begin, finish = parse_time(start), parse_time(end)
-        with Stack(settings, needs=("clickhouse", "redis")) as stack:
-            warehouse = Warehouse.connect(stack.url("clickhouse"), settings.clickhouse_database)
+        with (
+            Stack(settings, needs=("clickhouse", "redis")) as stack,
+            Warehouse.connect(stack.url("clickhouse"), settings.clickhouse_database) as warehouse,
+            _ProgressBar() as progress,
+        ):
             migrate(warehouse)
-            weights: dict[str, int] | None = None
-            if from_run:
-                if not date:
-                    raise typer.BadParameter("--from-run needs --date YYYY-MM-DD")
-                stored = stored_events(warehouse, from_run, date)
-                events: Iterable[Event] = stored
-                expected = len(stored)
-            elif dataset:
-                if not (schema and symbols and start and end):
-                    raise typer.BadParameter("a download needs --schema, --symbols, --from, --to")
-                events, expected = download_events(dataset, schema, symbols, start, end,
-                                               settings.data_dir / "databento")  # fmt: skip
-            elif paths:
-                events, expected = dbn_events(paths)
-                weights = underlying_weights(paths) if shards > 1 else None
-            else:
-                raise typer.BadParameter("give DBN files, --from-run RUN --date D, or --dataset")
-            delete_run(warehouse, run)  # a run id names one result: replaying it replaces it
-            params = {"paths": [str(p) for p in paths or []], "from": start, "to": end,
-                      "from_run": from_run, "date": date, "dataset": dataset}  # fmt: skip
-            register_run(warehouse, run, kind="replay", description="", params=params,
-                         status="running")  # fmt: skip
-            state = None
-            if from_run and date and not empty_state:
-                state = stored_snapshot(stack.url("redis"), from_run, date, run)
-                console.print(f"starting from {'the stored' if state else 'an empty'} state")
-                if state is not None and shards > 1:
-                    console.print("a stored state runs in one engine: --shards ignored")
-                    shards = 1
-            with Progress(
-                TextColumn("[bold]replay"), BarColumn(), TextColumn("{task.fields[rate]}"),
-                TimeElapsedColumn(), TimeRemainingColumn(), console=console,
-            ) as progress:  # fmt: skip
-                task = progress.add_task("replay", total=expected or None, rate="")
-                started = time.perf_counter()
-                seen = 0
-
-                def advance(count: int, last_ts: int) -> None:
-                    nonlocal seen
-                    seen += count
-                    rate = f"{seen / max(time.perf_counter() - started, 1e-9):,.0f} events/s"
-                    total = max(expected, seen) if expected else None  # an estimate
-                    progress.update(task, total=total, completed=seen, rate=rate)
-
-                summary = replay_events(
-                    within(events, begin, finish), run_id=run, config=config,
-                    warehouse=warehouse, state=state, progress=advance, shards=shards,
-                    weights=weights,
-                )  # fmt: skip
-                progress.update(task, total=seen, completed=seen)  # the estimate is now exact
-            register_run(warehouse, run, kind="replay", description="", params=params,
-                         status="done")  # fmt: skip
-            warehouse.close()
+            summary = replay_session(
+                request, warehouse=warehouse, redis_url=stack.url("redis"), config=config,
+                cache_dir=settings.data_dir / "databento", run_id=run_id, progress=progress,
+            )  # fmt: skip
         _print_summary(summary)
 
     @app.command()
@@ -170,9 +148,11 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         with Stack(settings, needs=("clickhouse",)) as stack:
             with Warehouse.connect(stack.url("clickhouse"), settings.clickhouse_database) as wh:
+                migrate(wh)  # a folder that has run nothing yet reports an empty run
                 result = build_report(wh, run_id)
         folder = out or settings.data_dir / "reports" / run_id
-        paths = result.write_parquet(folder)
+        with writing(folder):
+            paths = result.write_parquet(folder)
         Console().print(result.summary)
         Console().print(result.calibration)
         console.print(f"wrote {', '.join(str(p) for p in paths)}")

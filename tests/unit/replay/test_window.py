@@ -1,6 +1,6 @@
 import msgspec
 
-from cli.replay import parse_time, within
+from replay.window import parse_time, within
 from tests.kit.events import print_at as trade
 from tests.kit.samples import one_of_each_event
 

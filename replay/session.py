@@ -1,0 +1,182 @@
+"""The replay use case: a session's events chosen, windowed and run through the engine into
+ClickHouse under a run id, with the run registered (`replay_session`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from compute import EngineConfig, EngineState
+from infra.runs import delete_run, register_run
+from infra.warehouse import Warehouse
+from ingest.databento import read_dbn
+from replay.driver import ReplaySummary, replay_events
+from replay.sources import (
+    dbn_events,
+    download_events,
+    stored_events,
+    stored_snapshot,
+    underlying_weights,
+)
+from replay.window import parse_time, within
+from schemas.errors import FlowtapeError
+from schemas.events import Event
+
+log = logging.getLogger("flowtape.replay")
+
+
+class ReplayError(FlowtapeError):
+    """A replay asked for with missing or contradictory arguments."""
+
+    code = "replay"
+
+
+class ReplayProgress(Protocol):
+    """Whoever watches a replay: told its notes, how many events to expect, each chunk done."""
+
+    def note(self, message: str) -> None: ...
+
+    def begin(self, expected: int) -> None:
+        """The events are chosen; about `expected` of them (0 when unknown)."""
+
+    def advance(self, count: int, last_ts_recv: int) -> None: ...
+
+
+class _Logged:
+    """Notes to the log, progress nowhere: a replay nobody watches."""
+
+    def note(self, message: str) -> None:
+        log.info(message)
+
+    def begin(self, expected: int) -> None:
+        pass
+
+    def advance(self, count: int, last_ts_recv: int) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayRequest:
+    """What to replay: DBN files, a stored run's date (`from_run`, `date`) or a Databento
+    download (`dataset`, `schemas`, `symbols`, `start`, `end`), in the window `start`..`end`
+    (ISO times or nanoseconds). A stored run starts from its saved engine state for that date
+    unless `empty_state`; `shards` engine processes share the underlyings."""
+
+    paths: tuple[Path, ...] = ()
+    from_run: str | None = None
+    date: str | None = None
+    dataset: str | None = None
+    schemas: tuple[str, ...] = ()
+    symbols: tuple[str, ...] = ()
+    start: str | None = None
+    end: str | None = None
+    empty_state: bool = False
+    shards: int = 1
+
+    def check(self) -> None:
+        """Raise for what cannot be replayed, before any server is needed: `ReplayError`,
+        `BadTime` for a bound, `DbnReadError` for a file that is missing or not DBN."""
+        parse_time(self.start)
+        parse_time(self.end)
+        if self.shards < 1:
+            raise ReplayError(f"expected at least one engine (shards), got {self.shards}")
+        if self.from_run:
+            if not self.date:
+                raise ReplayError("a stored run is replayed by date: --date YYYY-MM-DD")
+            try:
+                dt.date.fromisoformat(self.date)
+            except ValueError as exc:
+                raise ReplayError(f"expected --date YYYY-MM-DD, got {self.date!r}") from exc
+        elif self.dataset:
+            if not (self.schemas and self.symbols and self.start and self.end):
+                raise ReplayError("a download needs --schema, --symbols, --from, --to")
+        elif self.paths:
+            for path in self.paths:
+                _check_dbn(path)
+        else:
+            raise ReplayError("give DBN files, --from-run RUN --date D, or --dataset")
+
+    def params(self) -> dict[str, Any]:
+        """What the run registry keeps of the request."""
+        return {"paths": [str(p) for p in self.paths], "from": self.start, "to": self.end,
+                "from_run": self.from_run, "date": self.date, "dataset": self.dataset}  # fmt: skip
+
+
+def _check_dbn(path: Path) -> None:
+    """A file whose DBN metadata cannot be read is no session to replay (a file that breaks
+    further on is replayed up to there, its tail quarantined)."""
+    # read_dbn raises DbnReadError unless the file starts with its metadata; the reader,
+    # dropped at once, closes the file
+    next(read_dbn(path), None)
+
+
+def _default_run_id() -> str:
+    return "replay-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+
+
+def replay_session(
+    request: ReplayRequest,
+    *,
+    warehouse: Warehouse,
+    redis_url: str,
+    config: EngineConfig,
+    cache_dir: Path,
+    run_id: str | None = None,
+    progress: ReplayProgress | None = None,
+) -> ReplaySummary:
+    """Replay `request` into the (migrated) `warehouse` under `run_id`, replacing whatever
+    that run held, and register the run; downloads are cached as DBN files in `cache_dir`,
+    saved engine states are read from Redis at `redis_url`."""
+    request.check()
+    watcher = progress or _Logged()
+    run = run_id or _default_run_id()
+    events, expected, weights = _choose_events(request, warehouse, cache_dir)
+    delete_run(warehouse, run)  # a run id names one result: replaying it replaces it
+    params = request.params()
+    register_run(warehouse, run, kind="replay", description="", params=params, status="running")
+    state, shards = _starting_state(request, redis_url, run, watcher)
+    watcher.begin(expected)
+    summary = replay_events(
+        within(events, parse_time(request.start), parse_time(request.end)), run_id=run,
+        config=config, warehouse=warehouse, state=state, progress=watcher.advance,
+        shards=shards, weights=weights,
+    )  # fmt: skip
+    register_run(warehouse, run, kind="replay", description="", params=params, status="done")
+    return summary
+
+
+def _choose_events(
+    request: ReplayRequest, warehouse: Warehouse, cache_dir: Path
+) -> tuple[Iterable[Event], int, dict[str, int] | None]:
+    """The events in canonical order, about how many, and the underlyings' weights for
+    sharded engines (None: balance them without)."""
+    if request.from_run and request.date:
+        stored = stored_events(warehouse, request.from_run, request.date)
+        return stored, len(stored), None
+    if request.dataset and request.start and request.end:
+        events, expected = download_events(
+            request.dataset, request.schemas, request.symbols, request.start, request.end,
+            cache_dir,
+        )  # fmt: skip
+        return events, expected, None
+    events, expected = dbn_events(request.paths)
+    weights = underlying_weights(request.paths) if request.shards > 1 else None
+    return events, expected, weights
+
+
+def _starting_state(
+    request: ReplayRequest, redis_url: str, run_id: str, watcher: ReplayProgress
+) -> tuple[EngineState | None, int]:
+    """The engine state to start from (None: an empty one) and the engines to run it in."""
+    if not (request.from_run and request.date) or request.empty_state:
+        return None, request.shards
+    state = stored_snapshot(redis_url, request.from_run, request.date, run_id)
+    watcher.note(f"starting from {'the stored' if state else 'an empty'} state")
+    if state is not None and request.shards > 1:
+        watcher.note("a stored state runs in one engine: --shards ignored")
+        return state, 1
+    return state, request.shards
