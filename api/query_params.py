@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Query
 
 from api.store import MAX_LIMIT, Filters
-from api.views import BadTime, parse_time_ns
+from schemas.times import BadTime, parse_time_ns
 
 RunId = Annotated[str, Query(description="`live` or a replay's run id.")]
 Since = Annotated[str | None, Query(description="From this time: ISO 8601 or integer ns.")]

@@ -22,9 +22,10 @@ from replay.sources import (
     stored_snapshot,
     underlying_weights,
 )
-from replay.window import parse_time, within
+from replay.window import within
 from schemas.errors import FlowtapeError
 from schemas.events import Event
+from schemas.times import parse_time_ns
 
 log = logging.getLogger("flowtape.replay")
 
@@ -80,8 +81,8 @@ class ReplayRequest:
     def check(self) -> None:
         """Raise for what cannot be replayed, before any server is needed: `ReplayError`,
         `BadTime` for a bound, `DbnReadError` for a file that is missing or not DBN."""
-        parse_time(self.start)
-        parse_time(self.end)
+        parse_time_ns(self.start)
+        parse_time_ns(self.end)
         if self.shards < 1:
             raise ReplayError(f"expected at least one engine (shards), got {self.shards}")
         if self.from_run:
@@ -141,7 +142,7 @@ def replay_session(
     state, shards = _starting_state(request, redis_url, run, watcher)
     watcher.begin(expected)
     summary = replay_events(
-        within(events, parse_time(request.start), parse_time(request.end)), run_id=run,
+        within(events, parse_time_ns(request.start), parse_time_ns(request.end)), run_id=run,
         config=config, warehouse=warehouse, state=state, progress=watcher.advance,
         shards=shards, weights=weights,
     )  # fmt: skip

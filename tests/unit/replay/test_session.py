@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from replay.session import ReplayError, ReplayRequest
-from replay.window import BadTime
 from schemas.errors import FlowtapeError
+from schemas.times import BadTime
 
 
 @pytest.fixture

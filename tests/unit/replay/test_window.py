@@ -1,6 +1,7 @@
 import msgspec
 
-from replay.window import parse_time, within
+from replay.window import within
+from schemas.times import parse_time_ns as parse_time
 from tests.kit.events import print_at as trade
 from tests.kit.samples import one_of_each_event
 
