@@ -9,6 +9,7 @@ Array / Map, lists of nested records -> JSON text. A FlowPacket's members go to
 
 from __future__ import annotations
 
+import logging
 import urllib.parse
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -22,8 +23,9 @@ import msgspec
 import numpy as np
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import OperationalError
 
-from schemas.errors import ConfigError
+from schemas.errors import ConfigError, ServerError
 from schemas.events import (
     Alert,
     ClassifierHit,
@@ -42,6 +44,10 @@ from schemas.events import (
     PrintInference,
     Quarantined,
 )
+
+# clickhouse-connect logs a failed request itself before raising; the error reaches users
+# once, as ours. Services that configure logging still see its records (they propagate).
+logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())
 
 TABLES: dict[type[Event], str] = {
     OptionContract: "contracts",
@@ -328,9 +334,14 @@ class Warehouse:
         kwargs = parse_clickhouse_url(url)
         database = database or kwargs.pop("database", None) or "flowtape"
         kwargs.pop("database", None)
-        client = clickhouse_connect.get_client(
-            **kwargs, database="default", autogenerate_session_id=False
-        )
+        try:
+            client = clickhouse_connect.get_client(
+                **kwargs, database="default", autogenerate_session_id=False
+            )
+        except OperationalError as exc:
+            where = f"{kwargs.get('host')}:{kwargs.get('port')}"
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ServerError(f"ClickHouse at {where} is unreachable: {reason}") from exc
         if create:
             client.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
         client.database = database

@@ -30,6 +30,7 @@ WITHOUT_SERVERS: dict[str, tuple[list[str], str]] = {
     "unknown source": (["ingest", "--source", "bloomberg"], "usage"),
     "bad synth date": (["synth", "--out", "session", "--date", "2025-13-40"], "usage"),
     "synth into a file": (["synth", "--out", "taken", "--minutes", "1"], "output"),
+    "ClickHouse unreachable": (["runs"], "server"),
 }
 
 WITH_SERVERS: dict[str, tuple[list[str], str]] = {
