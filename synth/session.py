@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from schemas.labels import Label, LabelLeg, LabelMember, encode_labels
 from synth import dbn
 from synth.config import SynthConfig
 from synth.equities import (
@@ -20,7 +21,6 @@ from synth.equities import (
     equity_files,
     plan_equity_events,
 )
-from synth.labels import Label, LabelLeg, LabelMember, encode_labels
 from synth.options import (
     DATASET as OPRA_DATASET,
 )

@@ -1,4 +1,6 @@
-"""Ground truth of the planted events, one JSON object per line in `labels.jsonl`."""
+"""Ground truth of a labelled session, one JSON object per line in `labels.jsonl`: written by
+the synthetic market (`synth`), read by the accuracy scorer (`analytics`) and by users who
+label their own sessions."""
 
 from __future__ import annotations
 
