@@ -115,15 +115,15 @@ def _quote(state: EngineState, event: OptionQuote) -> Quarantined | None:
         return c
     t = event.ts_recv
     if t > c.q_ts:
-        c.p_ts, c.p_bid, c.p_ask, c.p_bid_sz, c.p_ask_sz = (
-            c.q_ts, c.q_bid, c.q_ask, c.q_bid_sz, c.q_ask_sz,
+        c.p_ts, c.p_bid, c.p_ask, c.p_bid_sz, c.p_ask_sz, c.p_sampled = (
+            c.q_ts, c.q_bid, c.q_ask, c.q_bid_sz, c.q_ask_sz, c.q_sampled,
         )  # fmt: skip
     elif t < c.q_ts:
         # Only the last two quotes are kept, so an older one cannot be slotted in.
         bump(state, "option_quotes_late_ignored")
         return None
-    c.q_ts, c.q_bid, c.q_ask, c.q_bid_sz, c.q_ask_sz = (
-        t, event.bid_px, event.ask_px, event.bid_sz, event.ask_sz,
+    c.q_ts, c.q_bid, c.q_ask, c.q_bid_sz, c.q_ask_sz, c.q_sampled = (
+        t, event.bid_px, event.ask_px, event.bid_sz, event.ask_sz, event.sampled,
     )  # fmt: skip
     return None
 
@@ -266,22 +266,28 @@ def step(state: EngineState, batch: Sequence[Event]) -> tuple[EngineState, list[
                 quote_ts: int | None = None
             else:
                 if c.q_ts < t:
-                    quote_ts, bid, ask, bid_sz, ask_sz = (
-                        c.q_ts, c.q_bid, c.q_ask, c.q_bid_sz, c.q_ask_sz,
+                    quote_ts, bid, ask, bid_sz, ask_sz, sampled = (
+                        c.q_ts, c.q_bid, c.q_ask, c.q_bid_sz, c.q_ask_sz, c.q_sampled,
                     )  # fmt: skip
                 else:
-                    quote_ts, bid, ask, bid_sz, ask_sz = (
-                        c.p_ts, c.p_bid, c.p_ask, c.p_bid_sz, c.p_ask_sz,
+                    quote_ts, bid, ask, bid_sz, ask_sz, sampled = (
+                        c.p_ts, c.p_bid, c.p_ask, c.p_bid_sz, c.p_ask_sz, c.p_sampled,
                     )  # fmt: skip
                 if quote_ts < 0 or quote_ts >= t:
                     status = "missing"
                     quote_ts = bid = ask = bid_sz = ask_sz = None
                 elif bid is None or ask is None:
                     status = "missing"  # one-sided market: no NBBO to place the print in
-                elif t - quote_ts > max_age:
-                    status = "stale"
-                else:
+                elif t - quote_ts <= max_age:
                     status = "joined"
+                elif (
+                    not sampled
+                    and quote_ts > state.last_gap_ts
+                    and new_york_date(quote_ts) == new_york_date(t)
+                ):
+                    status = "held"  # a change stream's quote is in force until it changes
+                else:
+                    status = "stale"
             used_bid, used_ask = bid, ask
             if status == "stale" or status == "missing":
                 used_bid = used_ask = None
@@ -373,7 +379,9 @@ def step(state: EngineState, batch: Sequence[Event]) -> tuple[EngineState, list[
             problem = _open_interest(state, cast(OpenInterest, event))
             if problem is not None:
                 out.append(problem)
-        # Heartbeat and Gap only move event time forward.
+        elif kind is Gap:
+            state.last_gap_ts = max(state.last_gap_ts, t)
+        # A heartbeat only moves event time forward.
     return state, out
 
 

@@ -38,11 +38,13 @@ class ContractState(msgspec.Struct, array_like=True, gc=False):
     q_ask: int | None = None
     q_bid_sz: int = 0
     q_ask_sz: int = 0
+    q_sampled: bool = False
     p_ts: int = -1
     p_bid: int | None = None
     p_ask: int | None = None
     p_bid_sz: int = 0
     p_ask_sz: int = 0
+    p_sampled: bool = False
     last_price: int = 0
     tick_dir: int = 0
     open_interest: int | None = None
@@ -175,6 +177,9 @@ class EngineState(msgspec.Struct):
     episode_cursor: int = 0
     next_episode_serial: int = 0
     dark_deadline: int = NO_DEADLINE
+    # receive time of the latest feed gap: a change-stream quote from before it (or from
+    # another New York day) counts no longer than `nbbo_max_age_ns` (it may have changed unseen)
+    last_gap_ts: int = -1
     counters: dict[str, int] = msgspec.field(default_factory=dict)
 
 

@@ -26,7 +26,7 @@ UNDEF_TIMESTAMP = 2**64 - 1
 Right = Literal["C", "P"]
 Side = Literal["buy", "sell", "unknown"]
 Bucket = Literal["AA", "A", "M", "B", "BB", "NA"]
-NbboStatus = Literal["print", "joined", "stale", "missing", "crossed"]
+NbboStatus = Literal["print", "joined", "held", "stale", "missing", "crossed"]
 PacketKind = Literal["sweep", "split", "block", "single", "multi_leg"]
 
 
@@ -98,7 +98,13 @@ class OptionPrint(MarketEvent, frozen=True, kw_only=True, tag="option_print"):
 
 
 class OptionQuote(MarketEvent, frozen=True, kw_only=True, tag="option_quote"):
-    """A consolidated NBBO update for one contract (`cmbp-1`, `cbbo-*`, Alpaca/IBKR quotes)."""
+    """A consolidated NBBO update for one contract (`cmbp-1`, `cbbo-*`, Alpaca/IBKR quotes).
+
+    `sampled` tells the two kinds of quote feed apart (DOMAIN.md, NBBO freshness): a complete
+    change stream (`cmbp-1`, `mbp-1`) sends a record whenever the quote changes, so its last
+    quote stays in force until it changes or the feed reports a gap; a sampled or polled feed
+    (`cbbo-1s`, `cbbo-1m`, Alpaca and IBKR snapshots) is only as fresh as its sample.
+    """
 
     sequence: int
     underlying: str
@@ -108,6 +114,7 @@ class OptionQuote(MarketEvent, frozen=True, kw_only=True, tag="option_quote"):
     ask_sz: int
     bid_pb: int | None = None
     ask_pb: int | None = None
+    sampled: bool = False
 
 
 class EquityPrint(MarketEvent, frozen=True, kw_only=True, tag="equity_print"):
@@ -252,7 +259,14 @@ class PrintInference(Event, frozen=True, tag="print_inference"):
 
     `nbbo_*` describe the quote the engine looked at (the print's own for tcbbo, else the
     last quote with `ts_recv` strictly before the print); `nbbo_status` says whether it was
-    used (`print`, `joined`) or not (`stale`, `missing`, `crossed`: bucket `NA`).
+    used or not:
+    - `print`: the print carries the NBBO in force (tcbbo);
+    - `joined`: the last quote is at most `NBBO_MAX_AGE_MS` old;
+    - `held`: older, but from a complete change stream with no gap reported since, so still
+      the quote in force;
+    - `stale`: older, and sampled (or from before a gap): not used;
+    - `missing`: no two-sided quote before the print; `crossed`: bid above ask: not used.
+    Unused quotes leave the print in bucket `NA`.
     """
 
     run_id: str

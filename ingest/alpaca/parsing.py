@@ -212,6 +212,7 @@ class AlpacaNormaliser:
             ask_px=ask_px,
             bid_sz=bid_sz,
             ask_sz=ask_sz,
+            sampled=True,  # Alpaca's option quotes are snapshots of the NBBO, not every change
         )
 
     def _quarantine(self, ts_recv: int, reason: str, detail: str, message: Any) -> Quarantined:

@@ -206,6 +206,7 @@ class IbkrTickWrapper:
                 ask_px=book.ask_px,
                 bid_sz=book.bid_sz,
                 ask_sz=book.ask_sz,
+                sampled=True,  # IBKR samples top of book; it does not send every change
             )
         )
 

@@ -136,5 +136,6 @@ def test_candle_tables_rebuilt_by_a_migration_hold_the_prints_stored_before_it(
     store_reference(fresh_warehouse, build_session(prints=600))
     assert fresh_warehouse.scalar("SELECT count() FROM candles_contract") == 0
     fresh_warehouse.command("DELETE FROM schema_migrations WHERE version >= 4")
-    assert [m.version for m in migrate(fresh_warehouse)] == [4, 5]
+    from_four = [m.version for m in available_migrations() if m.version >= 4]
+    assert [m.version for m in migrate(fresh_warehouse)] == from_four
     assert_views_match_base_tables(fresh_warehouse)  # the rebuilt candles among them

@@ -65,13 +65,14 @@ class Contract:
         )  # fmt: skip
 
     def quote(
-        self, ts: int, bid: float, ask: float, bid_sz: int = 10, ask_sz: int = 10
-    ) -> OptionQuote:
+        self, ts: int, bid: float, ask: float, bid_sz: int = 10, ask_sz: int = 10,
+        sampled: bool = False,
+    ) -> OptionQuote:  # fmt: skip
         return events.option_quote(
             ts_recv=ts, ts_event=ts - 1000, publisher_id=100, instrument_id=self.instrument_id,
             sequence=self._seq(), source="test", symbol=self.symbol,
             underlying=self.underlying, bid_px=px(bid), ask_px=px(ask), bid_sz=bid_sz,
-            ask_sz=ask_sz,
+            ask_sz=ask_sz, sampled=sampled,
         )  # fmt: skip
 
     def trade(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from compute import EngineConfig
+from tests.kit.events import gap
 from tests.unit.compute.session import MS, SECOND, T0, Contract, inferences, px, run
 
 C = Contract(1)
@@ -28,9 +29,10 @@ def test_quote_rule_buckets_above_ask_at_bid_below_bid() -> None:
         assert (inf.side, inf.bucket) == expected
 
 
-def test_stale_quote_is_marked_not_used() -> None:
+def test_stale_sampled_quote_is_marked_not_used() -> None:
     config = EngineConfig(nbbo_max_age_ns=1_000 * MS)
-    out = run([C.definition(), C.quote(T0, 1.00, 1.10), C.trade(T0 + 2 * SECOND, 1.10)], config)
+    quote = C.quote(T0, 1.00, 1.10, sampled=True)
+    out = run([C.definition(), quote, C.trade(T0 + 2 * SECOND, 1.10)], config)
     inf = inferences(out)[0]
     assert inf.nbbo_status == "stale"
     assert inf.bucket == "NA"
@@ -38,6 +40,34 @@ def test_stale_quote_is_marked_not_used() -> None:
     assert inf.nbbo_ts_recv == T0  # the quote looked at, so its age can be checked
     member = next(p for p in out if type(p).__name__ == "FlowPacket").members[0]  # type: ignore[attr-defined]
     assert (member.nbbo_bid_px, member.nbbo_ask_px) == (None, None)
+
+
+def test_quiet_change_stream_quote_is_held_in_force_past_the_age_limit() -> None:
+    config = EngineConfig(nbbo_max_age_ns=1_000 * MS)
+    inf = only_inference(C.quote(T0, 1.00, 1.10), C.trade(T0 + 30 * SECOND, 1.10), config=config)
+    assert (inf.nbbo_status, inf.side, inf.bucket, inf.rule) == ("held", "buy", "A", "quote")
+    assert inf.nbbo_ts_recv == T0
+
+
+def test_a_feed_gap_ends_the_hold_of_quotes_received_before_it() -> None:
+    config = EngineConfig(nbbo_max_age_ns=1_000 * MS)
+    stale = only_inference(
+        C.quote(T0, 1.00, 1.10), gap(ts_recv=T0 + SECOND, source="test"),
+        C.trade(T0 + 5 * SECOND, 1.10), config=config,
+    )  # fmt: skip
+    assert (stale.nbbo_status, stale.bucket) == ("stale", "NA")
+    held = only_inference(
+        gap(ts_recv=T0 - SECOND, source="test"), C.quote(T0, 1.00, 1.10),
+        C.trade(T0 + 5 * SECOND, 1.10), config=config,
+    )  # fmt: skip
+    assert held.nbbo_status == "held"
+
+
+def test_a_change_stream_quote_of_another_day_is_not_held() -> None:
+    config = EngineConfig(nbbo_max_age_ns=1_000 * MS)
+    next_day = T0 + 24 * 3600 * SECOND
+    inf = only_inference(C.quote(T0, 1.00, 1.10), C.trade(next_day, 1.10), config=config)
+    assert (inf.nbbo_status, inf.bucket) == ("stale", "NA")
 
 
 def test_print_without_any_quote_is_missing_and_never_guessed() -> None:
