@@ -1,1 +1,2 @@
-"""What both the API and the CLI read: backtest report, parity, named queries."""
+"""What both the API and the CLI read: backtest report, scoring against labels, parity, named
+queries."""
