@@ -10,6 +10,7 @@ import cli.api
 import cli.compute
 import cli.ingest
 import cli.replay
+import cli.score
 import cli.sink
 import cli.sql
 import cli.stack
@@ -20,7 +21,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
 # Each module adds its commands with `register(app)`; this order is `flowtape --help`'s.
 COMMAND_MODULES = (
-    cli.stack, cli.sql, cli.synth, cli.ingest, cli.compute, cli.sink, cli.replay, cli.api,
+    cli.stack, cli.sql, cli.synth, cli.ingest, cli.compute, cli.sink, cli.replay, cli.score,
+    cli.api,
 )  # fmt: skip
 for module in COMMAND_MODULES:
     module.register(app)
