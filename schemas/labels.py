@@ -1,6 +1,13 @@
 """Ground truth of a labelled session, one JSON object per line in `labels.jsonl`: written by
 the synthetic market (`synth`), read by the accuracy scorer (`analytics`) and by users who
-label their own sessions."""
+label their own sessions.
+
+A session may also carry `sides.jsonl`: the true aggressor of every option print whose side
+is known (planted or not), one `PrintSide` per line as a compact JSON array
+`[instrument_id, publisher_id, ts_event, sequence, side]`, so side accuracy can be measured
+over the whole tape rather than over the planted prints alone. A print missing from it has
+no known side.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ from pathlib import Path
 import msgspec
 
 LabelSide = str  # "buy" | "sell" | "mixed" | "unknown"
+SIDES_FILE = "sides.jsonl"
 
 
 class LabelMember(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -72,6 +80,16 @@ class Label(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     note: str = ""
 
 
+class PrintSide(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    """The true aggressor of one option print, keyed like `LabelMember`."""
+
+    instrument_id: int
+    publisher_id: int
+    ts_event: int
+    sequence: int
+    side: LabelSide
+
+
 _encoder = msgspec.json.Encoder()
 
 
@@ -83,4 +101,15 @@ def encode_labels(labels: Iterable[Label]) -> bytes:
 def read_labels(path: Path) -> list[Label]:
     """Read a `labels.jsonl` file back."""
     decoder = msgspec.json.Decoder(Label)
+    return [decoder.decode(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def encode_sides(sides: Iterable[PrintSide]) -> bytes:
+    """JSON lines, one compact array per print, in the given order."""
+    return b"".join(_encoder.encode(side) + b"\n" for side in sides)
+
+
+def read_sides(path: Path) -> list[PrintSide]:
+    """Read a `sides.jsonl` file back."""
+    decoder = msgspec.json.Decoder(PrintSide)
     return [decoder.decode(line) for line in path.read_bytes().splitlines() if line.strip()]
