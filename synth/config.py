@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Literal, get_args
 
 import msgspec
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+Profile = Literal["standard", "hard"]
+HARD_PLANTED_PER_KIND = 60  # every kind and structure well over the 50 a score needs
 
 
 class SynthConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -15,7 +18,8 @@ class SynthConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
     Rates are per second of session time over the whole universe. `planted_per_kind` is the
     number of planted events of each kind (sweep, split, block, ...); `None` scales it with
-    the session length.
+    the session length. `profile="hard"` plants the harder tape of `synth.hard` (three- and
+    four-leg orders, legs up to 100 us apart, quiet contracts, quotes moving around prints).
     """
 
     seed: int = 0
@@ -32,6 +36,7 @@ class SynthConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     dark_prints_per_second: float = 0.8  # off-exchange prints per underlying
     planted_per_kind: int | None = None
     distractor_share: float = 0.5  # chance a planted option event gets a distractor nearby
+    profile: Profile = "standard"
 
     def session_date(self) -> dt.date:
         """The trading date; raises ValueError on anything but YYYY-MM-DD."""
@@ -43,11 +48,15 @@ class SynthConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
         """Planted events per kind."""
         if self.planted_per_kind is not None:
             return self.planted_per_kind
+        if self.profile == "hard":
+            return HARD_PLANTED_PER_KIND
         return max(2, min(40, self.minutes // 2))
 
     def validate(self) -> None:
         """Raise ValueError naming the first field out of range."""
         self.session_date()
+        if self.profile not in get_args(Profile):
+            raise ValueError(f"profile must be standard or hard, got {self.profile!r}")
         hours, _, minutes = self.start.partition(":")
         if not (hours.isdigit() and minutes.isdigit()):
             raise ValueError(f"start must be HH:MM, got {self.start!r}")
@@ -79,3 +88,9 @@ def big_config(seed: int = 0, option_prints: int = 1_000_000, minutes: int = 60)
         option_quotes_per_print=1.5,
         planted_per_kind=20,
     )
+
+
+def hard_config(seed: int = 0, minutes: int = 10, n_underlyings: int = 24) -> SynthConfig:
+    """The hard profile at a size that plants 60 of every kind and structure in about a second
+    (the session of `flowtape synth --hard --seed SEED`)."""
+    return SynthConfig(seed=seed, minutes=minutes, n_underlyings=n_underlyings, profile="hard")

@@ -15,6 +15,7 @@ from synth.columns import (
     strictly_increasing,
     unique_ts_event,
 )
+from synth.hard_background import quiet_contracts, roughen, sided_prices
 from synth.planted import OptionPlanter
 from synth.universe import (
     CENT,
@@ -47,6 +48,7 @@ class OptionPrints:
     ask_sz: np.ndarray
     bid_pb: np.ndarray
     ask_pb: np.ndarray
+    side: np.ndarray  # true aggressor: 1 buy, -1 sell, 0 unknown (or not recorded)
     planted_row: np.ndarray  # final row of each planted print, indexed by planted print number
 
 
@@ -105,8 +107,14 @@ def build_options(
     planter: OptionPlanter,
     venues: np.ndarray,
     venue_weights: np.ndarray,
+    *,
+    hard: bool = False,
 ) -> tuple[OptionQuotes, OptionPrints]:
-    """Background flow plus the planter's events, joined as-of into a consistent tape."""
+    """Background flow plus the planter's events, joined as-of into a consistent tape.
+
+    `hard` gives the background the texture of `synth.hard_background` and records the true
+    side of its prints; the standard background leaves them unrecorded (side 0).
+    """
     n_contracts = universe.n_contracts
     seconds = duration_ns / NS
     weights = _contract_weights(universe)
@@ -117,7 +125,8 @@ def build_options(
     bp_c = nprng.choice(n_contracts, size=n_prints, p=weights)
     bp_t = nprng.integers(NS, duration_ns, size=n_prints)
     n_quotes = int(nprng.poisson(prints_per_second * quotes_per_print * seconds))
-    qw = np.sqrt(weights)
+    # The hard tape quotes contracts as actively as they trade (its quiet ones come later).
+    qw = weights if hard else np.sqrt(weights)
     bq_c = np.concatenate(
         [np.arange(n_contracts), nprng.choice(n_contracts, size=n_quotes, p=qw / qw.sum())]
     )
@@ -127,6 +136,17 @@ def build_options(
             nprng.integers(NS // 2, duration_ns, size=n_quotes),
         ]
     )
+    if hard:
+        bp_c, bp_t, bq_c, bq_t = roughen(
+            nprng,
+            universe.c_under,
+            quiet_contracts(nprng, n_contracts),
+            (bp_c, bp_t),
+            (bq_c, bq_t),
+            n_contracts,
+            (np.array(planter.prints["c"], np.int64), np.array(planter.prints["ts"], np.int64)),
+            duration_ns,
+        )
     keep = _drop_windows(bp_c, bp_t, planter.windows)
     bp_c, bp_t = bp_c[keep], bp_t[keep]
     keep = _drop_windows(bq_c, bq_t, planter.windows)
@@ -178,24 +198,30 @@ def build_options(
     j = q_order[idx]
     a_bid, a_ask = q_bid[j], q_ask[j]
 
-    # Background prints: at the ask (buyer), bid (seller), mid, or inside the spread.
     n_bg = len(bp_c)
-    u = nprng.random(n_bg)
     bb, ba = a_bid[n_planted_p:], a_ask[n_planted_p:]
-    mid = (bb + ba) // 2 // CENT * CENT
-    inside = bb + (nprng.random(n_bg) * ((ba - bb) // CENT + 1)).astype(np.int64) * CENT
-    bg_price = np.where(u < 0.40, ba, np.where(u < 0.78, bb, np.where(u < 0.90, mid, inside)))
-    bg_price = np.clip(bg_price, bb, ba)
+    if hard:
+        bg_price, bg_side = sided_prices(nprng, bb, ba)
+    else:  # at the ask (buyer), bid (seller), mid, or inside the spread
+        u = nprng.random(n_bg)
+        mid = (bb + ba) // 2 // CENT * CENT
+        inside = bb + (nprng.random(n_bg) * ((ba - bb) // CENT + 1)).astype(np.int64) * CENT
+        bg_price = np.where(u < 0.40, ba, np.where(u < 0.78, bb, np.where(u < 0.90, mid, inside)))
+        bg_price = np.clip(bg_price, bb, ba)
+        bg_side = np.zeros(n_bg, dtype=np.int64)
     bg_size = np.minimum(1 + nprng.lognormal(1.0, 1.2, size=n_bg).astype(np.int64), 1000)
     bg_pub = nprng.choice(venues, size=n_bg, p=vp)
 
     p_price = np.concatenate([pp["price"], bg_price])
     p_size = np.concatenate([pp["size"], bg_size])
     p_pub = np.concatenate([pp["pub"], bg_pub])
+    p_side = np.concatenate([np.array(planter.print_side, dtype=np.int64), bg_side])
 
     # Receive latency of the OPRA feed (the sample files show ~0.2 ms).
     p_ev = p_t - nprng.integers(150 * US, 450 * US, size=len(p_t))
     q_ev = q_t - nprng.integers(150 * US, 450 * US, size=len(q_t))
+    if "lat" in pp:  # the planter chose its own prints' latency (legs stamped together)
+        p_ev[:n_planted_p] = p_t[:n_planted_p] - pp["lat"]
 
     # Keep prints that found a quote, order both tapes by ts_recv.
     rows = np.flatnonzero(has_quote)
@@ -219,6 +245,7 @@ def build_options(
         ask_sz=q_asz[j][rows],
         bid_pb=q_bpb[j][rows],
         ask_pb=q_apb[j][rows],
+        side=p_side[rows],
         planted_row=final_of[:n_planted_p],
     )
     unique_ts_event(prints.publisher, c_id[prints.contract], prints.ts_event)

@@ -55,7 +55,14 @@ class Draft:
 
 
 class OptionPlanter:
-    """Accumulates planted quotes and prints (times relative to the open, in ns)."""
+    """Accumulates planted quotes and prints (times relative to the open, in ns).
+
+    `pick` wants a contract's planted windows clear of [t - lead_ns, t + span + trail_ns]
+    (plus the padding), so an event that quotes or prints further around `t` widens them.
+    """
+
+    lead_ns = NS
+    trail_ns = 0
 
     def __init__(
         self,
@@ -173,7 +180,7 @@ class OptionPlanter:
                 c = int(pool[self.rng.randrange(len(pool))])
                 if exclude_under and int(self.u.c_under[c]) == under:
                     continue
-            if not self.free(c, t - NS, t + span):
+            if not self.free(c, t - self.lead_ns, t + span + self.trail_ns):
                 continue
             if min_theo <= self.theo(c, t) <= max_theo:
                 return c
@@ -198,13 +205,17 @@ class OptionPlanter:
         sizes: list[int],
         *,
         lift: bool = True,
+        gap: int | None = None,
     ) -> list[int]:
-        """Prints that take the touch on `side`, the NBBO reacting after each of them."""
+        """Prints that take the touch on `side`, the NBBO reacting after each of them.
+
+        The anchor quote goes `gap` before the first print (`anchor_gap()` when None).
+        """
         bid, ask, tick = self.nbbo(c, t0)
         total = sum(sizes)
         other = self.rng.randint(10, 400)
         spread = ask - bid
-        anchor = t0 - self.anchor_gap()
+        anchor = t0 - (self.anchor_gap() if gap is None else gap)
         bsz, asz = (other, total) if side == BUY else (total, other)
         self.quote(c, anchor, bid, ask, bsz, asz, venues[0], "A" if side == BUY else "B")
         price = ask if side == BUY else bid
@@ -263,9 +274,9 @@ class OptionPlanter:
         px = max(self.theo(c, t), 0.05)
         return max(n, int(premium_dollars / (px * 100)))
 
-    def sweep(self, t0: int, *, golden: bool = False) -> Draft | None:
+    def sweep(self, t0: int, *, golden: bool = False, under: int | None = None) -> Draft | None:
         span = self.rng.randint(2 * MS, 250 * MS) if not golden else self.rng.randint(MS, 150 * MS)
-        c = self.pick(t0, span, min_theo=2.0 if golden else 0.30)
+        c = self.pick(t0, span, under=under, min_theo=2.0 if golden else 0.30)
         if c is None:
             return None
         side = BUY if (golden and self.rng.random() < 0.8) or self.rng.random() < 0.6 else SELL
@@ -288,9 +299,9 @@ class OptionPlanter:
             self.oi_override.setdefault(c, total + self.rng.randint(1, 5 * total + 10))
         return draft
 
-    def split(self, t0: int) -> Draft | None:
+    def split(self, t0: int, *, under: int | None = None) -> Draft | None:
         span = self.rng.randint(120 * MS, 400 * MS)
-        c = self.pick(t0, span)
+        c = self.pick(t0, span, under=under)
         if c is None:
             return None
         side = BUY if self.rng.random() < 0.55 else SELL
@@ -302,9 +313,9 @@ class OptionPlanter:
         )
         return self._draft("split", "split", c, side, prints)
 
-    def repeated_hits(self, t0: int) -> Draft | None:
+    def repeated_hits(self, t0: int, *, under: int | None = None) -> Draft | None:
         span = self.rng.randint(30 * MS, 95 * MS)
-        c = self.pick(t0, span, min_theo=0.8)
+        c = self.pick(t0, span, under=under, min_theo=0.8)
         if c is None:
             return None
         side = BUY if self.rng.random() < 0.6 else SELL
@@ -318,8 +329,8 @@ class OptionPlanter:
         draft.note = f"{n} prints within {span // MS} ms on one venue"
         return draft
 
-    def block(self, t0: int) -> Draft | None:
-        c = self.pick(t0, 0, min_theo=1.0)
+    def block(self, t0: int, *, under: int | None = None) -> Draft | None:
+        c = self.pick(t0, 0, under=under, min_theo=1.0)
         if c is None:
             return None
         size = self.rng.randint(500, 3000)
@@ -345,8 +356,8 @@ class OptionPlanter:
         draft.variant = "at_ask" if side == BUY else "at_bid"
         return draft
 
-    def side_probe(self, t0: int, variant: str) -> Draft | None:
-        c = self.pick(t0, 0, min_theo=0.5)
+    def side_probe(self, t0: int, variant: str, *, under: int | None = None) -> Draft | None:
+        c = self.pick(t0, 0, under=under, min_theo=0.5)
         if c is None:
             return None
         size = self.rng.randint(1, 60)

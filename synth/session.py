@@ -9,7 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
-from schemas.labels import Label, LabelLeg, LabelMember, encode_labels
+from schemas.labels import (
+    SIDES_FILE,
+    Label,
+    LabelLeg,
+    LabelMember,
+    PrintSide,
+    encode_labels,
+    encode_sides,
+)
 from synth import dbn
 from synth.config import SynthConfig
 from synth.equities import (
@@ -21,6 +29,7 @@ from synth.equities import (
     equity_files,
     plan_equity_events,
 )
+from synth.hard import HardPlanter, plant_hard
 from synth.options import (
     DATASET as OPRA_DATASET,
 )
@@ -34,7 +43,7 @@ from synth.options import (
     tcbbo_file,
     trades_file,
 )
-from synth.planted import PROBE_VARIANTS, STRUCTURES, Draft, OptionPlanter
+from synth.planted import PROBE_VARIANTS, SIDE_NAME, STRUCTURES, Draft, OptionPlanter
 from synth.universe import (
     NEW_YORK,
     NS,
@@ -52,7 +61,11 @@ LABELS_FILE = "labels.jsonl"
 
 @dataclass
 class SyntheticSession:
-    """A generated session: one record array per output file (ts_recv order) and the labels."""
+    """A generated session: one record array per output file (ts_recv order) and the labels.
+
+    `sides` is the true aggressor of every option print whose side is known, in ts_recv order
+    (hard profile; None on the standard one, whose labels give the planted prints' sides).
+    """
 
     config: SynthConfig
     date: dt.date
@@ -60,6 +73,7 @@ class SyntheticSession:
     labels: list[Label]
     open_ns: int
     close_ns: int
+    sides: list[PrintSide] | None = None
 
     def file(self, dataset: str, schema: str) -> dbn.DbnFile:
         """The output file of `dataset` and `schema`."""
@@ -93,8 +107,14 @@ def generate_session(config: SynthConfig) -> SyntheticSession:
 
     venues = [publisher_id(name) for name, _ in OPRA_VENUES]
     venue_w = [w for _, w in OPRA_VENUES]
-    planter = OptionPlanter(rng, universe, paths, open_ns, duration_ns, venues, venue_w)
-    _plant_options(rng, planter, config, duration_ns, n_per_kind)
+    hard = config.profile == "hard"
+    planter: OptionPlanter
+    if hard:
+        planter = HardPlanter(rng, universe, paths, open_ns, duration_ns, venues, venue_w)
+        plant_hard(rng, planter, duration_ns, n_per_kind, config.distractor_share)
+    else:
+        planter = OptionPlanter(rng, universe, paths, open_ns, duration_ns, venues, venue_w)
+        _plant_options(rng, planter, config, duration_ns, n_per_kind)
 
     quotes, prints = build_options(
         nprng,
@@ -107,6 +127,7 @@ def generate_session(config: SynthConfig) -> SyntheticSession:
         planter,
         np.array(venues, dtype=np.int64),
         np.array(venue_w),
+        hard=hard,
     )
     tape = build_equities(
         nprng,
@@ -134,16 +155,23 @@ def generate_session(config: SynthConfig) -> SyntheticSession:
     labels = _option_labels(planter, universe, prints, open_interest)
     labels += _equity_labels(plans, universe, tape, paths, duration_ns)
     labels.sort(key=lambda label: (label.ts_start, label.label_id))
-    return SyntheticSession(config, date, files, labels, open_ns, open_ns + duration_ns)
+    sides = _print_sides(universe, prints) if hard else None
+    return SyntheticSession(config, date, files, labels, open_ns, open_ns + duration_ns, sides)
 
 
 def write_session(session: SyntheticSession, out_dir: Path) -> list[Path]:
-    """Write every DBN file and `labels.jsonl` into `out_dir`; returns the paths written."""
+    """Write every DBN file, `labels.jsonl` and (hard profile) `sides.jsonl` into `out_dir`;
+    returns the paths written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [f.write(out_dir, session.date) for f in session.files.values()]
     labels = out_dir / LABELS_FILE
     labels.write_bytes(encode_labels(session.labels))
-    return sorted([*paths, labels])
+    paths.append(labels)
+    if session.sides is not None:
+        sides = out_dir / SIDES_FILE
+        sides.write_bytes(encode_sides(session.sides))
+        paths.append(sides)
+    return sorted(paths)
 
 
 # ------------------------------------------------------------------------ planting
@@ -263,6 +291,22 @@ def _option_labels(
             )
         )
     return labels
+
+
+def _print_sides(universe: Universe, prints: OptionPrints) -> list[PrintSide]:
+    known = np.flatnonzero(prints.side != 0)
+    columns = zip(
+        universe.c_id[prints.contract[known]].tolist(),
+        prints.publisher[known].tolist(),
+        prints.ts_event[known].tolist(),
+        prints.sequence[known].tolist(),
+        prints.side[known].tolist(),
+        strict=True,
+    )
+    return [
+        PrintSide(instrument_id=i, publisher_id=p, ts_event=t, sequence=s, side=SIDE_NAME[side])
+        for i, p, t, s, side in columns
+    ]
 
 
 def _equity_labels(
