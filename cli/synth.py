@@ -1,4 +1,5 @@
-"""`flowtape synth`: write a synthetic session as DBN files plus `labels.jsonl`."""
+"""`flowtape synth`: write a synthetic session as DBN files plus `labels.jsonl` (and, with
+`--hard`, `sides.jsonl`)."""
 
 from __future__ import annotations
 
@@ -27,8 +28,17 @@ def synth(
         float, typer.Option(help="NBBO changes per background option print")
     ] = 3.0,
     planted: Annotated[
-        int | None, typer.Option(help="planted events per kind (default scales with minutes)")
+        int | None,
+        typer.Option(help="planted events per kind (default scales with minutes; 60 with --hard)"),
     ] = None,
+    hard: Annotated[
+        bool,
+        typer.Option(
+            "--hard",
+            help="the hard tape: 3- and 4-leg orders, legs up to 100 us apart, quiet contracts, "
+            "quotes moving around prints, the true side of every print in sides.jsonl",
+        ),
+    ] = False,
 ) -> None:
     """Generate a deterministic synthetic market session with ground-truth labels."""
     try:
@@ -40,6 +50,7 @@ def synth(
             option_prints_per_second=prints_per_second,
             option_quotes_per_print=quotes_per_print,
             planted_per_kind=planted,
+            profile="hard" if hard else "standard",
         )
         config.validate()
     except ValueError as exc:
@@ -57,9 +68,11 @@ def synth(
         typer.echo(str(path))
     prints = len(session.file("OPRA.PILLAR", "trades").records)
     kinds = Counter(label.kind for label in session.labels)
+    structures = Counter(label.structure for label in session.labels if label.structure)
     typer.echo(
         f"{prints:,} option prints, {len(session.labels)} labels "
-        f"({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))}); "
+        f"({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))}; "
+        f"multi_leg: {', '.join(f'{k} {n}' for k, n in sorted(structures.items()))}); "
         f"generated in {generated - started:.1f} s, written in {written - generated:.1f} s",
         err=True,
     )
