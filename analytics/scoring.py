@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import msgspec
 
 from analytics.run_outputs import DarkPoolRow, HitRow, PacketRow, PrintKey, RunOutputs
-from schemas.labels import Label, LabelMember
+from schemas.labels import Label, LabelMember, PrintSide
 
 MULTI_LEG = "multi_leg"
 DARKPOOL = "darkpool"  # the packet kind of labels of off-exchange equity patterns
@@ -86,8 +86,11 @@ class Score(msgspec.Struct, frozen=True, kw_only=True):
     sides: SideAccuracy
 
 
-def score_run(labels: Sequence[Label], outputs: RunOutputs) -> Score:
-    """Score a run's outputs against the labels of its session.
+def score_run(
+    labels: Sequence[Label], outputs: RunOutputs, sides: Iterable[PrintSide] = ()
+) -> Score:
+    """Score a run's outputs against the labels of its session (and the true sides of its
+    other prints, `sides.jsonl`, where the session has them).
 
     Rows: every kind, structure, rule and pattern the labels plant, and every one the run
     gave planted prints (or, for rules and patterns, any hit or inference), planted or not.
@@ -117,20 +120,26 @@ def score_run(labels: Sequence[Label], outputs: RunOutputs) -> Score:
             kind: _darkpool_detection(patterns, outputs.darkpool, kind)
             for kind in sorted(found_patterns)
         },
-        sides=side_accuracy(true_sides(labels), outputs),
+        sides=side_accuracy(true_sides(labels, sides), outputs),
     )
 
 
-def true_sides(labels: Iterable[Label]) -> dict[PrintKey, str]:
+def true_sides(labels: Iterable[Label], sides: Iterable[PrintSide] = ()) -> dict[PrintKey, str]:
     """The true aggressor side of every print the labels know it for: the members of
-    planted option events marked buy or sell."""
-    return {
-        _key(member): member.side
+    planted option events marked buy or sell, and every print of `sides`."""
+    truth: dict[PrintKey, str] = {
+        (s.instrument_id, s.publisher_id, s.ts_event, s.sequence): s.side
+        for s in sides
+        if s.side in ("buy", "sell")
+    }
+    truth.update(
+        (_key(member), member.side)
         for label in labels
         if label.packet_kind != DARKPOOL
         for member in label.members
         if member.side in ("buy", "sell")
-    }
+    )
+    return truth
 
 
 def side_accuracy(truth: Mapping[PrintKey, str], outputs: RunOutputs) -> SideAccuracy:

@@ -11,7 +11,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from analytics.labels import load_labels
+from analytics.labels import load_labels, load_sides
 from analytics.run_outputs import read_run_outputs
 from analytics.scoring import Score, score_run
 from cli.stack import open_warehouse
@@ -72,7 +72,9 @@ def _cells(prints: int, right: int, accuracy: float) -> tuple[str, str, str]:
 
 
 def score(
-    labels: Annotated[Path, typer.Argument(help="the session's labels.jsonl")],
+    labels: Annotated[
+        Path, typer.Argument(help="the session's labels.jsonl (and sides.jsonl beside it)")
+    ],
     run_id: Annotated[str, typer.Argument(help="the run to score")],
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
@@ -81,10 +83,11 @@ def score(
     if fmt not in FORMATS:
         raise typer.BadParameter(f"expected table or json, got {fmt!r}")
     truth = load_labels(labels)  # a bad labels file fails before any server starts
+    sides = load_sides(labels)
     settings = get_settings()
     with Stack(settings, needs=("clickhouse",)) as stack, open_warehouse(stack, settings) as wh:
         migrate(wh)  # a folder that has run nothing yet has no such run, rather than no tables
-        result = score_run(truth, read_run_outputs(wh, run_id))
+        result = score_run(truth, read_run_outputs(wh, run_id), sides)
     if fmt == "json":
         typer.echo(msgspec.json.encode(result).decode())
         return
