@@ -187,10 +187,11 @@ def _open_packet(
     state.open_by_key[key] = serial
     if serial == state.packet_cursor:
         state.packet_deadline = deadline
-    # Legs of one complex order print at the same moment on the same venue. Receive times
-    # are compared: the feed delivers the legs together, while venue timestamps of legs in
-    # a sample (and in the synthetic tape) carry independent jitter.
-    anchor_key = (c.underlying, event.publisher_id)
+    # Legs of one complex order print at the same moment on the same underlying. Receive
+    # times are compared: the feed delivers the legs together, while venue timestamps of
+    # legs carry independent jitter. A leg may be swept across venues, so the moment spans
+    # venues here; unrelated prints of the moment are told apart by venue when it closes.
+    anchor_key = c.underlying
     anchor = state.anchors.get(anchor_key)
     if (
         anchor is not None

@@ -46,7 +46,43 @@ def packet_day(state: EngineState, ts_recv: int) -> int:
 
 
 def emit_parts(state: EngineState, parts: list[OpenPacket], out: list[Event]) -> None:
-    """Emit closed packets that opened together: one multi-leg packet if they form one."""
+    """Emit closed packets that opened together: each set of them joined by the venues
+    their prints share is one order, a multi-leg packet if it forms one."""
+    for order in _orders_by_venue(parts):
+        _emit_order(state, order, out)
+
+
+def _orders_by_venue(parts: list[OpenPacket]) -> list[list[OpenPacket]]:
+    """Parts joined by the venues their prints share (directly or through other parts),
+    each set in the order of its first part.
+
+    Every leg of a complex order prints on the venue that executed it (a leg swept across
+    venues prints there too), so packets of one moment that share no venue, directly or
+    through other legs, are unrelated orders that happened to print in the same instant.
+    """
+    if len(parts) == 1:
+        return [parts]
+    root = list(range(len(parts)))
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+
+    first_on_venue: dict[int, int] = {}
+    for i, part in enumerate(parts):
+        for m in part.members:
+            a, b = find(i), find(first_on_venue.setdefault(m.publisher_id, i))
+            if a != b:
+                root[max(a, b)] = min(a, b)
+    orders: dict[int, list[OpenPacket]] = {}
+    for i, part in enumerate(parts):
+        orders.setdefault(find(i), []).append(part)
+    return list(orders.values())
+
+
+def _emit_order(state: EngineState, parts: list[OpenPacket], out: list[Event]) -> None:
     if len(parts) == 1:
         emit_single_leg(state, parts[0], out)
         return

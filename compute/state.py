@@ -77,7 +77,7 @@ class OpenPacket(msgspec.Struct, array_like=True, gc=False):
 
 
 class MomentAnchor(msgspec.Struct, array_like=True, gc=False):
-    """The packet that last opened on one (underlying, venue): a multi-leg candidate."""
+    """The packet that opened the latest moment of one underlying: a multi-leg candidate."""
 
     ts_recv: int
     serial: int
@@ -85,7 +85,8 @@ class MomentAnchor(msgspec.Struct, array_like=True, gc=False):
 
 
 class MomentGroup(msgspec.Struct, array_like=True, gc=False):
-    """Packets that opened at the same moment on one venue; emitted when all have closed."""
+    """Packets of one underlying that opened at the same moment; emitted when all have
+    closed."""
 
     open_count: int
     closed: list[OpenPacket]
@@ -166,7 +167,7 @@ class EngineState(msgspec.Struct):
     next_packet_serial: int = 0
     packet_deadline: int = NO_DEADLINE
     open_by_key: dict[int, int] = msgspec.field(default_factory=dict)
-    anchors: dict[tuple[str, int], MomentAnchor] = msgspec.field(default_factory=dict)
+    anchors: dict[str, MomentAnchor] = msgspec.field(default_factory=dict)
     groups: dict[int, MomentGroup] = msgspec.field(default_factory=dict)
     baselines: dict[str, UnderlyingBaselines] = msgspec.field(default_factory=dict)
     dark: dict[str, DarkSymbol] = msgspec.field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""Structure tags of multi-leg packets from the legs' terms (DOMAIN.md vocabulary).
+"""Structure tags of multi-leg packets from the legs' terms (DOMAIN.md "Leg sets").
 
 Leg sides are inferred and wrong about half the time on complex trades (Savickas & Wilson),
 so tags rest on the terms (right, strike, expiry) and the size ratios; sides only separate
@@ -23,27 +23,34 @@ def _opposite(a: str, b: str) -> bool:
 
 
 def tag_structure(legs: list[LegTerms]) -> str:
-    """vertical, straddle, strangle, risk_reversal, calendar, butterfly, ladder or other."""
+    """vertical, ratio_spread, straddle, strangle, risk_reversal, calendar, butterfly,
+    ladder, condor or other."""
     expiries = {leg.expiration_date for leg in legs}
     rights = {leg.right for leg in legs}
-    strikes = sorted({leg.strike_price for leg in legs})
+    strikes = {leg.strike_price for leg in legs}
     if len(legs) == 2:
-        a, b = legs
-        if len(expiries) == 1:
-            if a.right == b.right and a.strike_price != b.strike_price:
-                return "vertical"
-            if a.right != b.right and a.strike_price == b.strike_price:
-                return "straddle"
-            if a.right != b.right:
-                return "risk_reversal" if _opposite(a.side, b.side) else "strangle"
-        elif a.right == b.right and a.strike_price == b.strike_price:
-            return "calendar"
+        return _two_legs(legs[0], legs[1], len(expiries))
+    if len(expiries) > 1 or len(rights) > 1 or len(strikes) != len(legs):
         return "other"
-    if len(legs) == 3 and len(expiries) == 1 and len(rights) == 1 and len(strikes) == 3:
-        by_strike = sorted(legs, key=lambda leg: leg.strike_price)
-        low, mid, high = by_strike
-        equidistant = mid.strike_price - low.strike_price == high.strike_price - mid.strike_price
-        if equidistant and low.ratio == high.ratio and mid.ratio == 2 * low.ratio:
+    ratios = [leg.ratio for leg in sorted(legs, key=lambda leg: leg.strike_price)]
+    if len(legs) == 3:
+        low, body, high = ratios
+        if low == high and body == 2 * low:
             return "butterfly"
-        return "ladder"
+        return "ladder" if low == body == high else "other"
+    if len(legs) == 4 and len(set(ratios)) == 1:
+        return "condor"
+    return "other"
+
+
+def _two_legs(a: LegTerms, b: LegTerms, n_expiries: int) -> str:
+    if n_expiries == 1:
+        if a.right == b.right and a.strike_price != b.strike_price:
+            return "vertical" if a.ratio == b.ratio else "ratio_spread"
+        if a.right != b.right and a.strike_price == b.strike_price:
+            return "straddle"
+        if a.right != b.right:
+            return "risk_reversal" if _opposite(a.side, b.side) else "strangle"
+    elif a.right == b.right and a.strike_price == b.strike_price:
+        return "calendar"
     return "other"

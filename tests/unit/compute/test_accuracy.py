@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterable
 
 import pytest
 
 from analytics.run_outputs import PrintKey, RunOutputs
 from analytics.scoring import Score, score_run, side_accuracy, true_sides
-from compute import EngineConfig, finish, initial_state, step
-from ingest.databento.parsing import RecordNormaliser
-from ingest.merge import canonical_stream, merge_canonical
-from ingest.synthetic.source import session_events
 from schemas.events import DarkPoolEvent, Event, OptionPrint, OptionQuote
 from synth import SynthConfig, SyntheticSession, generate_session
+from tests.kit.paths import run_engine, tcbbo_events, trades_and_cmbp1
 
 SEED = 20_261_121  # never used while tuning (tuning used 123)
 BAR = 0.95
@@ -34,13 +30,6 @@ def key(m: object) -> PrintKey:
     return (m.instrument_id, m.publisher_id, m.ts_event, m.sequence)  # type: ignore[attr-defined]
 
 
-def run_engine(events: list[Event]) -> list[Event]:
-    state = initial_state(EngineConfig(), "accuracy")
-    state, out = step(state, events)
-    state, tail = finish(state)
-    return out + tail
-
-
 @pytest.fixture(scope="module")
 def session() -> SyntheticSession:
     return generate_session(SynthConfig(seed=SEED, minutes=20, planted_per_kind=16))
@@ -48,22 +37,7 @@ def session() -> SyntheticSession:
 
 @pytest.fixture(scope="module")
 def tcbbo_outputs(session: SyntheticSession) -> list[Event]:
-    return run_engine(list(session_events(session, RecordNormaliser("synthetic"))))
-
-
-def trades_and_cmbp1(session: SyntheticSession) -> list[Event]:
-    names = ("definition", "statistics", "cmbp-1", "trades")
-    files = [session.file("OPRA.PILLAR", name) for name in names]
-    normaliser = RecordNormaliser("synthetic")
-    for f in files:
-        normaliser.add_metadata(f.metadata(session.date))
-
-    def events(f: object) -> Iterable[Event]:
-        for record in f.iter_records():  # type: ignore[attr-defined]
-            yield from normaliser(record)
-
-    streams = [canonical_stream(events(f), source="accuracy") for f in files]
-    return list(merge_canonical(streams))
+    return run_engine(tcbbo_events(session))
 
 
 @pytest.fixture(scope="module")

@@ -186,3 +186,49 @@ def test_legs_received_microseconds_apart_are_one_order_but_a_millisecond_apart_
     a, b = Contract(1, 250.0), Contract(2, 255.0)
     apart = [a.trade(T0, 1.10, 10, 22), b.trade(T0 + MS, 1.00, 10, 22)]
     assert sorted(p.kind for p in packets(run(quoted(a, b) + apart))) == ["single", "single"]
+
+
+def test_a_leg_swept_across_venues_links_legs_that_printed_on_different_venues() -> None:
+    a, b = Contract(1, 250.0), Contract(2, 255.0)
+    trades = [
+        a.trade(T0, 1.10, 5, 22),
+        b.trade(T0 + 20_000, 1.00, 10, 23),  # leg b prints on 23 before leg a reaches it
+        a.trade(T0 + 50_000, 1.10, 5, 23),
+    ]
+    [packet] = packets(run(quoted(a, b) + trades))
+    assert (packet.kind, packet.structure, packet.n_prints) == ("multi_leg", "vertical", 3)
+
+
+def test_an_unrelated_print_of_the_same_moment_on_another_venue_stays_out_of_the_order() -> None:
+    a, b, other = Contract(1, 250.0), Contract(2, 255.0), Contract(3, 260.0)
+    trades = [
+        a.trade(T0, 1.10, 10, 22),
+        other.trade(T0 + 10_000, 2.00, 3, 25),
+        b.trade(T0 + 30_000, 1.00, 10, 22),
+    ]
+    found = sorted(
+        (p.kind, p.structure, p.n_prints) for p in packets(run(quoted(a, b, other) + trades))
+    )
+    assert found == [("multi_leg", "vertical", 2), ("single", "", 1)]
+
+
+def test_condor_four_strikes_one_to_one_and_ratio_spread_unequal_sizes() -> None:
+    strikes = (245.0, 250.0, 255.0, 260.0)
+    legs = [Contract(i + 1, k) for i, k in enumerate(strikes)]
+    prices = (1.10, 1.00, 1.00, 1.10)
+    condor = multi_leg(*[(c, px_, 10) for c, px_ in zip(legs, prices, strict=True)])
+    assert (condor.structure, [leg.ratio for leg in condor.legs]) == ("condor", [1, 1, 1, 1])
+    low, high = Contract(1, 250.0), Contract(2, 255.0)
+    ratio = multi_leg((low, 1.10, 10), (high, 1.00, 20))
+    assert (ratio.structure, [leg.ratio for leg in ratio.legs]) == ("ratio_spread", [1, 2])
+
+
+def test_a_butterfly_is_not_cut_into_verticals_whatever_the_order_of_its_legs() -> None:
+    low, mid, high = Contract(1, 245.0), Contract(2, 250.0), Contract(3, 255.0)
+    trades = [
+        mid.trade(T0, 1.00, 20, 22),
+        high.trade(T0 + 30_000, 1.10, 10, 22),
+        low.trade(T0 + 90_000, 1.10, 10, 22),
+    ]
+    [packet] = packets(run(quoted(low, mid, high) + trades))
+    assert (packet.structure, sorted(leg.ratio for leg in packet.legs)) == ("butterfly", [1, 1, 2])
