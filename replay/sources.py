@@ -17,14 +17,10 @@ from databento import DBNStore
 from compute import EngineState, decode_state
 from infra.settings import get_settings
 from infra.warehouse import MARKET_EVENTS, Warehouse
-from ingest.databento.adapter import (
-    DatabentoHistoricalSource,
-    DbnReadError,
-    bulk_file_events,
-    iter_file_events,
-    read_dbn,
-)
+from ingest.databento.adapter import DatabentoHistoricalSource
+from ingest.databento.bulk import BULK_SCHEMAS, bulk_file_events
 from ingest.databento.config import DatabentoHistoricalConfig
+from ingest.databento.files import DbnReadError, iter_file_events, read_dbn
 from ingest.databento.parsing import RecordNormaliser
 from ingest.merge import merge_canonical
 from schemas.events import EquityPrint, Event, OptionPrint
@@ -36,7 +32,6 @@ _WEIGHT_CHUNK = 1 << 20  # records decoded at a time when counting them
 # Several schemas of one dataset carry the same trades; a session takes its prints from one
 # of them, in this order of preference (the first carries the NBBO just before each trade).
 PRINT_SCHEMAS = ("tcbbo", "tbbo", "trades", "cmbp-1", "mbp-1")
-BULK_SCHEMAS = frozenset({"tcbbo", "tbbo", "trades"})  # what `bulk_file_events` decodes
 
 
 def _metadata(path: Path) -> dbn.Metadata | None:

@@ -1,9 +1,10 @@
 """Databento sources: DBN files, `databento.Historical` and `databento.Live`.
 
 Every path runs records through one handler, `RecordNormaliser`
-(`ingest.databento.parsing`), which turns DBN records into `schemas.events` and quarantines
-what it cannot use (its module docstring lists the decisions: NBBO vs venue BBO, futures,
-symbology, open-interest dedup).
+(`ingest.databento.parsing`, which lists the decisions: NBBO vs venue BBO, quarantines,
+open-interest dedup); who a record is about comes from `ingest.databento.symbology`
+(failing closed), its events' fields from one builder per event type
+(`ingest.databento.builders`), which the column path (`ingest.databento.bulk`) shares.
 
 Two ways to consume a source:
 
@@ -36,17 +37,16 @@ from ingest.databento.adapter import (
     DatabentoFileSource,
     DatabentoHistoricalSource,
     DatabentoLiveSource,
-    bulk_file_batches,
-    bulk_file_events,
-    iter_file_events,
-    read_dbn,
 )
+from ingest.databento.bulk import bulk_file_batches, bulk_file_events
 from ingest.databento.config import (
     DatabentoFileConfig,
     DatabentoHistoricalConfig,
     DatabentoLiveConfig,
 )
-from ingest.databento.parsing import RecordNormaliser, Symbology
+from ingest.databento.files import iter_file_events, read_dbn
+from ingest.databento.parsing import RecordNormaliser
+from ingest.databento.symbology import Symbology
 
 __all__ = [
     "DatabentoFileConfig",
