@@ -133,8 +133,10 @@ def option_quote(
     ask_sz: int,
     bid_pb: int | None,
     ask_pb: int | None,
+    sampled: bool,
 ) -> OptionQuote:
-    """A top-of-book update of an option (`cmbp-1`, `cbbo-*`, `mbp-1`, `bbo-*`)."""
+    """A top-of-book update of an option: every change (`cmbp-1`, `mbp-1`) or a sample
+    (`cbbo-*`, `bbo-*`)."""
     return OptionQuote(
         ts_recv=ts_recv,
         ts_event=ts_event,
@@ -150,6 +152,7 @@ def option_quote(
         ask_sz=ask_sz,
         bid_pb=bid_pb,
         ask_pb=ask_pb,
+        sampled=sampled,
     )
 
 

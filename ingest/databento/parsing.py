@@ -283,7 +283,7 @@ class RecordNormaliser:
             return [
                 option_quote(
                     self.source, pub, symbol, underlying, ts_recv, ts_event, instrument_id,
-                    sequence, bid_px, ask_px, bid_sz, ask_sz, bid_pb, ask_pb,
+                    sequence, bid_px, ask_px, bid_sz, ask_sz, bid_pb, ask_pb, sampled,
                 )
             ]  # fmt: skip
         return [

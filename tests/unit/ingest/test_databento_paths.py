@@ -108,6 +108,7 @@ def test_cmbp1_quote_updates_become_nbbo_quotes_and_its_trades_become_prints(tmp
     (quote, print_), _ = run(path)
     assert isinstance(quote, OptionQuote) and isinstance(print_, OptionPrint)
     assert (quote.publisher_id, quote.bid_pb, quote.ask_pb) == (OPRA_CONS, OPRA_XCBO, OPRA_XPHL)
+    assert not quote.sampled  # every NBBO change: held in force until the next one
     assert (print_.bid_px, print_.ask_px) == (1_000_000_000, 1_100_000_000)
 
 

@@ -133,6 +133,13 @@ def test_opra_cbbo_1s_becomes_nbbo_quotes_and_the_empty_first_sample_is_quaranti
         assert (event.bid_px, event.ask_px) == (row["bid_px_00"], row["ask_px_00"])
         assert (event.bid_sz, event.ask_sz) == (row["bid_sz_00"], row["ask_sz_00"])
         assert (event.bid_pb, event.ask_pb) == (row["bid_pb_00"], row["ask_pb_00"])
+        assert event.sampled  # a one-second sample, held only for NBBO_MAX_AGE_MS
+
+
+def test_opra_cbbo_1m_quotes_are_samples_too(opra: Path):
+    got, _ = events(opra / "test_data.cbbo-1m.dbn.zst")
+    quotes = [e for e in got if isinstance(e, OptionQuote)]
+    assert quotes and all(q.sampled for q in quotes)
 
 
 def test_opra_mbp1_venue_quotes_are_skipped_unless_asked_for(opra: Path):
