@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
 from functools import cache
 from pathlib import Path
 from tempfile import mkdtemp
@@ -18,6 +20,7 @@ def session_files(
 ) -> tuple[Path, ...]:
     config = SynthConfig(seed=seed, minutes=minutes, n_underlyings=underlyings, profile=profile)
     folder = Path(mkdtemp(prefix=f"flowtape-synth-{profile}-{seed}-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # kept for the whole test run
     return tuple(sorted(write_session(generate_session(config), folder)))
 
 
