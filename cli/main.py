@@ -9,6 +9,7 @@ import typer
 import cli.api
 import cli.compute
 import cli.ingest
+import cli.keys
 import cli.replay
 import cli.score
 import cli.sink
@@ -22,7 +23,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 # Each module adds its commands with `register(app)`; this order is `flowtape --help`'s.
 COMMAND_MODULES = (
     cli.stack, cli.sql, cli.synth, cli.ingest, cli.compute, cli.sink, cli.replay, cli.score,
-    cli.api,
+    cli.api, cli.keys,
 )  # fmt: skip
 for module in COMMAND_MODULES:
     module.register(app)
