@@ -14,7 +14,7 @@ from rich.console import Console
 from infra.bus import Bus
 from infra.settings import Settings, get_settings
 from infra.stack import Stack
-from ingest.service import IngestConfig, IngestService
+from ingest.service import METRICS_FILE, IngestConfig, IngestService
 from ingest.source import Source
 
 console = Console(stderr=True)
@@ -78,11 +78,13 @@ def build_source(
     raise typer.BadParameter(f"expected a source among {', '.join(SOURCES)}, got {name!r}")
 
 
-async def run_ingest(source: Source, nats_url: str, config: IngestConfig) -> None:
+async def run_ingest(
+    source: Source, nats_url: str, config: IngestConfig, metrics_path: Path
+) -> None:
     bus = await Bus.connect(nats_url, name=f"flowtape-ingest-{source.name}")
     try:
         await bus.ensure_streams()
-        service = IngestService(source, bus, config)
+        service = IngestService(source, bus, config, metrics_path=metrics_path)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, service.stop)
@@ -110,7 +112,8 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="synthetic seed")] = 0,
         minutes: Annotated[int, typer.Option(help="synthetic session length")] = 390,
     ) -> None:
-        """Publish one source's normalised events to the RAW stream."""
+        """Publish one source's normalised events to the RAW stream; keeps its metrics in
+        <data dir>/ingest-metrics-<source>.json."""
         logging.basicConfig(level=logging.INFO)
         settings = get_settings()
         settings.check_secrets()
@@ -119,5 +122,6 @@ def register(app: typer.Typer) -> None:
             symbols=symbols or [], speed=speed, seed=seed, minutes=minutes, settings=settings,
         )  # fmt: skip
         config = IngestConfig(run_id=settings.run_id, reconnect=source in LIVE_SOURCES)
+        metrics_path = settings.data_dir.resolve() / METRICS_FILE.format(source=built.name)
         with Stack(settings, needs=("nats",)) as stack:
-            asyncio.run(run_ingest(built, stack.url("nats"), config))
+            asyncio.run(run_ingest(built, stack.url("nats"), config, metrics_path))

@@ -9,16 +9,24 @@ the buffer under its loss policy.
 Repeats: on start the service reads the last message of each of its subjects and skips
 every event at or below those high-water marks (schemas.ordering.admit), so a source that
 replays its session after JetStream's duplicate window still adds nothing to the log.
-Inside the window JetStream's `Nats-Msg-Id` deduplication drops a retried message.
+Inside the window JetStream's `Nats-Msg-Id` deduplication drops a retried message. Skips
+are counted and logged as a warning (at most once per `repeat_warning_interval_s`); a
+source that can start elsewhere (`ResumableSource`, e.g. a generated market) is told the
+newest event time the log holds for it, so it does not replay what is there.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import math
+import os
 import time
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 from nats.js.errors import NotFoundError
 
@@ -31,6 +39,16 @@ from schemas.ordering import HighWater, admit
 from schemas.subjects import RAW_STREAM, raw_subject
 
 log = logging.getLogger(__name__)
+
+# In the data folder, one per source; the API's /health reads them.
+METRICS_FILE = "ingest-metrics-{source}.json"
+
+
+@runtime_checkable
+class ResumableSource(Protocol):
+    """A source that can start its stream after a given event time."""
+
+    def resume_after(self, ts_recv: int) -> None: ...
 
 
 @dataclass
@@ -49,6 +67,18 @@ class IngestMetrics:
         """Wall clock minus the newest event time seen (0 before any event)."""
         return time.time_ns() - self.last_ts_recv if self.last_ts_recv else 0
 
+    def as_dict(self) -> dict[str, Any]:
+        """The counters as plain JSON data."""
+        return {
+            "events": dict(self.events),
+            "published_messages": self.published_messages,
+            "repeats_skipped": self.repeats_skipped,
+            "quarantined": self.quarantined,
+            "publish_failures": self.publish_failures,
+            "last_ts_recv": self.last_ts_recv,
+            "last_publish_wall_ns": self.last_publish_wall_ns,
+        }
+
 
 @dataclass
 class IngestConfig:
@@ -60,18 +90,31 @@ class IngestConfig:
     backoff_initial_s: float = 0.1
     backoff_max_s: float = 5.0
     reconnect: bool = False  # live sources: reconnect after a failure instead of ending
+    repeat_warning_interval_s: float = 10.0
+    metrics_every_s: float = 1.0
 
 
 class IngestService:
     """Publishes one source's events to RAW until the source ends or `stop()` is called."""
 
-    def __init__(self, source: Source, bus: Bus, config: IngestConfig | None = None) -> None:
+    def __init__(
+        self,
+        source: Source,
+        bus: Bus,
+        config: IngestConfig | None = None,
+        *,
+        metrics_path: Path | None = None,
+    ) -> None:
         self.source = source
         self.bus = bus
         self.config = config or IngestConfig()
+        self.metrics_path = metrics_path
         self.buffer = IngestBuffer(self.config.buffer_capacity, source.name)
         self.metrics = IngestMetrics()
         self.high_water: HighWater = {}
+        self.log_ts_recv = 0  # the newest event time of this source on the log
+        self._unreported_repeats = 0
+        self._last_repeat_warning = -math.inf
         self._stopping = asyncio.Event()
         self._source_done = asyncio.Event()
         self._wake = asyncio.Event()
@@ -98,21 +141,53 @@ class IngestService:
                 continue
             for event in decode_batch(message.data or b""):
                 admit(self.high_water, event)
+                self.log_ts_recv = max(self.log_ts_recv, event.ts_recv)
 
     async def run(self) -> IngestMetrics:
         await self.load_high_water()
+        if self.log_ts_recv and isinstance(self.source, ResumableSource):
+            log.info("source %s resumes after ts_recv %d", self.source.name, self.log_ts_recv)
+            self.source.resume_after(self.log_ts_recv)
         await self.source.connect()
         pump = asyncio.create_task(self._pump(), name=f"ingest-pump-{self.source.name}")
+        writer = asyncio.create_task(self._write_metrics_periodically())
         try:
             await self._publish_loop()
         finally:
             pump.cancel()
+            writer.cancel()
             try:
                 await pump
             except asyncio.CancelledError:
                 pass
             await self.source.close()
+            if self._unreported_repeats:
+                self._warn_repeats(time.monotonic())
+            self.write_metrics()
         return self.metrics
+
+    def write_metrics(self) -> None:
+        """Write the metrics as JSON to `metrics_path` (atomically), for other processes."""
+        if self.metrics_path is None:
+            return
+        payload = {
+            "updated_ns": time.time_ns(),
+            "source": self.source.name,
+            "health": self.health,
+            **self.metrics.as_dict(),
+        }
+        temporary = self.metrics_path.with_suffix(".tmp")
+        try:
+            self.metrics_path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps(payload, sort_keys=True))
+            os.replace(temporary, self.metrics_path)
+        except OSError as exc:
+            log.warning("cannot write ingest metrics to %s: %s", self.metrics_path, exc)
+
+    async def _write_metrics_periodically(self) -> None:
+        while self.metrics_path is not None:
+            self.write_metrics()
+            await asyncio.sleep(self.config.metrics_every_s)
 
     async def _pump(self) -> None:
         """Source events into the buffer; a live source that fails is reconnected with
@@ -159,6 +234,10 @@ class IngestService:
     def _accept(self, event: Event) -> None:
         if not admit(self.high_water, event):
             self.metrics.repeats_skipped += 1
+            self._unreported_repeats += 1
+            now = time.monotonic()
+            if now - self._last_repeat_warning >= self.config.repeat_warning_interval_s:
+                self._warn_repeats(now)
             return
         self.metrics.events[type(event).__name__] += 1
         if isinstance(event, Quarantined):
@@ -168,6 +247,17 @@ class IngestService:
             self.metrics.last_ts_recv = ts_recv
             self._last_event_monotonic_ns = time.monotonic_ns()
         self.buffer.add(event)
+
+    def _warn_repeats(self, now: float) -> None:
+        log.warning(
+            "source %s: %d events skipped as repeats (at or below the log's high-water mark; "
+            "%d since start)",
+            self.source.name,
+            self._unreported_repeats,
+            self.metrics.repeats_skipped,
+        )
+        self._unreported_repeats = 0
+        self._last_repeat_warning = now
 
     async def _publish_loop(self) -> None:
         backoff = self.config.backoff_initial_s

@@ -57,6 +57,7 @@ from synth.universe import (
 
 TRADING_MINUTES_PER_YEAR = 252 * 390
 LABELS_FILE = "labels.jsonl"
+PRE_OPEN_NS = 3 * 3600 * NS  # definitions and OI arrive this long before the open (~06:30)
 
 
 @dataclass
@@ -85,6 +86,11 @@ def _open_ns(config: SynthConfig) -> int:
     hours, minutes = (int(x) for x in config.start.split(":"))
     start = dt.datetime(date.year, date.month, date.day, hours, minutes, tzinfo=NEW_YORK)
     return int(start.timestamp()) * NS
+
+
+def first_record_ns(config: SynthConfig) -> int:
+    """The receive time of the session's first record (its pre-open reference data)."""
+    return _open_ns(config) - PRE_OPEN_NS
 
 
 def generate_session(config: SynthConfig) -> SyntheticSession:
@@ -142,7 +148,7 @@ def generate_session(config: SynthConfig) -> SyntheticSession:
     )
 
     open_interest = _open_interest(nprng, universe, planter.oi_override)
-    pre_open = open_ns - 3 * 3600 * NS  # definitions and OI arrive before the open (~06:30)
+    pre_open = open_ns - PRE_OPEN_NS
     opra_files = [
         definition_file(universe, pre_open),
         statistics_file(nprng, universe, open_interest, np.array(venues), pre_open + 60 * NS),

@@ -8,14 +8,18 @@ session produce the same events.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
+
+import msgspec
 
 from ingest.databento.parsing import RecordNormaliser
 from ingest.merge import canonical_stream, merge_canonical
 from schemas.events import Event
 from synth.config import SynthConfig
-from synth.session import SyntheticSession, generate_session
+from synth.session import SyntheticSession, first_record_ns, generate_session
+from synth.universe import NEW_YORK, NS
 
 # The files a live consumer needs; `trades` and XNAS `tbbo` repeat prints found here.
 LIVE_FILES = (
@@ -40,6 +44,26 @@ def session_events(session: SyntheticSession, normaliser: RecordNormaliser) -> I
     return merge_canonical(streams)
 
 
+def session_after(config: SynthConfig, ts_recv: int) -> SynthConfig:
+    """`config` moved to the next session day after `ts_recv`.
+
+    The rule: `config` itself when its whole session (pre-open reference data included)
+    comes after `ts_recv`; otherwise the first weekday after `ts_recv`'s New York date whose
+    whole session does. Every event of the new day is then newer than anything before it on
+    the log, with its own contracts and definitions.
+    """
+    if first_record_ns(config) > ts_recv:
+        return config
+    day = dt.datetime.fromtimestamp(ts_recv // NS, tz=NEW_YORK).date()
+    while True:
+        day += dt.timedelta(days=1)
+        if day.weekday() >= 5:  # Saturday, Sunday
+            continue
+        moved = msgspec.structs.replace(config, date=day.isoformat())
+        if first_record_ns(moved) > ts_recv:
+            return moved
+
+
 def _normalise(records: Iterable[Any], normaliser: RecordNormaliser) -> Iterator[Event]:
     for record in records:
         yield from normaliser(record)
@@ -50,7 +74,9 @@ class SyntheticSource:
 
     `speed` scales session time to wall time (1 = real time, 60 = a minute per second,
     0 = as fast as possible). Reference data before the open (definitions, open interest)
-    is released at once; pacing starts at the first second of the session.
+    is released at once; pacing starts at the first second of the session. Told where the
+    log stands (`resume_after`), it moves to the next session day (`session_after`), so a
+    restarted live market continues instead of replaying what the log already holds.
     """
 
     name = "synthetic"
@@ -69,6 +95,12 @@ class SyntheticSource:
         self.session = session
         self.normaliser = RecordNormaliser(self.name)
         self._closed = False
+
+    def resume_after(self, ts_recv: int) -> None:
+        """Start after `ts_recv`, the newest event time of this source on the log."""
+        config = session_after(self.config, ts_recv)
+        if config is not self.config:
+            self.config, self.session = config, None
 
     async def connect(self) -> None:
         """Generate the session (in a worker thread: it takes a moment for big configs)."""
