@@ -1,6 +1,11 @@
-"""`/health`: each server's status and the live tape's, 200 only when all are up."""
+"""`/health`: each server's status and the live tape's, 200 only when all are up; the
+ingest sources' counters (repeats skipped among them) as their services last wrote them."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -9,6 +14,9 @@ from api.dependencies import ServicesDep, TapeDep
 from api.responses import JSON
 
 router = APIRouter(tags=["ops"])
+
+# Written by each `flowtape ingest` in the data folder (ingest.service.METRICS_FILE).
+INGEST_METRICS_GLOB = "ingest-metrics-*.json"
 
 
 @router.get("/health")
@@ -24,5 +32,18 @@ async def health(services: ServicesDep, tape: TapeDep) -> Response:
             "position": tape.position,
             "clients": len(tape.clients),
         },
+        "ingest": _ingest_metrics(services.settings.data_dir),
     }
     return JSON(body, status_code=200 if up else 503)
+
+
+def _ingest_metrics(data_dir: Path) -> dict[str, dict[str, Any]]:
+    sources: dict[str, dict[str, Any]] = {}
+    for path in sorted(data_dir.resolve().glob(INGEST_METRICS_GLOB)):
+        try:
+            metrics = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # being replaced or gone: the next request reads it
+        if isinstance(metrics, dict):
+            sources[str(metrics.get("source", path.stem))] = metrics
+    return sources
