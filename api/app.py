@@ -20,11 +20,11 @@ from fastapi_offline import FastAPIOffline
 
 from api.errors import EXCEPTION_HANDLERS
 from api.metrics import RequestCounter, count_requests
-from api.readonly_sql import SqlLimits
 from api.responses import JSON
 from api.routers import health, history, metrics, playback, runs, sql, web, ws
 from api.services import Services
 from api.tape import Tape
+from infra.readonly_sql import SqlLimits
 from infra.settings import Settings, get_settings
 
 # uvicorn's WebSocket implementation on the `websockets` sans-I/O core ("auto" picks the one

@@ -12,10 +12,10 @@ from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from api.metrics import RequestCounter
-from api.readonly_sql import SqlLimits
 from api.services import Services
 from api.store import Store
 from api.tape import Tape
+from infra.readonly_sql import SqlLimits
 
 
 def get_services(connection: HTTPConnection) -> Services:

@@ -9,9 +9,9 @@ from clickhouse_connect.driver.exceptions import OperationalError
 from fastapi import Request
 from fastapi.responses import Response
 
-from api.readonly_sql import SqlFailed, SqlRejected
 from api.responses import JSON
 from api.services import Unavailable
+from infra.readonly_sql import SqlFailed, SqlRejected
 
 
 async def unavailable(request: Request, exc: Unavailable) -> Response:

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 
 from analytics.queries import QueryError, get_query, list_queries, run_query
 from api.dependencies import SqlLimitsDep, StoreDep
-from api.readonly_sql import check_read_only, run_read_only
 from api.responses import JSON
+from infra.readonly_sql import check_read_only, run_read_only
 
 router = APIRouter(tags=["sql"])
 
