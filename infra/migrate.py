@@ -1,11 +1,14 @@
 """Numbered ClickHouse migrations (sql/migrations/NNNN_name.sql), applied once each, in order.
 
 Applied versions are recorded in `schema_migrations`; running the runner again applies only
-what is new, and every statement is written to be safe to repeat (IF NOT EXISTS).
+what is new, and every statement is written to be safe to repeat (IF NOT EXISTS). Each run
+also checks that every table and view the migrations create exists, and recreates what is
+missing from its latest CREATE statement (plus the columns later migrations added to it).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -13,7 +16,15 @@ from importlib import resources
 from infra.warehouse import Warehouse
 from schemas.errors import MigrationError
 
+log = logging.getLogger("flowtape.migrate")
+
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_CREATES = re.compile(
+    r"^CREATE\s+(?:OR\s+REPLACE\s+)?(?:MATERIALIZED\s+)?(?:TABLE|VIEW)\s+"
+    r"(?:IF\s+NOT\s+EXISTS\s+)?`?(\w+)`?",
+    re.IGNORECASE,
+)
+_ADDS_COLUMN = re.compile(r"^ALTER\s+TABLE\s+`?(\w+)`?\s+ADD\s+COLUMN\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +65,59 @@ def applied_versions(warehouse: Warehouse) -> set[int]:
     return {int(row[0]) for row in warehouse.rows("SELECT version FROM schema_migrations")}
 
 
+@dataclass(frozen=True, slots=True)
+class SchemaObject:
+    """A table or view as the migrations leave it: the statements that recreate it."""
+
+    name: str
+    statements: tuple[str, ...]
+
+
+def schema_objects(migrations: list[Migration]) -> list[SchemaObject]:
+    """Every table and view the migrations create, in creation order: each from its latest
+    CREATE statement, followed by the ADD COLUMNs of later migrations."""
+    creates: dict[str, str] = {}
+    added: dict[str, list[str]] = {}
+    for migration in migrations:
+        for statement in migration.statements():
+            if created := _CREATES.match(statement):
+                creates.pop(created[1], None)  # a later CREATE moves it after what it reads
+                creates[created[1]] = statement
+                added[created[1]] = []
+            elif (altered := _ADDS_COLUMN.match(statement)) and altered[1] in added:
+                added[altered[1]].append(statement)
+    return [SchemaObject(name, (sql, *added[name])) for name, sql in creates.items()]
+
+
+def restore_missing(warehouse: Warehouse, migrations: list[Migration]) -> list[str]:
+    """Recreate the tables and views of applied `migrations` that are missing; returns their
+    names, or MigrationError naming those that cannot be recreated."""
+    present = {
+        str(row[0])
+        for row in warehouse.rows(
+            "SELECT name FROM system.tables WHERE database = {db:String}",
+            {"db": warehouse.database},
+        )
+    }
+    missing = [obj for obj in schema_objects(migrations) if obj.name not in present]
+    for obj in missing:
+        try:
+            for statement in obj.statements:
+                warehouse.command(statement)
+        except Exception as exc:
+            names = ", ".join(o.name for o in missing)
+            raise MigrationError(
+                f"tables missing from {warehouse.database}: {names}; "
+                f"recreating {obj.name} failed: {' '.join(str(exc).split())[:300]}"
+            ) from exc
+    if missing:
+        log.warning("recreated missing tables: %s", ", ".join(o.name for o in missing))
+    return [obj.name for obj in missing]
+
+
 def migrate(warehouse: Warehouse) -> list[Migration]:
-    """Apply every migration not yet applied; returns those applied now."""
+    """Apply every migration not yet applied and recreate any table or view of theirs that
+    is missing; returns the migrations applied now."""
     done = applied_versions(warehouse)
     applied: list[Migration] = []
     for migration in available_migrations():
@@ -73,4 +135,5 @@ def migrate(warehouse: Warehouse) -> list[Migration]:
             {"v": migration.version, "n": migration.name},
         )
         applied.append(migration)
+    restore_missing(warehouse, available_migrations())
     return applied
