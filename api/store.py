@@ -17,6 +17,7 @@ import msgspec
 
 from api.views import plain, with_dollars
 from infra.warehouse import Warehouse
+from schemas.errors import FlowtapeError
 from schemas.events import Alert, ClassifierHit, DarkPoolEvent, Event, FlowPacket
 
 MAX_LIMIT = 5000
@@ -76,6 +77,12 @@ def _json_fields(event_type: type[Event]) -> dict[str, Any]:
     return found
 
 
+class MissingTable(FlowtapeError):
+    """A table the API reads is not in the database; the message is the table's name."""
+
+    code = "missing_table"
+
+
 class Store:
     """Typed reads of the derived tables through one Warehouse."""
 
@@ -88,7 +95,7 @@ class Store:
         """(name, ClickHouse type) of the table's stored (non-materialised) columns."""
         with self._lock:
             if table not in self._columns:
-                self._columns[table] = [
+                found = [
                     (str(name), str(type_name))
                     for name, type_name in self.warehouse.rows(
                         "SELECT name, type FROM system.columns WHERE database = currentDatabase()"
@@ -97,6 +104,9 @@ class Store:
                         {"t": table},
                     )
                 ]
+                if not found:  # not cached: the table may be recreated while the API runs
+                    raise MissingTable(table)
+                self._columns[table] = found
             return self._columns[table]
 
     def select_list(self, table: str, alias: str = "") -> str:
