@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: install up test lint bench clean
 
 $(STAMP): pyproject.toml
+	@echo "installing dependencies (about a minute)"
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet -e ".[dev]"
 	touch $(STAMP)

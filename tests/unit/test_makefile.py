@@ -1,0 +1,21 @@
+"""`make up` and `make test` say so when they install the dependencies (it takes a while)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("target", ["up", "test"])
+def test_a_first_make_says_it_is_installing_the_dependencies(target: str, tmp_path: Path) -> None:
+    # a dry run with a fresh virtualenv folder shows what a first `make` would run
+    dry_run = subprocess.run(
+        ["make", "--dry-run", target, f"VENV={tmp_path / 'venv'}"],  # noqa: S607  (make from PATH)
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    commands = dry_run.stdout.splitlines()
+    assert commands[0] == 'echo "installing dependencies (about a minute)"'
