@@ -57,10 +57,10 @@ class Services:
         for component, endpoint in self.stack.endpoints.items():
             self.urls[component] = endpoint.url
             self.origins[component] = endpoint.origin
-        redis = self.settings.redis_url or self.stack.running_up().get("redis", "")
-        if redis:
-            self.urls["redis"] = redis
-            self.origins["redis"] = "external" if self.settings.redis_url else "up"
+        redis = self.stack.locate("redis", self.stack.recorded_up())
+        if redis is not None:
+            self.urls["redis"] = redis.url
+            self.origins["redis"] = redis.origin
         self._bus_lock = asyncio.Lock()
         await asyncio.to_thread(self._try_warehouse)
         await self._try_bus()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -23,6 +23,10 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option("--migrate/--no-migrate", help="Apply ClickHouse migrations first."),
         ] = True,
+        log_level: Annotated[
+            Literal["debug", "info", "warning", "error"],
+            typer.Option(help="uvicorn's log level: info logs every request, warning does not."),
+        ] = "info",
     ) -> None:
         """REST history, the live tape (WebSocket), playback, read-only SQL, /health,
         /metrics and the web page, until Ctrl-C. OpenAPI docs at /docs."""
@@ -40,6 +44,6 @@ def register(app: typer.Typer) -> None:
             create_app(settings, migrate_schema=migrate_schema),
             host=host or settings.api_host,
             port=port or settings.api_port,
-            log_level="info",
+            log_level=log_level,
             ws=WS_PROTOCOL,
         )

@@ -3,8 +3,11 @@
 For each of NATS, Redis and ClickHouse, in this order:
 1. the URL the environment names (`NATS_URL`, `REDIS_URL`, `CLICKHOUSE_URL`);
 2. the server a running `flowtape up` started from this data folder (it records them in
-   `<data dir>/stack.json`);
+   `<data dir>/stack.json`, with its API URL and its services);
 3. an embedded server this command starts itself and stops when it is done.
+
+`up` hands its children its servers' URLs through the environment; a URL there that `up`
+recorded as a server it started itself is reported with origin `up`, not `external`.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import socket
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
@@ -25,6 +28,7 @@ from infra.settings import Settings
 
 Component = Literal["nats", "redis", "clickhouse"]
 COMPONENTS: tuple[Component, ...] = ("nats", "redis", "clickhouse")
+ServiceState = Literal["running", "restarting", "finished"]
 STATE_FILE = "stack.json"
 
 
@@ -68,6 +72,27 @@ class Endpoint:
     origin: Literal["external", "up", "embedded"]
 
 
+@dataclass(frozen=True)
+class ServiceRecord:
+    """One service `flowtape up` supervises, as it last recorded it."""
+
+    name: str
+    command: str
+    pid: int
+    state: ServiceState
+    restarts: int
+
+
+@dataclass(frozen=True)
+class UpRecord:
+    """What a live `flowtape up` in this data folder recorded in stack.json."""
+
+    urls: dict[str, str]
+    owned: frozenset[str]  # the components `up` started itself
+    api_url: str
+    services: tuple[ServiceRecord, ...]
+
+
 @dataclass
 class Stack:
     """The servers one command uses; a context manager that stops what it started."""
@@ -89,15 +114,20 @@ class Stack:
     def url(self, component: Component) -> str:
         return self.endpoints[component].url
 
-    def running_up(self) -> dict[str, str]:
-        """Servers recorded by a live `flowtape up` in this data folder."""
+    def recorded_up(self) -> UpRecord | None:
+        """What a live `flowtape up` in this data folder recorded, or None when none runs."""
         try:
             recorded = json.loads(self.state_path.read_text())
         except (OSError, ValueError):
-            return {}
+            return None
         if not _pid_alive(int(recorded.get("owner_pid", 0))):
-            return {}
-        return {str(k): str(v) for k, v in recorded.get("urls", {}).items()}
+            return None
+        return UpRecord(
+            urls={str(k): str(v) for k, v in recorded.get("urls", {}).items()},
+            owned=frozenset(recorded.get("owned", ())),
+            api_url=str(recorded.get("api_url", "")),
+            services=tuple(ServiceRecord(**row) for row in recorded.get("services", ())),
+        )
 
     def external_url(self, component: Component) -> str:
         return {
@@ -106,30 +136,53 @@ class Stack:
             "clickhouse": self.settings.clickhouse_url,
         }[component]
 
+    def locate(self, component: Component, up: UpRecord | None) -> Endpoint | None:
+        """The server the environment names, else the one `up` recorded (not probed)."""
+        recorded = up.urls.get(component, "") if up else ""
+        if configured := self.external_url(component):
+            # `up` hands its own servers to its children through the environment
+            own = up is not None and component in up.owned and configured == recorded
+            return Endpoint(component, configured, "up" if own else "external")
+        if recorded:
+            return Endpoint(component, recorded, "up")
+        return None
+
     def start(self) -> Stack:
-        recorded = {} if self.record else self.running_up()
+        up = None if self.record else self.recorded_up()
         for component in self.needs:
-            if url := self.external_url(component):
-                self.endpoints[component] = Endpoint(component, url, "external")
-            elif (url := recorded.get(component)) and is_healthy(component, url):
-                self.endpoints[component] = Endpoint(component, url, "up")
-            else:
-                server = SERVER_FACTORIES[component](self.data_dir / component)
-                try:
-                    server.start()
-                except BaseException:
-                    self.stop()
-                    raise
-                self.owned.append(server)
-                self.endpoints[component] = Endpoint(component, server.url, "embedded")
+            found = self.locate(component, up)
+            # a URL the environment names is used as it is; a recorded one only if it answers
+            if found and (self.external_url(component) or is_healthy(component, found.url)):
+                self.endpoints[component] = found
+                continue
+            server = SERVER_FACTORIES[component](self.data_dir / component)
+            try:
+                server.start()
+            except BaseException:
+                self.stop()
+                raise
+            self.owned.append(server)
+            self.endpoints[component] = Endpoint(component, server.url, "embedded")
         if self.record:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            urls = {c: e.url for c, e in self.endpoints.items()}
-            pids = {server.name: server.pid for server in self.owned}
-            self.state_path.write_text(
-                json.dumps({"owner_pid": os.getpid(), "urls": urls, "pids": pids})
-            )
+            self.record_services("", ())
         return self
+
+    def record_services(self, api_url: str, services: Iterable[ServiceRecord]) -> None:
+        """Write stack.json: the servers, the API's URL and the services, for other commands
+        in this folder (`flowtape up` calls it whenever a service starts or stops)."""
+        state = {
+            "owner_pid": os.getpid(),
+            "urls": {c: e.url for c, e in self.endpoints.items()},
+            "owned": [c for c, e in self.endpoints.items() if e.origin == "embedded"],
+            "pids": {server.name: server.pid for server in self.owned},
+            "api_url": api_url,
+            "services": [asdict(service) for service in services],
+        }
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # written aside and renamed, so a reader never sees half a file
+        partial = self.state_path.with_suffix(".json.partial")
+        partial.write_text(json.dumps(state))
+        partial.replace(self.state_path)
 
     def stop(self) -> None:
         for server in reversed(self.owned):

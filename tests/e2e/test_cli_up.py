@@ -70,8 +70,8 @@ def interrupt(process: subprocess.Popen[str]) -> str:
 def test_up_serves_the_schema_and_ctrl_c_leaves_no_server_behind(tmp_path: Path) -> None:
     process, state = start_up(tmp_path)
     try:
-        status = json.loads(flowtape(tmp_path, "status", "--json").stdout)
-        assert {c: status[c]["healthy"] for c in status} == {
+        components = json.loads(flowtape(tmp_path, "status", "--json").stdout)["components"]
+        assert {c: components[c]["healthy"] for c in components} == {
             "nats": True, "redis": True, "clickhouse": True,
         }  # fmt: skip
         listed = flowtape(
