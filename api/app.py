@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from api.auth import Authenticator
 from api.errors import EXCEPTION_HANDLERS
 from api.metrics import RequestCounter, count_requests
 from api.responses import JSON
@@ -79,6 +80,7 @@ def create_app(
         default_response_class=JSON,
         exception_handlers=EXCEPTION_HANDLERS,
     )
+    app.state.auth = Authenticator(settings)
     app.state.requests = RequestCounter()
     app.state.sql_limits = sql_limits or SqlLimits()
     app.middleware("http")(count_requests)

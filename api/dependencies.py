@@ -1,4 +1,5 @@
-"""What handlers receive through `Depends`: the app's services, live tape, store and limits.
+"""What handlers receive through `Depends`: the app's services, live tape, store and limits,
+and the scope checks every non-public route carries (`READ`, `REPLAY`, `SQL`, `METRICS`).
 
 Each reads what `create_app` and its lifespan put on `app.state`; `HTTPConnection` serves
 both HTTP and WebSocket routes.
@@ -8,9 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
+from api.auth import Authenticator
 from api.metrics import RequestCounter
 from api.services import Services
 from api.store import Store
@@ -48,6 +51,47 @@ def get_request_counter(connection: HTTPConnection) -> RequestCounter:
     requests: RequestCounter = connection.app.state.requests
     return requests
 
+
+def get_auth(connection: HTTPConnection) -> Authenticator:
+    auth: Authenticator = connection.app.state.auth
+    return auth
+
+
+# Declared as security schemes so that /docs offers both ways of sending a key.
+_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API key")
+BearerKey = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+HeaderKey = Annotated[str | None, Depends(_api_key)]
+
+
+class Scope:
+    """A route's access check: a valid key holding `scope`, within its rate (401/403/429)."""
+
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+
+    def __call__(self, request: Request, bearer: BearerKey, header: HeaderKey) -> None:
+        # Sync: FastAPI runs it in a worker thread, off the loop, key file read and KDF alike.
+        auth = get_auth(request)
+        if self.public(auth):
+            return
+        auth.authorize(request, self.scope, bearer.credentials if bearer else header)
+
+    def public(self, auth: Authenticator) -> bool:
+        return False
+
+
+class MetricsScope(Scope):
+    """`/metrics`: public unless METRICS_PUBLIC=false closes it to admin keys."""
+
+    def public(self, auth: Authenticator) -> bool:
+        return auth.metrics_public
+
+
+READ = Depends(Scope("read"))
+REPLAY = Depends(Scope("replay"))
+SQL = Depends(Scope("sql"))
+METRICS = Depends(MetricsScope("admin"))
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 TapeDep = Annotated[Tape, Depends(get_tape)]

@@ -10,6 +10,10 @@ client -> server
       is first replayed from that sequence, then the live messages follow, in order.
   {"action": "unsubscribe", "channels": ["hits"]}   (no channels = all of them)
   {"action": "ping"}
+  {"action": "auth", "key": "<API key>"}   the first message, when the handshake carried no
+      key header (browsers cannot set one); API_AUTH=off needs none
+  Commands are applied one at a time, in the order sent. Binary frames are answered with an
+  error; the connection stays open. Browsers' Origin must be in API_ALLOWED_ORIGINS.
 
 server -> client
   {"channel": "packets", "source": "live", "seq": <DERIVED stream sequence>, "data": {...}}
@@ -235,9 +239,10 @@ class Tape:
 
     async def subscribe(
         self, client: Client, channels: set[str], symbols: frozenset[str], since_seq: int | None
-    ) -> None:
-        """Set the client's filter, acknowledge, register; replay from `since_seq` first when
-        given. The ack's `seq` is the position after which live messages follow."""
+    ) -> int | None:
+        """Set the client's filter, acknowledge, register. The ack's `seq` is the position
+        after which live messages follow; when `since_seq` asks for earlier ones, live messages
+        are held and that position is returned: `replay` sends what lies before it."""
         await asyncio.wait_for(self.ready.wait(), 5.0)
         assert self.position is not None  # noqa: S101  (ready)
         # From here to the registration nothing awaits: no message can fall in between.
@@ -253,18 +258,24 @@ class Tape:
                 replay_from=since_seq if replaying else None,
             )
         )
-        if not replaying:
-            self.clients.add(client)
-            return
-        assert since_seq is not None  # noqa: S101  (replaying)
-        client.held = []  # live messages after `upto` wait here until the replay is done
+        if replaying:
+            client.held = []  # live messages after `upto` wait here until the replay is done
         self.clients.add(client)
+        return upto if replaying else None
+
+    async def replay(self, client: Client, since_seq: int, upto: int) -> None:
+        """Send the client's matching messages from `since_seq` to `upto`, then the live
+        messages held meanwhile."""
         try:
             await self._replay(client, since_seq, upto)
         finally:
-            held, client.held = client.held or [], None
-            for text in held:
-                client.offer(text)
+            self.release(client)
+
+    def release(self, client: Client) -> None:
+        """Queue the live messages held during a replay (one that ended or was cancelled)."""
+        held, client.held = client.held or [], None
+        for text in held:
+            client.offer(text)
 
     async def _replay(self, client: Client, since_seq: int, upto: int) -> None:
         bus = await self.services.bus()

@@ -40,9 +40,11 @@ def register(app: typer.Typer) -> None:
             )
         settings = get_settings()
         settings.check_secrets()
+        host = host or settings.api_host
+        settings.check_api_binding(host)
         uvicorn.run(
             create_app(settings, migrate_schema=migrate_schema),
-            host=host or settings.api_host,
+            host=host,
             port=port or settings.api_port,
             log_level=log_level,
             ws=WS_PROTOCOL,

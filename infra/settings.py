@@ -6,10 +6,11 @@ build an engine take their raw values from `Settings.raw_environment`.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, field_validator
 from pydantic_settings import (
@@ -68,6 +69,16 @@ class Settings(BaseSettings):
     # API
     api_host: str = Field("127.0.0.1", alias="API_HOST")
     api_port: int = Field(8000, alias="API_PORT")
+    # "keys": every route but the public ones needs an API key (`flowtape keys`); "off": no
+    # keys, allowed only in development on a loopback address (`check_api_binding`).
+    api_auth: Literal["keys", "off"] = Field("keys", alias="API_AUTH")
+    api_key_rate: str = Field("50/s", alias="API_KEY_RATE")  # a key created without --rate
+    metrics_public: bool = Field(True, alias="METRICS_PUBLIC")  # false: /metrics needs admin
+    # Browser origins the WebSocket accepts, comma-separated; an entry without a port allows
+    # every port of its host. Clients that send no Origin (not browsers) are not affected.
+    api_allowed_origins: str = Field(
+        "http://localhost,http://127.0.0.1,http://[::1]", alias="API_ALLOWED_ORIGINS"
+    )
 
     # The `.env` file these settings were read from, for `raw_environment`.
     _env_file: DotenvType | None = PrivateAttr(ENV_FILE_SENTINEL)
@@ -111,6 +122,29 @@ class Settings(BaseSettings):
         for name in ("databento_api_key", "alpaca_api_key", "alpaca_secret_key"):
             if str(getattr(self, name)).lower() in _PLACEHOLDERS:
                 raise ConfigError(f"{name.upper()} is a placeholder; set a real value")
+
+    def check_api_binding(self, host: str) -> None:
+        """API_AUTH=off serves without keys: only in development, on a loopback address."""
+        if self.api_auth == "keys":
+            return
+        if self.environment != "development":
+            raise ConfigError(
+                f"API_AUTH=off needs FLOWTAPE_ENV=development, not {self.environment}"
+            )
+        if not is_loopback(host):
+            raise ConfigError(
+                f"API_AUTH=off serves without keys, so only on loopback; refusing to bind {host!r}"
+                " (create a key with `flowtape keys create` and set API_AUTH=keys)"
+            )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @lru_cache(maxsize=1)

@@ -9,12 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
-from api.dependencies import StoreDep
+from api.dependencies import READ, StoreDep
 from api.query_params import HistoryFilters, RunId, Underlyings, comma_separated
 from api.responses import JSON
 from api.store import ALERTS, DARKPOOL, HITS, PACKETS, Filters, Store, Table
 
-router = APIRouter(tags=["history"])
+router = APIRouter(tags=["history"], dependencies=[READ])
 
 MinCents = Annotated[int | None, Query(ge=0)]
 

@@ -7,7 +7,7 @@ import asyncio
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response
 
-from api.dependencies import RequestCounterDep, ServicesDep, TapeDep
+from api.dependencies import METRICS, RequestCounterDep, ServicesDep, TapeDep
 from api.metrics import Exposition
 from api.services import Services
 from infra.warehouse import EVENT_TABLES
@@ -15,7 +15,7 @@ from infra.warehouse import EVENT_TABLES
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
+@router.get("/metrics", response_class=PlainTextResponse, dependencies=[METRICS])
 async def metrics(services: ServicesDep, tape: TapeDep, requests: RequestCounterDep) -> Response:
     """Prometheus text: component up gauges, rows per event table for the live run,
     request counts and the tape's counters."""

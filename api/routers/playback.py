@@ -15,13 +15,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response, StreamingResponse
 
-from api.dependencies import StoreDep
+from api.dependencies import REPLAY, StoreDep
 from api.query_params import Underlyings, Until, comma_separated, time_ns
 from api.responses import encode_json
 from api.store import ALERTS, PACKETS, Filters, Store, Table
 from api.tape import control
 
-router = APIRouter(tags=["playback"])
+router = APIRouter(tags=["playback"], dependencies=[REPLAY])
 
 PLAYBACK_CHANNELS = (("packets", PACKETS), ("alerts", ALERTS))
 _Item = tuple[int, int, str, str, dict[str, Any]]  # (ts, channel rank, id, channel, data)

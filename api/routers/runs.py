@@ -6,11 +6,11 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 
 from analytics.report import build_report
-from api.dependencies import StoreDep
+from api.dependencies import READ, StoreDep
 from api.responses import JSON
 from infra.runs import list_runs
 
-router = APIRouter(tags=["runs"])
+router = APIRouter(tags=["runs"], dependencies=[READ])
 
 
 @router.get("/v1/runs")

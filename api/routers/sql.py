@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from analytics.queries import QueryError, get_query, list_queries, run_query
-from api.dependencies import SqlLimitsDep, StoreDep
+from api.dependencies import READ, SQL, SqlLimitsDep, StoreDep
 from api.responses import JSON
 from infra.readonly_sql import check_read_only, run_read_only
 
@@ -37,7 +37,7 @@ def known_query(name: str) -> str:
     return name
 
 
-@router.post("/v1/sql")
+@router.post("/v1/sql", dependencies=[SQL])
 def sql(
     body: Annotated[SqlRequest, Depends(read_only_request)],
     store: StoreDep,
@@ -48,13 +48,13 @@ def sql(
     return JSON(run_read_only(store.warehouse, body.sql, limits, body.max_rows))
 
 
-@router.get("/v1/queries")
+@router.get("/v1/queries", dependencies=[READ])
 def queries() -> Response:
     """The named analytics queries (sql/queries) and their parameters."""
     return JSON({"queries": [q.as_dict() for q in list_queries()]})
 
 
-@router.get("/v1/queries/{name}")
+@router.get("/v1/queries/{name}", dependencies=[READ])
 def named_query(
     request: Request, name: Annotated[str, Depends(known_query)], store: StoreDep
 ) -> Response:

@@ -124,7 +124,7 @@ def test_up_runs_the_live_pipeline_from_the_synthetic_market_into_clickhouse(
     process = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "up", "--source-args",
          "--minutes 5 --speed 20 --seed 3"],
-        cwd=tmp_path, env={**flowtape_env(tmp_path), "API_PORT": str(api_port)},
+        cwd=tmp_path, env={**flowtape_env(tmp_path), "API_PORT": str(api_port), "API_AUTH": "off"},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:

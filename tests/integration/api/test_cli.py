@@ -34,7 +34,7 @@ def test_register_adds_an_api_command_with_host_and_port() -> None:
 def test_the_api_command_serves_until_sigterm(servers: Servers, tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, **servers.environment(), "FLOWTAPE_DATA_DIR": str(tmp_path),
-           "CLICKHOUSE_DATABASE": "api_cli", "API_PORT": str(port)}  # fmt: skip
+           "CLICKHOUSE_DATABASE": "api_cli", "API_PORT": str(port), "API_AUTH": "off"}  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "api"], cwd=tmp_path, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
