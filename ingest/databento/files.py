@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import databento_dbn as dbn
 import zstandard
@@ -15,6 +17,8 @@ from schemas.errors import FlowtapeError
 from schemas.events import Event, Quarantined
 
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+TRUNCATED = "truncated_dbn"  # the quarantine reason of a file that stops short
+_HEADER = struct.Struct("<4sI")  # "DBN" and the version, then the metadata's length
 
 
 class DbnReadError(FlowtapeError):
@@ -31,46 +35,133 @@ class DbnReadError(FlowtapeError):
 def read_dbn(path: str | Path, chunk_bytes: int = 1 << 20) -> Iterator[Any]:
     """Stream a DBN file (plain or zstd): first its Metadata, then its records.
 
-    Raises `DbnReadError` (reason `malformed_dbn` or `truncated_dbn`) where the bytes stop
-    making sense; everything decoded before that point has been yielded.
+    Raises `DbnReadError` (reason `malformed_dbn` or `TRUNCATED`, the latter with the
+    count of records read) where the bytes stop making sense; everything decoded before that
+    point has been yielded.
     """
     try:
-        fh = open(path, "rb")  # noqa: SIM115  (closed in finally; wrapped by zstd below)
+        fh = open(path, "rb")  # noqa: SIM115  (closed in finally)
     except OSError as exc:
         raise DbnReadError("unreadable_file", f"{path}: {exc}") from exc
     try:
-        magic = fh.read(4)
-        fh.seek(0)
-        stream: Any = (
-            zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True)
-            if magic == _ZSTD_MAGIC
-            else fh
-        )
         decoder = dbn.DBNDecoder()
         seen_any = False
-        while True:
-            try:
-                chunk = stream.read(chunk_bytes)
-            except zstandard.ZstdError as exc:
-                raise DbnReadError("malformed_dbn", f"{path}: zstd: {exc}") from exc
-            if not chunk:
-                break
-            try:
-                decoder.write(chunk)
-                records = decoder.decode()
-            except Exception as exc:  # noqa: BLE001  (DBNError and friends)
-                raise DbnReadError("malformed_dbn", f"{path}: {exc}") from exc
-            seen_any = seen_any or bool(records)
-            yield from records
+        count = 0
+        try:
+            for chunk in _decompressed(fh, path, chunk_bytes):
+                try:
+                    decoder.write(chunk)
+                    records = decoder.decode()
+                except Exception as exc:  # noqa: BLE001  (DBNError and friends)
+                    raise DbnReadError("malformed_dbn", f"{path}: {exc}") from exc
+                seen_any = seen_any or bool(records)
+                count += len(records)
+                yield from records
+        except _CutFrame as exc:
+            raise _truncated(path, count - 1, "the compressed stream stops mid-frame") from exc
         if not seen_any:
             raise DbnReadError("malformed_dbn", f"{path}: no DBN metadata")
         leftover = len(decoder.buffer())
         if leftover:
-            raise DbnReadError(
-                "truncated_dbn", f"{path}: {leftover} trailing bytes do not make a whole record"
-            )
+            raise _truncated(path, count - 1, f"{leftover} trailing bytes are not a whole record")
     finally:
         fh.close()
+
+
+class _CutFrame(Exception):
+    """The file ends inside a zstd frame."""
+
+
+def _truncated(path: str | Path, records: int, why: str) -> DbnReadError:
+    return DbnReadError(TRUNCATED, f"{path}: truncated after {records:,} records ({why})")
+
+
+def _decompressed(fh: BinaryIO, path: str | Path, chunk_bytes: int) -> Iterator[bytes]:
+    """The file's bytes, decompressed frame by frame when it is zstd; `_CutFrame` when the
+    last frame stops before its end (zstd's stream reader returns such a tail silently)."""
+    magic = fh.read(4)
+    fh.seek(0)
+    if magic != _ZSTD_MAGIC:
+        while chunk := fh.read(chunk_bytes):
+            yield chunk
+        return
+    context = zstandard.ZstdDecompressor()
+    frame = context.decompressobj()
+    in_frame = False
+    while data := fh.read(chunk_bytes):
+        while data:
+            try:
+                out = frame.decompress(data)
+            except zstandard.ZstdError as exc:
+                raise DbnReadError("malformed_dbn", f"{path}: zstd: {exc}") from exc
+            in_frame = True
+            if out:
+                yield out
+            if not frame.eof:
+                break  # the frame took all of `data` and wants more
+            data = frame.unused_data
+            frame = context.decompressobj()
+            in_frame = False
+    if in_frame:
+        raise _CutFrame
+
+
+@dataclass(frozen=True, slots=True)
+class DbnSurvey:
+    """What one pass over a DBN file tells without decoding its records: the receive times
+    of its first and last record (0 without records) and whether it ends where a record and
+    its compressed frame end (files of one schema, whose records share a size)."""
+
+    first_ts_recv: int
+    last_ts_recv: int
+    complete: bool
+
+
+def survey_dbn(path: str | Path, chunk_bytes: int = 1 << 20) -> DbnSurvey | None:
+    """The file's `DbnSurvey`; None when its metadata cannot be read."""
+    records = read_dbn(path, chunk_bytes)
+    try:
+        metadata = next(records, None)
+        first = next(records, None)
+    except DbnReadError:
+        return None
+    if not isinstance(metadata, dbn.Metadata):
+        return None
+    if first is None:
+        return DbnSurvey(0, 0, complete=True)
+    record_size = int(first.record_size())
+    header = b""
+    tail = b""
+    total = 0
+    complete = True
+    with open(path, "rb") as fh:
+        try:
+            for chunk in _decompressed(fh, path, chunk_bytes):
+                if len(header) < _HEADER.size:
+                    header = (header + chunk)[: _HEADER.size]
+                total += len(chunk)
+                tail = (tail + chunk)[-2 * record_size :]
+        except (_CutFrame, DbnReadError):
+            complete = False
+    leftover = (total - _HEADER.size - _HEADER.unpack(header)[1]) % record_size
+    end = len(tail) - leftover
+    last = _decode(tail[end - record_size : end], metadata.version) or first
+    return DbnSurvey(_ts_recv(first), _ts_recv(last), complete=complete and leftover == 0)
+
+
+def _decode(raw: bytes, version: int) -> Any:
+    """The one record in `raw`, or None when it does not decode as one."""
+    decoder = dbn.DBNDecoder(has_metadata=False, input_version=version)
+    try:
+        decoder.write(raw)
+        records = decoder.decode()
+    except Exception:  # noqa: BLE001  (records of several sizes: the first one stands in)
+        return None
+    return records[0] if len(records) == 1 else None
+
+
+def _ts_recv(record: Any) -> int:
+    return int(getattr(record, "ts_recv", record.ts_event))
 
 
 def normalise_records(records: Iterable[Any], normaliser: RecordNormaliser) -> Iterator[Event]:

@@ -1,0 +1,57 @@
+"""A DBN file cut short is reported as truncated, with how many records were read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from ingest.databento.files import DbnReadError, read_dbn, survey_dbn
+from tests.unit.ingest.dbn_files import T0, metadata, trade
+
+SYMBOLS = {"SPY   250221C00600000": 1001}
+
+
+def whole_records_then_cut_frame(path: Path, kept: int, dropped: int) -> Path:
+    """A zstd file whose frame stops right after `kept` whole trades: what a download cut
+    between two compressed blocks leaves (no partial record to notice)."""
+    records = [trade(1001, T0 + n, 1_000_000_000, 1, sequence=n + 1) for n in range(kept + dropped)]
+    compressor = zstandard.ZstdCompressor().compressobj()
+    head = bytes(metadata(SYMBOLS)) + b"".join(bytes(r) for r in records[:kept])
+    kept_bytes = compressor.compress(head) + compressor.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+    compressor.compress(b"".join(bytes(r) for r in records[kept:]))
+    path.write_bytes(kept_bytes)
+    return path
+
+
+def test_a_frame_cut_between_whole_records_is_truncated_with_the_count_read(
+    tmp_path: Path,
+) -> None:
+    path = whole_records_then_cut_frame(tmp_path / "cut.trades.dbn.zst", kept=40, dropped=60)
+    read = []
+    with pytest.raises(DbnReadError, match=r"truncated after 40 records") as raised:
+        read.extend(read_dbn(path))
+    assert raised.value.reason == "truncated_dbn"
+    assert len(read) == 1 + 40  # the metadata and every whole record
+    survey = survey_dbn(path)
+    assert survey is not None and not survey.complete
+
+
+def test_a_file_cut_mid_record_is_truncated_with_the_count_read(tmp_path: Path) -> None:
+    records = [trade(1001, T0 + n, 1_000_000_000, 1, sequence=n + 1) for n in range(10)]
+    raw = bytes(metadata(SYMBOLS)) + b"".join(bytes(r) for r in records)
+    path = tmp_path / "cut.trades.dbn"
+    path.write_bytes(raw[:-7])
+    with pytest.raises(DbnReadError, match=r"truncated after 9 records"):
+        list(read_dbn(path))
+
+
+def test_a_whole_file_surveys_complete_from_its_first_to_its_last_record(tmp_path: Path) -> None:
+    records = [trade(1001, T0 + n * 1000, 1_000_000_000, 1, sequence=n + 1) for n in range(10)]
+    raw = bytes(metadata(SYMBOLS)) + b"".join(bytes(r) for r in records)
+    path = tmp_path / "whole.trades.dbn.zst"
+    path.write_bytes(zstandard.ZstdCompressor().compress(raw))
+    survey = survey_dbn(path)
+    assert survey is not None and survey.complete
+    assert (survey.first_ts_recv, survey.last_ts_recv) == (T0, T0 + 9000)
