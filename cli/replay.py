@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 from types import TracebackType
@@ -13,6 +14,7 @@ from rich.progress import (
     BarColumn,
     Progress,
     TaskID,
+    TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -21,48 +23,59 @@ from rich.table import Table
 
 import compute
 from analytics.report import build_report
-from cli.errors import writing
+from cli.errors import OutputError, writing
+from cli.report_view import report_tables
 from infra.migrate import migrate
 from infra.runs import delete_run, list_runs
 from infra.settings import get_settings
 from infra.stack import Stack
 from infra.warehouse import Warehouse
 from replay.driver import ReplaySummary
-from replay.session import ReplayRequest, replay_session
+from replay.session import IncompleteReplay, ReplayRequest, replay_session
+from replay.sources import SessionSpan
 
 console = Console(stderr=True)
 
 
 class _ProgressBar:
-    """A replay's progress on stderr: events done, their rate, and the time left, estimated
-    from about how many events the source holds."""
+    """A replay's progress on stderr, measured in session time: how far through the span of
+    receive times the engine has got, with events done, their rate and the time left. A
+    session whose span is unknown gets an indeterminate bar with the same counts."""
 
     def __init__(self) -> None:
         self._progress = Progress(
-            TextColumn("[bold]replay"), BarColumn(), TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+            TextColumn("[bold]replay"), BarColumn(), TaskProgressColumn(),
+            TextColumn("{task.fields[clock]}"), TextColumn("{task.fields[count]}"),
+            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+            console=console,
         )  # fmt: skip
         self._task: TaskID | None = None
-        self._expected = 0
+        self._span = SessionSpan(0, 0)
         self._seen = 0
         self._started = 0.0
 
     def note(self, message: str) -> None:
         console.print(message)
 
-    def begin(self, expected: int) -> None:
-        self._expected = expected
+    def begin(self, span: SessionSpan) -> None:
+        self._span = span
+        total = span.last - span.first + 1 if span.last else None
         self._progress.start()
-        self._task = self._progress.add_task("replay", total=expected or None, rate="")
+        self._task = self._progress.add_task("replay", total=total, clock="", count="", rate="")
         self._started = time.perf_counter()
 
     def advance(self, count: int, last_ts_recv: int) -> None:
         if self._task is None:
             return
         self._seen += count
-        rate = f"{self._seen / max(time.perf_counter() - self._started, 1e-9):,.0f} events/s"
-        total = max(self._expected, self._seen) if self._expected else None  # an estimate
-        self._progress.update(self._task, total=total, completed=self._seen, rate=rate)
+        rate = self._seen / max(time.perf_counter() - self._started, 1e-9)
+        fields = {"count": f"{self._seen:,} events", "rate": f"{rate:,.0f}/s"}
+        if self._span.last:
+            reached = min(max(last_ts_recv, self._span.first), self._span.last)
+            fields["clock"] = f"{_clock(reached)} of {_clock(self._span.last)} UTC"
+            self._progress.update(self._task, completed=reached - self._span.first, **fields)
+        else:
+            self._progress.update(self._task, **fields)
 
     def __enter__(self) -> _ProgressBar:
         return self
@@ -73,16 +86,31 @@ class _ProgressBar:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._task is not None:
-            # the estimate is now exact
-            self._progress.update(self._task, total=self._seen, completed=self._seen)
+        if self._task is not None and exc_type is None:
+            task = self._progress.tasks[self._task]
+            self._progress.update(self._task, total=task.total or 1, completed=task.total or 1)
         self._progress.stop()
+
+
+def _clock(ts_ns: int) -> str:
+    return dt.datetime.fromtimestamp(ts_ns / 1e9, dt.UTC).strftime("%H:%M:%S")
+
+
+# Raw event types a summary names, in its order, zero or not: what a session read, options
+# or equities (an equities-only replay must not read as "nothing happened").
+_RAW_ROWS = {"OptionPrint": "option prints", "OptionQuote": "option quotes",
+             "EquityPrint": "equity prints", "EquityQuote": "equity quotes",
+             "OptionContract": "option contracts", "OpenInterest": "open interest"}  # fmt: skip
 
 
 def _print_summary(summary: ReplaySummary) -> None:
     table = Table("what", "count", title=f"run {summary.run_id}")
     table.add_row("raw events", f"{summary.events:,}")
-    table.add_row("option prints", f"{summary.prints:,}")
+    for name, label in _RAW_ROWS.items():
+        table.add_row(label, f"{summary.raw[name]:,}")
+    for name, count in sorted(summary.raw.items()):
+        if name not in _RAW_ROWS and name != "Quarantined":
+            table.add_row(name, f"{count:,}")
     for kind, count in sorted(summary.packets_by_kind.items()):
         table.add_row(f"packets: {kind}", f"{count:,}")
     for name in ("ClassifierHit", "Alert", "DarkPoolEvent", "PrintInference"):
@@ -138,6 +166,11 @@ def register(app: typer.Typer) -> None:
                 cache_dir=settings.data_dir / "databento", run_id=run_id, progress=progress,
             )  # fmt: skip
         _print_summary(summary)
+        if summary.truncated:
+            # the run is stored and marked incomplete; a script must not take it for the session
+            raise IncompleteReplay(
+                f"run {summary.run_id} is incomplete: " + "; ".join(summary.truncated)
+            )
 
     @app.command()
     def report(
@@ -146,15 +179,18 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Backtest report: forward moves after each alert and hit, hit rates, calibration."""
         settings = get_settings()
+        folder = out or settings.data_dir / "reports" / run_id
+        if folder.exists() and not folder.is_dir():  # before reaching for a server
+            raise OutputError(f"cannot write {folder}: not a folder")
         with Stack(settings, needs=("clickhouse",)) as stack:
             with Warehouse.connect(stack.url("clickhouse"), settings.clickhouse_database) as wh:
-                migrate(wh)  # a folder that has run nothing yet reports an empty run
-                result = build_report(wh, run_id)
-        folder = out or settings.data_dir / "reports" / run_id
+                migrate(wh)
+                result = build_report(wh, run_id)  # UnknownRun: nothing is written
         with writing(folder):
             paths = result.write_parquet(folder)
-        Console().print(result.summary)
-        Console().print(result.calibration)
+        screen = Console()
+        for table in report_tables(result):
+            screen.print(table)
         console.print(f"wrote {', '.join(str(p) for p in paths)}")
 
     @app.command()

@@ -24,6 +24,7 @@ from multiprocessing.connection import Connection
 import compute
 from compute.shards import BROADCAST, Router
 from infra.warehouse import Warehouse
+from ingest.databento.files import TRUNCATED
 from schemas.codec import decode_batch, encode_batch
 from schemas.events import Event, FlowPacket, OptionPrint, Quarantined
 
@@ -32,13 +33,24 @@ ProgressCallback = Callable[[int, int], None]  # (events just done, last ts_recv
 
 @dataclass
 class ReplaySummary:
+    """What a replay read (`raw`: events per type name) and derived; `truncated` names each
+    input that stopped short and how much of it was read."""
+
     run_id: str
     events: int = 0
-    prints: int = 0
+    raw: Counter[str] = field(default_factory=Counter)
     outputs: Counter[str] = field(default_factory=Counter)
     packets_by_kind: Counter[str] = field(default_factory=Counter)
-    quarantined: int = 0
+    truncated: list[str] = field(default_factory=list)
     wall_s: float = 0.0
+
+    @property
+    def prints(self) -> int:
+        return self.raw[OptionPrint.__name__]
+
+    @property
+    def quarantined(self) -> int:
+        return self.raw[Quarantined.__name__]
 
     @property
     def prints_per_s(self) -> float:
@@ -164,8 +176,12 @@ def _counted(
     for batch in batches:
         yield batch
         summary.events += len(batch)
-        summary.prints += sum(1 for e in batch if isinstance(e, OptionPrint))
-        summary.quarantined += sum(1 for e in batch if isinstance(e, Quarantined))
+        types = Counter(map(type, batch))
+        summary.raw.update({kind.__name__: count for kind, count in types.items()})
+        if Quarantined in types:
+            summary.truncated += [
+                e.detail for e in batch if isinstance(e, Quarantined) and e.reason == TRUNCATED
+            ]
         if progress is not None:
             progress(len(batch), batch[-1].ts_recv)
 

@@ -16,6 +16,7 @@ from infra.warehouse import Warehouse
 from ingest.databento import read_dbn
 from replay.driver import ReplaySummary, replay_events
 from replay.sources import (
+    SessionSpan,
     dbn_events,
     download_events,
     stored_events,
@@ -36,13 +37,20 @@ class ReplayError(FlowtapeError):
     code = "replay"
 
 
+class IncompleteReplay(FlowtapeError):
+    """A replay stored what it read, but an input stopped short: the run is incomplete."""
+
+    code = "truncated_dbn"
+
+
 class ReplayProgress(Protocol):
-    """Whoever watches a replay: told its notes, how many events to expect, each chunk done."""
+    """Whoever watches a replay: told its notes, the span of receive times it covers, and
+    each chunk done with the receive time it reached."""
 
     def note(self, message: str) -> None: ...
 
-    def begin(self, expected: int) -> None:
-        """The events are chosen; about `expected` of them (0 when unknown)."""
+    def begin(self, span: SessionSpan) -> None:
+        """The events are chosen and run from `span.first` to `span.last` (0 when unknown)."""
 
     def advance(self, count: int, last_ts_recv: int) -> None: ...
 
@@ -53,7 +61,7 @@ class _Logged:
     def note(self, message: str) -> None:
         log.info(message)
 
-    def begin(self, expected: int) -> None:
+    def begin(self, span: SessionSpan) -> None:
         pass
 
     def advance(self, count: int, last_ts_recv: int) -> None:
@@ -130,43 +138,45 @@ def replay_session(
     progress: ReplayProgress | None = None,
 ) -> ReplaySummary:
     """Replay `request` into the (migrated) `warehouse` under `run_id`, replacing whatever
-    that run held, and register the run; downloads are cached as DBN files in `cache_dir`,
-    saved engine states are read from Redis at `redis_url`."""
+    that run held, and register the run (status `done`, or `incomplete` when an input
+    stopped short: `summary.truncated` says which); downloads are cached as DBN files in
+    `cache_dir`, saved engine states are read from Redis at `redis_url`."""
     request.check()
     watcher = progress or _Logged()
     run = run_id or _default_run_id()
-    events, expected, weights = _choose_events(request, warehouse, cache_dir)
+    events, span, weights = _choose_events(request, warehouse, cache_dir)
+    start, end = parse_time_ns(request.start), parse_time_ns(request.end)
     delete_run(warehouse, run)  # a run id names one result: replaying it replaces it
     params = request.params()
     register_run(warehouse, run, kind="replay", description="", params=params, status="running")
     state, shards = _starting_state(request, redis_url, run, watcher)
-    watcher.begin(expected)
+    watcher.begin(span.within(start, end))
     summary = replay_events(
-        within(events, parse_time_ns(request.start), parse_time_ns(request.end)), run_id=run,
-        config=config, warehouse=warehouse, state=state, progress=watcher.advance,
-        shards=shards, weights=weights,
+        within(events, start, end), run_id=run, config=config, warehouse=warehouse,
+        state=state, progress=watcher.advance, shards=shards, weights=weights,
     )  # fmt: skip
-    register_run(warehouse, run, kind="replay", description="", params=params, status="done")
+    status = "incomplete" if summary.truncated else "done"
+    register_run(warehouse, run, kind="replay", description="", params=params, status=status)
     return summary
 
 
 def _choose_events(
     request: ReplayRequest, warehouse: Warehouse, cache_dir: Path
-) -> tuple[Iterable[Event], int, dict[str, int] | None]:
-    """The events in canonical order, about how many, and the underlyings' weights for
+) -> tuple[Iterable[Event], SessionSpan, dict[str, int] | None]:
+    """The events in canonical order, the span they cover, and the underlyings' weights for
     sharded engines (None: balance them without)."""
     if request.from_run and request.date:
         stored = stored_events(warehouse, request.from_run, request.date)
-        return stored, len(stored), None
+        return stored, SessionSpan.of_events(stored), None
     if request.dataset and request.start and request.end:
-        events, expected = download_events(
+        events, span = download_events(
             request.dataset, request.schemas, request.symbols, request.start, request.end,
             cache_dir,
         )  # fmt: skip
-        return events, expected, None
-    events, expected = dbn_events(request.paths)
+        return events, span, None
+    events, span = dbn_events(request.paths)
     weights = underlying_weights(request.paths) if request.shards > 1 else None
-    return events, expected, weights
+    return events, span, weights
 
 
 def _starting_state(

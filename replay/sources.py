@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import databento_dbn as dbn
 import msgspec
 import numpy as np
 import redis
-import zstandard
 from databento import DBNStore
 
 from compute import EngineState, decode_state
@@ -20,18 +20,27 @@ from infra.warehouse import MARKET_EVENTS, Warehouse
 from ingest.databento.adapter import DatabentoHistoricalSource
 from ingest.databento.bulk import BULK_SCHEMAS, bulk_file_events
 from ingest.databento.config import DatabentoHistoricalConfig
-from ingest.databento.files import DbnReadError, iter_file_events, read_dbn
+from ingest.databento.files import (
+    DbnReadError,
+    DbnSurvey,
+    iter_file_events,
+    read_dbn,
+    survey_dbn,
+)
 from ingest.databento.parsing import RecordNormaliser
 from ingest.merge import merge_canonical
+from replay.window import REFERENCE
 from schemas.events import EquityPrint, Event, OptionPrint
 from schemas.ordering import canonical_sort
 
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _WEIGHT_CHUNK = 1 << 20  # records decoded at a time when counting them
 
 # Several schemas of one dataset carry the same trades; a session takes its prints from one
 # of them, in this order of preference (the first carries the NBBO just before each trade).
 PRINT_SCHEMAS = ("tcbbo", "tbbo", "trades", "cmbp-1", "mbp-1")
+# Schemas whose records become prints and quotes: the files a session's span is measured
+# over (definitions and statistics come from before it, bars and order books become nothing).
+MARKET_SCHEMAS = frozenset({*PRINT_SCHEMAS, "cbbo-1s", "cbbo-1m", "bbo-1s", "bbo-1m"})
 
 
 def _metadata(path: Path) -> dbn.Metadata | None:
@@ -67,39 +76,45 @@ def _without_prints(events: Iterable[Event]) -> Iterator[Event]:
     return (e for e in events if not isinstance(e, OptionPrint | EquityPrint))
 
 
-def estimate_records(path: Path) -> int:
-    """About how many records a DBN file holds: its decompressed size over the size of its
-    first record (DBN records of one schema share a size). 0 when it cannot tell."""
-    records = read_dbn(path)
-    try:
-        next(records, None)  # the metadata
-        first = next(records, None)
-    except DbnReadError:
-        return 0
-    if first is None:
-        return 0
-    size = 0
-    with path.open("rb") as fh:
-        compressed = fh.read(4) == _ZSTD_MAGIC
-        fh.seek(0)
-        stream = (
-            zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True)
-            if compressed
-            else fh
-        )
-        while chunk := stream.read(1 << 22):
-            size += len(chunk)
-    return size // int(first.record_size())
+@dataclass(frozen=True, slots=True)
+class SessionSpan:
+    """The receive times a session runs from and to (ns): what a progress bar measures."""
+
+    first: int
+    last: int
+
+    @classmethod
+    def of_files(cls, surveys: Iterable[DbnSurvey | None]) -> SessionSpan:
+        """From the first to the last record of any of the files; 0 to 0 when none has
+        records."""
+        found = [s for s in surveys if s is not None and s.last_ts_recv]
+        if not found:
+            return cls(0, 0)
+        return cls(min(s.first_ts_recv for s in found), max(s.last_ts_recv for s in found))
+
+    @classmethod
+    def of_events(cls, events: Sequence[Event]) -> SessionSpan:
+        """From the first to the last market event of `events` (canonical order)."""
+        market = [e.ts_recv for e in events if not isinstance(e, REFERENCE)]
+        return cls(market[0], market[-1]) if market else cls(0, 0)
+
+    def within(self, start: int | None, end: int | None) -> SessionSpan:
+        """The part of the span inside a replay's window."""
+        first = self.first if start is None else max(self.first, start)
+        last = self.last if end is None else min(self.last, end)
+        return SessionSpan(first, last) if self.last and first <= last else SessionSpan(0, 0)
 
 
-def dbn_events(paths: Sequence[Path]) -> tuple[Iterator[Event], int]:
-    """The files' events merged in canonical order, and about how many there are.
+def dbn_events(paths: Sequence[Path]) -> tuple[Iterator[Event], SessionSpan]:
+    """The files' events merged in canonical order, and the span of time they cover.
 
     All files share one normaliser (symbology and definitions serve every file); prints
     come from one trade-bearing schema per dataset (`PRINT_SCHEMAS`), quotes from all.
     Definition files are read first, so the print files can then be decoded column-wise
-    (`bulk_file_events`) without running ahead of the definitions they need.
+    (`bulk_file_events`) without running ahead of the definitions they need. A print file
+    cut short goes the record way, which reports where it stops.
     """
+    surveys = {path: survey_dbn(path) for path in paths}
     normaliser = RecordNormaliser("databento")
     keep_prints = print_files(paths)
     schemas = {path: _schema_name(_metadata(path))[1] for path in paths}
@@ -110,13 +125,17 @@ def dbn_events(paths: Sequence[Path]) -> tuple[Iterator[Event], int]:
     for path in paths:
         if path in definitions:
             continue
-        if keep_prints[path] and schemas[path] in BULK_SCHEMAS:
+        if keep_prints[path] and schemas[path] in BULK_SCHEMAS and _whole(surveys[path]):
             streams.append(bulk_file_events(path, normaliser=normaliser))
             continue
         stream = iter_file_events(path, normaliser=normaliser)
         streams.append(stream if keep_prints[path] else _without_prints(stream))
-    expected = sum(estimate_records(path) for path in paths if keep_prints[path])
-    return merge_canonical(streams), expected
+    market = [surveys[p] for p in paths if schemas[p] in MARKET_SCHEMAS]
+    return merge_canonical(streams), SessionSpan.of_files(market)
+
+
+def _whole(survey: DbnSurvey | None) -> bool:
+    return survey is not None and survey.complete
 
 
 def underlying_weights(paths: Sequence[Path]) -> dict[str, int]:
@@ -154,7 +173,7 @@ def _arrays(path: Path) -> Iterator[np.ndarray]:
 def download_events(
     dataset: str, schemas: Sequence[str], symbols: Sequence[str], start: str, end: str,
     cache_dir: Path,
-) -> tuple[Iterator[Event], int]:  # fmt: skip
+) -> tuple[Iterator[Event], SessionSpan]:  # fmt: skip
     """`databento.Historical` ranges, one DBN file per schema cached under `cache_dir`
     (a cached file is used as it is, without the network), merged in canonical order."""
     import asyncio
@@ -176,8 +195,8 @@ def download_events(
     for source in sources:
         asyncio.run(source.connect())
     streams = [source.iter_events() for source in sources]
-    expected = sum(estimate_records(source.path) for source in sources)
-    return merge_canonical(streams), expected
+    span = SessionSpan.of_files(survey_dbn(source.path) for source in sources)
+    return merge_canonical(streams), span
 
 
 def stored_events(warehouse: Warehouse, run_id: str, date: str) -> list[Event]:
