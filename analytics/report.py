@@ -7,7 +7,7 @@ side) neutral (0). Forward moves are taken from the last lit equity print of the
 at or before the signal time and at or before +1 m, +5 m, +30 m and the last print of that
 day (the close); contract moves likewise from the option prints of the packet's first leg.
 A signal "hits" at a horizon when its signed move is positive. Neutral signals have moves
-but no hit.
+but no hit. Moves are in basis points, premium (of the signal's packet) in cents.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 import msgspec
 import polars as pl
 
+from analytics.run_outputs import UnknownRun
 from infra.warehouse import Warehouse
 
 MINUTE_NS = 60_000_000_000
@@ -57,13 +58,13 @@ def _signals(warehouse: Warehouse, run_id: str) -> pl.DataFrame:
     rows = warehouse.rows(
         """
         SELECT 'alert', a.alert_id, arrayStringConcat(a.rules, '+'), a.severity, a.score,
-               a.underlying, toUnixTimestamp64Nano(a.ts_event), p.side, p.legs
+               a.underlying, toUnixTimestamp64Nano(a.ts_event), p.side, p.legs, p.premium_cents
         FROM alerts AS a LEFT JOIN flow_packets AS p
           ON p.run_id = a.run_id AND p.packet_id = a.packet_id
         WHERE a.run_id = {run:String}
         UNION ALL
         SELECT 'hit', h.hit_id, h.rule, toUInt8(0), h.score,
-               h.underlying, toUnixTimestamp64Nano(h.ts_event), p.side, p.legs
+               h.underlying, toUnixTimestamp64Nano(h.ts_event), p.side, p.legs, p.premium_cents
         FROM classifier_hits AS h LEFT JOIN flow_packets AS p
           ON p.run_id = h.run_id AND p.packet_id = h.packet_id
         WHERE h.run_id = {run:String}
@@ -71,16 +72,18 @@ def _signals(warehouse: Warehouse, run_id: str) -> pl.DataFrame:
         {"run": run_id},
     )
     records = []
-    for source, signal_id, kind, severity, score, underlying, ts, side, legs in rows:
+    for source, signal_id, kind, severity, score, underlying, ts, side, legs, premium in rows:
         direction, instrument_id = _direction(side or "", legs or "")
         records.append(
             {"source": source, "signal_id": signal_id, "kind": kind, "severity": int(severity),
              "score": float(score), "underlying": underlying, "ts": int(ts),
-             "direction": direction, "instrument_id": instrument_id}
+             "direction": direction, "instrument_id": instrument_id,
+             "premium_cents": int(premium or 0)}
         )  # fmt: skip
     schema = {"source": pl.String, "signal_id": pl.String, "kind": pl.String,
               "severity": pl.Int64, "score": pl.Float64, "underlying": pl.String,
-              "ts": pl.Int64, "direction": pl.Int64, "instrument_id": pl.Int64}  # fmt: skip
+              "ts": pl.Int64, "direction": pl.Int64, "instrument_id": pl.Int64,
+              "premium_cents": pl.Int64}  # fmt: skip
     return pl.DataFrame(records, schema=schema).sort("ts", "signal_id")
 
 
@@ -127,6 +130,9 @@ def _forward(signals: pl.DataFrame, prices: pl.DataFrame, key: str, prefix: str)
 
 
 def build_report(warehouse: Warehouse, run_id: str) -> Report:
+    """The run's report; `UnknownRun` when the run is neither registered nor holds any
+    derived row."""
+    _require_run(warehouse, run_id)
     signals = _signals(warehouse, run_id)
     underlyings = sorted(set(signals["underlying"].to_list()))
     equity = _prices(
@@ -149,9 +155,22 @@ def build_report(warehouse: Warehouse, run_id: str) -> Report:
     return Report(signals=signals, summary=_summary(signals), calibration=_calibration(signals))
 
 
+def _require_run(warehouse: Warehouse, run_id: str) -> None:
+    known = warehouse.scalar(
+        "SELECT (SELECT count() FROM runs WHERE run_id = {r:String}) "
+        "+ (SELECT count() FROM flow_packets WHERE run_id = {r:String}) "
+        "+ (SELECT count() FROM alerts WHERE run_id = {r:String}) "
+        "+ (SELECT count() FROM classifier_hits WHERE run_id = {r:String})",
+        {"r": run_id},
+    )
+    if not known:
+        raise UnknownRun(f"no run {run_id!r}: not registered and no derived rows stored")
+
+
 def _summary(signals: pl.DataFrame) -> pl.DataFrame:
     directional = pl.col("direction") != 0
-    aggregates = [pl.len().alias("signals"), directional.sum().alias("directional")]
+    aggregates = [pl.len().alias("signals"), directional.sum().alias("directional"),
+                  pl.col("premium_cents").sum().alias("premium_cents")]  # fmt: skip
     for horizon in HORIZONS:
         move = pl.col(f"underlying_move_{horizon}")
         aggregates.append(move.mean().round(2).alias(f"mean_move_bps_{horizon}"))
