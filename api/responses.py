@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse
 
 encode_json = msgspec.json.Encoder(enc_hook=str).encode
 
 
-class JSON(Response):
-    """JSON via msgspec (the API's default response class)."""
+class JSON(JSONResponse):
+    """JSON via msgspec (the API's default response class); a JSONResponse, so that
+    OpenAPI documents its bodies as JSON rather than as a string."""
 
     media_type = "application/json"
 
