@@ -76,7 +76,7 @@ def test_up_serves_the_schema_and_ctrl_c_leaves_no_server_behind(tmp_path: Path)
         }  # fmt: skip
         listed = flowtape(
             tmp_path, "sql",
-            "SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name",
+            "SHOW TABLES",  # system tables are not readable without --write
             "--format", "csv",
         )  # fmt: skip
         assert listed.returncode == 0, listed.stderr
@@ -95,7 +95,7 @@ def test_data_survives_a_killed_server_and_a_new_up(tmp_path: Path) -> None:
     process, state = start_up(tmp_path)
     try:
         inserted = flowtape(
-            tmp_path, "sql",
+            tmp_path, "sql", "--write",
             "INSERT INTO runs (run_id, kind, description, params, status, created_at, "
             "updated_at) VALUES ('kept', 'replay', '', '{}', 'done', now64(3), now64(3))",
         )  # fmt: skip
