@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from api.auth import Authenticator
+from api.auth import Authenticator, hide_frame_payloads
 from api.errors import EXCEPTION_HANDLERS
 from api.metrics import RequestCounter, count_requests
 from api.responses import JSON
@@ -81,6 +81,7 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.auth = Authenticator(settings)
+    hide_frame_payloads()
     app.state.requests = RequestCounter()
     app.state.sql_limits = sql_limits or SqlLimits()
     app.middleware("http")(count_requests)

@@ -14,6 +14,7 @@ request that reached the server on anything but a loopback address is refused.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -22,11 +23,15 @@ from dataclasses import dataclass
 
 from fastapi import HTTPException
 from starlette.requests import HTTPConnection
+from websockets.frames import Frame
 
 from infra.keys import ApiKey, KeyStore, Rate
 from infra.settings import Settings, is_loopback
 
 _BEARER = "bearer "
+# uvicorn hands its WebSocket protocol this logger, which then logs every frame's text at
+# DEBUG: the live tape's first message carries an API key.
+FRAME_LOGGER = "uvicorn.error"
 
 
 def presented_key(connection: HTTPConnection) -> str | None:
@@ -35,6 +40,25 @@ def presented_key(connection: HTTPConnection) -> str | None:
     if authorization[: len(_BEARER)].lower() == _BEARER:
         return authorization[len(_BEARER) :].strip()
     return connection.headers.get("x-api-key")
+
+
+class FramePayloadsHidden(logging.Filter):
+    """Logs a WebSocket frame as its kind and size, never its text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, Frame) for a in record.args):
+            record.args = tuple(
+                f"{a.opcode.name} [{len(a.data)} bytes]" if isinstance(a, Frame) else a
+                for a in record.args
+            )
+        return True
+
+
+def hide_frame_payloads() -> None:
+    """Keep WebSocket frames' text (API keys among it) out of the server's logs."""
+    logger = logging.getLogger(FRAME_LOGGER)
+    if not any(isinstance(f, FramePayloadsHidden) for f in logger.filters):
+        logger.addFilter(FramePayloadsHidden())
 
 
 class RateLimited(Exception):
