@@ -103,7 +103,7 @@ class Authenticator:
     """The API's key store, rate limiter and mode; one per app (`app.state.auth`)."""
 
     def __init__(self, settings: Settings) -> None:
-        self.enabled = settings.api_auth == "keys"
+        self.enabled = settings.auth_mode() == "keys"
         self.metrics_public = settings.metrics_public
         self.keys = KeyStore(settings.data_dir)
         self.default_rate = Rate.parse(settings.api_key_rate)

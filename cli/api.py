@@ -42,6 +42,7 @@ def register(app: typer.Typer) -> None:
         settings.check_secrets()
         host = host or settings.api_host
         settings.check_api_binding(host)
+        settings = settings.model_copy(update={"api_host": host})  # the app's auth mode follows
         uvicorn.run(
             create_app(settings, migrate_schema=migrate_schema),
             host=host,

@@ -70,8 +70,9 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", alias="API_HOST")
     api_port: int = Field(8000, alias="API_PORT")
     # "keys": every route but the public ones needs an API key (`flowtape keys`); "off": no
-    # keys, allowed only in development on a loopback address (`check_api_binding`).
-    api_auth: Literal["keys", "off"] = Field("keys", alias="API_AUTH")
+    # keys, allowed only in development on a loopback address (`check_api_binding`); unset:
+    # `auth_mode` chooses.
+    api_auth: Literal["keys", "off"] | None = Field(None, alias="API_AUTH")
     api_key_rate: str = Field("50/s", alias="API_KEY_RATE")  # a key created without --rate
     metrics_public: bool = Field(True, alias="METRICS_PUBLIC")  # false: /metrics needs admin
     # Browser origins the WebSocket accepts, comma-separated; an entry without a port allows
@@ -123,9 +124,17 @@ class Settings(BaseSettings):
             if str(getattr(self, name)).lower() in _PLACEHOLDERS:
                 raise ConfigError(f"{name.upper()} is a placeholder; set a real value")
 
+    def auth_mode(self, host: str | None = None) -> Literal["keys", "off"]:
+        """API_AUTH where it is set; unset, no keys in development on a loopback address (the
+        web page of `flowtape up` works as installed) and keys everywhere else."""
+        if self.api_auth is not None:
+            return self.api_auth
+        local = self.environment == "development" and is_loopback(host or self.api_host)
+        return "off" if local else "keys"
+
     def check_api_binding(self, host: str) -> None:
         """API_AUTH=off serves without keys: only in development, on a loopback address."""
-        if self.api_auth == "keys":
+        if self.auth_mode(host) == "keys":
             return
         if self.environment != "development":
             raise ConfigError(

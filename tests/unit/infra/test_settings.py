@@ -45,3 +45,12 @@ def test_run_ids_are_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLOWTAPE_RUN_ID", "live; DROP TABLE")
     with pytest.raises(ValueError, match="run id"):
         Settings()
+
+
+def test_unset_api_auth_serves_without_keys_only_in_development_on_loopback() -> None:
+    dev = Settings(_env_file=None, FLOWTAPE_ENV="development")
+    assert dev.auth_mode() == "off"  # the web page of `flowtape up` works as installed
+    assert dev.auth_mode("0.0.0.0") == "keys"  # noqa: S104  (a bind address under test)
+    assert Settings(_env_file=None, FLOWTAPE_ENV="production").auth_mode() == "keys"
+    assert Settings(_env_file=None, API_AUTH="keys").auth_mode() == "keys"
+    dev.check_api_binding("0.0.0.0")  # noqa: S104  (unset: keys there, so nothing to refuse)
