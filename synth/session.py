@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,13 @@ TRADING_MINUTES_PER_YEAR = 252 * 390
 LABELS_FILE = "labels.jsonl"
 PRE_OPEN_NS = 3 * 3600 * NS  # definitions and OI arrive this long before the open (~06:30)
 
+# Told what is under way, how much of it is done and out of what total: (what, done, total).
+ProgressReport = Callable[[str, int, int], None]
+GENERATION_STEPS = (
+    "universe", "price paths", "planted events", "option quotes and prints", "equity tape",
+    "DBN records", "labels",
+)  # fmt: skip
+
 
 @dataclass
 class SyntheticSession:
@@ -93,9 +101,19 @@ def first_record_ns(config: SynthConfig) -> int:
     return _open_ns(config) - PRE_OPEN_NS
 
 
-def generate_session(config: SynthConfig) -> SyntheticSession:
-    """A deterministic session: the same config (seed included) gives byte-identical files."""
+def _report_step(report: ProgressReport, step: int) -> None:
+    total = len(GENERATION_STEPS)
+    report(GENERATION_STEPS[min(step, total - 1)], step, total)
+
+
+def generate_session(
+    config: SynthConfig, progress: ProgressReport | None = None
+) -> SyntheticSession:
+    """A deterministic session: the same config (seed included) gives byte-identical files.
+    `progress` is told each of `GENERATION_STEPS` as it starts, and the last as it ends."""
     config.validate()
+    report = progress or _unwatched
+    _report_step(report, 0)
     date = config.session_date()
     rng = random.Random(config.seed)  # noqa: S311  (a reproducible simulation, not security)
     nprng = np.random.default_rng(rng.getrandbits(64))
@@ -108,9 +126,11 @@ def generate_session(config: SynthConfig) -> SyntheticSession:
     )
     if universe.n_contracts >= 1 << 16:
         raise ValueError(f"{universe.n_contracts} contracts; at most 65535 are supported")
+    _report_step(report, 1)
     paths = spot_paths(nprng, universe, config.minutes * 60, TRADING_MINUTES_PER_YEAR)
     plans = plan_equity_events(rng, universe, paths, duration_ns, n_per_kind)
 
+    _report_step(report, 2)
     venues = [publisher_id(name) for name, _ in OPRA_VENUES]
     venue_w = [w for _, w in OPRA_VENUES]
     hard = config.profile == "hard"
@@ -122,6 +142,7 @@ def generate_session(config: SynthConfig) -> SyntheticSession:
         planter = OptionPlanter(rng, universe, paths, open_ns, duration_ns, venues, venue_w)
         _plant_options(rng, planter, config, duration_ns, n_per_kind)
 
+    _report_step(report, 3)
     quotes, prints = build_options(
         nprng,
         universe,
@@ -135,6 +156,7 @@ def generate_session(config: SynthConfig) -> SyntheticSession:
         np.array(venue_w),
         hard=hard,
     )
+    _report_step(report, 4)
     tape = build_equities(
         nprng,
         universe,
@@ -147,6 +169,7 @@ def generate_session(config: SynthConfig) -> SyntheticSession:
         plans,
     )
 
+    _report_step(report, 5)
     open_interest = _open_interest(nprng, universe, planter.oi_override)
     pre_open = open_ns - PRE_OPEN_NS
     opra_files = [
@@ -158,26 +181,48 @@ def generate_session(config: SynthConfig) -> SyntheticSession:
     ]
     files = {f"{f.dataset}/{f.schema}": f for f in [*opra_files, *equity_files(universe, tape)]}
 
+    _report_step(report, 6)
     labels = _option_labels(planter, universe, prints, open_interest)
     labels += _equity_labels(plans, universe, tape, paths, duration_ns)
     labels.sort(key=lambda label: (label.ts_start, label.label_id))
     sides = _print_sides(universe, prints) if hard else None
+    _report_step(report, len(GENERATION_STEPS))
     return SyntheticSession(config, date, files, labels, open_ns, open_ns + duration_ns, sides)
 
 
-def write_session(session: SyntheticSession, out_dir: Path) -> list[Path]:
+def write_session(
+    session: SyntheticSession, out_dir: Path, progress: ProgressReport | None = None
+) -> list[Path]:
     """Write every DBN file, `labels.jsonl` and (hard profile) `sides.jsonl` into `out_dir`;
-    returns the paths written."""
+    returns the paths written. `progress` is told each file as it starts and the records
+    (labels, sides) written so far of the session's total, and the end."""
+    report = progress or _unwatched
+    sides = session.sides if session.sides is not None else []
+    total = sum(len(f.records) for f in session.files.values()) + len(session.labels) + len(sides)
+    done = 0
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [f.write(out_dir, session.date) for f in session.files.values()]
+    paths = []
+    for f in session.files.values():
+        report(f.file_name(session.date), done, total)
+        paths.append(f.write(out_dir, session.date))
+        done += len(f.records)
+    report(LABELS_FILE, done, total)
     labels = out_dir / LABELS_FILE
     labels.write_bytes(encode_labels(session.labels))
     paths.append(labels)
+    done += len(session.labels)
     if session.sides is not None:
-        sides = out_dir / SIDES_FILE
-        sides.write_bytes(encode_sides(session.sides))
-        paths.append(sides)
+        report(SIDES_FILE, done, total)
+        sides_path = out_dir / SIDES_FILE
+        sides_path.write_bytes(encode_sides(session.sides))
+        paths.append(sides_path)
+        done += len(session.sides)
+    report(paths[-1].name, done, total)
     return sorted(paths)
+
+
+def _unwatched(what: str, done: int, total: int) -> None:
+    pass
 
 
 # ------------------------------------------------------------------------ planting
