@@ -44,10 +44,13 @@ class IncompleteReplay(FlowtapeError):
 
 
 class ReplayProgress(Protocol):
-    """Whoever watches a replay: told its notes, the span of receive times it covers, and
-    each chunk done with the receive time it reached."""
+    """Whoever watches a replay: told its notes, a download's bytes, the span of receive
+    times it covers, and each chunk done with the receive time it reached."""
 
     def note(self, message: str) -> None: ...
+
+    def downloading(self, schema: str, size: int) -> None:
+        """A Databento download has `size` bytes on disk so far, `schema` under way."""
 
     def begin(self, span: SessionSpan) -> None:
         """The events are chosen and run from `span.first` to `span.last` (0 when unknown)."""
@@ -60,6 +63,9 @@ class _Logged:
 
     def note(self, message: str) -> None:
         log.info(message)
+
+    def downloading(self, schema: str, size: int) -> None:
+        pass
 
     def begin(self, span: SessionSpan) -> None:
         pass
@@ -144,7 +150,7 @@ def replay_session(
     request.check()
     watcher = progress or _Logged()
     run = run_id or _default_run_id()
-    events, span, weights = _choose_events(request, warehouse, cache_dir)
+    events, span, weights = _choose_events(request, warehouse, cache_dir, watcher)
     start, end = parse_time_ns(request.start), parse_time_ns(request.end)
     delete_run(warehouse, run)  # a run id names one result: replaying it replaces it
     params = request.params()
@@ -161,7 +167,7 @@ def replay_session(
 
 
 def _choose_events(
-    request: ReplayRequest, warehouse: Warehouse, cache_dir: Path
+    request: ReplayRequest, warehouse: Warehouse, cache_dir: Path, watcher: ReplayProgress
 ) -> tuple[Iterable[Event], SessionSpan, dict[str, int] | None]:
     """The events in canonical order, the span they cover, and the underlyings' weights for
     sharded engines (None: balance them without)."""
@@ -171,7 +177,7 @@ def _choose_events(
     if request.dataset and request.start and request.end:
         events, span = download_events(
             request.dataset, request.schemas, request.symbols, request.start, request.end,
-            cache_dir,
+            cache_dir, on_download=watcher.downloading,
         )  # fmt: skip
         return events, span, None
     events, span = dbn_events(request.paths)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,10 @@ from schemas.events import EquityPrint, Event, OptionPrint
 from schemas.ordering import canonical_sort
 
 _WEIGHT_CHUNK = 1 << 20  # records decoded at a time when counting them
+DOWNLOAD_REPORT_EVERY_S = 0.25
+
+# Told a download's progress: (the schema under way, the bytes on disk so far of all schemas).
+DownloadReport = Callable[[str, int], None]
 
 # Several schemas of one dataset carry the same trades; a session takes its prints from one
 # of them, in this order of preference (the first carries the NBBO just before each trade).
@@ -172,12 +177,13 @@ def _arrays(path: Path) -> Iterator[np.ndarray]:
 
 def download_events(
     dataset: str, schemas: Sequence[str], symbols: Sequence[str], start: str, end: str,
-    cache_dir: Path,
+    cache_dir: Path, on_download: DownloadReport | None = None,
+    fetch: Callable[[DatabentoHistoricalConfig, Path], None] | None = None,
 ) -> tuple[Iterator[Event], SessionSpan]:  # fmt: skip
     """`databento.Historical` ranges, one DBN file per schema cached under `cache_dir`
-    (a cached file is used as it is, without the network), merged in canonical order."""
-    import asyncio
-
+    (a cached file is used as it is, without the network), merged in canonical order.
+    `on_download` is told the bytes on disk as the files arrive (a download's size is not
+    known ahead); `fetch` replaces the Databento client (tests)."""
     sources = [
         DatabentoHistoricalSource(
             DatabentoHistoricalConfig(
@@ -188,15 +194,40 @@ def download_events(
                 end=end,
                 download_dir=str(cache_dir),
                 api_key=get_settings().databento_api_key,
-            )
+            ),
+            fetch,
         )  # fmt: skip
         for schema in schemas
     ]
+    downloaded = 0
     for source in sources:
-        asyncio.run(source.connect())
+        asyncio.run(_download(source, downloaded, on_download or _unwatched))
+        downloaded += _size(source.path)
     streams = [source.iter_events() for source in sources]
     span = SessionSpan.of_files(survey_dbn(source.path) for source in sources)
     return merge_canonical(streams), span
+
+
+async def _download(source: DatabentoHistoricalSource, before: int, report: DownloadReport) -> None:
+    """Connect `source` (download its file unless cached), reporting `before` plus the bytes
+    of its file while they arrive."""
+    fetching = asyncio.create_task(source.connect())
+    while not fetching.done():
+        report(source.config.schema, before + _size(source.path))
+        await asyncio.wait([fetching], timeout=DOWNLOAD_REPORT_EVERY_S)
+    await fetching
+    report(source.config.schema, before + _size(source.path))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _unwatched(schema: str, size: int) -> None:
+    pass
 
 
 def stored_events(warehouse: Warehouse, run_id: str, date: str) -> list[Event]:
