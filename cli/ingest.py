@@ -5,21 +5,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from cli.progress import STDERR, Meter
 from infra.bus import Bus
 from infra.settings import Settings, get_settings
 from infra.stack import Stack
-from ingest.service import METRICS_FILE, IngestConfig, IngestService
+from ingest.service import METRICS_FILE, IngestConfig, IngestMetrics, IngestService
 from ingest.source import Source
 
-console = Console(stderr=True)
+console = STDERR
 SOURCES = ("synthetic", "databento-file", "databento-live", "alpaca", "ibkr")
 LIVE_SOURCES = frozenset({"databento-live", "alpaca", "ibkr"})
+# Sources that end when their input does: worth a progress bar.
+ONE_SHOT_SOURCES = frozenset({"databento-file"})
+METER_EVERY_S = 0.25
 
 
 def build_source(
@@ -78,9 +82,38 @@ def build_source(
     raise typer.BadParameter(f"expected a source among {', '.join(SOURCES)}, got {name!r}")
 
 
+def show_counts(metrics: IngestMetrics, meter: Meter) -> None:
+    """The events the service has taken and the messages it has published, on `meter`."""
+    meter.update(
+        sum(metrics.events.values()), where=f"{metrics.published_messages:,} messages published"
+    )
+
+
+async def _keep_showing(metrics: IngestMetrics, meter: Meter) -> None:
+    while True:
+        show_counts(metrics, meter)
+        await asyncio.sleep(METER_EVERY_S)
+
+
+async def _run_shown(service: IngestService, meter: Meter) -> IngestMetrics:
+    meter.start(None)
+    showing = asyncio.create_task(_keep_showing(service.metrics, meter))
+    try:
+        return await service.run()
+    finally:
+        showing.cancel()
+        show_counts(service.metrics, meter)
+
+
 async def run_ingest(
-    source: Source, nats_url: str, config: IngestConfig, metrics_path: Path
+    source: Source,
+    nats_url: str,
+    config: IngestConfig,
+    metrics_path: Path,
+    meter: Meter | None = None,
 ) -> None:
+    """Run the ingest service over `source` until it ends or is stopped, its counts on
+    `meter` (an indeterminate bar: a source does not know how much it holds)."""
     bus = await Bus.connect(nats_url, name=f"flowtape-ingest-{source.name}")
     try:
         await bus.ensure_streams()
@@ -88,7 +121,7 @@ async def run_ingest(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, service.stop)
-        metrics = await service.run()
+        metrics = await (service.run() if meter is None else _run_shown(service, meter))
         console.print(
             f"ingest {source.name}: {sum(metrics.events.values()):,} events, "
             f"{metrics.published_messages:,} messages, {metrics.quarantined:,} quarantined, "
@@ -123,5 +156,6 @@ def register(app: typer.Typer) -> None:
         )  # fmt: skip
         config = IngestConfig(run_id=settings.run_id, reconnect=source in LIVE_SOURCES)
         metrics_path = settings.data_dir.resolve() / METRICS_FILE.format(source=built.name)
-        with Stack(settings, needs=("nats",)) as stack:
-            asyncio.run(run_ingest(built, stack.url("nats"), config, metrics_path))
+        shown = Meter("ingest", "events") if source in ONE_SHOT_SOURCES else nullcontext()
+        with Stack(settings, needs=("nats",)) as stack, shown as meter:
+            asyncio.run(run_ingest(built, stack.url("nats"), config, metrics_path, meter))

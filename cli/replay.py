@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
-from types import TracebackType
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskID,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 import compute
 from analytics.report import build_report
 from cli.errors import OutputError, writing
+from cli.progress import STDERR, Meter
 from cli.report_view import report_tables
 from infra.migrate import migrate
 from infra.runs import delete_run, list_runs
@@ -34,62 +24,44 @@ from replay.driver import ReplaySummary
 from replay.session import IncompleteReplay, ReplayRequest, replay_session
 from replay.sources import SessionSpan
 
-console = Console(stderr=True)
+console = STDERR
 
 
-class _ProgressBar:
-    """A replay's progress on stderr, measured in session time: how far through the span of
-    receive times the engine has got, with events done, their rate and the time left. A
-    session whose span is unknown gets an indeterminate bar with the same counts."""
+class _ReplayBar:
+    """A replay's progress, measured in session time: how far through the span of receive
+    times the engine has got, with the events done, their rate and the time left. A session
+    whose span is unknown gets an indeterminate bar with the same counts."""
 
-    def __init__(self) -> None:
-        self._progress = Progress(
-            TextColumn("[bold]replay"), BarColumn(), TaskProgressColumn(),
-            TextColumn("{task.fields[clock]}"), TextColumn("{task.fields[count]}"),
-            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-            console=console,
-        )  # fmt: skip
-        self._task: TaskID | None = None
+    def __init__(self, meter: Meter) -> None:
+        self._meter = meter
         self._span = SessionSpan(0, 0)
         self._seen = 0
-        self._started = 0.0
+        self._downloading = False
 
     def note(self, message: str) -> None:
-        console.print(message)
+        self._meter.note(message)
+
+    def downloading(self, schema: str, size: int) -> None:
+        if not self._downloading:
+            self._meter.start(None, unit="kB")  # a download's size is not known ahead
+            self._downloading = True
+        self._meter.update(size // 1000, description=f"download {schema}")
 
     def begin(self, span: SessionSpan) -> None:
         self._span = span
-        total = span.last - span.first + 1 if span.last else None
-        self._progress.start()
-        self._task = self._progress.add_task("replay", total=total, clock="", count="", rate="")
-        self._started = time.perf_counter()
+        self._meter.start(span.last - span.first + 1 if span.last else None, unit="events")
 
     def advance(self, count: int, last_ts_recv: int) -> None:
-        if self._task is None:
-            return
         self._seen += count
-        rate = self._seen / max(time.perf_counter() - self._started, 1e-9)
-        fields = {"count": f"{self._seen:,} events", "rate": f"{rate:,.0f}/s"}
-        if self._span.last:
-            reached = min(max(last_ts_recv, self._span.first), self._span.last)
-            fields["clock"] = f"{_clock(reached)} of {_clock(self._span.last)} UTC"
-            self._progress.update(self._task, completed=reached - self._span.first, **fields)
-        else:
-            self._progress.update(self._task, **fields)
-
-    def __enter__(self) -> _ProgressBar:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._task is not None and exc_type is None:
-            task = self._progress.tasks[self._task]
-            self._progress.update(self._task, total=task.total or 1, completed=task.total or 1)
-        self._progress.stop()
+        if not self._span.last:
+            self._meter.update(self._seen)
+            return
+        reached = min(max(last_ts_recv, self._span.first), self._span.last)
+        self._meter.update(
+            self._seen,
+            completed=reached - self._span.first,
+            where=f"{_clock(reached)} of {_clock(self._span.last)} UTC",
+        )
 
 
 def _clock(ts_ns: int) -> str:
@@ -158,12 +130,13 @@ def register(app: typer.Typer) -> None:
         with (
             Stack(settings, needs=("clickhouse", "redis")) as stack,
             Warehouse.connect(stack.url("clickhouse"), settings.clickhouse_database) as warehouse,
-            _ProgressBar() as progress,
+            Meter("replay", "events") as meter,
         ):
             migrate(warehouse)
             summary = replay_session(
                 request, warehouse=warehouse, redis_url=stack.url("redis"), config=config,
-                cache_dir=settings.data_dir / "databento", run_id=run_id, progress=progress,
+                cache_dir=settings.data_dir / "databento", run_id=run_id,
+                progress=_ReplayBar(meter),
             )  # fmt: skip
         _print_summary(summary)
         if summary.truncated:

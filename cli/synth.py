@@ -11,8 +11,9 @@ from typing import Annotated
 import typer
 
 from cli.errors import writing
+from cli.progress import Meter
 from synth.config import SynthConfig
-from synth.session import generate_session, write_session
+from synth.session import ProgressReport, generate_session, write_session
 
 
 def synth(
@@ -59,10 +60,12 @@ def synth(
         out.mkdir(parents=True, exist_ok=True)  # an unusable --out fails before the work
     started = time.perf_counter()
     typer.echo(f"generating {minutes} min, {underlyings} underlyings, seed {seed} ...", err=True)
-    session = generate_session(config)
+    # generation runs in a few steps of very different lengths: a count of them, no time left
+    with Meter("generate", "steps", paced=False) as steps:
+        session = generate_session(config, progress=_shown_on(steps))
     generated = time.perf_counter()
-    with writing(out):
-        paths = write_session(session, out)
+    with writing(out), Meter("write", "records") as records:
+        paths = write_session(session, out, progress=_shown_on(records))
     written = time.perf_counter()
     for path in paths:
         typer.echo(str(path))
@@ -76,6 +79,20 @@ def synth(
         f"generated in {generated - started:.1f} s, written in {written - generated:.1f} s",
         err=True,
     )
+
+
+def _shown_on(meter: Meter) -> ProgressReport:
+    """A synth progress report drawn on `meter`, its first report starting the bar."""
+    started = False
+
+    def report(what: str, done: int, total: int) -> None:
+        nonlocal started
+        if not started:
+            meter.start(total)
+            started = True
+        meter.update(done, description=what)
+
+    return report
 
 
 def register(app: typer.Typer) -> None:
