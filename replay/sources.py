@@ -213,7 +213,7 @@ async def _download(source: DatabentoHistoricalSource, before: int, report: Down
     of its file while they arrive."""
     fetching = asyncio.create_task(source.connect())
     while not fetching.done():
-        report(source.config.schema, before + _size(source.path))
+        report(source.config.schema, before + _size(source.partial) + _size(source.path))
         await asyncio.wait([fetching], timeout=DOWNLOAD_REPORT_EVERY_S)
     await fetching
     report(source.config.schema, before + _size(source.path))

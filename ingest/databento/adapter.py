@@ -82,11 +82,15 @@ class DatabentoHistoricalSource:
             for part in (config.dataset, config.schema, config.start, config.end)
         )
         self.path = Path(config.download_dir) / f"{safe}.dbn.zst"
+        # Where the download lands until it is whole: an interrupted one never passes for
+        # a cached file.
+        self.partial = self.path.with_name(self.path.name + ".part")
 
     async def connect(self) -> None:
         if not self.path.is_file():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            await asyncio.to_thread(self._fetch, self.config, self.path)
+            await asyncio.to_thread(self._fetch, self.config, self.partial)
+            self.partial.replace(self.path)
 
     async def close(self) -> None:
         return None

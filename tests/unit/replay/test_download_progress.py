@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from ingest.databento.config import DatabentoHistoricalConfig
 from replay.sources import download_events
 
@@ -58,3 +60,21 @@ def test_a_cached_download_reports_its_size_without_fetching(
     again = _download(opra, tmp_path, fetched)
     assert fetched == []
     assert again[-1][1] == first[-1][1]
+
+
+def test_an_interrupted_download_is_fetched_again_not_taken_for_a_cached_file(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    opra = shared_data / "OPRA.PILLAR"
+
+    def broken(config: DatabentoHistoricalConfig, path: Path) -> None:
+        path.write_bytes((opra / SAMPLE[config.schema]).read_bytes()[:100])
+        raise ConnectionError("connection reset")
+
+    with pytest.raises(ConnectionError):
+        download_events(
+            "OPRA.PILLAR", ["tbbo"], ["SPY"], "2024-01-01", "2024-01-02", tmp_path, fetch=broken
+        )
+    fetched: list[str] = []
+    _download(opra, tmp_path, fetched)
+    assert fetched == ["definition", "tbbo"]
