@@ -9,6 +9,7 @@ from typing import Any
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from fastapi import Request
 from fastapi.responses import Response
+from starlette.exceptions import HTTPException
 
 from api.responses import JSON
 from api.services import Unavailable
@@ -69,9 +70,30 @@ async def sql_refused(request: Request, exc: SqlRejected | SqlFailed) -> Respons
     return JSON({"detail": exc.args[0], "code": exc.code}, status_code=400)
 
 
+# The `code` of the statuses routes raise as HTTPException.
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    429: "rate_limited",
+}
+
+
+async def http_refused(request: Request, exc: HTTPException) -> Response:
+    """An HTTPException in the body every error has: its detail and a code for its status."""
+    return JSON(
+        {"detail": exc.detail, "code": _HTTP_CODES.get(exc.status_code, "http_error")},
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
 ExceptionHandler = Callable[[Request, Any], Coroutine[Any, Any, Response]]
 
 EXCEPTION_HANDLERS: dict[int | type[Exception], ExceptionHandler] = {
+    HTTPException: http_refused,
     Unavailable: unavailable,
     OperationalError: clickhouse_unreachable,
     DatabaseError: clickhouse_failed,

@@ -19,7 +19,10 @@ router = APIRouter(tags=["ops"])
 INGEST_METRICS_GLOB = "ingest-metrics-*.json"
 
 
-@router.get("/health")
+@router.get(
+    "/health",
+    responses={503: {"description": "A component is down; the body is the same report."}},
+)
 async def health(services: ServicesDep, tape: TapeDep) -> Response:
     """Each component's status; 200 only when every one is up, else 503."""
     components = await services.health()

@@ -10,11 +10,15 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
 from api.dependencies import READ, StoreDep
+from api.error_responses import AUTH, error_responses
 from api.query_params import HistoryFilters, RunId, Underlyings, comma_separated
 from api.responses import JSON
 from api.store import ALERTS, DARKPOOL, HITS, PACKETS, Filters, Store, Table
 
-router = APIRouter(tags=["history"], dependencies=[READ])
+# The list routes' time filters: 400 for a time that is not one.
+BAD_FILTER = error_responses(400)
+
+router = APIRouter(tags=["history"], dependencies=[READ], responses=error_responses(*AUTH, 503))
 
 MinCents = Annotated[int | None, Query(ge=0)]
 
@@ -24,7 +28,7 @@ def _listing(store: Store, table: Table, filters: Filters) -> Response:
     return JSON({"run_id": filters.run_id, "count": len(rows), "items": rows})
 
 
-@router.get("/v1/packets")
+@router.get("/v1/packets", responses=BAD_FILTER)
 def packets(
     filters: HistoryFilters,
     underlying: Underlyings,
@@ -40,7 +44,7 @@ def packets(
     )
 
 
-@router.get("/v1/packets/{packet_id}")
+@router.get("/v1/packets/{packet_id}", responses=error_responses(404))
 def packet(packet_id: str, store: StoreDep, run_id: RunId = "live") -> Response:
     """One packet with its evidence: member prints (NBBO used, inference), hits, alerts."""
     evidence = store.packet_evidence(run_id, packet_id)
@@ -49,7 +53,7 @@ def packet(packet_id: str, store: StoreDep, run_id: RunId = "live") -> Response:
     return JSON(evidence)
 
 
-@router.get("/v1/alerts")
+@router.get("/v1/alerts", responses=BAD_FILTER)
 def alerts(
     filters: HistoryFilters,
     underlying: Underlyings,
@@ -63,7 +67,7 @@ def alerts(
     )
 
 
-@router.get("/v1/hits")
+@router.get("/v1/hits", responses=BAD_FILTER)
 def hits(
     filters: HistoryFilters,
     underlying: Underlyings,
@@ -79,7 +83,7 @@ def hits(
     )
 
 
-@router.get("/v1/darkpool")
+@router.get("/v1/darkpool", responses=BAD_FILTER)
 def darkpool(
     filters: HistoryFilters,
     store: StoreDep,

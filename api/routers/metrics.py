@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response
 
 from api.dependencies import METRICS, RequestCounterDep, ServicesDep, TapeDep
+from api.error_responses import AUTH, error_responses
 from api.metrics import Exposition
 from api.services import Services
 from infra.warehouse import EVENT_TABLES
@@ -15,7 +16,12 @@ from infra.warehouse import EVENT_TABLES
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/metrics", response_class=PlainTextResponse, dependencies=[METRICS])
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    dependencies=[METRICS],
+    responses=error_responses(*AUTH, 503),  # keys only when METRICS_PUBLIC=false
+)
 async def metrics(services: ServicesDep, tape: TapeDep, requests: RequestCounterDep) -> Response:
     """Prometheus text: component up gauges, rows per event table for the live run,
     request counts and the tape's counters."""

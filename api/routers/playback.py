@@ -16,19 +16,39 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response, StreamingResponse
 
 from api.dependencies import REPLAY, StoreDep
-from api.query_params import Underlyings, Until, comma_separated, time_ns
+from api.error_responses import AUTH, error_responses
+from api.query_params import Underlyings, Until, comma_separated, time_ns, time_query
 from api.responses import encode_json
 from api.store import ALERTS, PACKETS, Filters, Store, Table
 from api.tape import control
 
-router = APIRouter(tags=["playback"], dependencies=[REPLAY])
+router = APIRouter(
+    tags=["playback"], dependencies=[REPLAY], responses=error_responses(400, *AUTH, 404, 503)
+)
 
 PLAYBACK_CHANNELS = (("packets", PACKETS), ("alerts", ALERTS))
+
+
+class EventStream(StreamingResponse):
+    """Server-sent events; OpenAPI documents the route's body as text/event-stream."""
+
+    media_type = "text/event-stream"
+
+
+# Documentation only: channels it does not match reach playback_channels, which names the
+# problem in a 400.
+CHANNELS_PATTERN = r"^(?:packets|alerts)(?:,(?:packets|alerts))*$"
 _Item = tuple[int, int, str, str, dict[str, Any]]  # (ts, channel rank, id, channel, data)
 
 
 def playback_channels(
-    channels: Annotated[str, Query(description="packets and/or alerts")] = "packets,alerts",
+    channels: Annotated[
+        str,
+        Query(
+            description="packets and/or alerts, comma-separated.",
+            json_schema_extra={"pattern": CHANNELS_PATTERN},
+        ),
+    ] = "packets,alerts",
 ) -> list[str]:
     wanted = [c for c in comma_separated(channels) if c in ("packets", "alerts")]
     if not wanted:
@@ -39,7 +59,7 @@ def playback_channels(
 def playback_filters(
     run_id: str,
     underlying: Underlyings,
-    from_: Annotated[str | None, Query(alias="from", description="ISO 8601 or int ns.")] = None,
+    from_: Annotated[str | None, time_query("From this time", alias="from")] = None,
     until: Until = None,
 ) -> Filters:
     return Filters(
@@ -50,7 +70,7 @@ def playback_filters(
     )
 
 
-@router.get("/v1/playback/{run_id}", response_class=StreamingResponse)
+@router.get("/v1/playback/{run_id}", response_class=EventStream)
 async def playback(
     channels: Annotated[list[str], Depends(playback_channels)],
     filters: Annotated[Filters, Depends(playback_filters)],
@@ -66,9 +86,8 @@ async def playback(
     if not await asyncio.to_thread(store.run_known, run_id):
         raise HTTPException(404, f"no run {run_id!r}: not registered and no stored rows")
     sources = [_pages(store, t, c, filters) for c, t in PLAYBACK_CHANNELS if c in channels]
-    return StreamingResponse(
+    return EventStream(
         _paced(_merged(sources), speed, max_wait_s),
-        media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 

@@ -7,10 +7,11 @@ from fastapi.responses import Response
 
 from analytics.report import build_report
 from api.dependencies import READ, StoreDep
+from api.error_responses import AUTH, error_responses
 from api.responses import JSON
 from infra.runs import list_runs
 
-router = APIRouter(tags=["runs"], dependencies=[READ])
+router = APIRouter(tags=["runs"], dependencies=[READ], responses=error_responses(*AUTH, 503))
 
 
 @router.get("/v1/runs")
@@ -32,7 +33,7 @@ def runs(store: StoreDep) -> Response:
     return JSON({"runs": registered + extra})
 
 
-@router.get("/v1/runs/{run_id}/report")
+@router.get("/v1/runs/{run_id}/report", responses=error_responses(404))
 def run_report(run_id: str, store: StoreDep) -> Response:
     """The backtest report of a run: summary per signal kind and score calibration."""
     if not store.run_known(run_id):

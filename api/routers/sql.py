@@ -10,10 +10,11 @@ from pydantic import BaseModel, Field
 
 from analytics.queries import QueryError, get_query, list_queries, run_query
 from api.dependencies import READ, SQL, SqlLimitsDep, StoreDep
+from api.error_responses import AUTH, error_responses
 from api.responses import JSON
 from infra.readonly_sql import check_read_only, run_read_only
 
-router = APIRouter(tags=["sql"])
+router = APIRouter(tags=["sql"], responses=error_responses(*AUTH))
 
 
 class SqlRequest(BaseModel):
@@ -37,7 +38,7 @@ def known_query(name: str) -> str:
     return name
 
 
-@router.post("/v1/sql", dependencies=[SQL])
+@router.post("/v1/sql", dependencies=[SQL], responses=error_responses(400, 503))
 def sql(
     body: Annotated[SqlRequest, Depends(read_only_request)],
     store: StoreDep,
@@ -54,7 +55,7 @@ def queries() -> Response:
     return JSON({"queries": [q.as_dict() for q in list_queries()]})
 
 
-@router.get("/v1/queries/{name}", dependencies=[READ])
+@router.get("/v1/queries/{name}", dependencies=[READ], responses=error_responses(400, 404, 503))
 def named_query(
     request: Request, name: Annotated[str, Depends(known_query)], store: StoreDep
 ) -> Response:
