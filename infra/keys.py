@@ -13,7 +13,6 @@ import fcntl
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 import time
@@ -21,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from infra.files import write_json_atomically
 from schemas.errors import FlowtapeError
 
 SCOPES: tuple[str, ...] = ("read", "replay", "sql", "admin")
@@ -184,8 +184,6 @@ class KeyStore:
             fcntl.flock(lock, fcntl.LOCK_EX)
             records = self._read()
             yield records
-            temporary = self.path.with_suffix(".tmp")
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as out:
-                json.dump([asdict(r) for r in records.values()], out, indent=1)
-            os.replace(temporary, self.path)
+            write_json_atomically(
+                self.path, [asdict(r) for r in records.values()], indent=1, mode=0o600
+            )

@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import Literal
 
 from infra.embedded import SERVER_FACTORIES, EmbeddedServer
+from infra.files import write_json_atomically
 from infra.settings import Settings
 
 Component = Literal["nats", "redis", "clickhouse"]
@@ -178,11 +179,7 @@ class Stack:
             "api_url": api_url,
             "services": [asdict(service) for service in services],
         }
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        # written aside and renamed, so a reader never sees half a file
-        partial = self.state_path.with_suffix(".json.partial")
-        partial.write_text(json.dumps(state))
-        partial.replace(self.state_path)
+        write_json_atomically(self.state_path, state)
 
     def stop(self) -> None:
         for server in reversed(self.owned):

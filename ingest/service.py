@@ -18,10 +18,8 @@ newest event time the log holds for it, so it does not replay what is there.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
-import os
 import time
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ from typing import Any, Protocol, runtime_checkable
 from nats.js.errors import NotFoundError
 
 from infra.bus import Bus, chunk_events
+from infra.files import write_json_atomically
 from ingest.buffer import IngestBuffer
 from ingest.source import Source
 from schemas.codec import decode_batch
@@ -176,11 +175,8 @@ class IngestService:
             "health": self.health,
             **self.metrics.as_dict(),
         }
-        temporary = self.metrics_path.with_suffix(".tmp")
         try:
-            self.metrics_path.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_text(json.dumps(payload, sort_keys=True))
-            os.replace(temporary, self.metrics_path)
+            write_json_atomically(self.metrics_path, payload, sort_keys=True)
         except OSError as exc:
             log.warning("cannot write ingest metrics to %s: %s", self.metrics_path, exc)
 

@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
 import signal
 import time
 from collections.abc import Iterable
@@ -15,6 +13,7 @@ from pathlib import Path
 from nats.js.errors import NotFoundError
 
 from infra.bus import Bus
+from infra.files import write_json_atomically
 from infra.migrate import migrate
 from infra.settings import Settings
 from infra.warehouse import Warehouse
@@ -85,11 +84,8 @@ class Sink:
         if self.metrics_path is None:
             return
         payload = {"updated_ns": time.time_ns(), "streams": self.metrics.as_dict()}
-        temporary = self.metrics_path.with_suffix(".tmp")
         try:
-            self.metrics_path.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_text(json.dumps(payload, sort_keys=True))
-            os.replace(temporary, self.metrics_path)
+            write_json_atomically(self.metrics_path, payload, sort_keys=True)
         except OSError as exc:
             log.warning("cannot write sink metrics to %s: %s", self.metrics_path, exc)
 
