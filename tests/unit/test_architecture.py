@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 LINT_IMPORTS = str(Path(sys.executable).parent / "lint-imports")
 PACKAGES = ("schemas", "compute", "infra", "synth", "ingest", "live", "replay", "analytics",
@@ -36,26 +38,28 @@ def copy_of_the_project(to: Path) -> Path:
     return to
 
 
-def test_an_upward_import_breaks_the_layers(tmp_path: Path) -> None:
+# (module planted, its source, what lint-imports must report)
+PLANTED = {
+    "an upward import breaks compute's contract": (
+        "compute/planted.py", "import infra.settings\n",
+        ["compute imports nothing of the project but schemas BROKEN",
+         "compute.planted -> infra.settings"],
+    ),
+    "a clock in compute breaks its purity": (
+        "compute/planted.py", "import time\n", ["compute is pure", "compute.planted -> time"],
+    ),
+    "the API may not reach into the live services": (
+        "api/planted.py", "import live.sink\n", ["api.planted -> live.sink"],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", PLANTED)
+def test_a_planted_import_against_the_table_breaks_a_contract(tmp_path: Path, case: str) -> None:
+    module, source, reported = PLANTED[case]
     project = copy_of_the_project(tmp_path)
-    (project / "compute" / "planted.py").write_text("import infra.settings\n")
+    (project / module).write_text(source)
     result = lint_imports(project)
     assert result.returncode != 0
-    assert "compute imports nothing of the project but schemas BROKEN" in result.stdout
-    assert "compute.planted -> infra.settings" in result.stdout
-
-
-def test_a_clock_in_compute_breaks_its_purity(tmp_path: Path) -> None:
-    project = copy_of_the_project(tmp_path)
-    (project / "compute" / "planted.py").write_text("import time\n")
-    result = lint_imports(project)
-    assert result.returncode != 0
-    assert "compute is pure" in result.stdout and "compute.planted -> time" in result.stdout
-
-
-def test_the_api_may_not_reach_into_the_live_services(tmp_path: Path) -> None:
-    project = copy_of_the_project(tmp_path)
-    (project / "api" / "planted.py").write_text("import live.sink\n")
-    result = lint_imports(project)
-    assert result.returncode != 0
-    assert "api.planted -> live.sink" in result.stdout
+    for line in reported:
+        assert line in result.stdout
