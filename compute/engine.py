@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import cast
 
 from compute.aggressor import infer_side
-from compute.calendar import new_york_date
+from compute.calendar import new_york_date, new_york_day_bounds
 from compute.darkpool import close_dark, on_equity_print, on_equity_quote
 from compute.packets import emit_parts, emit_single_leg
 from compute.state import (
@@ -284,7 +284,7 @@ def step(state: EngineState, batch: Sequence[Event]) -> tuple[EngineState, list[
                 elif (
                     not sampled
                     and quote_ts > state.last_gap_ts
-                    and new_york_date(quote_ts) == new_york_date(t)
+                    and quote_ts >= new_york_day_bounds(t)[1]  # same New York day
                 ):
                     status = "held"  # a change stream's quote is in force until it changes
                 else:
