@@ -29,8 +29,8 @@ from multiprocessing.connection import Connection
 import databento
 from sessions import session_files, timed
 
-from compute import EngineConfig, finish, initial_state, step
-from compute.shards import Router
+from compute.flow import EngineConfig, finish, initial_state, step
+from compute.flow.shards import Router
 from replay.sources import dbn_events
 from schemas.codec import decode_batch, encode_batch
 from schemas.events import (
@@ -222,7 +222,7 @@ def run_sharded(
     events: list[Event], batch: int, shards: int
 ) -> tuple[float, float, float, Counter[str]]:
     """(routing s, slowest shard's engine s, wall s, outputs by type) of `shards` engines,
-    each in a forked process on its underlyings (`compute.shards`), balanced by prints.
+    each in a forked process on its underlyings (`compute.flow.shards`), balanced by prints.
 
     Each process gets its part as one msgpack batch and decodes it before the clock starts,
     as `flowtape replay --shards` does, so its events lie in its own memory: engines reading

@@ -24,7 +24,7 @@ from pathlib import Path
 import databento
 from sessions import session_files, timed
 
-import compute
+import compute.flow as flow
 from infra.embedded import clickhouse_server
 from infra.migrate import migrate
 from infra.settings import Settings
@@ -34,9 +34,9 @@ from replay.driver import chunks, replay_events
 from replay.sources import dbn_events, underlying_weights
 
 
-def engine_config() -> compute.EngineConfig:
+def engine_config() -> flow.EngineConfig:
     """The engine's thresholds as `flowtape replay` takes them from the environment."""
-    return compute.config_from_settings(Settings().raw_environment(compute.SEED_NAMES))
+    return flow.config_from_settings(Settings().raw_environment(flow.SEED_NAMES))
 
 
 def main() -> None:
@@ -168,13 +168,13 @@ def breakdown(definition: Path, tcbbo: Path, replay_s: float, shards: int) -> No
         stream, _ = dbn_events([definition, tcbbo])
         events = list(stream)
         decode_s = time.perf_counter() - started
-        state = compute.initial_state(engine_config(), "bench")
+        state = flow.initial_state(engine_config(), "bench")
         engine_s = arrow_s = 0.0
         # Chunk by chunk, each dropped once converted, as in the replay (holding every
         # output until the end would make the engine pay for gigabytes of fresh memory).
         for chunk in [*chunks(events, 50_000), []]:
             started = time.perf_counter()
-            state, outputs = compute.step(state, chunk) if chunk else compute.finish(state)
+            state, outputs = flow.step(state, chunk) if chunk else flow.finish(state)
             engine_s += time.perf_counter() - started
             batch = chunk + outputs
             started = time.perf_counter()
@@ -186,7 +186,7 @@ def breakdown(definition: Path, tcbbo: Path, replay_s: float, shards: int) -> No
             gc.enable()
     stages = [
         ("decode + normalise", decode_s),
-        ("engine (compute.step)", engine_s),
+        ("engine (flow.step)", engine_s),
         ("Arrow conversion (tables_for)", arrow_s),
     ]
     if shards == 1:

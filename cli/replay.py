@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-import compute
+import compute.flow as flow
 from analytics.report import build_report
 from cli.errors import OutputError, writing
 from cli.progress import STDERR, Meter
@@ -126,7 +126,7 @@ def register(app: typer.Typer) -> None:
         )  # fmt: skip
         request.check()  # before any server starts
         settings = get_settings()
-        config = compute.config_from_settings(settings.raw_environment(compute.SEED_NAMES))
+        config = flow.config_from_settings(settings.raw_environment(flow.SEED_NAMES))
         with (
             Stack(settings, needs=("clickhouse", "redis")) as stack,
             Warehouse.connect(stack.url("clickhouse"), settings.clickhouse_database) as warehouse,

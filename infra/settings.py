@@ -1,6 +1,6 @@
 """Service settings from the environment and `.env` (seed-compatible names).
 
-The engine's thresholds are declared with the engine (`compute.config`): the callers that
+The engine's thresholds are declared with the engine (`compute.flow.config`): the callers that
 build an engine take their raw values from `Settings.raw_environment`.
 """
 
@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     stream_max_bytes: int = Field(8 * 1024**3, alias="STREAM_MAX_BYTES")
     stream_duplicate_window_s: float = Field(120.0, alias="STREAM_DUPLICATE_WINDOW_S")
 
-    # Live compute: the reorder buffer's patience (the engine's thresholds: compute.config)
+    # Live compute: the reorder buffer's patience (the engine's thresholds: compute.flow.config)
     allowed_lateness_ms: int = Field(2000, alias="ALLOWED_LATENESS_MS")
 
     # Sources: secrets, handed to the source configs by whoever builds them; kept out of repr

@@ -25,7 +25,7 @@ from itertools import groupby
 
 import msgspec
 
-import compute
+import compute.flow as flow
 from infra.bus import Bus, LogMessage, StreamReader
 from infra.settings import Settings
 from infra.state import Checkpoint, StateStore
@@ -62,7 +62,7 @@ class ComputeService:
         self,
         bus: Bus,
         store: StateStore,
-        config: compute.EngineConfig,
+        config: flow.EngineConfig,
         *,
         allowed_lateness_ns: int,
         max_batch_messages: int = 64,
@@ -81,14 +81,14 @@ class ComputeService:
     def stop(self) -> None:
         self._stopping.set()
 
-    async def _restore(self) -> tuple[compute.EngineState, ReorderBuffer, int, HighWater]:
+    async def _restore(self) -> tuple[flow.EngineState, ReorderBuffer, int, HighWater]:
         checkpoint = await self.store.load()
         if checkpoint is None:
-            state = compute.initial_state(self.config, self.run_id)
+            state = flow.initial_state(self.config, self.run_id)
             return state, ReorderBuffer(self.allowed_lateness_ns), 0, {}
         saved = msgspec.msgpack.decode(checkpoint.state, type=_Saved)
         return (
-            compute.decode_state(saved.engine),
+            flow.decode_state(saved.engine),
             ReorderBuffer.restore(self.allowed_lateness_ns, saved.reorder),
             checkpoint.position,
             checkpoint.high_water,
@@ -115,7 +115,7 @@ class ComputeService:
         """Process RAW until `stop()` (or, with `until_idle`, until RAW holds nothing new).
 
         With `finish`, reaching the end also ends the session: the reorder buffer is flushed
-        and `compute.finish` closes every open packet and episode.
+        and `flow.finish` closes every open packet and episode.
         """
         state, reorder, position, high_water = await self._restore()
         intent = await self.store.load_intent()
@@ -125,8 +125,8 @@ class ComputeService:
                 if until_idle and intent is None and not self._carry:
                     if await self.bus.last_sequence(RAW_STREAM) <= position:
                         if finish:
-                            state, outputs = compute.step(state, reorder.flush())
-                            state, closing = compute.finish(state)
+                            state, outputs = flow.step(state, reorder.flush())
+                            state, closing = flow.finish(state)
                             await self._publish(outputs + closing)
                             await self._checkpoint(state, reorder, position, high_water)
                         break
@@ -159,28 +159,28 @@ class ComputeService:
         return self.metrics
 
     async def _step_by_day(
-        self, state: compute.EngineState, events: list[Event]
-    ) -> tuple[compute.EngineState, list[Event]]:
+        self, state: flow.EngineState, events: list[Event]
+    ) -> tuple[flow.EngineState, list[Event]]:
         """Step the engine, saving the state at each new UTC day before its first event
         (splitting a batch never changes the output: the engine is batch-invariant)."""
         outputs: list[Event] = []
         for day, group in groupby(events, key=lambda e: e.ts_recv // _DAY_NS):
             if day > self._snapshot_day:
                 date = dt.datetime.fromtimestamp(day * 86_400, dt.UTC).date().isoformat()
-                await self.store.save_day_snapshot(date, compute.encode_state(state))
+                await self.store.save_day_snapshot(date, flow.encode_state(state))
                 self._snapshot_day = day
-            state, out = compute.step(state, list(group))
+            state, out = flow.step(state, list(group))
             outputs.extend(out)
         return state, outputs
 
     async def _checkpoint(
         self,
-        state: compute.EngineState,
+        state: flow.EngineState,
         reorder: ReorderBuffer,
         position: int,
         high_water: HighWater,
     ) -> None:
-        saved = _Saved(engine=compute.encode_state(state), reorder=reorder.snapshot())
+        saved = _Saved(engine=flow.encode_state(state), reorder=reorder.snapshot())
         await self.store.save(
             Checkpoint(
                 state=msgspec.msgpack.encode(saved), position=position, high_water=high_water
@@ -214,7 +214,7 @@ async def run_compute(
         service = ComputeService(
             bus,
             store,
-            compute.config_from_settings(settings.raw_environment(compute.SEED_NAMES)),
+            flow.config_from_settings(settings.raw_environment(flow.SEED_NAMES)),
             allowed_lateness_ns=settings.allowed_lateness_ns,
             max_batch_messages=batch_messages,
         )

@@ -1,10 +1,10 @@
 """Recorded sessions through the engine, as fast as the machine allows, into ClickHouse.
 
-The driver feeds raw events, already in canonical order, to the same `compute.step` the live
+The driver feeds raw events, already in canonical order, to the same `flow.step` the live
 service runs, in chunks; raw and derived events go to ClickHouse under the run id while the
 engine works on the next chunk (writer threads: clickhouse-connect releases the GIL while it
-waits on the server). At the end `compute.finish` closes what is still open. A sharded
-replay runs one engine process per group of underlyings (`compute.shards`), each storing
+waits on the server). At the end `flow.finish` closes what is still open. A sharded
+replay runs one engine process per group of underlyings (`compute.flow.shards`), each storing
 its own part.
 """
 
@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 from multiprocessing.connection import Connection
 
-import compute
-from compute.shards import BROADCAST, Router
+import compute.flow as flow
+from compute.flow.shards import BROADCAST, Router
 from infra.warehouse import Warehouse
 from ingest.databento.files import TRUNCATED
 from schemas.codec import decode_batch, encode_batch
@@ -114,9 +114,9 @@ def replay_events(
     events: Iterable[Event],
     *,
     run_id: str,
-    config: compute.EngineConfig,
+    config: flow.EngineConfig,
     warehouse: Warehouse,
-    state: compute.EngineState | None = None,
+    state: flow.EngineState | None = None,
     store_raw: bool = True,
     chunk_size: int = 50_000,
     progress: ProgressCallback | None = None,
@@ -126,7 +126,7 @@ def replay_events(
     """Run `events` (canonical order) through the engine and store everything under `run_id`.
 
     With `shards` > 1 the underlyings are split over that many engine processes
-    (`compute.shards`; `weights`, e.g. prints per underlying, balance them); what is stored
+    (`compute.flow.shards`; `weights`, e.g. prints per underlying, balance them); what is stored
     is the same as with one engine. A replay from a saved `state` runs in one engine.
     """
     started = time.perf_counter()
@@ -146,9 +146,9 @@ def replay_events(
 def _replay_one(
     events: Iterable[Event],
     summary: ReplaySummary,
-    config: compute.EngineConfig,
+    config: flow.EngineConfig,
     warehouse: Warehouse,
-    state: compute.EngineState | None,
+    state: flow.EngineState | None,
     store_raw: bool,
     chunk_size: int,
     progress: ProgressCallback | None,
@@ -156,7 +156,7 @@ def _replay_one(
     run_id = summary.run_id
     collecting = gc.isenabled()
     gc.disable()  # a bounded run: cycle collection waits for the end (a 3x speed-up)
-    engine_state = state if state is not None else compute.initial_state(config, run_id)
+    engine_state = state if state is not None else flow.initial_state(config, run_id)
     writer = _Writer(warehouse, run_id)
     try:
         batches = _counted(chunks(events, chunk_size), summary, progress)
@@ -188,7 +188,7 @@ def _counted(
 
 def _run_engine(
     batches: Iterable[list[Event]],
-    state: compute.EngineState,
+    state: flow.EngineState,
     writer: _Writer,
     outputs: Counter[str],
     kinds: Counter[str],
@@ -196,11 +196,11 @@ def _run_engine(
 ) -> None:
     """Every batch through the engine, then `finish`; raw and derived events to `writer`."""
     for batch in batches:
-        state, derived = compute.step(state, batch)
+        state, derived = flow.step(state, batch)
         _count_outputs(outputs, kinds, derived)
         writer.put(raw_to_store(batch))
         writer.put(derived)
-    state, derived = compute.finish(state)
+    state, derived = flow.finish(state)
     _count_outputs(outputs, kinds, derived)
     writer.put(derived)
 
@@ -208,7 +208,7 @@ def _run_engine(
 def _replay_sharded(
     events: Iterable[Event],
     summary: ReplaySummary,
-    config: compute.EngineConfig,
+    config: flow.EngineConfig,
     warehouse: Warehouse,
     store_raw: bool,
     chunk_size: int,
@@ -294,7 +294,7 @@ _ShardResult = tuple[int, str, dict[str, int], dict[str, int]]
 def _shard_main(
     shard: int,
     run_id: str,
-    config: compute.EngineConfig,
+    config: flow.EngineConfig,
     url: str,
     database: str,
     store_raw: bool,
@@ -318,7 +318,7 @@ def _shard_main(
             writer = _Writer(warehouse, run_id)
             try:
                 batches = iter(lambda: decode_batch(receiver.recv_bytes()), [])
-                _run_engine(batches, compute.initial_state(config, run_id), writer, outputs,
+                _run_engine(batches, flow.initial_state(config, run_id), writer, outputs,
                             kinds, raw_to_store)  # fmt: skip
             finally:
                 writer.close()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from compute import EngineConfig, EngineState
+from compute.flow import EngineConfig, EngineState
 from infra.runs import delete_run, register_run
 from infra.warehouse import Warehouse
 from ingest.databento import read_dbn

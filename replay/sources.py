@@ -15,7 +15,7 @@ import numpy as np
 import redis
 from databento import DBNStore
 
-from compute import EngineState, decode_state
+from compute.flow import EngineState, decode_state
 from infra.settings import get_settings
 from infra.warehouse import MARKET_EVENTS, Warehouse
 from ingest.databento.adapter import DatabentoHistoricalSource

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from compute import EngineConfig, finish, initial_state, step
+from compute.flow import EngineConfig, finish, initial_state, step
 from ingest.databento.parsing import RecordNormaliser
 from ingest.merge import canonical_stream, merge_canonical
 from ingest.synthetic.source import session_events

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from analytics.run_outputs import RunOutputs, UnknownRun, read_run_outputs
-from compute import EngineConfig, finish, initial_state, step
+from compute.flow import EngineConfig, finish, initial_state, step
 from infra.runs import register_run
 from infra.warehouse import Warehouse
 from ingest.databento.parsing import RecordNormaliser

@@ -15,7 +15,7 @@ import pytest
 
 from analytics.run_outputs import RunOutputs
 from analytics.scoring import Score, score_run
-from compute import EngineConfig, finish, initial_state, step
+from compute.flow import EngineConfig, finish, initial_state, step
 from ingest.databento.parsing import RecordNormaliser
 from ingest.synthetic.source import LIVE_FILES, session_events
 from schemas.labels import read_labels

@@ -13,7 +13,7 @@ from subprocess import DEVNULL
 
 import pytest
 
-import compute
+import compute.flow as flow
 from infra.bus import Bus
 from infra.state import StateStore
 from ingest.memory import IterableSource
@@ -38,9 +38,9 @@ def by_type(events: list[Event]) -> dict[str, bytes]:
 
 
 def engine_outputs(events: list[Event], run_id: str) -> list[Event]:
-    state = compute.initial_state(compute.EngineConfig(), run_id)
-    state, outputs = compute.step(state, events)
-    state, closing = compute.finish(state)
+    state = flow.initial_state(flow.EngineConfig(), run_id)
+    state, outputs = flow.step(state, events)
+    state, closing = flow.finish(state)
     return outputs + closing
 
 
@@ -61,7 +61,7 @@ async def test_live_service_outputs_equal_the_engine_run_directly(
     run_id = f"live-{uuid.uuid4().hex[:8]}"
     store = StateStore.connect(servers.redis_url, run_id)
     service = ComputeService(
-        bus, store, compute.EngineConfig(), allowed_lateness_ns=LATENESS_NS, max_batch_messages=4
+        bus, store, flow.EngineConfig(), allowed_lateness_ns=LATENESS_NS, max_batch_messages=4
     )
     metrics = await service.run(until_idle=True, finish=True)
     await store.close()
@@ -110,7 +110,7 @@ async def test_the_state_at_the_start_of_each_day_is_saved_for_replays(
     await IngestService(IterableSource("synthetic", events), bus).run()
     run_id = f"live-{uuid.uuid4().hex[:8]}"
     store = StateStore.connect(servers.redis_url, run_id)
-    service = ComputeService(bus, store, compute.EngineConfig(), allowed_lateness_ns=LATENESS_NS)
+    service = ComputeService(bus, store, flow.EngineConfig(), allowed_lateness_ns=LATENESS_NS)
     await service.run(until_idle=True)
     from replay.sources import stored_snapshot
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import clickhouse_connect.driver.exceptions
 import pytest
 
-import compute
+import compute.flow as flow
 from analytics.parity import RAW_TABLES, fingerprints
 from infra.warehouse import Warehouse
 from replay.driver import replay_events
@@ -26,7 +26,7 @@ def test_small_chunks_through_parallel_writers_store_what_one_chunk_stores(
     fresh_warehouse: Warehouse,
 ) -> None:
     events = session_events(SEED)
-    config = compute.EngineConfig()
+    config = flow.EngineConfig()
     replay_events(events, run_id="one", config=config, warehouse=fresh_warehouse,
                   chunk_size=len(events))  # fmt: skip
     summary = replay_events(events, run_id="many", config=config, warehouse=fresh_warehouse,
@@ -48,7 +48,7 @@ def test_a_failed_insert_stops_the_replay_with_the_servers_error(
 ) -> None:
     fresh_warehouse.command("DROP TABLE flow_packets")
     with pytest.raises(clickhouse_connect.driver.exceptions.DatabaseError, match="flow_packets"):
-        replay_events(session_events(SEED), run_id="broken", config=compute.EngineConfig(),
+        replay_events(session_events(SEED), run_id="broken", config=flow.EngineConfig(),
                       warehouse=fresh_warehouse, chunk_size=500)  # fmt: skip
 
 
@@ -56,7 +56,7 @@ def test_engines_sharded_by_underlying_store_what_one_engine_stores(
     fresh_warehouse: Warehouse,
 ) -> None:
     events = session_events(SEED)
-    config = compute.EngineConfig()
+    config = flow.EngineConfig()
     one = replay_events(events, run_id="one", config=config, warehouse=fresh_warehouse)
     three = replay_events(events, run_id="three", config=config, warehouse=fresh_warehouse,
                           shards=3, chunk_size=700)  # fmt: skip
@@ -82,5 +82,5 @@ def test_a_shard_that_fails_stops_the_sharded_replay_with_its_error(
 ) -> None:
     fresh_warehouse.command("DROP TABLE flow_packets")
     with pytest.raises(RuntimeError, match="shard .*flow_packets"):
-        replay_events(session_events(SEED), run_id="broken", config=compute.EngineConfig(),
+        replay_events(session_events(SEED), run_id="broken", config=flow.EngineConfig(),
                       warehouse=fresh_warehouse, chunk_size=500, shards=2)  # fmt: skip

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import compute
+import compute.flow as flow
 from analytics.parity import DERIVED_TABLES, RAW_TABLES, fingerprints
 from infra.bus import Bus
 from infra.state import StateStore
@@ -61,7 +61,7 @@ async def test_live_and_both_replays_derive_identical_tables(
     session: Session, bus: Bus, servers: Servers, fresh_warehouse: Warehouse
 ) -> None:
     files, events = session.files_and_events()
-    config = compute.EngineConfig()
+    config = flow.EngineConfig()
 
     # live: ingest -> RAW -> compute -> DERIVED -> sink -> ClickHouse
     await IngestService(IterableSource("databento", events), bus).run()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import compute
+import compute.flow as flow
 from infra.runs import list_runs
 from infra.warehouse import Warehouse
 from replay.session import ReplayRequest, replay_session
@@ -22,7 +22,7 @@ def test_a_session_replayed_twice_under_one_run_id_is_stored_once_and_registered
             request,
             warehouse=fresh_warehouse,
             redis_url=servers.redis_url,
-            config=compute.EngineConfig(),
+            config=flow.EngineConfig(),
             cache_dir=tmp_path,
             run_id="session",
         )  # fmt: skip

@@ -1,16 +1,16 @@
 import pytest
 
-import compute
+import compute.flow as flow
 from infra.settings import Settings
 from schemas.errors import ConfigError
 
 
-def engine_config(settings: Settings) -> compute.EngineConfig:
-    return compute.config_from_settings(settings.raw_environment(compute.SEED_NAMES))
+def engine_config(settings: Settings) -> flow.EngineConfig:
+    return flow.config_from_settings(settings.raw_environment(flow.SEED_NAMES))
 
 
 def test_default_settings_give_the_engine_its_default_thresholds() -> None:
-    assert engine_config(Settings()) == compute.EngineConfig()
+    assert engine_config(Settings()) == flow.EngineConfig()
 
 
 def test_seed_names_are_read_from_the_environment_in_their_units(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import statistics
 
-from compute import EngineConfig
 from compute.calendar import is_trading_day, new_york_date
+from compute.flow import EngineConfig
 from schemas.events import Alert, ClassifierHit, Event, FlowPacket
-from tests.unit.compute.session import MS, SECOND, T0, Contract, heartbeat, run
+from tests.unit.compute.flow.session import MS, SECOND, T0, Contract, heartbeat, run
 
 
 def hits(out: list[Event]) -> list[ClassifierHit]:

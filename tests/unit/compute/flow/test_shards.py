@@ -9,12 +9,12 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compute import EngineConfig, finish, initial_state, step
-from compute.shards import Router
+from compute.flow import EngineConfig, finish, initial_state, step
+from compute.flow.shards import Router
 from schemas.codec import encode_event
 from schemas.events import Event
-from tests.unit.compute.gen import random_session, seeded
-from tests.unit.compute.session import T0, Contract, equity_print, heartbeat
+from tests.unit.compute.flow.gen import random_session, seeded
+from tests.unit.compute.flow.session import T0, Contract, equity_print, heartbeat
 
 
 def outputs(events: Sequence[Event]) -> tuple[list[bytes], Counter[str]]:

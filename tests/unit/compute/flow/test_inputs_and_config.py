@@ -8,7 +8,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from compute import EngineConfig, config_from_settings
+from compute.flow import EngineConfig, config_from_settings
 from schemas.events import (
     Alert,
     ClassifierHit,
@@ -19,9 +19,9 @@ from schemas.events import (
     Quarantined,
 )
 from tests.kit.events import option_print
-from tests.unit.compute.session import MS, T0, Contract, packets, run
+from tests.unit.compute.flow.session import MS, T0, Contract, packets, run
 
-MIGRATION = Path(__file__).resolve().parents[3] / "sql" / "migrations" / "0001_events.sql"
+MIGRATION = Path(__file__).resolve().parents[4] / "sql" / "migrations" / "0001_events.sql"
 
 
 def test_print_of_an_unknown_contract_with_a_non_occ_symbol_is_quarantined() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from compute import EngineConfig, finish, initial_state, step
-from compute.state import EngineState
+from compute.flow import EngineConfig, finish, initial_state, step
+from compute.flow.state import EngineState
 from schemas.events import (
     EquityPrint,
     EquityQuote,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from compute import EngineConfig
+from compute.flow import EngineConfig
 from tests.kit.events import gap
-from tests.unit.compute.session import MS, SECOND, T0, Contract, inferences, px, run
+from tests.unit.compute.flow.session import MS, SECOND, T0, Contract, inferences, px, run
 
 C = Contract(1)
 

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from math import gcd
 
-from compute.baselines import fixed_ratio, push_samples
 from compute.calendar import from_ymd, is_trading_day, new_york_day_bounds, trading_days_to
-from compute.classifiers import score_packet
-from compute.config import EngineConfig
-from compute.state import (
+from compute.flow.baselines import fixed_ratio, push_samples
+from compute.flow.classifiers import score_packet
+from compute.flow.config import EngineConfig
+from compute.flow.state import (
     UNLIMITED,
     ContractState,
     EngineState,
     OpenPacket,
 )
-from compute.structures import LegTerms, tag_structure
+from compute.flow.structures import LegTerms, tag_structure
 from schemas.events import (
     Event,
     FlowPacket,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import statistics
 
-from compute import EngineConfig, finish, initial_state, step
-from compute.baselines import baseline_value, ring_push
-from compute.state import Ring
-from tests.unit.compute.session import MS, SECOND, T0, Contract
+from compute.flow import EngineConfig, finish, initial_state, step
+from compute.flow.baselines import baseline_value, ring_push
+from compute.flow.state import Ring
+from tests.unit.compute.flow.session import MS, SECOND, T0, Contract
 
 
 def test_ring_keeps_the_last_window_samples_and_scores_them_exactly() -> None:

@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-from compute.aggressor import infer_side
 from compute.calendar import new_york_date, new_york_day_bounds
-from compute.darkpool import close_dark, on_equity_print, on_equity_quote
-from compute.packets import emit_parts, emit_single_leg
-from compute.state import (
+from compute.flow.aggressor import infer_side
+from compute.flow.darkpool import close_dark, on_equity_print, on_equity_quote
+from compute.flow.packets import emit_parts, emit_single_leg
+from compute.flow.state import (
     NO_DEADLINE,
     ContractState,
     EngineState,

@@ -6,7 +6,7 @@ import random
 
 from schemas.events import Event
 from schemas.ordering import canonical_sort
-from tests.unit.compute.session import (
+from tests.unit.compute.flow.session import (
     MS,
     T0,
     Contract,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from operator import mul
 
-from compute.state import Ring, UnderlyingBaselines
+from compute.flow.state import Ring, UnderlyingBaselines
 from schemas.events import FIXED_DIGITS, BaselineValue
 
 _SCALE: int = 10**FIXED_DIGITS

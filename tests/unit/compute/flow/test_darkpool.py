@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from compute import EngineConfig
+from compute.flow import EngineConfig
 from schemas.events import DarkPoolEvent, Event
-from tests.unit.compute.session import SECOND, T0, equity_print, equity_quote, heartbeat, px, run
+from tests.unit.compute.flow.session import (
+    SECOND,
+    T0,
+    equity_print,
+    equity_quote,
+    heartbeat,
+    px,
+    run,
+)
 
 
 def dark_events(out: list[Event]) -> list[DarkPoolEvent]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from compute import EngineConfig, finish, initial_state, step
+from compute.flow import EngineConfig, finish, initial_state, step
 from schemas.events import FlowPacket
-from tests.unit.compute.session import (
+from tests.unit.compute.flow.session import (
     MS,
     SECOND,
     T0,

@@ -7,9 +7,9 @@ exact sums behind every z-score) it was compared to.
 
 from __future__ import annotations
 
-from compute.baselines import baseline_value, fixed_ratio, push_samples, ring_reset
-from compute.config import EngineConfig
-from compute.state import ContractState, EngineState, Ring, UnderlyingBaselines
+from compute.flow.baselines import baseline_value, fixed_ratio, push_samples, ring_reset
+from compute.flow.config import EngineConfig
+from compute.flow.state import ContractState, EngineState, Ring, UnderlyingBaselines
 from schemas.events import (
     FIXED_DIGITS,
     Alert,

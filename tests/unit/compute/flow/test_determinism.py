@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compute import EngineConfig, decode_state, encode_state, finish, initial_state, step
+from compute.flow import EngineConfig, decode_state, encode_state, finish, initial_state, step
 from schemas.codec import encode_batch, encode_event
 from schemas.events import Event, FlowPacket, OptionPrint, PrintInference
 from synth import SyntheticSession, generate_session, hard_config
 from tests.kit.paths import tcbbo_events, trades_and_cmbp1
-from tests.unit.compute.gen import random_session, random_splits, seeded
+from tests.unit.compute.flow.gen import random_session, random_splits, seeded
 
 HARD_SEED = 4_242  # a seed of these tests only
 HARD_PATHS: dict[str, Callable[[SyntheticSession], list[Event]]] = {

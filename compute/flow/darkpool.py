@@ -15,8 +15,8 @@ so every event names the prints and lit quotes it rests on and says what it cann
 
 from __future__ import annotations
 
-from compute.baselines import fixed_ratio
-from compute.state import (
+from compute.flow.baselines import fixed_ratio
+from compute.flow.state import (
     NO_DEADLINE,
     DarkSymbol,
     EngineState,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import msgspec
 
-from compute.config import EngineConfig
+from compute.flow.config import EngineConfig
 from schemas.events import MemberPrint, QuoteRef
 
 NO_DEADLINE = 2**63 - 1
