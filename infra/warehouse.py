@@ -25,6 +25,15 @@ import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import OperationalError
 
+from schemas.crypto import (
+    BookUpdate,
+    CryptoQuote,
+    CryptoTrade,
+    MarkPrice,
+    ProviderGap,
+    ProviderHeartbeat,
+    ProviderSwitch,
+)
 from schemas.errors import ConfigError, ServerError
 from schemas.events import (
     Alert,
@@ -63,6 +72,13 @@ TABLES: dict[type[Event], str] = {
     ClassifierHit: "classifier_hits",
     Alert: "alerts",
     DarkPoolEvent: "darkpool_events",
+    CryptoTrade: "crypto_trades",
+    CryptoQuote: "crypto_quotes",
+    BookUpdate: "crypto_book_updates",
+    MarkPrice: "crypto_mark_prices",
+    ProviderHeartbeat: "provider_heartbeats",
+    ProviderGap: "provider_gaps",
+    ProviderSwitch: "provider_switches",
 }
 NOT_STORED: frozenset[type[Event]] = frozenset({Heartbeat})
 MARKET_EVENTS: tuple[type[Event], ...] = (

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 
 import msgspec
 
+from schemas.crypto import CryptoEvent
 from schemas.errors import FlowtapeError
 from schemas.events import AnyEvent, Event
 
 _encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(list[AnyEvent])
+_decoder = msgspec.msgpack.Decoder(list[AnyEvent | CryptoEvent])
 _json_encoder = msgspec.json.Encoder()
 
 

@@ -8,6 +8,15 @@ depends on arrival order. `log_seq` is never part of it.
 from __future__ import annotations
 
 from schemas.codec import encode_event
+from schemas.crypto import (
+    BookUpdate,
+    CryptoQuote,
+    CryptoTrade,
+    MarkPrice,
+    ProviderGap,
+    ProviderHeartbeat,
+    ProviderSwitch,
+)
 from schemas.events import (
     EquityPrint,
     EquityQuote,
@@ -30,8 +39,15 @@ _RANKS: dict[type[Event], int] = {
     EquityQuote: 2,
     OptionPrint: 3,
     EquityPrint: 3,
+    MarkPrice: 1,
+    BookUpdate: 2,
+    CryptoQuote: 2,
+    CryptoTrade: 3,
     Heartbeat: 8,
     Gap: 8,
+    ProviderHeartbeat: 8,
+    ProviderGap: 8,
+    ProviderSwitch: 8,
     Quarantined: 9,
 }
 
@@ -66,7 +82,9 @@ def canonical_sort(events: list[Event]) -> list[Event]:
 HighWater = dict[str, list[int | str]]
 
 # Liveness and error records are not market data: they are never treated as repeats.
-_UNORDERED: frozenset[type[Event]] = frozenset({Heartbeat, Gap, Quarantined})
+_UNORDERED: frozenset[type[Event]] = frozenset(
+    {Heartbeat, Gap, Quarantined, ProviderHeartbeat, ProviderGap, ProviderSwitch}
+)
 
 
 def admit(high_water: HighWater, event: Event) -> bool:
