@@ -1,0 +1,19 @@
+"""Trade ring buffers and candles per venue and symbol: `step(state, trades) -> (state, closed)`.
+
+Pure and batch-invariant: a candle closes when the first trade of a later bucket arrives, so
+how the trades are split into batches never changes what is emitted or kept.
+"""
+
+from compute.candles.buffers import ClosedCandle, MarketBuffers, step
+from compute.candles.config import BufferConfig
+from compute.candles.intervals import interval_ns
+from compute.candles.trades import trade_of
+
+__all__ = [
+    "BufferConfig",
+    "ClosedCandle",
+    "MarketBuffers",
+    "interval_ns",
+    "step",
+    "trade_of",
+]

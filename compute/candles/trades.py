@@ -1,0 +1,18 @@
+"""Which raw events are trades, as the buffers see them."""
+
+from __future__ import annotations
+
+from schemas.events import EquityPrint, Event, Side
+from schemas.ipc import Trade
+
+# Databento's `side` of a trade is the aggressor's: `B` a buyer lifted the ask, `A` a seller
+# hit the bid, `N` not said.
+_AGGRESSOR: dict[str, Side] = {"B": "buy", "A": "sell"}
+
+
+def trade_of(event: Event) -> Trade | None:
+    """The trade an event reports, keyed by its source (the venue) and symbol; else None."""
+    if type(event) is EquityPrint:
+        return Trade(event.source, event.symbol, event.ts_recv, event.ts_event, event.price,
+                     event.size, _AGGRESSOR.get(event.side, "unknown"), event.sequence)  # fmt: skip
+    return None
