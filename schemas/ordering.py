@@ -7,6 +7,7 @@ depends on arrival order. `log_seq` is never part of it.
 
 from __future__ import annotations
 
+from schemas.book import MboEvent, Mbp10Event
 from schemas.codec import encode_event
 from schemas.crypto import (
     BookUpdate,
@@ -43,6 +44,8 @@ _RANKS: dict[type[Event], int] = {
     BookUpdate: 2,
     CryptoQuote: 2,
     CryptoTrade: 3,
+    MboEvent: 2,
+    Mbp10Event: 2,
     Heartbeat: 8,
     Gap: 8,
     ProviderHeartbeat: 8,

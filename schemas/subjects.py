@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from schemas.book import BOOK_RAW_EVENTS
 from schemas.crypto import CRYPTO_RAW_EVENTS
 from schemas.events import DERIVED_EVENTS, RAW_EVENTS, Event, event_tag
 
@@ -26,7 +27,7 @@ def _check_token(value: str, what: str) -> str:
 
 def raw_subject(event_type: type[Event], source: str) -> str:
     """`flow.raw.<type>.<source>`, e.g. `flow.raw.option_print.databento`."""
-    if event_type not in RAW_EVENTS and event_type not in CRYPTO_RAW_EVENTS:
+    if event_type not in RAW_EVENTS + CRYPTO_RAW_EVENTS + BOOK_RAW_EVENTS:
         raise ValueError(f"{event_type.__name__} is not a raw event")
     return f"flow.raw.{event_tag(event_type)}.{_check_token(source, 'source')}"
 
