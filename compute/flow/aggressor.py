@@ -98,3 +98,11 @@ def infer_side(
     if tick < 0:
         return _SELL_M_TICK
     return _UNKNOWN_MID
+
+
+# Every result, in the order of the kernel's inference codes (`compute.flow.layout.INF_*`).
+INFERENCES: Final[tuple[Inference, ...]] = (
+    _UNKNOWN_MID, _UNKNOWN_NA, _BUY_NA_TICK, _SELL_NA_TICK, _BUY_AA_QUOTE, _SELL_BB_QUOTE,
+    _BUY_A_QUOTE, _SELL_B_QUOTE, _BUY_M_QUOTE_MID, _SELL_M_QUOTE_MID, _BUY_M_TRADE_SIZE,
+    _SELL_M_TRADE_SIZE, _BUY_M_DEPTH, _SELL_M_DEPTH, _BUY_M_TICK, _SELL_M_TICK,
+)  # fmt: skip

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from operator import mul
+from typing import NamedTuple
 
 from compute.flow.state import Ring, UnderlyingBaselines
 from schemas.events import FIXED_DIGITS, BaselineValue
@@ -70,17 +71,28 @@ def ring_reset(ring: Ring) -> None:
     ring.pos = 0
 
 
-def baseline_value(
-    ring: Ring, key: str, metric: str, value: int, min_samples: int
-) -> BaselineValue:
-    """`value` scored against the ring, with the mean, std and n behind the z-score."""
+class RingSums(NamedTuple):
+    """What a z-score needs of a ring: its count, sum and sum of squares, exact."""
+
+    n: int
+    total: int
+    squares: int
+
+
+def ring_sums(ring: Ring) -> RingSums:
     values = ring.values
-    n = len(values)
+    return RingSums(len(values), sum(values), sum(map(mul, values, values)))
+
+
+def baseline_value(
+    sums: RingSums, key: str, metric: str, value: int, min_samples: int
+) -> BaselineValue:
+    """`value` scored against a ring's sums, with the mean, std and n behind the z-score."""
+    n, total, squares = sums
     if n == 0:
         return BaselineValue(key, metric, value, 0, 0.0, 0.0, None)
-    total = sum(values)
     # n^2 * variance, exact: n * sum(x^2) - (sum x)^2 >= 0.
-    spread_sq = n * sum(map(mul, values, values)) - total * total
+    spread_sq = n * squares - total * total
     mean = round(total / n, FIXED_DIGITS)
     std = round(math.sqrt(spread_sq) / n, FIXED_DIGITS)
     z: float | None = None

@@ -7,7 +7,16 @@ exact sums behind every z-score) it was compared to.
 
 from __future__ import annotations
 
-from compute.flow.baselines import baseline_value, fixed_ratio, push_samples, ring_reset
+from typing import NamedTuple
+
+from compute.flow.baselines import (
+    RingSums,
+    baseline_value,
+    fixed_ratio,
+    push_samples,
+    ring_reset,
+    ring_sums,
+)
 from compute.flow.config import EngineConfig
 from compute.flow.state import ContractState, EngineState, Ring, UnderlyingBaselines
 from schemas.events import (
@@ -48,6 +57,25 @@ def _max_in_window(members: list[MemberPrint], window_ns: int) -> int:
     return best
 
 
+class UnusualVolume(NamedTuple):
+    """A contract's volume facts at the packet that made its day unusual."""
+
+    volume: int
+    open_interest: int | None
+    past_total: int
+    past_days: int
+    avg_limit: int
+
+
+class ScoreInputs(NamedTuple):
+    """What the classifiers read of the engine's state besides the packet itself."""
+
+    premium: RingSums  # the underlying's baselines before this packet
+    size: RingSums
+    first_open_interest: int | None  # of the first leg's contract
+    unusual: UnusualVolume | None  # set when this packet made a contract's day unusual
+
+
 def score_packet(
     state: EngineState,
     packet: FlowPacket,
@@ -57,21 +85,47 @@ def score_packet(
     ts_first: int,
     out: list[Event],
 ) -> None:
-    """Run the classifiers on a packet, then add it to its underlying's baselines."""
+    """The state scoring changes (baselines, a contract's unusual day), then the hits."""
     cfg = state.config
     underlying = packet.underlying
-    kind = packet.kind
-    premium = packet.premium_cents
-    size = packet.size
-    n = packet.n_prints
-    members = packet.members
     base = state.baselines.get(underlying)
     if base is None or ts_first - base.last_ts > cfg.rolling_ttl_ns:
         base = _baselines(state, underlying, ts_first)
     elif ts_first > base.last_ts:
         base.last_ts = ts_first
-    window = cfg.rolling_window_size
-    hits: list[tuple[str, float, dict[str, float], list[BaselineValue]]] = []
+    unusual: UnusualVolume | None = None
+    for c in leg_contracts:
+        # Once per contract and day: the packet whose volume makes the day unusual.
+        if c.unusual_day != day:
+            oi = c.open_interest
+            if (oi is not None and c.day_volume > oi) or c.day_volume > c.avg_volume_limit:
+                c.unusual_day = day
+                unusual = UnusualVolume(
+                    c.day_volume, oi, c.past_volume_total, len(c.past_volumes),
+                    c.avg_volume_limit,
+                )  # fmt: skip
+                break
+    inputs = ScoreInputs(
+        ring_sums(base.premium), ring_sums(base.size), leg_contracts[0].open_interest, unusual
+    )
+    if not packet.late:
+        push_samples(base, packet.premium_cents, packet.size, spread_bps, cfg.rolling_window_size)
+    hits = classify(cfg, packet, inputs)
+    if hits:
+        emit_hits(cfg, state.run_id, packet, hits, out)
+
+
+Hit = tuple[str, float, dict[str, float], list[BaselineValue]]
+
+
+def classify(cfg: EngineConfig, packet: FlowPacket, inputs: ScoreInputs) -> list[Hit]:
+    """The rules a closed packet fires, each with its score and evidence (no state)."""
+    underlying = packet.underlying
+    kind = packet.kind
+    premium = packet.premium_cents
+    size = packet.size
+    n = packet.n_prints
+    hits: list[Hit] = []
     zmin = cfg.classifier_z_min_samples
     if (
         kind == "sweep"
@@ -80,7 +134,7 @@ def score_packet(
         and packet.nbbo_coverage >= cfg.classifier_min_nbbo_coverage
         and packet.aggressor_ratio >= cfg.classifier_min_aggressor_ratio
     ):
-        pz = baseline_value(base.premium, underlying, "premium", premium, zmin)
+        pz = baseline_value(inputs.premium, underlying, "premium", premium, zmin)
         if pz.z is None or pz.z >= cfg.classifier_sweep_min_premium_z:
             thresholds: dict[str, float] = {
                 "min_premium_cents": float(cfg.classifier_sweep_min_premium_cents),
@@ -92,7 +146,7 @@ def score_packet(
                 thresholds["min_premium_z"] = cfg.classifier_sweep_min_premium_z
             score = fixed_ratio(premium, cfg.classifier_sweep_min_premium_cents)
             hits.append(("sweep", score, thresholds, [pz]))
-        oi = leg_contracts[0].open_interest
+        oi = inputs.first_open_interest
         golden = cfg.classifier_golden_sweep_min_premium_cents
         # Golden: any qualifying sweep, however usual its premium is for the underlying.
         if premium > golden and oi is not None and size > oi:
@@ -100,8 +154,8 @@ def score_packet(
             score = fixed_ratio(premium, golden)
             hits.append(("golden_sweep", score, thresholds, [pz]))
     if premium >= cfg.classifier_spike_min_premium_cents and size >= cfg.classifier_spike_min_size:
-        pz = baseline_value(base.premium, underlying, "premium", premium, zmin)
-        sz = baseline_value(base.size, underlying, "size", size, zmin)
+        pz = baseline_value(inputs.premium, underlying, "premium", premium, zmin)
+        sz = baseline_value(inputs.size, underlying, "size", size, zmin)
         if (
             pz.z is not None
             and sz.z is not None
@@ -127,7 +181,7 @@ def score_packet(
     if kind != "multi_leg" and n >= cfg.classifier_repeated_hits_min_prints:
         floor = cfg.tier_floor_cents(underlying)
         if premium >= floor:
-            count = _max_in_window(members, cfg.classifier_repeated_hits_window_ns)
+            count = _max_in_window(packet.members, cfg.classifier_repeated_hits_window_ns)
             if count >= cfg.classifier_repeated_hits_min_prints:
                 thresholds = {
                     "min_prints": float(cfg.classifier_repeated_hits_min_prints),
@@ -136,31 +190,18 @@ def score_packet(
                 }
                 score = fixed_ratio(count, cfg.classifier_repeated_hits_min_prints)
                 hits.append(("repeated_hits", score, thresholds, []))
-    for c in leg_contracts:
-        # Once per contract and day: the packet whose volume makes the day unusual.
-        if c.unusual_day != day:
-            unusual = _unusual_volume(c, cfg)
-            if unusual is not None:
-                c.unusual_day = day
-                hits.append(("unusual_volume", *unusual, []))
-                break
-
-    if not packet.late:
-        push_samples(base, premium, size, spread_bps, window)
-
-    if hits:
-        _emit_hits(state, packet, hits, out)
+    if inputs.unusual is not None:
+        hits.append(("unusual_volume", *_unusual_volume(inputs.unusual, cfg), []))
+    return hits
 
 
-def _unusual_volume(c: ContractState, cfg: EngineConfig) -> tuple[float, dict[str, float]] | None:
-    """(score, evidence) when the contract's day volume is over its open interest or over
-    the multiple of its average daily volume; the score is the larger ratio."""
-    volume = c.day_volume
-    oi = c.open_interest
+def _unusual_volume(facts: UnusualVolume, cfg: EngineConfig) -> tuple[float, dict[str, float]]:
+    """(score, evidence) of a day volume over the open interest or over the multiple of the
+    average daily volume; the score is the larger ratio."""
+    volume = facts.volume
+    oi = facts.open_interest
     over_oi = oi is not None and volume > oi
-    over_average = volume > c.avg_volume_limit
-    if not (over_oi or over_average):
-        return None
+    over_average = volume > facts.avg_limit
     thresholds: dict[str, float] = {}
     score = 0.0
     if oi is not None and over_oi:
@@ -168,22 +209,18 @@ def _unusual_volume(c: ContractState, cfg: EngineConfig) -> tuple[float, dict[st
         score = fixed_ratio(volume, oi) if oi else float(volume)
     thresholds["day_volume"] = float(volume)
     if over_average:
-        days = len(c.past_volumes)
-        thresholds["average_volume"] = fixed_ratio(c.past_volume_total, days)
+        days = facts.past_days
+        thresholds["average_volume"] = fixed_ratio(facts.past_total, days)
         thresholds["average_days"] = float(days)
         thresholds["average_multiple"] = cfg.unusual_volume_multiple
-        score = max(score, fixed_ratio(volume * days, c.past_volume_total))
+        score = max(score, fixed_ratio(volume * days, facts.past_total))
     return score, thresholds
 
 
-def _emit_hits(
-    state: EngineState,
-    packet: FlowPacket,
-    hits: list[tuple[str, float, dict[str, float], list[BaselineValue]]],
-    out: list[Event],
+def emit_hits(
+    cfg: EngineConfig, run_id: str, packet: FlowPacket, hits: list[Hit], out: list[Event]
 ) -> None:
-    cfg = state.config
-    run_id = state.run_id
+    """One ClassifierHit per rule that fired, then the packet's Alert."""
     hit_ids: list[str] = []
     rules: list[str] = []
     merged: dict[str, float] = {}

@@ -124,31 +124,39 @@ def _side_of(buy: int, sell: int) -> Side:
 
 
 def start_volume_day(c: ContractState, day: int, cfg: EngineConfig) -> None:
-    """Start counting the contract's volume of `day` (YYYYMMDD).
-
-    Moving forward, the finished day and the sessions since it without a print (volume 0)
-    join the contract's daily history, of which the last `unusual_volume_days` are kept; the
-    day volume above which today is unusual against that history is fixed here, once a day.
-    """
-    keep = cfg.unusual_volume_days
+    """Start counting the contract's volume of `day` (YYYYMMDD)."""
     if 0 < c.volume_day < day:
-        past = c.past_volumes
-        past.append(c.day_volume)
-        if (from_ymd(day) - from_ymd(c.volume_day)).days > 2 * keep:
-            quiet = keep  # months without a print: the whole history is quiet sessions
-        else:
-            quiet = trading_days_to(c.volume_day, day) - (1 if is_trading_day(day) else 0)
-        past.extend([0] * min(quiet, keep))
-        if len(past) > keep:
-            del past[: len(past) - keep]
-        c.past_volume_total = total = sum(past)
-        days = len(past)
-        if days >= cfg.unusual_volume_min_days and total > 0:
-            c.avg_volume_limit = int(cfg.unusual_volume_multiple * total / days)
-        else:
-            c.avg_volume_limit = UNLIMITED
+        c.past_volume_total, c.avg_volume_limit = roll_volume_history(
+            c.past_volumes, c.volume_day, c.day_volume, day, cfg
+        )
     c.volume_day = day
     c.day_volume = 0
+
+
+def roll_volume_history(
+    past: list[int], volume_day: int, day_volume: int, day: int, cfg: EngineConfig
+) -> tuple[int, int]:
+    """Move a contract's daily history forward from `volume_day` to `day`; returns the
+    history's total and the day volume above which `day` is unusual.
+
+    The finished day and the sessions since it without a print (volume 0) join the history
+    (`past`, oldest first, changed in place), of which the last `unusual_volume_days` are
+    kept; the unusual limit is fixed here, once a day.
+    """
+    keep = cfg.unusual_volume_days
+    past.append(day_volume)
+    if (from_ymd(day) - from_ymd(volume_day)).days > 2 * keep:
+        quiet = keep  # months without a print: the whole history is quiet sessions
+    else:
+        quiet = trading_days_to(volume_day, day) - (1 if is_trading_day(day) else 0)
+    past.extend([0] * min(quiet, keep))
+    if len(past) > keep:
+        del past[: len(past) - keep]
+    total = sum(past)
+    days = len(past)
+    if days >= cfg.unusual_volume_min_days and total > 0:
+        return total, int(cfg.unusual_volume_multiple * total / days)
+    return total, UNLIMITED
 
 
 def _leg_terms(
