@@ -8,6 +8,7 @@ import typer
 
 import cli.api
 import cli.compute
+import cli.daemon
 import cli.ingest
 import cli.keys
 import cli.replay
@@ -23,7 +24,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 # Each module adds its commands with `register(app)`; this order is `flowtape --help`'s.
 COMMAND_MODULES = (
     cli.stack, cli.sql, cli.synth, cli.ingest, cli.compute, cli.sink, cli.replay, cli.score,
-    cli.api, cli.keys,
+    cli.api, cli.keys, cli.daemon,
 )  # fmt: skip
 for module in COMMAND_MODULES:
     module.register(app)

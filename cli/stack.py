@@ -27,7 +27,9 @@ from infra.warehouse import Warehouse
 console = Console(stderr=True)
 
 # The long-running services `flowtape up` starts as child processes.
-SERVICES: tuple[tuple[str, ...], ...] = (("sink",), ("compute",), ("ingest",), ("api",))
+SERVICES: tuple[tuple[str, ...], ...] = (
+    ("sink",), ("compute",), ("daemon",), ("ingest",), ("api",),
+)  # fmt: skip
 
 
 def open_warehouse(stack: Stack, settings: Settings) -> Warehouse:

@@ -7,12 +7,13 @@ how the trades are split into batches never changes what is emitted or kept.
 from compute.candles.buffers import ClosedCandle, MarketBuffers, step
 from compute.candles.config import BufferConfig
 from compute.candles.intervals import interval_ns
-from compute.candles.trades import trade_of
+from compute.candles.trades import aggressor_of, trade_of
 
 __all__ = [
     "BufferConfig",
     "ClosedCandle",
     "MarketBuffers",
+    "aggressor_of",
     "interval_ns",
     "step",
     "trade_of",

@@ -10,9 +10,14 @@ from schemas.ipc import Trade
 _AGGRESSOR: dict[str, Side] = {"B": "buy", "A": "sell"}
 
 
+def aggressor_of(side: str) -> Side:
+    """The aggressor of a Databento trade side (`B`, `A`, `N`)."""
+    return _AGGRESSOR.get(side, "unknown")
+
+
 def trade_of(event: Event) -> Trade | None:
     """The trade an event reports, keyed by its source (the venue) and symbol; else None."""
     if type(event) is EquityPrint:
         return Trade(event.source, event.symbol, event.ts_recv, event.ts_event, event.price,
-                     event.size, _AGGRESSOR.get(event.side, "unknown"), event.sequence)  # fmt: skip
+                     event.size, aggressor_of(event.side), event.sequence)  # fmt: skip
     return None

@@ -1,0 +1,1 @@
+"""flowtape's public Python API for strategy code: `flowtape.client.MarketDataClient`."""

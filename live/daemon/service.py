@@ -1,0 +1,109 @@
+"""The daemon: the RAW log into memory, served on the Unix socket until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+from compute.candles import MarketBuffers
+from infra.bus import Bus
+from infra.warehouse import Warehouse
+from live.daemon.books import BookKeeper, QuoteBooks
+from live.daemon.config import DaemonSettings
+from live.daemon.market import MarketState
+from live.daemon.seed import seed_buffers
+from live.daemon.server import DaemonServer
+from schemas.subjects import RAW_STREAM
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DaemonMetrics:
+    messages: int = 0
+    events: int = 0
+    poison_messages: int = 0
+    position: int = 0
+
+
+def new_books() -> BookKeeper:
+    return QuoteBooks()
+
+
+class Daemon:
+    """Reads RAW from `start_seq` into the market state and publishes each batch's changes."""
+
+    def __init__(self, bus: Bus, server: DaemonServer, *, start_seq: int, fetch_messages: int):
+        self.bus = bus
+        self.server = server
+        self.state = server.state
+        self.start_seq = start_seq
+        self.fetch_messages = fetch_messages
+        self.metrics = DaemonMetrics(position=start_seq - 1)
+        self.ready = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> DaemonMetrics:
+        await self.server.start()
+        reader = await self.bus.reader(RAW_STREAM, start_seq=self.start_seq)
+        self.ready.set()
+        log.info("daemon: serving %s, reading RAW from %d", self.server.path, self.start_seq)
+        try:
+            while not self._stopping.is_set():
+                fetch = asyncio.ensure_future(reader.fetch(self.fetch_messages, timeout_s=0.5))
+                stop = asyncio.ensure_future(self._stopping.wait())
+                await asyncio.wait((fetch, stop), return_when=asyncio.FIRST_COMPLETED)
+                stop.cancel()
+                if not fetch.done():
+                    fetch.cancel()
+                    break
+                for message in fetch.result():
+                    self.metrics.messages += 1
+                    self.metrics.position = message.stream_seq
+                    if message.error is not None:
+                        self.metrics.poison_messages += 1
+                        log.warning("RAW %d is poison: %s", message.stream_seq, message.error)
+                        continue
+                    self.metrics.events += len(message.events)
+                    self.server.publish(self.state.apply(message.events))
+        finally:
+            await reader.close()
+            await self.server.close()
+        return self.metrics
+
+
+async def run_daemon(
+    nats_url: str,
+    warehouse: Warehouse | None,
+    daemon_settings: DaemonSettings,
+    *,
+    run_id: str,
+    socket_path: Path,
+    duplicate_window_s: float,
+) -> DaemonMetrics:
+    """Seed (when a warehouse is given), serve and consume until SIGINT or SIGTERM."""
+    buffers = MarketBuffers(daemon_settings.buffers())
+    start_seq = 1
+    if warehouse is not None:
+        seeded = seed_buffers(warehouse, buffers, run_id)
+        start_seq = seeded.through_seq + 1
+        log.info("daemon: seeded %d series, %d candles, through RAW %d",
+                 seeded.series, seeded.candles, seeded.through_seq)  # fmt: skip
+    server = DaemonServer(MarketState(buffers, new_books()), daemon_settings, socket_path)
+    bus = await Bus.connect(nats_url, name="flowtape-daemon")
+    try:
+        await bus.ensure_streams(duplicate_window_s=duplicate_window_s)
+        daemon = Daemon(bus, server, start_seq=start_seq,
+                        fetch_messages=daemon_settings.fetch_messages)  # fmt: skip
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, daemon.stop)
+        return await daemon.run()
+    finally:
+        await bus.close()
