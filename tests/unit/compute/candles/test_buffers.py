@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from compute.candles import BufferConfig, MarketBuffers, interval_ns, step, trade_of
 from schemas.errors import ConfigError
 from schemas.ipc import Candle, Trade
+from tests.kit.crypto import crypto_trade
 from tests.kit.events import equity_print
 
 MIN = 60_000_000_000
@@ -129,3 +130,11 @@ def test_any_split_into_batches_gives_the_same_candles_and_the_reference_ones(
             got = split.candles("venue", symbol, name, 10_000)
             assert got == whole.candles("venue", symbol, name, 10_000)
             assert (got or []) == reference(mine, interval_ns(name))
+
+
+def test_crypto_trades_are_keyed_by_their_market_with_the_aggressor_they_carry() -> None:
+    crypto = crypto_trade(side="sell")
+    trade = trade_of(crypto)
+    assert trade is not None
+    assert (trade.venue, trade.symbol, trade.aggressor) == (crypto.venue, crypto.symbol, "sell")
+    assert (trade.price, trade.size, trade.sequence) == (crypto.price, crypto.size, crypto.sequence)
