@@ -123,6 +123,20 @@ class BookTrade(Event, frozen=True, tag="book_trade"):
     snapshot: bool
 
 
+class BookResync(Event, frozen=True, tag="book_resync"):
+    """A depth book whose chain of update ids broke: it is cleared and serves nothing until
+    the next snapshot. `last_sequence` is the id the book had reached; the update that broke
+    the chain covered `first_update_id`..`sequence` (`prev_update_id` where the venue gives
+    one)."""
+
+    venue: str
+    symbol: str
+    last_sequence: int
+    first_update_id: int
+    prev_update_id: int | None
+    sequence: int
+
+
 BOOK_RAW_EVENTS: tuple[type[Event], ...] = (MboEvent, Mbp10Event)
 
 BookRawEvent = MboEvent | Mbp10Event

@@ -32,7 +32,9 @@ class DatabentoFileSource:
         self.config = config
         self.name = config.source
         self.normaliser = RecordNormaliser(
-            config.source, emit_venue_quotes=config.emit_venue_quotes
+            config.source,
+            emit_venue_quotes=config.emit_venue_quotes,
+            emit_books=config.emit_books,
         )
 
     async def connect(self) -> None:
@@ -74,7 +76,9 @@ class DatabentoHistoricalSource:
         self.config = config
         self.name = config.source
         self.normaliser = RecordNormaliser(
-            config.source, emit_venue_quotes=config.emit_venue_quotes
+            config.source,
+            emit_venue_quotes=config.emit_venue_quotes,
+            emit_books=config.emit_books,
         )
         self._fetch = fetch or _fetch_historical
         safe = "_".join(
@@ -142,7 +146,9 @@ class DatabentoLiveSource:
         self.config = config
         self.name = config.source
         self.normaliser = RecordNormaliser(
-            config.source, emit_venue_quotes=config.emit_venue_quotes
+            config.source,
+            emit_venue_quotes=config.emit_venue_quotes,
+            emit_books=config.emit_books,
         )
         self._client_factory = client_factory
         self._client: Any = None

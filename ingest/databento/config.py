@@ -17,6 +17,7 @@ _PLACEHOLDERS = frozenset({"", "changeme", "db-xxx", "your-api-key", "DATABENTO_
 class DatabentoFileConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """DBN files replayed as one canonical stream.
 
+    `emit_books`: MBO and MBP-10 records become order-book events (else they are ignored).
     `reorder_window_ns`: 0 for files sorted by `ts_recv` (Databento historical files are);
     a positive value tolerates that much disorder; None sorts each file in memory (small
     live recordings, which interleave schemas out of time order).
@@ -26,6 +27,7 @@ class DatabentoFileConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
     source: str = "databento"
     reorder_window_ns: int | None = 0
     emit_venue_quotes: bool = False
+    emit_books: bool = False
     chunk_bytes: int = 1 << 20
     yield_every: int = 2_000
 
@@ -40,6 +42,7 @@ class DatabentoLiveConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
     start: str | None = None
     source: str = "databento"
     emit_venue_quotes: bool = False
+    emit_books: bool = False
     api_key: str = ""
 
 
@@ -57,6 +60,7 @@ class DatabentoHistoricalConfig(
     download_dir: str = ".flowtape/databento"
     source: str = "databento"
     emit_venue_quotes: bool = False
+    emit_books: bool = False
     api_key: str = ""
 
 

@@ -165,23 +165,34 @@ def _ts_recv(record: Any) -> int:
 
 
 def normalise_records(records: Iterable[Any], normaliser: RecordNormaliser) -> Iterator[Event]:
-    """Records through the normaliser, in input order; a read error becomes a quarantine."""
+    """Records through the normaliser, in input order; a read error becomes a quarantine.
+
+    The file's order-book records are grouped on their own (`RecordNormaliser.book_stream`),
+    and the events the file leaves unfinished come out at its end.
+    """
     # A read error is stamped with this file's last receive time, so where it lands in a
     # merge does not depend on how the other files were interleaved.
     last_ts_recv = 0
+    books = normaliser.book_stream()
+    failure: DbnReadError | None = None
     try:
         for record in records:
-            events = normaliser(record)
+            events = normaliser(record, books)
             if events:
                 last_ts_recv = events[-1].ts_recv
                 yield from events
     except DbnReadError as exc:
-        normaliser.counters[f"quarantined:{exc.reason}"] += 1
+        failure = exc
+    for event in normaliser.flush_books(books):
+        last_ts_recv = max(last_ts_recv, event.ts_recv)
+        yield event
+    if failure is not None:
+        normaliser.counters[f"quarantined:{failure.reason}"] += 1
         yield Quarantined(
             ts_recv=last_ts_recv,
             source=normaliser.source,
-            reason=exc.reason,
-            detail=exc.detail,
+            reason=failure.reason,
+            detail=failure.detail,
         )
 
 

@@ -29,19 +29,23 @@ Decisions (see DOMAIN.md for the facts behind them):
   first one, so such a quote is stamped with its sample time `ts_recv`.
 - Open interest arrives once per venue; one OpenInterest is emitted per contract per UTC
   day, and again only when the value changes.
-- Records that are not market data for flowtape (OHLCV, MBO, MBP-10, status, imbalance,
-  statistics other than open interest, equity/futures definitions) are counted under
-  `ignored:<record type>`; they are a subscription choice, not bad input.
+- MBO and MBP-10 records become order-book events (`ingest.databento.books`: one event per
+  venue event, its records up to `F_LAST`) when `emit_books=True`, else they are ignored.
+- Records that are not market data for flowtape (OHLCV, status, imbalance, statistics other
+  than open interest, equity/futures definitions; MBO and MBP-10 without `emit_books`) are
+  counted under `ignored:<record type>`; they are a subscription choice, not bad input.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import databento_dbn as dbn
 
+from ingest.databento.books import BOOK_RECORDS, BookEvents
 from ingest.databento.builders import (
     equity_print,
     equity_quote,
@@ -77,6 +81,8 @@ _RECEIVED_RECORDS = (
     dbn.BBOMsg,
     dbn.InstrumentDefMsg,
     dbn.StatMsg,
+    dbn.MBOMsg,
+    dbn.MBP10Msg,
 )
 
 RecordCallback = Callable[[Any], None]
@@ -92,11 +98,19 @@ class RecordNormaliser:
     input: that comes back as `Quarantined` events.
     """
 
-    def __init__(self, source: str = "databento", *, emit_venue_quotes: bool = False) -> None:
+    def __init__(
+        self,
+        source: str = "databento",
+        *,
+        emit_venue_quotes: bool = False,
+        emit_books: bool = False,
+    ) -> None:
         self.source = source
         self.emit_venue_quotes = emit_venue_quotes
+        self.emit_books = emit_books
         self.symbology = Symbology()
         self.counters: Counter[str] = Counter()
+        self.books = self.book_stream()
         self._open_interest: dict[tuple[int, int], int] = {}
         self._last_ts_recv = 0
         self.last_metadata_error = ""
@@ -130,10 +144,13 @@ class RecordNormaliser:
             self.counters["bad_metadata_mappings"] += 1
             self.last_metadata_error = f"{type(exc).__name__}: {exc}"
 
-    def __call__(self, record: Any) -> list[Event]:
-        """Normalise one record (any DBN record type) into zero or more events."""
+    def __call__(self, record: Any, books: BookEvents | None = None) -> list[Event]:
+        """Normalise one record (any DBN record type) into zero or more events; `books`
+        collects the stream's order-book records (default: this normaliser's own)."""
         self.counters["records"] += 1
         handler = self._handlers.get(type(record))
+        if handler is None and self.emit_books and isinstance(record, BOOK_RECORDS):
+            handler = partial(self._on_book_record, books or self.books)
         if handler is None:
             if isinstance(record, dbn.Metadata):
                 self.add_metadata(record)
@@ -144,6 +161,17 @@ class RecordNormaliser:
             events = handler(record)
         except Exception as exc:  # noqa: BLE001  (bad input must become a quarantine, never a crash)
             events = [self.quarantine(record, "unparseable_record", f"{type(exc).__name__}: {exc}")]
+        for event in events:
+            self.counters[type(event).__name__] += 1
+        return events
+
+    def book_stream(self) -> BookEvents:
+        """A collector of order-book records for one more stream (one per file)."""
+        return BookEvents(self.source, self.counters)
+
+    def flush_books(self, books: BookEvents | None = None) -> list[Event]:
+        """The unfinished order-book events of a stream that has ended."""
+        events = (books or self.books).flush()
         for event in events:
             self.counters[type(event).__name__] += 1
         return events
@@ -386,6 +414,25 @@ class RecordNormaliser:
                 record.sequence, quantity,
             )
         ]  # fmt: skip
+
+    # ------------------------------------------------------------------ order books
+
+    def _on_book_record(self, books: BookEvents, record: Any) -> list[Event]:
+        problem = books.problem(record)
+        if problem is not None:
+            return [self.quarantine(record, *problem)]
+        ts_recv = record.ts_recv
+        if ts_recv == UNDEF_TIMESTAMP:
+            return [self.quarantine(record, "undefined_ts_recv")]
+        self._last_ts_recv = ts_recv
+        named = self.symbology.name(
+            record.publisher_id, record.instrument_id, ts_recv // NS_PER_DAY
+        )
+        if isinstance(named, Unresolved):
+            if named.reason == UNMAPPED_INSTRUMENT:
+                self.counters[UNMAPPED_INSTRUMENT] += 1
+            return [self.quarantine(record, named.reason, named.detail)]
+        return books.add(record, *named)
 
     # ---------------------------------------------------------------- control records
 

@@ -142,6 +142,14 @@ class Unresolved:
     detail: str = ""
 
 
+def _unmapped(pub: Publisher, instrument_id: int, day: int) -> Unresolved:
+    return Unresolved(
+        UNMAPPED_INSTRUMENT,
+        f"instrument_id={instrument_id} has no symbol mapping on "
+        f"{_EPOCH + timedelta(days=day)} (publisher {pub.name})",
+    )
+
+
 class Symbology:
     """instrument_id -> symbol by UTC date (DBN metadata, SymbolMappingMsg records) and the
     definitions seen, for one stream or session."""
@@ -183,6 +191,25 @@ class Symbology:
         self._symbols[instrument_id, day] = symbol
         return symbol
 
+    def name(
+        self, publisher_id: int, instrument_id: int, day: int
+    ) -> tuple[Publisher, str] | Unresolved:
+        """The publisher and symbol of a record of any instrument class (order books are kept
+        for futures and spreads too), or why not: the day's mapping, else a definition."""
+        pub = _PUBLISHERS.get(publisher_id) or publisher_info(publisher_id)
+        if pub is None:
+            return Unresolved("unknown_publisher")
+        try:
+            symbol = self._symbols[instrument_id, day]
+        except KeyError:
+            symbol = self._mapped_symbol(instrument_id, day)
+        if symbol is None:
+            contract = self._definitions.get(instrument_id)
+            if contract is None:
+                return _unmapped(pub, instrument_id, day)
+            symbol = contract.symbol
+        return pub, symbol
+
     def resolve(self, publisher_id: int, instrument_id: int, day: int) -> Instrument | Unresolved:
         """The instrument a record of `publisher_id` on UTC day `day` is about, or why not."""
         # Known publishers without a call: every record of the record path comes through here.
@@ -198,11 +225,7 @@ class Symbology:
             contract = None  # a definition from another day: instrument ids are reused
         if symbol is None:
             if contract is None:
-                return Unresolved(
-                    UNMAPPED_INSTRUMENT,
-                    f"instrument_id={instrument_id} has no symbol mapping on "
-                    f"{_EPOCH + timedelta(days=day)} (publisher {pub.name})",
-                )
+                return _unmapped(pub, instrument_id, day)
             symbol = contract.symbol
         kind = pub.kind
         if kind == DEFINED:
