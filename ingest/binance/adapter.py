@@ -19,13 +19,14 @@ from ingest.binance.config import BinanceConfig
 from ingest.binance.depth_sync import DepthSync
 from ingest.binance.parsing import BinanceNormaliser
 from ingest.marketdata.clock import ReceiveClock
-from ingest.marketdata.feed import FeedSettings, Frame, Reconnected, Silence, WebSocketFeed
-from ingest.marketdata.symbology import SymbolTable, default_table
-from schemas.crypto import BookUpdate, CryptoTrade, ProviderGap, ProviderHeartbeat
+from ingest.marketdata.feed import Frame
+from ingest.marketdata.provider import WebSocketProvider
+from ingest.marketdata.symbology import SymbolTable
+from schemas.crypto import BookUpdate, CryptoTrade, ProviderGap
 from schemas.events import Event
 
 
-class BinanceSource:
+class BinanceSource(WebSocketProvider):
     """Binance spot or USDⓈ-M public market data for the configured symbols."""
 
     def __init__(
@@ -36,22 +37,16 @@ class BinanceSource:
         clock: ReceiveClock | None = None,
     ) -> None:
         self.config = config
-        self.name = config.source_name
-        self.table = table or default_table()
-        self.instruments = self.table.require(config.venue, config.symbols)
-        self.normaliser = BinanceNormaliser(config.venue, self.name, self.table)
-        self.clock = clock or ReceiveClock()
-        self.feed = WebSocketFeed(
-            FeedSettings(
-                url=config.stream_url,
-                silence_s=config.silence_s,
-                stall_s=config.stall_s,
-                backoff_base_s=config.backoff_base_s,
-                backoff_max_s=config.backoff_max_s,
-            ),
+        super().__init__(
+            config.source_name,
+            config.venue,
+            config.stream_url,
+            config,
             self._subscriptions,
-            self.clock,
+            table=table,
+            clock=clock,
         )
+        self.normaliser = BinanceNormaliser(config.venue, self.name, self.table)
         self.syncs = {i.venue_symbol: DepthSync(config.market == "usdm") for i in self.instruments}
         self.snapshot_failures = 0
         self._last_trade: dict[str, int] = {}
@@ -77,34 +72,15 @@ class BinanceSource:
             await self._session.close()
             self._session = None
 
-    async def events(self) -> AsyncIterator[Event]:
-        async for item in self.feed.items():
-            if isinstance(item, Frame):
-                for event in self.normaliser.frame(item.text, item.ts_recv):
-                    async for out in self._route(event):
-                        yield out
-            elif isinstance(item, Silence):
-                yield ProviderHeartbeat(
-                    ts_recv=item.ts_recv,
-                    source=self.name,
-                    synthetic=True,
-                    silence_ns=item.silence_ns,
-                )
-            elif isinstance(item, Reconnected):
-                yield self._reconnect_gap(item)
+    async def on_frame(self, frame: Frame) -> AsyncIterator[Event]:
+        for event in self.normaliser.frame(frame.text, frame.ts_recv):
+            async for out in self._route(event):
+                yield out
 
-    def _reconnect_gap(self, item: Reconnected) -> ProviderGap:
+    def on_reconnect(self) -> None:
         for sync in self.syncs.values():
             sync.reconnected()
         self._after_reconnect = set(self._last_trade)
-        return ProviderGap(
-            ts_recv=item.ts_recv,
-            source=self.name,
-            venue=self.config.venue,
-            symbol="",
-            reason="reconnect",
-            detail=f"down {item.down_ns / 1e9:.3f}s, {item.attempts} attempts: {item.error}",
-        )
 
     async def _route(self, event: Event) -> AsyncIterator[Event]:
         if isinstance(event, BookUpdate):

@@ -20,10 +20,12 @@ from enum import Enum
 
 import msgspec
 
-from schemas.crypto import BookUpdate, GapReason, ProviderGap
+from ingest.marketdata.normaliser import book_gap
+from schemas.crypto import BookUpdate
 from schemas.events import Event
 
 MAX_BUFFERED = 10_000
+WHAT = "depth update ids"
 
 
 class _State(Enum):
@@ -73,7 +75,7 @@ class DepthSync:
             return []  # older than the buffered stream: fetch again
         out: list[Event] = []
         if self._reconnected and self._last_u is not None and last > self._last_u:
-            out.append(self._gap(snapshot, "reconnect", self._last_u + 1, last))
+            out.append(book_gap(snapshot, "reconnect", self._last_u + 1, last, WHAT))
         self._reconnected = False
         out.append(snapshot)
         self._buffer.clear()
@@ -124,17 +126,4 @@ class DepthSync:
         self.gaps += 1
         self._state = _State.WAIT_SNAPSHOT
         self._buffer = [diff]
-        return [self._gap(diff, "sequence_gap", last + 1, max(missed_to, last + 1))]
-
-    @staticmethod
-    def _gap(event: BookUpdate, reason: GapReason, first: int, last: int) -> ProviderGap:
-        return ProviderGap(
-            ts_recv=event.ts_recv,
-            source=event.source,
-            venue=event.venue,
-            symbol=event.symbol,
-            reason=reason,
-            first_missed=first,
-            last_missed=last,
-            detail="depth update ids",
-        )
+        return [book_gap(diff, "sequence_gap", last + 1, max(missed_to, last + 1), WHAT)]

@@ -16,78 +16,32 @@ SOURCE.md for every field). Decisions:
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import msgspec
 
+from ingest.marketdata.frames import (
+    PRICE_DIGITS,
+    RATE_DIGITS,
+    SIZE_DIGITS,
+    BadFrame,
+    int_field,
+    levels,
+    optional_scaled,
+)
+from ingest.marketdata.normaliser import VenueNormaliser
 from ingest.marketdata.numbers import BadNumber, millis_ns, scaled
-from ingest.marketdata.symbology import Instrument, SymbolTable
+from ingest.marketdata.symbology import Instrument
 from schemas.crypto import BookUpdate, CryptoQuote, CryptoTrade, MarkPrice
-from schemas.events import Event, Quarantined
-
-PRICE_DIGITS = 9
-SIZE_DIGITS = 8
-RATE_DIGITS = 9
-MAX_PAYLOAD = 65_536
+from schemas.events import Event
 
 _decode = msgspec.json.Decoder().decode
 
 
-class BadFrame(BadNumber):
-    """A frame field is missing or has the wrong type."""
-
-    code = "bad_frame"
-
-
-def _int(data: dict[str, Any], key: str) -> int:
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadFrame(f"{key}: expected an integer, got {value!r}")
-    return value
-
-
-def _levels(rows: Any, side: str) -> tuple[list[int], list[int]]:
-    if not isinstance(rows, list):
-        raise BadFrame(f"{side}: expected a list of [price, size], got {rows!r}")
-    prices: list[int] = []
-    sizes: list[int] = []
-    for row in rows:
-        if not isinstance(row, list) or len(row) < 2:
-            raise BadFrame(f"{side}: expected [price, size], got {row!r}")
-        prices.append(scaled(row[0], PRICE_DIGITS, side))
-        sizes.append(scaled(row[1], SIZE_DIGITS, side))
-    return prices, sizes
-
-
-class BinanceNormaliser:
+class BinanceNormaliser(VenueNormaliser):
     """Frames of one Binance market -> events; never raises on bad input."""
 
-    def __init__(self, venue: str, source: str, table: SymbolTable) -> None:
-        self.venue = venue
-        self.source = source
-        self.table = table
-        self.counters: Counter[str] = Counter()
-
-    def quarantine(self, ts_recv: int, reason: str, detail: str, text: str | bytes) -> Quarantined:
-        self.counters[f"quarantined:{reason}"] += 1
-        payload = text.encode() if isinstance(text, str) else text
-        return Quarantined(
-            ts_recv=ts_recv,
-            source=self.source,
-            reason=reason,
-            detail=detail,
-            payload=payload[:MAX_PAYLOAD],
-        )
-
-    def frame(self, text: str, ts_recv: int) -> list[Event]:
-        """One WebSocket text frame."""
-        try:
-            message = _decode(text)
-        except msgspec.DecodeError as exc:
-            return [self.quarantine(ts_recv, "malformed_json", str(exc), text)]
-        if not isinstance(message, dict):
-            return [self.quarantine(ts_recv, "unknown_message", "not an object", text)]
+    def message(self, message: dict[str, Any], ts_recv: int, text: str) -> list[Event]:
         data = message.get("data")
         if not isinstance(data, dict):
             if "result" in message and "id" in message:
@@ -98,38 +52,18 @@ class BinanceNormaliser:
             return [self.quarantine(ts_recv, "unknown_message", "no data object", text)]
         stream = message.get("stream")
         channel = stream.partition("@")[2] if isinstance(stream, str) else ""
-        instrument = self._instrument(data.get("s"))
+        instrument = self.instrument(data.get("s"))
         if instrument is None:
             return [self.quarantine(ts_recv, "unknown_symbol", f"{data.get('s')!r}", text)]
-        try:
-            event = self._event(channel, data, instrument, ts_recv)
-        except BadNumber as exc:
-            return [self.quarantine(ts_recv, "malformed_message", str(exc), text)]
+        event = self._event(channel, data, instrument, ts_recv)
         if event is None:
             return [self.quarantine(ts_recv, "unsupported_channel", f"{stream!r}", text)]
-        self.counters[type(event).__name__] += 1
         return [event]
-
-    def _instrument(self, venue_symbol: object) -> Instrument | None:
-        if not isinstance(venue_symbol, str):
-            return None
-        return self.table.lookup(self.venue, venue_symbol)
-
-    def _common(self, instrument: Instrument, ts_recv: int) -> dict[str, Any]:
-        return {
-            "ts_recv": ts_recv,
-            "publisher_id": instrument.publisher_id,
-            "instrument_id": instrument.instrument_id,
-            "source": self.source,
-            "symbol": instrument.symbol,
-            "venue": self.venue,
-            "venue_symbol": instrument.venue_symbol,
-        }
 
     def _event(
         self, channel: str, data: dict[str, Any], instrument: Instrument, ts_recv: int
     ) -> Event | None:
-        common = self._common(instrument, ts_recv)
+        common = self.common(instrument, ts_recv)
         if channel == "aggTrade":
             return self._trade(data, common)
         if channel == "bookTicker":
@@ -144,7 +78,7 @@ class BinanceNormaliser:
         buyer_maker = data.get("m")
         if not isinstance(buyer_maker, bool):
             raise BadFrame(f"m: expected true or false, got {buyer_maker!r}")
-        agg_id = _int(data, "a")
+        agg_id = int_field(data, "a")
         return CryptoTrade(
             **common,
             ts_event=millis_ns(data.get("T"), "T"),
@@ -153,7 +87,7 @@ class BinanceNormaliser:
             price=scaled(data.get("p"), PRICE_DIGITS, "p"),
             size=scaled(data.get("q"), SIZE_DIGITS, "q"),
             side="sell" if buyer_maker else "buy",
-            trade_count=_int(data, "l") - _int(data, "f") + 1,
+            trade_count=int_field(data, "l") - int_field(data, "f") + 1,
         )
 
     def _quote(self, data: dict[str, Any], common: dict[str, Any], ts_recv: int) -> CryptoQuote:
@@ -161,7 +95,7 @@ class BinanceNormaliser:
         return CryptoQuote(
             **common,
             ts_event=ts_recv if stamp is None else millis_ns(stamp, "T"),
-            sequence=_int(data, "u"),
+            sequence=int_field(data, "u"),
             bid_px=scaled(data.get("b"), PRICE_DIGITS, "b"),
             bid_sz=scaled(data.get("B"), SIZE_DIGITS, "B"),
             ask_px=scaled(data.get("a"), PRICE_DIGITS, "a"),
@@ -169,16 +103,16 @@ class BinanceNormaliser:
         )
 
     def _diff(self, data: dict[str, Any], common: dict[str, Any]) -> BookUpdate:
-        bid_px, bid_sz = _levels(data.get("b"), "b")
-        ask_px, ask_sz = _levels(data.get("a"), "a")
+        bid_px, bid_sz = levels(data.get("b"), "b")
+        ask_px, ask_sz = levels(data.get("a"), "a")
         prev = data.get("pu")
         return BookUpdate(
             **common,
             ts_event=millis_ns(data.get("T", data.get("E")), "E"),
-            sequence=_int(data, "u"),
+            sequence=int_field(data, "u"),
             snapshot=False,
-            first_update_id=_int(data, "U"),
-            prev_update_id=None if prev is None else _int(data, "pu"),
+            first_update_id=int_field(data, "U"),
+            prev_update_id=None if prev is None else int_field(data, "pu"),
             bid_px=bid_px,
             bid_sz=bid_sz,
             ask_px=ask_px,
@@ -186,14 +120,14 @@ class BinanceNormaliser:
         )
 
     def _mark(self, data: dict[str, Any], common: dict[str, Any]) -> MarkPrice:
-        index, rate, next_funding = data.get("i"), data.get("r"), data.get("T")
+        next_funding = data.get("T")
         return MarkPrice(
             **common,
             ts_event=millis_ns(data.get("E"), "E"),
-            sequence=_int(data, "E"),
+            sequence=int_field(data, "E"),
             mark_px=scaled(data.get("p"), PRICE_DIGITS, "p"),
-            index_px=None if index is None else scaled(index, PRICE_DIGITS, "i"),
-            funding_rate=None if rate in (None, "") else scaled(rate, RATE_DIGITS, "r"),
+            index_px=optional_scaled(data.get("i"), PRICE_DIGITS, "i"),
+            funding_rate=optional_scaled(data.get("r"), RATE_DIGITS, "r"),
             ts_next_funding=None if not next_funding else millis_ns(next_funding, "T"),
         )
 
@@ -206,16 +140,16 @@ class BinanceNormaliser:
             data = _decode(body)
             if not isinstance(data, dict):
                 raise BadFrame("expected a JSON object")
-            last = _int(data, "lastUpdateId")
-            bid_px, bid_sz = _levels(data.get("bids"), "bids")
-            ask_px, ask_sz = _levels(data.get("asks"), "asks")
+            last = int_field(data, "lastUpdateId")
+            bid_px, bid_sz = levels(data.get("bids"), "bids")
+            ask_px, ask_sz = levels(data.get("asks"), "asks")
             stamp = data.get("T", data.get("E"))
             ts_event = ts_recv if stamp is None else millis_ns(stamp, "T")
         except (msgspec.DecodeError, BadNumber) as exc:
             return self.quarantine(ts_recv, "malformed_snapshot", str(exc), body)
         self.counters["BookSnapshot"] += 1
         return BookUpdate(
-            **self._common(instrument, ts_recv),
+            **self.common(instrument, ts_recv),
             ts_event=ts_event,
             sequence=last,
             snapshot=True,

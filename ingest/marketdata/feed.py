@@ -90,6 +90,17 @@ class WebSocketFeed:
         if self._connection is not None:
             await self._connection.close()
 
+    async def send(self, message: str) -> bool:
+        """Send on the current connection; False when there is none (the next connect
+        subscribes afresh anyway)."""
+        if self._connection is None:
+            return False
+        try:
+            await self._connection.send(message)
+        except (WebSocketException, OSError):
+            return False
+        return True
+
     async def _connect(self) -> ClientConnection:
         connection = await connect(
             self.settings.url,

@@ -59,6 +59,7 @@ class FramePlayer:
         self.reply = reply
         self.connections = 0
         self.subscriptions: list[str] = []
+        self.received: list[str] = []  # what clients sent after their subscription
         self.sent: Counter[int] = Counter()  # frames sent per connection
         self.url = ""
         self._server: Server | None = None
@@ -99,6 +100,7 @@ class FramePlayer:
 
     async def _answer_pings(self, connection: ServerConnection) -> None:
         async for message in connection:
+            self.received.append(str(message))
             answer = self.reply(str(message))
             if answer is not None and '"ping"' in str(message):
                 await connection.send(answer)
