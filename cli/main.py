@@ -7,6 +7,7 @@ import gc
 import typer
 
 import cli.api
+import cli.book
 import cli.compute
 import cli.daemon
 import cli.ingest
@@ -24,7 +25,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 # Each module adds its commands with `register(app)`; this order is `flowtape --help`'s.
 COMMAND_MODULES = (
     cli.stack, cli.sql, cli.synth, cli.ingest, cli.compute, cli.sink, cli.replay, cli.score,
-    cli.api, cli.keys, cli.daemon,
+    cli.api, cli.keys, cli.daemon, cli.book,
 )  # fmt: skip
 for module in COMMAND_MODULES:
     module.register(app)
