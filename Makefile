@@ -6,18 +6,26 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install up test lint bench clean
 
-$(STAMP): pyproject.toml
+KERNELS := $(VENV)/.kernels
+KERNEL_SOURCES := setup.py $(wildcard compute/*/kernel.py compute/*/kernel.pxd compute/*/layout.py)
+
+$(STAMP): pyproject.toml setup.py
 	@echo "installing dependencies (about a minute)"
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+# The compiled kernels follow their sources (pip install -e . builds them the first time).
+$(KERNELS): $(STAMP) $(KERNEL_SOURCES)
+	$(VENV)/bin/python setup.py -q build_ext --inplace
+	touch $(KERNELS)
 
-up: $(STAMP)
+install: $(STAMP) $(KERNELS)
+
+up: $(STAMP) $(KERNELS)
 	$(VENV)/bin/flowtape up
 
-test: $(STAMP)
+test: $(STAMP) $(KERNELS)
 	$(VENV)/bin/pytest
 
 lint: $(STAMP)
@@ -26,7 +34,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-bench: $(STAMP)
+bench: $(STAMP) $(KERNELS)
 	for b in bench/bench_*.py; do $(VENV)/bin/python $$b || exit 1; done
 
 clean:

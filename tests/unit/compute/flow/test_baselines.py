@@ -36,7 +36,8 @@ def test_baseline_value_matches_population_statistics_rounded_to_fixed_digits() 
     flat = Ring([])
     for _ in range(20):
         ring_push(flat, 5, 50)
-    assert baseline_value(ring_sums(flat), "AAPL", "size", 9, min_samples=12).z is None  # zero spread
+    zero_spread = baseline_value(ring_sums(flat), "AAPL", "size", 9, min_samples=12)
+    assert zero_spread.z is None
 
 
 def test_baselines_expire_after_the_ttl_measured_in_event_time() -> None:

@@ -1,0 +1,334 @@
+"""The kernel's output rows as the struct engine's events: the same PrintInference,
+FlowPacket (members, legs), ClassifierHit, Alert and Quarantined, field for field.
+
+Formatting changes no state: ids, structure tags, venue lists, ratios and the classifiers'
+rules are functions of the rows, which already hold every fact of the state they need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from compute.flow.aggressor import INFERENCES
+from compute.flow.baselines import RingSums, fixed_ratio
+from compute.flow.classifiers import ScoreInputs, UnusualVolume, classify, emit_hits
+from compute.flow.columnar import ColumnarState, KernelOutputs
+from compute.flow.layout import (
+    I_PRICE,
+    I_PUBLISHER,
+    I_SEQUENCE,
+    I_SIZE,
+    I_TS_EVENT,
+    I_TS_RECV,
+    L_COUNT,
+    L_DAY_VOLUME,
+    L_DTE,
+    L_EXPIRY,
+    L_INSTRUMENT,
+    L_MONEYNESS,
+    L_OPEN_INTEREST,
+    L_PREMIUM,
+    L_RATIO,
+    L_RIGHT,
+    L_SIDE,
+    L_SIZE,
+    L_STRIKE,
+    L_SYMBOL,
+    L_VWAP,
+    LIMB,
+    M_ASK,
+    M_BID,
+    M_BUCKET,
+    M_INSTRUMENT,
+    M_PRICE,
+    M_PUBLISHER,
+    M_SEQUENCE,
+    M_SIDE,
+    M_SIZE,
+    M_TS_EVENT,
+    NULL,
+    O_ASK,
+    O_ASK_SZ,
+    O_BID,
+    O_BID_SZ,
+    O_CONTRACT,
+    O_EVENT,
+    O_INFERENCE,
+    O_LATE,
+    O_NAME,
+    O_QUOTE_TS,
+    O_STATUS,
+    O_SYMBOL,
+    PK_MULTI_LEG,
+    Q_BUCKETS,
+    Q_BUY,
+    Q_COUNT,
+    Q_COVERED,
+    Q_KIND,
+    Q_LATE,
+    Q_LEG_COUNT,
+    Q_LEGS,
+    Q_LEVELS,
+    Q_MEMBERS,
+    Q_NAME,
+    Q_PREMIUM,
+    Q_SCORE,
+    Q_SELL,
+    Q_SIDE,
+    Q_SIZE,
+    Q_SPOT,
+    Q_TS_END,
+    Q_TS_RECV,
+    Q_TS_START,
+    R_FIRST_OPEN_INTEREST,
+    R_N,
+    R_P_SUM,
+    R_S_SUM,
+    R_U_AVG_LIMIT,
+    R_U_OPEN_INTEREST,
+    R_U_PAST_DAYS,
+    R_U_PAST_TOTAL,
+    R_U_VOLUME,
+    R_UNUSUAL,
+    REASONS,
+    RIGHT_PUT,
+)
+from compute.flow.packets import BUCKETS
+from compute.flow.structures import LegTerms, tag_structure
+from schemas.codec import encode_event
+from schemas.events import (
+    Event,
+    FlowPacket,
+    MemberPrint,
+    NbboStatus,
+    PacketKind,
+    PacketLeg,
+    PrintInference,
+    Quarantined,
+    Right,
+    Side,
+)
+from schemas.ids import make_id
+
+STATUSES: tuple[NbboStatus, ...] = ("print", "joined", "held", "stale", "missing", "crossed")
+SIDES: tuple[Side, ...] = ("buy", "sell", "unknown", "mixed")  # type: ignore[assignment]
+KINDS: tuple[PacketKind, ...] = ("single", "block", "split", "sweep", "multi_leg")
+
+
+def _opt(value: int) -> int | None:
+    return None if value == NULL else value
+
+
+def _ratio(value: int) -> float | None:
+    return None if value == NULL else value / 10_000
+
+
+def print_inferences(state: ColumnarState, outputs: KernelOutputs) -> list[PrintInference]:
+    """One PrintInference per print row, in event order."""
+    events = outputs.events
+    run_id = state.run_id
+    symbols, names, iids = state.symbols, state.names, state.instrument_ids
+    found: list[PrintInference] = []
+    for row in outputs.prints.tolist():
+        e = events[row[O_EVENT]]
+        side, bucket, rule, confidence = INFERENCES[row[O_INFERENCE]]
+        found.append(
+            PrintInference(
+                int(e[I_TS_RECV]),
+                run_id,
+                int(e[I_TS_EVENT]),
+                int(e[I_PUBLISHER]),
+                iids[row[O_CONTRACT]],
+                int(e[I_SEQUENCE]),
+                symbols[row[O_SYMBOL]],
+                names[row[O_NAME]],
+                int(e[I_PRICE]),
+                int(e[I_SIZE]),
+                side,
+                bucket,
+                rule,
+                confidence,
+                STATUSES[row[O_STATUS]],
+                _opt(row[O_BID]),
+                _opt(row[O_ASK]),
+                _opt(row[O_BID_SZ]),
+                _opt(row[O_ASK_SZ]),
+                _opt(row[O_QUOTE_TS]),
+                bool(row[O_LATE]),
+            )
+        )
+    return found
+
+
+def _members(rows: list[list[int]]) -> list[MemberPrint]:
+    return [
+        MemberPrint(
+            m[M_INSTRUMENT],
+            m[M_PUBLISHER],
+            m[M_TS_EVENT],
+            m[M_SEQUENCE],
+            m[M_PRICE],
+            m[M_SIZE],
+            SIDES[m[M_SIDE]],
+            BUCKETS[m[M_BUCKET]],  # type: ignore[arg-type]
+            _opt(m[M_BID]),
+            _opt(m[M_ASK]),
+        )
+        for m in rows
+    ]
+
+
+def flow_events(state: ColumnarState, outputs: KernelOutputs) -> list[Event]:
+    """Each emitted packet with its hits and alert, in emission order."""
+    cfg = state.config
+    run_id = state.run_id
+    members_all = outputs.members.tolist()
+    legs_all = outputs.legs.tolist()
+    scores = outputs.scores.tolist()
+    out: list[Event] = []
+    for q in outputs.packets.tolist():
+        kind = q[Q_KIND]
+        n = q[Q_COUNT]
+        member_rows = members_all[q[Q_MEMBERS] : q[Q_MEMBERS] + n]
+        members = _members(member_rows)
+        size, buy, sell, covered = q[Q_SIZE], q[Q_BUY], q[Q_SELL], q[Q_COVERED]
+        legs: list[PacketLeg] = []
+        terms: list[LegTerms] = []
+        for leg in legs_all[q[Q_LEGS] : q[Q_LEGS] + q[Q_LEG_COUNT]]:
+            iid = leg[L_INSTRUMENT]
+            venues = sorted({m.publisher_id for m in members if m.instrument_id == iid})
+            right: Right = "P" if leg[L_RIGHT] == RIGHT_PUT else "C"
+            legs.append(
+                PacketLeg(
+                    iid,
+                    state.symbols[leg[L_SYMBOL]],
+                    right,
+                    leg[L_STRIKE],
+                    leg[L_EXPIRY],
+                    SIDES[leg[L_SIDE]],
+                    leg[L_SIZE],
+                    leg[L_PREMIUM],
+                    leg[L_COUNT],
+                    venues,
+                    leg[L_VWAP],
+                    leg[L_RATIO],
+                    _ratio(leg[L_MONEYNESS]),
+                    _opt(leg[L_DTE]),
+                    leg[L_DAY_VOLUME],
+                    _opt(leg[L_OPEN_INTEREST]),
+                )
+            )
+            terms.append(
+                LegTerms(right, leg[L_STRIKE], leg[L_EXPIRY], SIDES[leg[L_SIDE]], leg[L_RATIO])
+            )
+        if kind == PK_MULTI_LEG:
+            structure = tag_structure(terms)
+            aggressor = fixed_ratio(max(buy, sell), size) if size else 0.0
+            coverage = fixed_ratio(covered, n)
+        else:
+            structure = ""
+            if n > 1:
+                aggressor = fixed_ratio(buy if buy > sell else sell, size)
+            else:
+                aggressor = 0.0 if buy == sell else 1.0
+            coverage = 1.0 if covered == n else fixed_ratio(covered, n)
+        head = members[0]
+        buckets = q[Q_BUCKETS : Q_BUCKETS + 6]
+        packet = FlowPacket(
+            q[Q_TS_RECV],
+            make_id(
+                "flow_packet",
+                run_id,
+                head.instrument_id,
+                head.publisher_id,
+                head.ts_event,
+                head.sequence,
+            ),  # fmt: skip
+            run_id,
+            KINDS[kind],
+            structure,
+            state.names[q[Q_NAME]],
+            q[Q_TS_START],
+            q[Q_TS_END],
+            SIDES[q[Q_SIDE]],
+            q[Q_PREMIUM],
+            size,
+            n,
+            sorted({m.publisher_id for m in members}),
+            q[Q_LEVELS],
+            legs,
+            {BUCKETS[i]: buckets[i] for i in range(6) if buckets[i]},
+            aggressor,
+            coverage,
+            _opt(q[Q_SPOT]),
+            members,
+            bool(q[Q_LATE]),
+        )
+        out.append(packet)
+        if q[Q_SCORE] >= 0:
+            hits = classify(cfg, packet, _score_inputs(scores[q[Q_SCORE]]))
+            if hits:
+                emit_hits(cfg, run_id, packet, hits, out)
+    return out
+
+
+def _sums(row: list[int], at: int, n: int) -> RingSums:
+    squares = (row[at + 1] * LIMB + row[at + 2]) * LIMB + row[at + 3]
+    return RingSums(n, row[at], squares)
+
+
+def _score_inputs(row: list[int]) -> ScoreInputs:
+    n = row[R_N]
+    unusual = None
+    if row[R_UNUSUAL]:
+        unusual = UnusualVolume(
+            row[R_U_VOLUME],
+            _opt(row[R_U_OPEN_INTEREST]),
+            row[R_U_PAST_TOTAL],
+            row[R_U_PAST_DAYS],
+            row[R_U_AVG_LIMIT],
+        )
+    return ScoreInputs(
+        _sums(row, R_P_SUM, n), _sums(row, R_S_SUM, n), _opt(row[R_FIRST_OPEN_INTEREST]), unusual
+    )
+
+
+def quarantined(
+    state: ColumnarState, outputs: KernelOutputs, originals: Sequence[Event]
+) -> list[Quarantined]:
+    """The batch's quarantined events, with the original event as the payload."""
+    found: list[Quarantined] = []
+    for event_index, reason in outputs.quarantined.tolist():
+        event = originals[event_index]
+        found.append(
+            Quarantined(
+                ts_recv=event.ts_recv,
+                source="compute",
+                reason=REASONS[reason],
+                detail=_detail(event, REASONS[reason]),
+                payload=encode_event(event),
+            )
+        )
+    return found
+
+
+def _detail(event: Event, reason: str) -> str:
+    if reason == "unknown_contract":
+        return f"instrument_id {event.instrument_id}"  # type: ignore[attr-defined]
+    if reason == "bad_print":
+        return f"price {event.price} size {event.size}"  # type: ignore[attr-defined]
+    return type(event).__name__
+
+
+def to_events(
+    state: ColumnarState, outputs: KernelOutputs, originals: Sequence[Event]
+) -> dict[type[Event], list[Event]]:
+    """Every output event of a batch, grouped by type (each group in emission order)."""
+    grouped: dict[type[Event], list[Event]] = {}
+    for event in [
+        *quarantined(state, outputs, originals),
+        *print_inferences(state, outputs),
+        *flow_events(state, outputs),
+    ]:
+        grouped.setdefault(type(event), []).append(event)
+    return grouped

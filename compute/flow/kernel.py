@@ -1,0 +1,1415 @@
+# mypy: disable-error-code="no-any-return"
+# (numpy indexing is untyped to mypy, and int() on a C integer would box it in the compiled kernel)
+"""The options-flow engine's per-event path over typed arrays (compiled by Cython: kernel.pxd).
+
+Plain Python that Cython compiles ahead of time: with `kernel.pxd` every name below is a C
+integer or a typed memoryview and every method a C call. In event order it does everything
+`compute.flow.engine.step` does to its state and writes what formatting needs as integer
+rows: one per print, per emitted packet, member, leg and scored packet. Formatting (ids,
+tags, hits, alerts, tables) happens afterwards and changes no state, so outputs cannot
+depend on where batches begin or end. Offsets and codes: `compute.flow.layout`.
+
+Arithmetic matches the struct engine bit for bit: `//` and `%` keep Python's floor
+semantics (compiled with `cdivision` off) and a notional that could leave int64 stops the
+kernel at that event (`S_OVERFLOW`), which the caller reports. Rare work whose rules live in
+Python (New York day bounds, trading-day counts, the daily volume history) is asked of
+`hooks` once per day, or once per contract and day.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from compute.flow.layout import (
+    BUCKET_NA,
+    C_AVG_LIMIT,
+    C_DAY_VOLUME,
+    C_DEFINED,
+    C_DTE,
+    C_DTE_DAY,
+    C_EXPIRY,
+    C_LAST_PRICE,
+    C_MULTIPLIER,
+    C_NAME,
+    C_OPEN_BUY,
+    C_OPEN_INTEREST,
+    C_OPEN_SELL,
+    C_OPEN_UNKNOWN,
+    C_P_ASK,
+    C_P_ASK_SZ,
+    C_P_BID,
+    C_P_BID_SZ,
+    C_P_SAMPLED,
+    C_P_TS,
+    C_PAST_DAYS,
+    C_PAST_TOTAL,
+    C_Q_ASK,
+    C_Q_ASK_SZ,
+    C_Q_BID,
+    C_Q_BID_SZ,
+    C_Q_SAMPLED,
+    C_Q_TS,
+    C_RIGHT,
+    C_STRIKE,
+    C_SYMBOL,
+    C_TICK,
+    C_UNUSUAL_DAY,
+    C_VOLUME_DAY,
+    C_WIDTH,
+    CT_CONTRACTS_FROM_SYMBOL,
+    CT_EQUITY_PRINTS_LATE_IGNORED,
+    CT_EQUITY_PRINTS_UNUSABLE,
+    CT_LATE_EVENTS,
+    CT_QUARANTINED,
+    CT_QUOTES_LATE_IGNORED,
+    I_ASK,
+    I_ASK_SZ,
+    I_BID,
+    I_BID_SZ,
+    I_CONTRACT,
+    I_EXPIRY,
+    I_FLAG,
+    I_INSTRUMENT,
+    I_KIND,
+    I_MULTIPLIER,
+    I_NAME,
+    I_PRICE,
+    I_PUBLISHER,
+    I_RIGHT,
+    I_SEQUENCE,
+    I_SIZE,
+    I_STRIKE,
+    I_SYMBOL,
+    I_TS_EVENT,
+    I_TS_RECV,
+    INF_BUY_A_QUOTE,
+    INF_BUY_AA_QUOTE,
+    INF_BUY_M_DEPTH,
+    INF_BUY_M_QUOTE_MID,
+    INF_BUY_M_TICK,
+    INF_BUY_M_TRADE_SIZE,
+    INF_BUY_NA_TICK,
+    INF_SELL_B_QUOTE,
+    INF_SELL_BB_QUOTE,
+    INF_SELL_M_DEPTH,
+    INF_SELL_M_QUOTE_MID,
+    INF_SELL_M_TICK,
+    INF_SELL_M_TRADE_SIZE,
+    INF_SELL_NA_TICK,
+    INF_UNKNOWN_MID,
+    INF_UNKNOWN_NA,
+    K_CONTRACT,
+    K_EQUITY_PRINT,
+    K_GAP,
+    K_NOT_RAW,
+    K_OPEN_INTEREST,
+    K_OPTION_PRINT,
+    K_OPTION_QUOTE,
+    K_SKIP,
+    L_CONTRACT,
+    L_COUNT,
+    L_DAY_VOLUME,
+    L_DTE,
+    L_EXPIRY,
+    L_INSTRUMENT,
+    L_MONEYNESS,
+    L_OPEN_INTEREST,
+    L_PREMIUM,
+    L_RATIO,
+    L_RIGHT,
+    L_SIDE,
+    L_SIZE,
+    L_STRIKE,
+    L_SYMBOL,
+    L_VWAP,
+    LIMB,
+    M_ASK,
+    M_BID,
+    M_BUCKET,
+    M_CONTRACT,
+    M_INSTRUMENT,
+    M_NEXT,
+    M_PRICE,
+    M_PUBLISHER,
+    M_SEQUENCE,
+    M_SIDE,
+    M_SIZE,
+    M_TS_EVENT,
+    M_WIDTH,
+    N_ANCHOR_GROUP,
+    N_ANCHOR_SERIAL,
+    N_ANCHOR_SLOT,
+    N_ANCHOR_TS,
+    N_BASE_EXISTS,
+    N_BASE_LAST_TS,
+    N_BASE_LEN,
+    N_BASE_POS,
+    N_SPOT,
+    N_SPREAD_LEN,
+    N_SPREAD_POS,
+    NO_DEADLINE,
+    NULL,
+    O_ASK,
+    O_ASK_SZ,
+    O_BID,
+    O_BID_SZ,
+    O_CONTRACT,
+    O_EVENT,
+    O_INFERENCE,
+    O_LATE,
+    O_NAME,
+    O_QUOTE_TS,
+    O_STATUS,
+    O_SYMBOL,
+    P_CONTRACT,
+    P_COUNT,
+    P_DEADLINE,
+    P_FIRST_TS,
+    P_FIRST_TS_EVENT,
+    P_GROUP,
+    P_GROUP_HEAD,
+    P_GROUP_OPEN,
+    P_GROUP_TAIL,
+    P_LAST_TS,
+    P_LATE,
+    P_MEMBERS,
+    P_MEMBERS_TAIL,
+    P_NAME,
+    P_NEXT,
+    P_SERIAL,
+    P_SIDE,
+    P_STATE,
+    PK_BLOCK,
+    PK_MULTI_LEG,
+    PK_SINGLE,
+    PK_SPLIT,
+    PK_SWEEP,
+    PS_FREE,
+    PS_OPEN,
+    PS_WAITING,
+    Q_BUCKETS,
+    Q_BUY,
+    Q_COUNT,
+    Q_COVERED,
+    Q_KIND,
+    Q_LATE,
+    Q_LEG_COUNT,
+    Q_LEGS,
+    Q_LEVELS,
+    Q_MEMBERS,
+    Q_NAME,
+    Q_PREMIUM,
+    Q_SCORE,
+    Q_SELL,
+    Q_SIDE,
+    Q_SIZE,
+    Q_SPOT,
+    Q_TS_END,
+    Q_TS_RECV,
+    Q_TS_START,
+    QR_EVENT,
+    QR_REASON,
+    R_DAY,
+    R_FIRST_OPEN_INTEREST,
+    R_N,
+    R_P_SUM,
+    R_PACKET,
+    R_S_SUM,
+    R_SPREAD_BPS,
+    R_U_AVG_LIMIT,
+    R_U_OPEN_INTEREST,
+    R_U_PAST_DAYS,
+    R_U_PAST_TOTAL,
+    R_U_VOLUME,
+    R_UNUSUAL,
+    REASON_BAD_PRINT,
+    REASON_NOT_RAW,
+    REASON_UNKNOWN_CONTRACT,
+    RIGHT_CALL,
+    S_CLOCK,
+    S_DAY,
+    S_DAY_BEGIN,
+    S_DAY_END,
+    S_FIFO_HEAD,
+    S_FIFO_TAIL,
+    S_LAST_GAP_TS,
+    S_MEMBER_FREE,
+    S_MEMBERS_USED,
+    S_NEXT_SERIAL,
+    S_OVERFLOW,
+    S_PACKET_FREE,
+    S_PACKETS_USED,
+    SIDE_BUY,
+    SIDE_MIXED,
+    SIDE_SELL,
+    SIDE_UNKNOWN,
+    ST_CROSSED,
+    ST_HELD,
+    ST_JOINED,
+    ST_MISSING,
+    ST_PRINT,
+    ST_STALE,
+    UNLIMITED,
+)
+
+# A notional (price x size, summed over a packet's members) stays below this; a print
+# beyond it stops the kernel rather than wrap.
+Table = npt.NDArray[np.int64]  # 2-D, C-contiguous
+Column = npt.NDArray[np.int64]
+
+NOTIONAL_LIMIT = 2**62
+PREMIUM_DIVISOR = 10_000_000  # price (1e-9 $) x size x multiplier -> cents
+FIXED_SCALE = 10_000
+
+
+def infer(price: int, size: int, bid: int, ask: int, bid_sz: int, ask_sz: int, tick: int) -> int:
+    """`compute.flow.aggressor.infer_side` as an inference code (`NULL` for None)."""
+    if bid == NULL or ask == NULL:
+        if tick > 0:
+            return INF_BUY_NA_TICK
+        if tick < 0:
+            return INF_SELL_NA_TICK
+        return INF_UNKNOWN_NA
+    if price > ask:
+        return INF_BUY_AA_QUOTE
+    if price < bid:
+        return INF_SELL_BB_QUOTE
+    if price == ask and price != bid:
+        return INF_BUY_A_QUOTE
+    if price == bid and price != ask:
+        return INF_SELL_B_QUOTE
+    twice = 2 * price
+    if twice > bid + ask:
+        return INF_BUY_M_QUOTE_MID
+    if twice < bid + ask:
+        return INF_SELL_M_QUOTE_MID
+    if bid_sz != NULL and ask_sz != NULL and bid_sz != ask_sz:
+        if size == bid_sz:
+            return INF_BUY_M_TRADE_SIZE
+        if size == ask_sz:
+            return INF_SELL_M_TRADE_SIZE
+        if ask_sz > bid_sz:
+            return INF_BUY_M_DEPTH
+        if bid_sz > ask_sz:
+            return INF_SELL_M_DEPTH
+    if tick > 0:
+        return INF_BUY_M_TICK
+    if tick < 0:
+        return INF_SELL_M_TICK
+    return INF_UNKNOWN_MID
+
+
+def inference_side(code: int) -> int:
+    if code <= INF_UNKNOWN_NA:
+        return SIDE_UNKNOWN
+    return SIDE_BUY if code % 2 == 0 else SIDE_SELL
+
+
+def inference_bucket(code: int) -> int:
+    if code == INF_UNKNOWN_NA or code == INF_BUY_NA_TICK or code == INF_SELL_NA_TICK:
+        return BUCKET_NA
+    if code == INF_BUY_AA_QUOTE:
+        return 0
+    if code == INF_BUY_A_QUOTE:
+        return 1
+    if code == INF_SELL_B_QUOTE:
+        return 3
+    if code == INF_SELL_BB_QUOTE:
+        return 4
+    return 2
+
+
+def fixed_ratio(num: int, den: int) -> int:
+    """`num / den` rounded half-to-even to 1e-4, as an integer count of 1e-4 (`den > 0`)."""
+    q = num * FIXED_SCALE // den
+    r = num * FIXED_SCALE - q * den
+    twice = 2 * r
+    if twice > den or (twice == den and q % 2 == 1):
+        q += 1
+    return q
+
+
+def gcd(a: int, b: int) -> int:
+    while b:
+        a, b = b, a % b
+    return a
+
+
+class FlowKernel:
+    """The flow engine's state as arrays, and the per-event path over one batch.
+
+    The caller (`compute.flow.columnar`) owns the arrays: it grows the pools so one batch
+    cannot run out (`packets` and `members` have a free row for every print of the batch),
+    sizes the output rows, and reads `n_*` back after `run`.
+    """
+
+    # state (owned and grown by the caller between batches)
+    contracts: Table
+    names: Table
+    premium_ring: Table
+    size_ring: Table
+    spread_ring: Table
+    packets: Table
+    members: Table
+    fifo: Column
+    scalars: Column
+    counters: Column
+    # outputs of one batch, sized by the caller
+    prints: Table
+    packets_out: Table
+    members_out: Table
+    legs_out: Table
+    scores: Table
+    quarantined: Table
+    # scratch space of one moment or order
+    scratch_parts: Column
+    scratch_roots: Column
+    scratch_order: Column
+    scratch_venues: Column  # per publisher id: -1 between moments
+    scratch_sizes: Column  # per contract: 0 between orders
+    scratch_legs: Column  # per contract: 0 between orders
+    scratch_leg_rows: Table
+
+    def __init__(self, config: Any, hooks: Any) -> None:
+        self.hooks = hooks
+        self.max_age = config.nbbo_max_age_ns
+        self.cluster_window = config.cluster_window_ns
+        self.sync_window = config.multi_leg_sync_ns
+        self.max_legs = config.multi_leg_max_legs
+        self.max_ratio = config.multi_leg_max_ratio
+        self.block_min_size = config.block_min_size
+        self.block_min_premium = config.block_min_premium_cents
+        self.window = config.rolling_window_size
+        self.ttl = config.rolling_ttl_ns
+        self.spike_min_premium = config.classifier_spike_min_premium_cents
+        self.repeated_min_prints = config.classifier_repeated_hits_min_prints
+        self.held_begin = 0
+        self.held_end = 0
+        self.event = 0
+        self.n_prints = 0
+        self.n_packets = 0
+        self.n_members = 0
+        self.n_legs = 0
+        self.n_scores = 0
+        self.n_quarantined = 0
+
+    # ---- the batch
+
+    def run(self, events: Any, n: int, finish: int) -> None:
+        """Apply rows `0..n-1` of `events` in order; with `finish`, close everything after."""
+        scalars = self.scalars
+        self.n_prints = self.n_packets = self.n_members = 0
+        self.n_legs = self.n_scores = self.n_quarantined = 0
+        for i in range(n):
+            kind = events[i, I_KIND]
+            if kind == K_SKIP:
+                continue
+            if kind == K_NOT_RAW:
+                self.quarantine(i, REASON_NOT_RAW)
+                continue
+            t = events[i, I_TS_RECV]
+            self.event = i
+            late = 0
+            clock = scalars[S_CLOCK]
+            if t > clock:
+                self.close_packets(t)
+                scalars[S_CLOCK] = t
+            elif t < clock:
+                late = 1
+                self.counters[CT_LATE_EVENTS] += 1
+            if kind == K_OPTION_PRINT:
+                self.option_print(events, i, t, late)
+            elif kind == K_OPTION_QUOTE:
+                self.option_quote(events, i, t)
+            elif kind == K_EQUITY_PRINT:
+                self.equity_print(events, i, late)
+            elif kind == K_CONTRACT:
+                self.define(events, i)
+            elif kind == K_OPEN_INTEREST:
+                c = self.contract(events, i)
+                if c >= 0:
+                    self.contracts[c, C_OPEN_INTEREST] = events[i, I_PRICE]
+            elif kind == K_GAP:
+                if t > scalars[S_LAST_GAP_TS]:
+                    scalars[S_LAST_GAP_TS] = t
+            # equity quotes and heartbeats only move event time forward here
+            if scalars[S_OVERFLOW] >= 0:
+                return
+        if finish:
+            self.event = n
+            self.close_packets(NO_DEADLINE)
+            names = self.names
+            for k in range(names.shape[0]):
+                names[k, N_ANCHOR_SERIAL] = -1
+                names[k, N_ANCHOR_GROUP] = -1
+
+    def quarantine(self, i: int, reason: int) -> None:
+        row = self.n_quarantined
+        self.quarantined[row, QR_EVENT] = i
+        self.quarantined[row, QR_REASON] = reason
+        self.n_quarantined = row + 1
+        self.counters[CT_QUARANTINED + reason] += 1
+
+    # ---- contracts and quotes
+
+    def init_contract(
+        self, c: int, symbol: int, name: int, right: int, strike: int, expiry: int, mult: int
+    ) -> None:
+        row = self.contracts
+        for f in range(C_WIDTH):
+            row[c, f] = 0
+        row[c, C_DEFINED] = 1
+        row[c, C_SYMBOL] = symbol
+        row[c, C_NAME] = name
+        row[c, C_RIGHT] = right
+        row[c, C_STRIKE] = strike
+        row[c, C_EXPIRY] = expiry
+        row[c, C_MULTIPLIER] = mult
+        row[c, C_Q_TS] = -1
+        row[c, C_Q_BID] = NULL
+        row[c, C_Q_ASK] = NULL
+        row[c, C_P_TS] = -1
+        row[c, C_P_BID] = NULL
+        row[c, C_P_ASK] = NULL
+        row[c, C_OPEN_INTEREST] = NULL
+        row[c, C_AVG_LIMIT] = UNLIMITED
+        row[c, C_OPEN_BUY] = -1
+        row[c, C_OPEN_SELL] = -1
+        row[c, C_OPEN_UNKNOWN] = -1
+
+    def contract(self, events: Any, i: int) -> int:
+        """The event's contract row: known, else learnt from its OCC symbol, else -1
+        (quarantined)."""
+        c = events[i, I_CONTRACT]
+        if self.contracts[c, C_DEFINED]:
+            return c
+        if events[i, I_SYMBOL] < 0:
+            self.quarantine(i, REASON_UNKNOWN_CONTRACT)
+            return -1
+        self.init_contract(
+            c,
+            events[i, I_SYMBOL],
+            events[i, I_NAME],
+            events[i, I_RIGHT],
+            events[i, I_STRIKE],
+            events[i, I_EXPIRY],
+            events[i, I_MULTIPLIER],
+        )
+        return c
+
+    def define(self, events: Any, i: int) -> None:
+        c = events[i, I_CONTRACT]
+        row = self.contracts
+        if not row[c, C_DEFINED]:
+            self.init_contract(
+                c,
+                events[i, I_SYMBOL],
+                events[i, I_NAME],
+                events[i, I_RIGHT],
+                events[i, I_STRIKE],
+                events[i, I_EXPIRY],
+                events[i, I_MULTIPLIER],
+            )
+            return
+        row[c, C_SYMBOL] = events[i, I_SYMBOL]
+        row[c, C_NAME] = events[i, I_NAME]
+        row[c, C_RIGHT] = events[i, I_RIGHT]
+        row[c, C_STRIKE] = events[i, I_STRIKE]
+        row[c, C_EXPIRY] = events[i, I_EXPIRY]
+        row[c, C_MULTIPLIER] = events[i, I_MULTIPLIER]
+        row[c, C_DTE_DAY] = 0
+
+    def option_quote(self, events: Any, i: int, t: int) -> None:
+        c = self.contract(events, i)
+        if c < 0:
+            return
+        row = self.contracts
+        q_ts = row[c, C_Q_TS]
+        if t > q_ts:
+            row[c, C_P_TS] = q_ts
+            row[c, C_P_BID] = row[c, C_Q_BID]
+            row[c, C_P_ASK] = row[c, C_Q_ASK]
+            row[c, C_P_BID_SZ] = row[c, C_Q_BID_SZ]
+            row[c, C_P_ASK_SZ] = row[c, C_Q_ASK_SZ]
+            row[c, C_P_SAMPLED] = row[c, C_Q_SAMPLED]
+        elif t < q_ts:
+            # Only the last two quotes are kept, so an older one cannot be slotted in.
+            self.counters[CT_QUOTES_LATE_IGNORED] += 1
+            return
+        row[c, C_Q_TS] = t
+        row[c, C_Q_BID] = events[i, I_BID]
+        row[c, C_Q_ASK] = events[i, I_ASK]
+        row[c, C_Q_BID_SZ] = events[i, I_BID_SZ]
+        row[c, C_Q_ASK_SZ] = events[i, I_ASK_SZ]
+        row[c, C_Q_SAMPLED] = events[i, I_FLAG]
+
+    def equity_print(self, events: Any, i: int, late: int) -> None:
+        if events[i, I_PRICE] <= 0 or events[i, I_SIZE] <= 0:
+            self.counters[CT_EQUITY_PRINTS_UNUSABLE] += 1
+            return
+        name = events[i, I_NAME]
+        if not events[i, I_FLAG]:
+            if late:
+                self.counters[CT_EQUITY_PRINTS_LATE_IGNORED] += 1
+                return
+            self.names[name, N_SPOT] = events[i, I_PRICE]
+        elif self.names[name, N_SPOT] == NULL:
+            self.names[name, N_SPOT] = events[i, I_PRICE]
+
+    # ---- days
+
+    def packet_day(self, ts: int) -> int:
+        """The New York trading date of an event time (cached; never moves backwards)."""
+        scalars = self.scalars
+        if scalars[S_DAY_BEGIN] <= ts < scalars[S_DAY_END]:
+            return scalars[S_DAY]
+        day, begin, end = self.hooks.day_bounds(ts)
+        if ts >= scalars[S_DAY_BEGIN]:
+            scalars[S_DAY] = day
+            scalars[S_DAY_BEGIN] = begin
+            scalars[S_DAY_END] = end
+        return day
+
+    def day_begin(self, ts: int) -> int:
+        """The first nanosecond of the New York day holding `ts` (a cache of its own)."""
+        if not (self.held_begin <= ts < self.held_end):
+            day, begin, end = self.hooks.day_bounds(ts)
+            self.held_begin = begin
+            self.held_end = end
+        return self.held_begin
+
+    def count_volume(self, c: int, day: int, size: int) -> None:
+        row = self.contracts
+        if row[c, C_VOLUME_DAY] != day:
+            total, days, limit = self.hooks.start_volume_day(
+                c, row[c, C_VOLUME_DAY], row[c, C_DAY_VOLUME], day
+            )
+            row[c, C_PAST_TOTAL] = total
+            row[c, C_PAST_DAYS] = days
+            row[c, C_AVG_LIMIT] = limit
+            row[c, C_VOLUME_DAY] = day
+            row[c, C_DAY_VOLUME] = 0
+        row[c, C_DAY_VOLUME] += size
+
+    def dte(self, c: int, day: int) -> int:
+        row = self.contracts
+        if row[c, C_EXPIRY] == 0:
+            return NULL
+        if row[c, C_DTE_DAY] != day:
+            row[c, C_DTE] = self.hooks.trading_days_to(day, row[c, C_EXPIRY])
+            row[c, C_DTE_DAY] = day
+        return row[c, C_DTE]
+
+    def moneyness(self, c: int, spot: int) -> int:
+        row = self.contracts
+        strike = row[c, C_STRIKE]
+        if spot == NULL or spot == 0 or strike <= 0:
+            return NULL
+        if row[c, C_RIGHT] == RIGHT_CALL:
+            return fixed_ratio(spot - strike, spot)
+        return fixed_ratio(strike - spot, spot)
+
+    # ---- prints
+
+    def option_print(self, events: Any, i: int, t: int, late: int) -> None:
+        c = events[i, I_CONTRACT]
+        row = self.contracts
+        if not row[c, C_DEFINED]:
+            c = self.contract(events, i)
+            if c < 0:
+                return
+            self.counters[CT_CONTRACTS_FROM_SYMBOL] += 1
+        price = events[i, I_PRICE]
+        size = events[i, I_SIZE]
+        sampled = 0
+        if price <= 0 or size <= 0:
+            self.quarantine(i, REASON_BAD_PRINT)
+            return
+        if price >= NOTIONAL_LIMIT // size:
+            self.scalars[S_OVERFLOW] = i
+            return
+        # ---- NBBO in force just before the print
+        bid = events[i, I_BID]
+        ask = events[i, I_ASK]
+        if bid != NULL and ask != NULL:
+            status = ST_PRINT
+            bid_sz = events[i, I_BID_SZ]
+            ask_sz = events[i, I_ASK_SZ]
+            quote_ts = NULL
+        else:
+            if row[c, C_Q_TS] < t:
+                quote_ts = row[c, C_Q_TS]
+                bid = row[c, C_Q_BID]
+                ask = row[c, C_Q_ASK]
+                bid_sz = row[c, C_Q_BID_SZ]
+                ask_sz = row[c, C_Q_ASK_SZ]
+                sampled = row[c, C_Q_SAMPLED]
+            else:
+                quote_ts = row[c, C_P_TS]
+                bid = row[c, C_P_BID]
+                ask = row[c, C_P_ASK]
+                bid_sz = row[c, C_P_BID_SZ]
+                ask_sz = row[c, C_P_ASK_SZ]
+                sampled = row[c, C_P_SAMPLED]
+            if quote_ts < 0 or quote_ts >= t:
+                status = ST_MISSING
+                quote_ts = bid = ask = bid_sz = ask_sz = NULL
+            elif bid == NULL or ask == NULL:
+                status = ST_MISSING  # one-sided market: no NBBO to place the print in
+            elif t - quote_ts <= self.max_age:
+                status = ST_JOINED
+            elif (
+                not sampled
+                and quote_ts > self.scalars[S_LAST_GAP_TS]
+                and quote_ts >= self.day_begin(t)
+            ):
+                status = ST_HELD  # a change stream's quote is in force until it changes
+            else:
+                status = ST_STALE
+        used_bid = bid
+        used_ask = ask
+        if status == ST_STALE or status == ST_MISSING:
+            used_bid = used_ask = NULL
+        elif used_bid != NULL and used_ask != NULL and used_bid > used_ask:
+            status = ST_CROSSED
+            used_bid = used_ask = NULL
+        # ---- tick state (in-order prints only: a late print is not the last trade)
+        tick = row[c, C_TICK]
+        last = row[c, C_LAST_PRICE]
+        if last > 0:
+            if price > last:
+                tick = 1
+            elif price < last:
+                tick = -1
+        if not late:
+            row[c, C_LAST_PRICE] = price
+            row[c, C_TICK] = tick
+        code = infer(price, size, used_bid, used_ask, bid_sz, ask_sz, tick)
+        side = inference_side(code)
+        out = self.prints
+        p = self.n_prints
+        out[p, O_EVENT] = i
+        out[p, O_CONTRACT] = c
+        out[p, O_SYMBOL] = row[c, C_SYMBOL]
+        out[p, O_NAME] = row[c, C_NAME]
+        out[p, O_STATUS] = status
+        out[p, O_BID] = bid
+        out[p, O_ASK] = ask
+        out[p, O_BID_SZ] = bid_sz
+        out[p, O_ASK_SZ] = ask_sz
+        out[p, O_QUOTE_TS] = quote_ts
+        out[p, O_INFERENCE] = code
+        out[p, O_LATE] = late
+        self.n_prints = p + 1
+        m = self.new_member(events, i, c, side, inference_bucket(code), used_bid, used_ask)
+        if late:
+            slot = self.new_packet(c, row[c, C_NAME], side, t, events[i, I_TS_EVENT], m)
+            self.packets[slot, P_LATE] = 1
+            self.packets[slot, P_DEADLINE] = t
+            self.emit_single(slot)
+            self.free_packet(slot)
+            return
+        if side == SIDE_BUY:
+            slot = row[c, C_OPEN_BUY]
+        elif side == SIDE_SELL:
+            slot = row[c, C_OPEN_SELL]
+        else:
+            slot = row[c, C_OPEN_UNKNOWN]
+            if slot < 0:
+                # A print the rules cannot sign joins the open packet of its contract.
+                buy = row[c, C_OPEN_BUY]
+                sell = row[c, C_OPEN_SELL]
+                if buy >= 0 and (
+                    sell < 0 or self.packets[buy, P_SERIAL] > self.packets[sell, P_SERIAL]
+                ):
+                    slot = buy
+                else:
+                    slot = sell
+        if slot >= 0:
+            packets = self.packets
+            self.members[packets[slot, P_MEMBERS_TAIL], M_NEXT] = m
+            packets[slot, P_MEMBERS_TAIL] = m
+            packets[slot, P_COUNT] += 1
+            packets[slot, P_LAST_TS] = t
+        else:
+            self.open_packet(c, side, t, events[i, I_TS_EVENT], m)
+
+    def new_member(
+        self, events: Any, i: int, c: int, side: int, bucket: int, bid: int, ask: int
+    ) -> int:
+        scalars = self.scalars
+        members = self.members
+        m = scalars[S_MEMBER_FREE]
+        if m >= 0:
+            scalars[S_MEMBER_FREE] = members[m, M_NEXT]
+        else:
+            m = scalars[S_MEMBERS_USED]
+            scalars[S_MEMBERS_USED] = m + 1
+        members[m, M_INSTRUMENT] = events[i, I_INSTRUMENT]
+        members[m, M_PUBLISHER] = events[i, I_PUBLISHER]
+        members[m, M_TS_EVENT] = events[i, I_TS_EVENT]
+        members[m, M_SEQUENCE] = events[i, I_SEQUENCE]
+        members[m, M_PRICE] = events[i, I_PRICE]
+        members[m, M_SIZE] = events[i, I_SIZE]
+        members[m, M_SIDE] = side
+        members[m, M_BUCKET] = bucket
+        members[m, M_BID] = bid
+        members[m, M_ASK] = ask
+        members[m, M_CONTRACT] = c
+        members[m, M_NEXT] = -1
+        return m
+
+    # ---- packets
+
+    def new_packet(self, c: int, name: int, side: int, t: int, ts_event: int, m: int) -> int:
+        scalars = self.scalars
+        packets = self.packets
+        slot = scalars[S_PACKET_FREE]
+        if slot >= 0:
+            scalars[S_PACKET_FREE] = packets[slot, P_NEXT]
+        else:
+            slot = scalars[S_PACKETS_USED]
+            scalars[S_PACKETS_USED] = slot + 1
+        packets[slot, P_STATE] = PS_OPEN
+        packets[slot, P_SERIAL] = -1
+        packets[slot, P_CONTRACT] = c
+        packets[slot, P_NAME] = name
+        packets[slot, P_SIDE] = side
+        packets[slot, P_FIRST_TS] = t
+        packets[slot, P_FIRST_TS_EVENT] = ts_event
+        packets[slot, P_DEADLINE] = t + self.cluster_window
+        packets[slot, P_LAST_TS] = t
+        packets[slot, P_GROUP] = -1
+        packets[slot, P_MEMBERS] = m
+        packets[slot, P_MEMBERS_TAIL] = m
+        packets[slot, P_COUNT] = 1
+        packets[slot, P_LATE] = 0
+        packets[slot, P_NEXT] = -1
+        packets[slot, P_GROUP_OPEN] = 0
+        packets[slot, P_GROUP_HEAD] = -1
+        packets[slot, P_GROUP_TAIL] = -1
+        return slot
+
+    def free_packet(self, slot: int) -> None:
+        """Return a packet's slot and its member rows to their free lists."""
+        scalars = self.scalars
+        packets = self.packets
+        members = self.members
+        m = packets[slot, P_MEMBERS]
+        tail = packets[slot, P_MEMBERS_TAIL]
+        members[tail, M_NEXT] = scalars[S_MEMBER_FREE]
+        scalars[S_MEMBER_FREE] = m
+        packets[slot, P_STATE] = PS_FREE
+        packets[slot, P_NEXT] = scalars[S_PACKET_FREE]
+        scalars[S_PACKET_FREE] = slot
+
+    def open_packet(self, c: int, side: int, t: int, ts_event: int, m: int) -> None:
+        scalars = self.scalars
+        packets = self.packets
+        names = self.names
+        name = self.contracts[c, C_NAME]
+        slot = self.new_packet(c, name, side, t, ts_event, m)
+        serial = scalars[S_NEXT_SERIAL]
+        scalars[S_NEXT_SERIAL] = serial + 1
+        packets[slot, P_SERIAL] = serial
+        tail = scalars[S_FIFO_TAIL]
+        self.fifo[tail % self.fifo.shape[0]] = slot
+        scalars[S_FIFO_TAIL] = tail + 1
+        if side == SIDE_BUY:
+            self.contracts[c, C_OPEN_BUY] = slot
+        elif side == SIDE_SELL:
+            self.contracts[c, C_OPEN_SELL] = slot
+        else:
+            self.contracts[c, C_OPEN_UNKNOWN] = slot
+        # Legs of one complex order print at the same moment on the same underlying (receive
+        # times: the feed delivers legs together, venue timestamps of legs jitter apart).
+        anchor_serial = names[name, N_ANCHOR_SERIAL]
+        anchor_slot = names[name, N_ANCHOR_SLOT]
+        if (
+            anchor_serial >= 0
+            and t - names[name, N_ANCHOR_TS] <= self.sync_window
+            and packets[anchor_slot, P_STATE] == PS_OPEN
+            and packets[anchor_slot, P_SERIAL] == anchor_serial
+        ):
+            group = names[name, N_ANCHOR_GROUP]
+            if group < 0:
+                group = anchor_slot
+                packets[group, P_GROUP_OPEN] = 2
+                packets[group, P_GROUP_HEAD] = -1
+                packets[group, P_GROUP_TAIL] = -1
+                packets[anchor_slot, P_GROUP] = group
+                names[name, N_ANCHOR_GROUP] = group
+            else:
+                packets[group, P_GROUP_OPEN] += 1
+            packets[slot, P_GROUP] = group
+        else:  # a new moment: this packet anchors it
+            names[name, N_ANCHOR_TS] = t
+            names[name, N_ANCHOR_SERIAL] = serial
+            names[name, N_ANCHOR_SLOT] = slot
+            names[name, N_ANCHOR_GROUP] = -1
+
+    def close_packets(self, t: int) -> None:
+        """Close every open packet whose window ended before `t` (oldest first)."""
+        scalars = self.scalars
+        packets = self.packets
+        fifo = self.fifo
+        capacity = fifo.shape[0]
+        head = scalars[S_FIFO_HEAD]
+        while head < scalars[S_FIFO_TAIL]:
+            slot = fifo[head % capacity]
+            if packets[slot, P_DEADLINE] >= t:
+                break
+            head += 1
+            scalars[S_FIFO_HEAD] = head
+            c = packets[slot, P_CONTRACT]
+            side = packets[slot, P_SIDE]
+            if side == SIDE_BUY:
+                self.contracts[c, C_OPEN_BUY] = -1
+            elif side == SIDE_SELL:
+                self.contracts[c, C_OPEN_SELL] = -1
+            else:
+                self.contracts[c, C_OPEN_UNKNOWN] = -1
+            group = packets[slot, P_GROUP]
+            if group < 0:
+                self.emit_single(slot)
+                self.free_packet(slot)
+                continue
+            packets[slot, P_STATE] = PS_WAITING
+            packets[slot, P_NEXT] = -1
+            if packets[group, P_GROUP_TAIL] >= 0:
+                packets[packets[group, P_GROUP_TAIL], P_NEXT] = slot
+            else:
+                packets[group, P_GROUP_HEAD] = slot
+            packets[group, P_GROUP_TAIL] = slot
+            packets[group, P_GROUP_OPEN] -= 1
+            if packets[group, P_GROUP_OPEN] == 0:
+                self.emit_group(group)
+
+    # ---- moments: packets of one underlying that opened together
+
+    def emit_group(self, group: int) -> None:
+        """Emit a closed moment: each set of parts joined by shared venues is one order."""
+        packets = self.packets
+        members = self.members
+        parts = self.scratch_parts
+        roots = self.scratch_roots
+        venue_first = self.scratch_venues
+        n = 0
+        slot = packets[group, P_GROUP_HEAD]
+        while slot >= 0:
+            parts[n] = slot
+            roots[n] = n
+            n += 1
+            slot = packets[slot, P_NEXT]
+        for k in range(n):
+            m = packets[parts[k], P_MEMBERS]
+            while m >= 0:
+                venue = members[m, M_PUBLISHER]
+                first = venue_first[venue]
+                if first < 0:
+                    venue_first[venue] = k
+                else:
+                    a = self.find(k)
+                    b = self.find(first)
+                    if a != b:
+                        if a < b:
+                            roots[b] = a
+                        else:
+                            roots[a] = b
+                m = members[m, M_NEXT]
+        for k in range(n):  # reset the venue scratch for the next moment
+            m = packets[parts[k], P_MEMBERS]
+            while m >= 0:
+                venue_first[members[m, M_PUBLISHER]] = -1
+                m = members[m, M_NEXT]
+        for k in range(n):
+            roots[k] = self.find(k)
+        # orders in the order of their first part; `order` lists one order's parts
+        order = self.scratch_order
+        for k in range(n):
+            if roots[k] != k:
+                continue
+            count = 0
+            for j in range(k, n):
+                if roots[j] == k:
+                    order[count] = parts[j]
+                    count += 1
+            self.emit_order(count)
+        for k in range(n):
+            self.free_packet(parts[k])
+
+    def find(self, k: int) -> int:
+        roots = self.scratch_roots
+        while roots[k] != k:
+            roots[k] = roots[roots[k]]
+            k = roots[k]
+        return k
+
+    def emit_order(self, count: int) -> None:
+        """One order of `count` parts (in `scratch_order`): a multi-leg packet if it forms
+        one, else each part on its own."""
+        packets = self.packets
+        members = self.members
+        order = self.scratch_order
+        if count == 1:
+            self.emit_single(order[0])
+            return
+        sizes = self.scratch_sizes  # per contract, zero between orders
+        n_legs = 0
+        for k in range(count):
+            c = packets[order[k], P_CONTRACT]
+            if sizes[c] == 0:
+                n_legs += 1
+            m = packets[order[k], P_MEMBERS]
+            while m >= 0:
+                sizes[c] += members[m, M_SIZE]
+                m = members[m, M_NEXT]
+        smallest = 0
+        largest = 0
+        for k in range(count):
+            c = packets[order[k], P_CONTRACT]
+            if sizes[c] > largest:
+                largest = sizes[c]
+            if smallest == 0 or sizes[c] < smallest:
+                smallest = sizes[c]
+        for k in range(count):
+            sizes[packets[order[k], P_CONTRACT]] = 0
+        if 2 <= n_legs <= self.max_legs and largest <= self.max_ratio * smallest:
+            self.emit_multi_leg(count)
+        else:
+            for k in range(count):
+                self.emit_single(order[k])
+
+    # ---- emitting
+
+    def copy_member(self, m: int) -> None:
+        out = self.members_out
+        row = self.n_members
+        for f in range(M_WIDTH):
+            out[row, f] = self.members[m, f]
+        self.n_members = row + 1
+
+    def emit_single(self, slot: int) -> None:
+        """Emit one closed (contract, side) packet: single, block, split or sweep."""
+        packets = self.packets
+        members = self.members
+        row = self.contracts
+        c = packets[slot, P_CONTRACT]
+        name = packets[slot, P_NAME]
+        n = packets[slot, P_COUNT]
+        late = packets[slot, P_LATE]
+        q = self.n_packets
+        out = self.packets_out
+        first_member = self.n_members
+        for b in range(6):
+            out[q, Q_BUCKETS + b] = 0
+        spread_bps = -1
+        head = packets[slot, P_MEMBERS]
+        ts_start = members[head, M_TS_EVENT]
+        ts_end = ts_start
+        size = 0
+        notional = 0
+        buy = 0
+        sell = 0
+        venues = 0
+        levels = 0
+        m = head
+        while m >= 0:
+            msize = members[m, M_SIZE]
+            price = members[m, M_PRICE]
+            size += msize
+            notional += price * msize
+            if notional >= NOTIONAL_LIMIT:
+                self.scalars[S_OVERFLOW] = self.event
+                return
+            if members[m, M_SIDE] == SIDE_BUY:
+                buy += msize
+            elif members[m, M_SIDE] == SIDE_SELL:
+                sell += msize
+            out[q, Q_BUCKETS + members[m, M_BUCKET]] += 1
+            ts = members[m, M_TS_EVENT]
+            if ts < ts_start:
+                ts_start = ts
+            elif ts > ts_end:
+                ts_end = ts
+            if spread_bps < 0:
+                bid = members[m, M_BID]
+                ask = members[m, M_ASK]
+                if bid != NULL and ask != NULL and bid + ask > 0:
+                    spread_bps = (ask - bid) * 20_000 // (bid + ask)
+            # distinct venues and prices among the members so far
+            new_venue = 1
+            new_price = 1
+            k = head
+            while k != m:
+                if members[k, M_PUBLISHER] == members[m, M_PUBLISHER]:
+                    new_venue = 0
+                if members[k, M_PRICE] == price:
+                    new_price = 0
+                k = members[k, M_NEXT]
+            venues += new_venue
+            levels += new_price
+            self.copy_member(m)
+            m = members[m, M_NEXT]
+        premium = self.premium(notional, row[c, C_MULTIPLIER])
+        first_ts = packets[slot, P_FIRST_TS]
+        day = self.packet_day(first_ts)
+        self.count_volume(c, day, size)
+        spot = self.names[name, N_SPOT]
+        if buy > sell:
+            side = SIDE_BUY
+        elif sell > buy:
+            side = SIDE_SELL
+        else:
+            side = SIDE_UNKNOWN
+        if n == 1:
+            if size >= self.block_min_size or premium >= self.block_min_premium:
+                kind = PK_BLOCK
+            else:
+                kind = PK_SINGLE
+        elif venues >= 2:
+            kind = PK_SWEEP
+        else:
+            kind = PK_SPLIT
+        out[q, Q_KIND] = kind
+        out[q, Q_TS_RECV] = packets[slot, P_LAST_TS]
+        out[q, Q_NAME] = name
+        out[q, Q_TS_START] = ts_start
+        out[q, Q_TS_END] = ts_end
+        out[q, Q_SIDE] = side
+        out[q, Q_PREMIUM] = premium
+        out[q, Q_SIZE] = size
+        out[q, Q_COUNT] = n
+        out[q, Q_LEVELS] = levels
+        out[q, Q_BUY] = buy
+        out[q, Q_SELL] = sell
+        out[q, Q_COVERED] = n - out[q, Q_BUCKETS + BUCKET_NA]
+        out[q, Q_SPOT] = spot
+        out[q, Q_LATE] = late
+        out[q, Q_MEMBERS] = first_member
+        out[q, Q_LEGS] = self.n_legs
+        out[q, Q_LEG_COUNT] = 1
+        out[q, Q_SCORE] = -1
+        self.n_packets = q + 1
+        self.write_leg(
+            c, members[head, M_INSTRUMENT], side, size, premium, n, notional, 1, day, spot
+        )
+        names = self.names
+        if (
+            names[name, N_BASE_EXISTS]
+            and first_ts - names[name, N_BASE_LAST_TS] <= self.ttl
+            and (kind == PK_SINGLE or kind == PK_SPLIT)
+            and premium < self.spike_min_premium
+            and n < self.repeated_min_prints
+            and (
+                row[c, C_UNUSUAL_DAY] == day
+                or row[c, C_DAY_VOLUME] <= row[c, C_AVG_LIMIT]
+                and (
+                    row[c, C_OPEN_INTEREST] == NULL
+                    or row[c, C_DAY_VOLUME] <= row[c, C_OPEN_INTEREST]
+                )
+            )
+            and not late
+        ):
+            # Most packets: no rule can fire; the baselines learn.
+            if first_ts > names[name, N_BASE_LAST_TS]:
+                names[name, N_BASE_LAST_TS] = first_ts
+            self.push_samples(name, premium, size, spread_bps)
+            return
+        self.score(q, name, first_ts, day, spread_bps, premium, size, late)
+
+    def premium(self, notional: int, multiplier: int) -> int:
+        """`notional * multiplier // PREMIUM_DIVISOR` without forming the product."""
+        whole = notional // PREMIUM_DIVISOR
+        rest = notional - whole * PREMIUM_DIVISOR
+        return whole * multiplier + rest * multiplier // PREMIUM_DIVISOR
+
+    def write_leg(
+        self,
+        c: int,
+        instrument: int,
+        side: int,
+        size: int,
+        premium: int,
+        n: int,
+        notional: int,
+        ratio: int,
+        day: int,
+        spot: int,
+    ) -> None:
+        row = self.contracts
+        legs = self.legs_out
+        k = self.n_legs
+        legs[k, L_CONTRACT] = c
+        legs[k, L_INSTRUMENT] = instrument
+        legs[k, L_SYMBOL] = row[c, C_SYMBOL]
+        legs[k, L_RIGHT] = row[c, C_RIGHT]
+        legs[k, L_STRIKE] = row[c, C_STRIKE]
+        legs[k, L_EXPIRY] = row[c, C_EXPIRY]
+        legs[k, L_SIDE] = side
+        legs[k, L_SIZE] = size
+        legs[k, L_PREMIUM] = premium
+        legs[k, L_COUNT] = n
+        legs[k, L_VWAP] = notional // size if size else 0
+        legs[k, L_RATIO] = ratio
+        legs[k, L_MONEYNESS] = self.moneyness(c, spot)
+        legs[k, L_DTE] = self.dte(c, day)
+        legs[k, L_DAY_VOLUME] = row[c, C_DAY_VOLUME]
+        legs[k, L_OPEN_INTEREST] = row[c, C_OPEN_INTEREST]
+        self.n_legs = k + 1
+
+    def emit_multi_leg(self, count: int) -> None:
+        """The parts in `scratch_order` as one multi-leg packet."""
+        packets = self.packets
+        members = self.members
+        order = self.scratch_order
+        leg_of = self.scratch_legs  # per contract: its leg index + 1, zero between orders
+        q = self.n_packets
+        out = self.packets_out
+        first_member = self.n_members
+        first_leg = self.n_legs
+        first = order[0]
+        name = packets[first, P_NAME]
+        day = self.packet_day(packets[first, P_FIRST_TS])
+        for b in range(6):
+            out[q, Q_BUCKETS + b] = 0
+        ts_recv = packets[first, P_LAST_TS]
+        head = packets[first, P_MEMBERS]
+        ts_start = members[head, M_TS_EVENT]
+        ts_end = ts_start
+        size = 0
+        buy = 0
+        sell = 0
+        n = 0
+        levels = 0
+        spread_bps = -1
+        # legs in order of first appearance: contract, size, notional, prints, buy, sell
+        leg_rows = self.scratch_leg_rows
+        n_legs = 0
+        for k in range(count):
+            slot = order[k]
+            if packets[slot, P_LAST_TS] > ts_recv:
+                ts_recv = packets[slot, P_LAST_TS]
+            m = packets[slot, P_MEMBERS]
+            while m >= 0:
+                c = members[m, M_CONTRACT]
+                leg = leg_of[c] - 1
+                if leg < 0:
+                    leg = n_legs
+                    n_legs += 1
+                    leg_of[c] = leg + 1
+                    leg_rows[leg, 0] = c
+                    leg_rows[leg, 1] = members[m, M_INSTRUMENT]
+                    for f in range(2, 7):
+                        leg_rows[leg, f] = 0
+                msize = members[m, M_SIZE]
+                price = members[m, M_PRICE]
+                leg_rows[leg, 2] += msize
+                leg_rows[leg, 3] += price * msize
+                if leg_rows[leg, 3] >= NOTIONAL_LIMIT:
+                    self.scalars[S_OVERFLOW] = self.event
+                    return
+                leg_rows[leg, 4] += 1
+                size += msize
+                if members[m, M_SIDE] == SIDE_BUY:
+                    buy += msize
+                    leg_rows[leg, 5] += msize
+                elif members[m, M_SIDE] == SIDE_SELL:
+                    sell += msize
+                    leg_rows[leg, 6] += msize
+                out[q, Q_BUCKETS + members[m, M_BUCKET]] += 1
+                ts = members[m, M_TS_EVENT]
+                if ts < ts_start:
+                    ts_start = ts
+                elif ts > ts_end:
+                    ts_end = ts
+                if spread_bps < 0:
+                    bid = members[m, M_BID]
+                    ask = members[m, M_ASK]
+                    if bid != NULL and ask != NULL and bid + ask > 0:
+                        spread_bps = (ask - bid) * 20_000 // (bid + ask)
+                # distinct (contract, price) levels among the order's members so far
+                new_level = 1
+                for j in range(first_member, self.n_members):
+                    if (
+                        self.members_out[j, M_CONTRACT] == c
+                        and self.members_out[j, M_PRICE] == price
+                    ):
+                        new_level = 0
+                        break
+                levels += new_level
+                self.copy_member(m)
+                n += 1
+                m = members[m, M_NEXT]
+        ratio_unit = 0
+        for leg in range(n_legs):
+            ratio_unit = gcd(ratio_unit, leg_rows[leg, 2])
+        premium = 0
+        leg_side = -1
+        for leg in range(n_legs):
+            c = leg_rows[leg, 0]
+            leg_of[c] = 0
+            leg_premium = self.premium(leg_rows[leg, 3], self.contracts[c, C_MULTIPLIER])
+            premium += leg_premium
+            self.count_volume(c, day, leg_rows[leg, 2])
+            if leg_rows[leg, 5] > leg_rows[leg, 6]:
+                side = SIDE_BUY
+            elif leg_rows[leg, 6] > leg_rows[leg, 5]:
+                side = SIDE_SELL
+            else:
+                side = SIDE_UNKNOWN
+            if leg_side == -1:
+                leg_side = side
+            elif leg_side != side:
+                leg_side = SIDE_MIXED
+            ratio = leg_rows[leg, 2] // ratio_unit if ratio_unit else 0
+            self.write_leg(
+                c,
+                leg_rows[leg, 1],
+                side,
+                leg_rows[leg, 2],
+                leg_premium,
+                leg_rows[leg, 4],
+                leg_rows[leg, 3],
+                ratio,
+                day,
+                self.names[self.contracts[c, C_NAME], N_SPOT],
+            )
+        out[q, Q_KIND] = PK_MULTI_LEG
+        out[q, Q_TS_RECV] = ts_recv
+        out[q, Q_NAME] = name
+        out[q, Q_TS_START] = ts_start
+        out[q, Q_TS_END] = ts_end
+        out[q, Q_SIDE] = leg_side
+        out[q, Q_PREMIUM] = premium
+        out[q, Q_SIZE] = size
+        out[q, Q_COUNT] = n
+        out[q, Q_LEVELS] = levels
+        out[q, Q_BUY] = buy
+        out[q, Q_SELL] = sell
+        out[q, Q_COVERED] = n - out[q, Q_BUCKETS + BUCKET_NA]
+        out[q, Q_SPOT] = self.names[name, N_SPOT]
+        out[q, Q_LATE] = packets[first, P_LATE]
+        out[q, Q_MEMBERS] = first_member
+        out[q, Q_LEGS] = first_leg
+        out[q, Q_LEG_COUNT] = n_legs
+        out[q, Q_SCORE] = -1
+        self.n_packets = q + 1
+        self.score(
+            q, name, packets[first, P_FIRST_TS], day, spread_bps, premium, size,
+            packets[first, P_LATE],
+        )  # fmt: skip
+
+    # ---- baselines and the classifiers' inputs
+
+    def push_samples(self, name: int, premium: int, size: int, spread_bps: int) -> None:
+        names = self.names
+        window = self.window
+        length = names[name, N_BASE_LEN]
+        if length < window:
+            self.premium_ring[name, length] = premium
+            self.size_ring[name, length] = size
+            names[name, N_BASE_LEN] = length + 1
+        else:
+            pos = names[name, N_BASE_POS]
+            self.premium_ring[name, pos] = premium
+            self.size_ring[name, pos] = size
+            names[name, N_BASE_POS] = (pos + 1) % window
+        if spread_bps >= 0:
+            length = names[name, N_SPREAD_LEN]
+            if length < window:
+                self.spread_ring[name, length] = spread_bps
+                names[name, N_SPREAD_LEN] = length + 1
+            else:
+                pos = names[name, N_SPREAD_POS]
+                self.spread_ring[name, pos] = spread_bps
+                names[name, N_SPREAD_POS] = (pos + 1) % window
+
+    def ring_sums(self, ring: Any, name: int, length: int, r: int, at: int) -> None:
+        """A ring's sum and sum of squares (as limb sums) into score row `r` from `at`."""
+        total = 0
+        hi = 0
+        mid = 0
+        lo = 0
+        for k in range(length):
+            x = ring[name, k]
+            if x >= LIMB * LIMB:
+                self.scalars[S_OVERFLOW] = self.event
+            a = x // LIMB
+            b = x - a * LIMB
+            total += x
+            hi += a * a
+            mid += 2 * a * b
+            lo += b * b
+        self.scores[r, at] = total
+        self.scores[r, at + 1] = hi
+        self.scores[r, at + 2] = mid
+        self.scores[r, at + 3] = lo
+
+    def score(
+        self,
+        q: int,
+        name: int,
+        first_ts: int,
+        day: int,
+        spread_bps: int,
+        premium: int,
+        size: int,
+        late: int,
+    ) -> None:
+        """What the classifiers read of the state (baselines before this packet, unusual
+        volume), then the state changes scoring makes."""
+        names = self.names
+        row = self.contracts
+        if not names[name, N_BASE_EXISTS]:
+            names[name, N_BASE_EXISTS] = 1
+            names[name, N_BASE_LAST_TS] = first_ts
+            names[name, N_BASE_LEN] = 0
+            names[name, N_BASE_POS] = 0
+            names[name, N_SPREAD_LEN] = 0
+            names[name, N_SPREAD_POS] = 0
+        elif first_ts - names[name, N_BASE_LAST_TS] > self.ttl:
+            # Expiry is measured in event time, so a replay expires exactly where live did.
+            names[name, N_BASE_LEN] = 0
+            names[name, N_BASE_POS] = 0
+            names[name, N_SPREAD_LEN] = 0
+            names[name, N_SPREAD_POS] = 0
+        if first_ts > names[name, N_BASE_LAST_TS]:
+            names[name, N_BASE_LAST_TS] = first_ts
+        r = self.n_scores
+        scores = self.scores
+        legs = self.legs_out
+        first_leg = self.packets_out[q, Q_LEGS]
+        n_legs = self.packets_out[q, Q_LEG_COUNT]
+        scores[r, R_PACKET] = q
+        scores[r, R_DAY] = day
+        scores[r, R_SPREAD_BPS] = spread_bps
+        scores[r, R_FIRST_OPEN_INTEREST] = row[legs[first_leg, L_CONTRACT], C_OPEN_INTEREST]
+        length = names[name, N_BASE_LEN]
+        scores[r, R_N] = length
+        self.ring_sums(self.premium_ring, name, length, r, R_P_SUM)
+        self.ring_sums(self.size_ring, name, length, r, R_S_SUM)
+        scores[r, R_UNUSUAL] = 0
+        for leg in range(first_leg, first_leg + n_legs):
+            c = legs[leg, L_CONTRACT]
+            # Once per contract and day: the packet whose volume makes the day unusual.
+            if row[c, C_UNUSUAL_DAY] == day:
+                continue
+            volume = row[c, C_DAY_VOLUME]
+            oi = row[c, C_OPEN_INTEREST]
+            if (oi != NULL and volume > oi) or volume > row[c, C_AVG_LIMIT]:
+                row[c, C_UNUSUAL_DAY] = day
+                scores[r, R_UNUSUAL] = 1
+                scores[r, R_U_VOLUME] = volume
+                scores[r, R_U_OPEN_INTEREST] = oi
+                scores[r, R_U_PAST_TOTAL] = row[c, C_PAST_TOTAL]
+                scores[r, R_U_PAST_DAYS] = row[c, C_PAST_DAYS]
+                scores[r, R_U_AVG_LIMIT] = row[c, C_AVG_LIMIT]
+                break
+        self.packets_out[q, Q_SCORE] = r
+        self.n_scores = r + 1
+        if not late:
+            self.push_samples(name, premium, size, spread_bps)
