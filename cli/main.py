@@ -12,6 +12,7 @@ import cli.compute
 import cli.daemon
 import cli.ingest
 import cli.keys
+import cli.record
 import cli.replay
 import cli.score
 import cli.sink
@@ -25,7 +26,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 # Each module adds its commands with `register(app)`; this order is `flowtape --help`'s.
 COMMAND_MODULES = (
     cli.stack, cli.sql, cli.synth, cli.ingest, cli.compute, cli.sink, cli.replay, cli.score,
-    cli.api, cli.keys, cli.daemon, cli.book,
+    cli.api, cli.keys, cli.daemon, cli.record, cli.book,
 )  # fmt: skip
 for module in COMMAND_MODULES:
     module.register(app)

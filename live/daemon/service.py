@@ -11,7 +11,7 @@ from pathlib import Path
 from compute.candles import MarketBuffers
 from infra.bus import Bus
 from infra.warehouse import Warehouse
-from live.daemon.books import BookKeeper, QuoteBooks
+from live.daemon.books import new_books
 from live.daemon.config import DaemonSettings
 from live.daemon.market import MarketState
 from live.daemon.seed import seed_buffers
@@ -27,10 +27,6 @@ class DaemonMetrics:
     events: int = 0
     poison_messages: int = 0
     position: int = 0
-
-
-def new_books() -> BookKeeper:
-    return QuoteBooks()
 
 
 class Daemon:

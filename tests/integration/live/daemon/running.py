@@ -11,7 +11,7 @@ from typing import Any
 
 from compute.candles import MarketBuffers
 from infra.bus import Bus
-from live.daemon.books import QuoteBooks
+from live.daemon.books import new_books
 from live.daemon.config import DaemonSettings
 from live.daemon.market import MarketState
 from live.daemon.server import DaemonServer
@@ -30,7 +30,7 @@ async def running_daemon(
     **settings: Any,
 ) -> AsyncIterator[Daemon]:  # fmt: skip
     config = DaemonSettings(seed=False, socket_path=socket_path, **settings)
-    state = MarketState(buffers or MarketBuffers(config.buffers()), QuoteBooks())
+    state = MarketState(buffers or MarketBuffers(config.buffers()), new_books())
     daemon = Daemon(bus, DaemonServer(state, config, socket_path), start_seq=start_seq,
                     fetch_messages=config.fetch_messages)  # fmt: skip
     task = asyncio.create_task(daemon.run())

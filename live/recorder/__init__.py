@@ -1,0 +1,1 @@
+"""The Parquet recorder: the log's trades, quotes and depth, book snapshots and candles."""
