@@ -1,0 +1,154 @@
+"""The market-data service: providers -> bounded queue -> JetStream, and its shutdown.
+
+Each provider (a Source, possibly a FailoverSource) runs in its own task and hands every
+event to the `BackpressureQueue` without waiting. One publisher takes batches from the
+queue and publishes one acknowledged message per event type and provider
+(`flow.raw.<type>.<provider>`); a failed publish is kept and sent again, unchanged, with
+exponential backoff, while the queue absorbs what arrives meanwhile under its policy.
+
+`stop()` (SIGINT/SIGTERM) shuts down in order: the providers' WebSockets close, what the
+queue holds is published, the NATS connection is flushed. Nothing the queue accepted is
+lost; what its policy dropped is on the log as gap events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from infra.bus import Bus, chunk_events
+from ingest.marketdata.backpressure import BackpressureQueue
+from ingest.marketdata.metrics import MarketDataMetrics
+from ingest.source import Source
+from schemas.events import Event
+from schemas.subjects import raw_subject
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MarketDataConfig:
+    run_id: str = "live"
+    queue_capacity: int = 100_000
+    batch_size: int = 5_000
+    flush_interval_s: float = 0.05
+    backoff_initial_s: float = 0.1
+    backoff_max_s: float = 5.0
+
+
+class MarketDataService:
+    """Publishes the providers' events to RAW until `stop()`, then shuts down in order."""
+
+    def __init__(self, sources: list[Source], bus: Bus, config: MarketDataConfig) -> None:
+        self.sources = sources
+        self.bus = bus
+        self.config = config
+        self.queue = BackpressureQueue(config.queue_capacity)
+        self.metrics = MarketDataMetrics()
+        self.started = time.monotonic()
+        self.phase = "starting"
+        self._stopping = asyncio.Event()
+        self._outbox: list[tuple[str, bytes, int]] = []
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    @property
+    def health(self) -> str:
+        if self.queue.degraded or self.metrics.publish_failures and self._outbox:
+            return "degraded"
+        return "ok"
+
+    def health_report(self) -> dict[str, Any]:
+        """The health contract: status, uptime, lastCycle, errors."""
+        return {
+            "status": self.health,
+            "uptime": round(time.monotonic() - self.started, 3),
+            "lastCycle": self.metrics.last_publish_wall_ns,
+            "errors": self.metrics.publish_failures,
+            "phase": self.phase,
+            "queue": self.queue.state,
+        }
+
+    def bus_stats(self) -> dict[str, Any]:
+        return {
+            **self.queue.stats(),
+            "published_events": self.metrics.published_events,
+            "published_messages": self.metrics.published_messages,
+            "publish_failures": self.metrics.publish_failures,
+            "phase": self.phase,
+        }
+
+    async def run(self) -> MarketDataMetrics:
+        for source in self.sources:
+            await source.connect()
+        pumps = [asyncio.create_task(self._pump(s), name=f"md-{s.name}") for s in self.sources]
+        self.phase = "running"
+        publisher = asyncio.create_task(self._publish_until_stopped())
+        try:
+            await self._stopping.wait()
+        finally:
+            self.phase = "closing providers"
+            for source in self.sources:
+                await source.close()
+            for pump in pumps:
+                pump.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pump
+            self.phase = "draining queue"
+            await publisher
+            self.phase = "flushing bus"
+            await self.bus.nc.flush()
+            self.phase = "stopped"
+        return self.metrics
+
+    async def _pump(self, source: Source) -> None:
+        try:
+            async for event in source.events():
+                self.metrics.saw(event)
+                self.queue.put(event)
+        except Exception:  # a provider that breaks is logged; the others go on
+            log.exception("provider %s failed", source.name)
+
+    async def _publish_until_stopped(self) -> None:
+        """Publish batches until stopped and the queue is empty."""
+        backoff = self.config.backoff_initial_s
+        while True:
+            if not self._outbox:
+                if self.phase == "draining queue" and self.queue.idle:
+                    return
+                await self.queue.wait(self.config.flush_interval_s)
+                self._outbox = self._messages(self.queue.take(self.config.batch_size))
+            try:
+                await self._send_outbox()
+            except Exception as exc:  # the log is unreachable: keep the messages, back off
+                self.metrics.publish_failures += 1
+                log.warning("publish failed (%r); retrying in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.config.backoff_max_s)
+                continue
+            backoff = self.config.backoff_initial_s
+
+    def _messages(self, events: list[Event]) -> list[tuple[str, bytes, int]]:
+        groups: dict[tuple[type[Event], str], list[Event]] = defaultdict(list)
+        for event in events:
+            groups[(type(event), str(getattr(event, "source", "")))].append(event)
+        return [
+            (raw_subject(event_type, source), body, count)
+            for (event_type, source), group in groups.items()
+            for count, body in chunk_events(group)
+        ]
+
+    async def _send_outbox(self) -> None:
+        while self._outbox:
+            subject, body, count = self._outbox[0]
+            await self.bus.publish_body(subject, body, run_id=self.config.run_id)
+            self._outbox.pop(0)
+            self.metrics.published_messages += 1
+            self.metrics.published_events += count
+        self.metrics.last_publish_wall_ns = time.time_ns()
