@@ -3,6 +3,8 @@
 The rules are Databento's (its limit-order-book examples and `Action` docs):
 - Add inserts an order; with `F_TOB` it is a top-of-book record instead, which replaces
   that whole side by one level of unknown order count (empty when its price is undefined).
+  A publisher sends one kind or the other; were they mixed, a level's last order leaving
+  would close it.
 - Cancel takes size from an order, fully or partially.
 - Modify changes an order's price and/or size; an order not in the book is added.
 - Clear (R) empties the book; snapshot records follow it as Adds.
@@ -59,6 +61,9 @@ def _add(state: BookState, book: Book, record: MboRecord) -> None:
         return
     price = record.price
     if record.flags & F_TOB:
+        # The side is now this one level: orders resting there before are gone with it.
+        side_code = 1 if is_ask else 0
+        book.orders = {k: o for k, o in book.orders.items() if o[O_IS_ASK] != side_code}
         levels = {} if price is None else {price: [record.size, 0]}
         replace_side(book, is_ask, levels)
         return
