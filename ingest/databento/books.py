@@ -119,32 +119,36 @@ class BookEvents:
         self.counters = counters
         self._pending: dict[tuple[int, int, int], _Pending] = {}
 
-    def problem(self, record: Any) -> tuple[str, str] | None:
-        """A quarantine reason and detail for a record that cannot be an order-book record."""
+    @staticmethod
+    def fields(record: Any) -> tuple[str, str]:
+        """A record's action and side as Databento's characters."""
         action, side = record.action, record.side
-        action = getattr(action, "value", action)
-        side = getattr(side, "value", side)
+        return getattr(action, "value", action), getattr(side, "value", side)
+
+    @staticmethod
+    def problem(action: str, side: str) -> tuple[str, str] | None:
+        """A quarantine reason and detail for a record that cannot be an order-book record."""
         if action not in ACTIONS:
             return "unknown_action", f"action={action!r}"
         if side not in SIDES:
             return "unknown_side", f"side={side!r}"
         return None
 
-    def add(self, record: Any, pub: Publisher, symbol: str) -> list[Event]:
+    def add(self, record: Any, action: str, side: str, pub: Publisher, symbol: str) -> list[Event]:
         """Take one checked record; the finished venue event when it carries `F_LAST`."""
-        action = record.action.value
-        side = record.side.value
-        is_mbo = isinstance(record, dbn.MBOMsg)
+        is_mbo = type(record) is dbn.MBOMsg
         key = (0 if is_mbo else 1, pub.publisher_id, record.instrument_id)
         pending = self._pending.get(key)
+        ts_recv = record.ts_recv
         if pending is None:
-            pending = self._pending[key] = _Pending(pub, symbol, record.ts_recv)
-        pending.ts_recv = record.ts_recv
+            pending = self._pending[key] = _Pending(pub, symbol, ts_recv)
+        pending.ts_recv = ts_recv
         if is_mbo:
-            pending.records.append(mbo_record(record, action, side))
+            built: Any = mbo_record(record, action, side)
         else:
-            pending.records.append(mbp10_record(record, action, side))
-        if not int(record.flags) & F_LAST:
+            built = mbp10_record(record, action, side)
+        pending.records.append(built)
+        if not built.flags & F_LAST:
             return []
         del self._pending[key]
         return [self._event(key, pending)]

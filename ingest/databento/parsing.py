@@ -418,7 +418,8 @@ class RecordNormaliser:
     # ------------------------------------------------------------------ order books
 
     def _on_book_record(self, books: BookEvents, record: Any) -> list[Event]:
-        problem = books.problem(record)
+        action, side = books.fields(record)
+        problem = books.problem(action, side)
         if problem is not None:
             return [self.quarantine(record, *problem)]
         ts_recv = record.ts_recv
@@ -432,7 +433,7 @@ class RecordNormaliser:
             if named.reason == UNMAPPED_INSTRUMENT:
                 self.counters[UNMAPPED_INSTRUMENT] += 1
             return [self.quarantine(record, named.reason, named.detail)]
-        return books.add(record, *named)
+        return books.add(record, action, side, *named)
 
     # ---------------------------------------------------------------- control records
 
