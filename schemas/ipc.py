@@ -72,7 +72,8 @@ class BookSnapshot(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """The top of one book: bids best (highest) first, asks best (lowest) first.
 
     `crossed` marks a book whose best bid is at or above its best ask (pre-open auctions);
-    the levels are shown as the feed left them, never corrected.
+    the levels are shown as the feed left them, never corrected. `usable` is false while the
+    book loads a snapshot, after a venue gap, or while it waits to resynchronise.
     """
 
     venue: str
@@ -81,6 +82,7 @@ class BookSnapshot(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     bids: list[Level]
     asks: list[Level]
     crossed: bool = False
+    usable: bool = True
 
 
 # ----------------------------------------------------------------------------- requests

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from schemas.book import BookTrade
 from schemas.crypto import CryptoTrade
 from schemas.events import EquityPrint, Event, Side
 from schemas.ipc import Trade
@@ -17,12 +18,16 @@ def aggressor_of(side: str) -> Side:
 
 
 def trade_of(event: Event) -> Trade | None:
-    """The trade an event reports, else None. Crypto trades are keyed by their market
-    (`binance-spot`) and canonical symbol; equity prints, which every exchange of the
-    consolidated tape prints, by their source (`databento`) and symbol."""
+    """The trade an event reports, else None. Crypto trades and the trades the book engine
+    places (`BookTrade`, from MBO and MBP-10) are keyed by their market (`binance-spot`,
+    `GLBX`) and symbol; equity prints, which every exchange of the consolidated tape prints,
+    by their source (`databento`) and symbol."""
     if type(event) is CryptoTrade:
         return Trade(event.venue, event.symbol, event.ts_recv, event.ts_event, event.price,
                      event.size, event.side, event.sequence)  # fmt: skip
+    if type(event) is BookTrade:
+        return Trade(event.venue, event.symbol, event.ts_recv, event.ts_event, event.price,
+                     event.size, aggressor_of(event.side), event.sequence)  # fmt: skip
     if type(event) is EquityPrint:
         return Trade(event.source, event.symbol, event.ts_recv, event.ts_event, event.price,
                      event.size, aggressor_of(event.side), event.sequence)  # fmt: skip

@@ -1,76 +1,104 @@
 """Seeding the buffers from ClickHouse, so a restarted daemon starts with its history.
 
-Candles and trades are computed from the stored prints up to one log position (the largest
-`log_seq` stored for the run); the daemon then reads the log right after it, so nothing is
-counted twice or left out. The queries of this module are the only ones the daemon sends.
+For each stored trade table, candles and the trade ring are computed from its rows up to the
+largest `log_seq` it holds for the run; the daemon then skips that table's trades up to that
+position when it reads the log, so nothing is counted twice or left out. The queries of this
+module are the only ones the daemon sends.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from compute.candles import MarketBuffers, aggressor_of
+from compute.candles import MarketBuffers
 from infra.warehouse import Warehouse
+from schemas.crypto import CryptoTrade
+from schemas.events import EquityPrint, Event
 from schemas.ipc import Candle, Trade
-
-_THROUGH = "SELECT max(log_seq) FROM equity_prints WHERE run_id = {run_id:String}"
-
-# Open and close are the first and last print in log order (the order the daemon applies).
-_CANDLES = """
-SELECT source, symbol, intDiv(toUnixTimestamp64Nano(ts_recv), {length:UInt64}) * {length:UInt64}
-       AS start,
-       argMin(price, (log_seq, ts_recv, sequence)), max(price), min(price),
-       argMax(price, (log_seq, ts_recv, sequence)), sum(toUInt64(size)), count()
-FROM equity_prints
-WHERE run_id = {run_id:String} AND log_seq <= {through:UInt64}
-GROUP BY source, symbol, start
-ORDER BY source, symbol, start DESC
-LIMIT {keep:UInt64} BY source, symbol
-"""
-
-_TRADES = """
-SELECT source, symbol, toUnixTimestamp64Nano(ts_recv), toUnixTimestamp64Nano(ts_event), price,
-       size, side, sequence
-FROM equity_prints
-WHERE run_id = {run_id:String} AND log_seq <= {through:UInt64}
-ORDER BY source, symbol, log_seq DESC, ts_recv DESC, sequence DESC
-LIMIT {keep:UInt64} BY source, symbol
-"""
 
 
 @dataclass(frozen=True)
+class TradeTable:
+    event_type: type[Event]
+    table: str
+    venue: str  # the column the daemon keys trades of this table by (see `trade_of`)
+    aggressor: str  # SQL giving buy / sell / unknown
+
+
+TRADE_TABLES = (
+    TradeTable(EquityPrint, "equity_prints", "source",
+               "multiIf(side = 'B', 'buy', side = 'A', 'sell', 'unknown')"),
+    TradeTable(CryptoTrade, "crypto_trades", "venue", "side"),
+)  # fmt: skip
+
+_THROUGH = "SELECT max(log_seq) FROM `{table}` WHERE run_id = {{run_id:String}}"
+
+# Open and close are the first and last trade in log order (the order the daemon applies).
+_CANDLES = """
+SELECT {venue}, symbol,
+       intDiv(toUnixTimestamp64Nano(ts_recv), {{length:UInt64}}) * {{length:UInt64}} AS start,
+       argMin(price, (log_seq, ts_recv, sequence)), max(price), min(price),
+       argMax(price, (log_seq, ts_recv, sequence)), sum(toUInt64(size)), count()
+FROM `{table}`
+WHERE run_id = {{run_id:String}} AND log_seq <= {{through:UInt64}}
+GROUP BY {venue}, symbol, start
+ORDER BY {venue}, symbol, start DESC
+LIMIT {{keep:UInt64}} BY {venue}, symbol
+"""
+
+_TRADES = """
+SELECT {venue}, symbol, toUnixTimestamp64Nano(ts_recv), toUnixTimestamp64Nano(ts_event), price,
+       size, {aggressor}, sequence
+FROM `{table}`
+WHERE run_id = {{run_id:String}} AND log_seq <= {{through:UInt64}}
+ORDER BY {venue}, symbol, log_seq DESC, ts_recv DESC, sequence DESC
+LIMIT {{keep:UInt64}} BY {venue}, symbol
+"""
+
+
+@dataclass
 class Seeded:
-    through_seq: int  # the log position the seeded buffers stand at
-    series: int
-    candles: int
+    """Per trade event type, the log position its seeded trades stand at."""
+
+    through: dict[type[Event], int] = field(default_factory=dict)
+    series: int = 0
+    candles: int = 0
 
 
 def seed_buffers(warehouse: Warehouse, buffers: MarketBuffers, run_id: str) -> Seeded:
-    """Fill `buffers` from the run's stored prints; returns the log position they stand at."""
-    if not warehouse.scalar("EXISTS TABLE equity_prints"):
-        return Seeded(0, 0, 0)  # an empty database: nothing stored yet
-    through = warehouse.scalar(_THROUGH, {"run_id": run_id})
-    if not through:
-        return Seeded(0, 0, 0)
-    candles = 0
-    for name, length in buffers.intervals:
-        keep = buffers.config.retention[name]
+    """Fill `buffers` from the run's stored trades."""
+    seeded = Seeded()
+    for table in TRADE_TABLES:
+        if not warehouse.scalar(f"EXISTS TABLE `{table.table}`"):
+            continue  # a database not migrated yet holds nothing
+        through = warehouse.scalar(_THROUGH.format(table=table.table), {"run_id": run_id})
+        if through:
+            seeded.through[table.event_type] = int(through)
+            _seed_table(warehouse, buffers, run_id, table, int(through), seeded)
+    return seeded
+
+
+def _seed_table(
+    warehouse: Warehouse, buffers: MarketBuffers, run_id: str, table: TradeTable, through: int,
+    seeded: Seeded,
+) -> None:  # fmt: skip
+    names = {"table": table.table, "venue": table.venue, "aggressor": table.aggressor}
+    for interval, length in buffers.intervals:
+        keep = buffers.config.retention[interval]
         parameters = {"run_id": run_id, "through": through, "length": length, "keep": keep}
-        rows = warehouse.rows(_CANDLES, parameters)
-        by_series: dict[tuple[str, str], list[list[int]]] = {}
-        for source, symbol, *values in rows:
-            by_series.setdefault((source, symbol), []).append([int(v) for v in values])
-        for (source, symbol), values in by_series.items():
-            buffers.seed_candles(source, symbol, name, [Candle(*v) for v in reversed(values)])
-            candles += len(values)
+        by_series: dict[tuple[str, str], list[Candle]] = {}
+        for venue, symbol, *values in warehouse.rows(_CANDLES.format(**names), parameters):
+            by_series.setdefault((venue, symbol), []).append(Candle(*(int(v) for v in values)))
+        for (venue, symbol), candles in by_series.items():
+            buffers.seed_candles(venue, symbol, interval, candles[::-1])
+            seeded.candles += len(candles)
     trades: dict[tuple[str, str], list[Trade]] = {}
-    keep = {"run_id": run_id, "through": through, "keep": buffers.config.trades_kept}
-    for source, symbol, ts_recv, ts_event, price, size, side, sequence in warehouse.rows(
-        _TRADES, keep
-    ):
-        trades.setdefault((source, symbol), []).append(
-            Trade(source, symbol, ts_recv, ts_event, price, size, aggressor_of(side), sequence)
-        )  # fmt: skip
-    for (source, symbol), recent in trades.items():
-        buffers.seed_trades(source, symbol, reversed(recent))
-    return Seeded(int(through), len(trades), candles)
+    parameters = {"run_id": run_id, "through": through, "keep": buffers.config.trades_kept}
+    for row in warehouse.rows(_TRADES.format(**names), parameters):
+        venue, symbol, ts_recv, ts_event, price, size, aggressor, sequence = row
+        trades.setdefault((venue, symbol), []).append(
+            Trade(venue, symbol, ts_recv, ts_event, price, size, aggressor, sequence)
+        )
+    for (venue, symbol), recent in trades.items():
+        buffers.seed_trades(venue, symbol, recent[::-1])
+    seeded.series += len(trades)

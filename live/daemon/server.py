@@ -23,8 +23,8 @@ from pathlib import Path
 
 import msgspec
 
+from compute.candles import Changes, Market
 from live.daemon.config import DaemonSettings
-from live.daemon.market import Changes, MarketState
 from schemas.errors import ConfigError
 from schemas.ipc import (
     BAD_REQUEST,
@@ -103,10 +103,10 @@ class Connection:
 
 
 class DaemonServer:
-    """Serves `state` on a Unix socket; `publish` feeds the subscriptions after each batch."""
+    """Serves `market` on a Unix socket; `publish` feeds the subscriptions after each batch."""
 
-    def __init__(self, state: MarketState, settings: DaemonSettings, path: Path) -> None:
-        self.state = state
+    def __init__(self, market: Market, settings: DaemonSettings, path: Path) -> None:
+        self.market = market
         self.settings = settings
         self.path = path
         self.stats = ServerStats()
@@ -188,7 +188,7 @@ class DaemonServer:
         self._send(connection, ErrorReply(id=request_id, code=code, message=message))
 
     def _reply(self, connection: Connection, request: AnyRequest) -> Reply:
-        buffers = self.state.buffers
+        buffers = self.market.buffers
         rid = request.id
         if isinstance(request, GetCandles | GetCandlesBatch | SubscribeCandles):
             if not buffers.has_interval(request.interval):
@@ -241,7 +241,7 @@ class DaemonServer:
         raise AssertionError(f"unhandled request {request!r}")  # the union is matched above
 
     def _book(self, venue: str, symbol: str, depth: int) -> BookSnapshot | None:
-        book = self.state.books.snapshot(venue, symbol, min(depth, self.settings.max_book_depth))
+        book = self.market.book(venue, symbol, min(depth, self.settings.max_book_depth))
         if book is None or (len(book.bids) <= depth and len(book.asks) <= depth):
             return book
         return msgspec.structs.replace(book, bids=book.bids[:depth], asks=book.asks[:depth])
@@ -265,7 +265,7 @@ class DaemonServer:
         for (venue, symbol), trades in changes.trades.items():
             for subscription, connection in list(topics.get(("trades", venue, symbol), {}).items()):
                 self._push(connection, TradeUpdate(id=subscription, trades=trades))
-            for interval, _ in self.state.buffers.intervals:
+            for interval, _ in self.market.buffers.intervals:
                 subscribers = topics.get(("candles", venue, symbol, interval))
                 if subscribers:
                     self._push_candles(subscribers, changes, venue, symbol, interval)
@@ -280,10 +280,9 @@ class DaemonServer:
         self, subscribers: dict[int, Connection], changes: Changes, venue: str, symbol: str,
         interval: str,
     ) -> None:  # fmt: skip
-        closed = [
-            c.candle for c in changes.closed.get((venue, symbol), ()) if c.interval == interval
-        ]
-        latest = self.state.buffers.latest_candle(venue, symbol, interval)
+        wanted = (venue, symbol, interval)
+        closed = [c.candle for c in changes.closed if (c.venue, c.symbol, c.interval) == wanted]
+        latest = self.market.buffers.latest_candle(venue, symbol, interval)
         for subscription, connection in list(subscribers.items()):
             for candle in closed:
                 self._push(connection, CandleUpdate(id=subscription, candle=candle, closed=True))

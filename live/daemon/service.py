@@ -1,4 +1,8 @@
-"""The daemon: the RAW log into memory, served on the Unix socket until stopped."""
+"""The daemon: the RAW log into memory, served on the Unix socket until stopped.
+
+It reads RAW from the start of what the stream keeps (an MBO book is only right when built
+from its session's start), skipping the trades that seeding from ClickHouse already counted.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,13 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from compute.candles import MarketBuffers
+from compute.candles import Market
 from infra.bus import Bus
 from infra.warehouse import Warehouse
-from live.daemon.books import new_books
 from live.daemon.config import DaemonSettings
-from live.daemon.market import MarketState
-from live.daemon.seed import seed_buffers
+from live.daemon.seed import Seeded, seed_buffers
 from live.daemon.server import DaemonServer
+from schemas.events import Event
 from schemas.subjects import RAW_STREAM
 
 log = logging.getLogger(__name__)
@@ -26,17 +29,22 @@ class DaemonMetrics:
     messages: int = 0
     events: int = 0
     poison_messages: int = 0
+    seeded_skipped: int = 0
     position: int = 0
 
 
 class Daemon:
-    """Reads RAW from `start_seq` into the market state and publishes each batch's changes."""
+    """Reads RAW from `start_seq` into the market and publishes each batch's changes; trades
+    of a type in `seeded` are skipped up to the position given there."""
 
-    def __init__(self, bus: Bus, server: DaemonServer, *, start_seq: int, fetch_messages: int):
+    def __init__(self, bus: Bus, server: DaemonServer, *, start_seq: int, fetch_messages: int,
+                 seeded: dict[type[Event], int] | None = None) -> None:  # fmt: skip
         self.bus = bus
         self.server = server
-        self.state = server.state
+        self.market = server.market
         self.start_seq = start_seq
+        self.seeded = seeded or {}
+        self._seeded_until = max(self.seeded.values(), default=0)
         self.fetch_messages = fetch_messages
         self.metrics = DaemonMetrics(position=start_seq - 1)
         self.ready = asyncio.Event()
@@ -66,12 +74,21 @@ class Daemon:
                         self.metrics.poison_messages += 1
                         log.warning("RAW %d is poison: %s", message.stream_seq, message.error)
                         continue
-                    self.metrics.events += len(message.events)
-                    self.server.publish(self.state.apply(message.events))
+                    events = message.events
+                    if message.stream_seq <= self._seeded_until:
+                        events = self._unseeded(message.stream_seq, events)
+                    self.metrics.events += len(events)
+                    self.server.publish(self.market.apply(events))
         finally:
             await reader.close()
             await self.server.close()
         return self.metrics
+
+    def _unseeded(self, seq: int, events: list[Event]) -> list[Event]:
+        seeded = self.seeded
+        kept = [e for e in events if seq > seeded.get(type(e), 0)]
+        self.metrics.seeded_skipped += len(events) - len(kept)
+        return kept
 
 
 async def run_daemon(
@@ -84,19 +101,17 @@ async def run_daemon(
     duplicate_window_s: float,
 ) -> DaemonMetrics:
     """Seed (when a warehouse is given), serve and consume until SIGINT or SIGTERM."""
-    buffers = MarketBuffers(daemon_settings.buffers())
-    start_seq = 1
+    market = Market(daemon_settings.buffers())
+    seeded = Seeded()
     if warehouse is not None:
-        seeded = seed_buffers(warehouse, buffers, run_id)
-        start_seq = seeded.through_seq + 1
-        log.info("daemon: seeded %d series, %d candles, through RAW %d",
-                 seeded.series, seeded.candles, seeded.through_seq)  # fmt: skip
-    server = DaemonServer(MarketState(buffers, new_books()), daemon_settings, socket_path)
+        seeded = seed_buffers(warehouse, market.buffers, run_id)
+        log.info("daemon: seeded %d series, %d candles", seeded.series, seeded.candles)
+    server = DaemonServer(market, daemon_settings, socket_path)
     bus = await Bus.connect(nats_url, name="flowtape-daemon")
     try:
         await bus.ensure_streams(duplicate_window_s=duplicate_window_s)
-        daemon = Daemon(bus, server, start_seq=start_seq,
-                        fetch_messages=daemon_settings.fetch_messages)  # fmt: skip
+        daemon = Daemon(bus, server, start_seq=1, fetch_messages=daemon_settings.fetch_messages,
+                        seeded=seeded.through)  # fmt: skip
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, daemon.stop)

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from compute.candles import BufferConfig, ClosedCandle, MarketBuffers, trade_of
-from live.daemon.books import BookKeeper
+from compute.candles import BufferConfig, ClosedCandle, Market, trade_of
+from compute.candles.market import DEPTH_EVENTS
 from live.recorder.rows import PendingRows
-from schemas.book import BOOK_RAW_EVENTS
 from schemas.codec import encode_batch
-from schemas.crypto import BookUpdate, CryptoQuote
+from schemas.crypto import CryptoQuote, ProviderGap
 from schemas.events import EquityPrint, EquityQuote, Event, event_tag
 from schemas.ipc import Level
 
-DEPTH_EVENTS = (*BOOK_RAW_EVENTS, BookUpdate)
 QUOTE_EVENTS = (EquityQuote, CryptoQuote)
+BOOK_INPUTS = (*DEPTH_EVENTS, ProviderGap)  # what the book engine reads: the `depth` rows
 
 
 def venue_of(event: Event) -> str:
@@ -33,10 +32,9 @@ def _levels(levels: list[Level]) -> list[dict[str, int]]:
 class Recording:
     """The engines the recorder runs and the rows it has yet to write."""
 
-    def __init__(self, buffers: BufferConfig, books: BookKeeper, *, snapshot_every_ns: int,
+    def __init__(self, buffers: BufferConfig, *, snapshot_every_ns: int,
                  snapshot_depth: int) -> None:  # fmt: skip
-        self.buffers = MarketBuffers(buffers)
-        self.books = books
+        self.market = Market(buffers)
         self.snapshot_every_ns = snapshot_every_ns
         self.snapshot_depth = snapshot_depth
         self.pending = PendingRows()
@@ -44,6 +42,7 @@ class Recording:
 
     def apply(self, log_seq: int, events: Iterable[Event]) -> None:
         for index, event in enumerate(events):
+            changes = self.market.apply([event])
             trade = trade_of(event)
             if trade is not None:
                 self.pending.add("trades", event.ts_recv, trade.venue, {
@@ -51,8 +50,6 @@ class Recording:
                     "price": trade.price, "size": trade.size, "aggressor": trade.aggressor,
                     "sequence": trade.sequence,
                 })  # fmt: skip
-                for closed in self.buffers.apply(trade):
-                    self._candle(log_seq, closed)
             elif isinstance(event, QUOTE_EVENTS):
                 venue = venue_of(event)
                 self.pending.add("quotes", event.ts_recv, venue, {
@@ -60,14 +57,16 @@ class Recording:
                     "bid_px": event.bid_px, "ask_px": event.ask_px, "bid_sz": event.bid_sz,
                     "ask_sz": event.ask_sz,
                 })  # fmt: skip
-                self._maybe_snapshot(log_seq, event)
-            elif isinstance(event, DEPTH_EVENTS):
+            elif isinstance(event, BOOK_INPUTS):
                 venue = venue_of(event)
                 self.pending.add("depth", event.ts_recv, venue, {
                     **self._raw(log_seq, index, event, venue, event.symbol),
                     "kind": event_tag(type(event)),
                 })  # fmt: skip
-                self._maybe_snapshot(log_seq, event)
+            for closed in changes.closed:
+                self._candle(log_seq, closed)
+            for key in sorted(changes.books):
+                self._maybe_snapshot(log_seq, key, event.ts_recv)
 
     @staticmethod
     def _raw(log_seq: int, index: int, event: Event, venue: str, symbol: str) -> dict[str, object]:
@@ -83,19 +82,16 @@ class Recording:
             "low": c.low, "close": c.close, "volume": c.volume, "trades": c.trades,
         })  # fmt: skip
 
-    def _maybe_snapshot(self, log_seq: int, event: Event) -> None:
-        key = self.books.apply(event)
-        if key is None:
-            return
-        bucket = event.ts_recv // self.snapshot_every_ns
+    def _maybe_snapshot(self, log_seq: int, key: tuple[str, str], ts_recv: int) -> None:
+        bucket = ts_recv // self.snapshot_every_ns
         if self._snapshot_bucket.get(key) == bucket:
             return
         self._snapshot_bucket[key] = bucket
-        book = self.books.snapshot(*key, self.snapshot_depth)
+        book = self.market.book(*key, self.snapshot_depth)
         if book is None:
             return
-        self.pending.add("book_snapshots", event.ts_recv, book.venue, {
-            "log_seq": log_seq, "ts_recv": event.ts_recv, "venue": book.venue,
-            "symbol": book.symbol, "bids": _levels(book.bids[: self.snapshot_depth]),
-            "asks": _levels(book.asks[: self.snapshot_depth]), "crossed": book.crossed,
+        self.pending.add("book_snapshots", ts_recv, book.venue, {
+            "log_seq": log_seq, "ts_recv": ts_recv, "venue": book.venue, "symbol": book.symbol,
+            "bids": _levels(book.bids), "asks": _levels(book.asks), "crossed": book.crossed,
+            "usable": book.usable,
         })  # fmt: skip

@@ -27,7 +27,6 @@ from infra.recording import (
     read_events,
     write_atomically,
 )
-from live.daemon.books import new_books
 from live.recorder.recording import Recording
 from schemas.subjects import RAW_STREAM
 
@@ -63,8 +62,7 @@ class Recorder:
         self.bus = bus
         self.config = config
         self.metrics = RecorderMetrics()
-        self.recording = Recording(config.buffers, new_books(),
-                                   snapshot_every_ns=config.snapshot_every_ns,
+        self.recording = Recording(config.buffers, snapshot_every_ns=config.snapshot_every_ns,
                                    snapshot_depth=config.snapshot_depth)  # fmt: skip
         self._stopping = asyncio.Event()
         self._rotated = 0  # the position of the last rotation
@@ -78,7 +76,7 @@ class Recorder:
         dates = sorted(p.name.removeprefix("date=") for p in root.glob("date=*"))
         if not dates:
             return
-        longest = max(length for _, length in self.recording.buffers.intervals)
+        longest = max(length for _, length in self.recording.market.buffers.intervals)
         last = dt.date.fromisoformat(dates[-1])
         first = last - dt.timedelta(days=-(-longest // _DAY_NS))
         wanted = [d for d in dates if d >= first.isoformat()]

@@ -9,11 +9,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from compute.candles import MarketBuffers
+from compute.candles import Market
 from infra.bus import Bus
-from live.daemon.books import new_books
 from live.daemon.config import DaemonSettings
-from live.daemon.market import MarketState
 from live.daemon.server import DaemonServer
 from live.daemon.service import Daemon
 from schemas.events import EquityPrint, EquityQuote, Event
@@ -26,13 +24,13 @@ T0 = 1_700_000_040 * 10**9  # 2023-11-14 22:14 UTC, a whole minute
 
 @asynccontextmanager
 async def running_daemon(
-    bus: Bus, socket_path: Path, *, start_seq: int = 1, buffers: MarketBuffers | None = None,
-    **settings: Any,
+    bus: Bus, socket_path: Path, *, start_seq: int = 1, market: Market | None = None,
+    seeded: dict[type[Event], int] | None = None, **settings: Any,
 ) -> AsyncIterator[Daemon]:  # fmt: skip
     config = DaemonSettings(seed=False, socket_path=socket_path, **settings)
-    state = MarketState(buffers or MarketBuffers(config.buffers()), new_books())
-    daemon = Daemon(bus, DaemonServer(state, config, socket_path), start_seq=start_seq,
-                    fetch_messages=config.fetch_messages)  # fmt: skip
+    market = market or Market(config.buffers())
+    daemon = Daemon(bus, DaemonServer(market, config, socket_path), start_seq=start_seq,
+                    fetch_messages=config.fetch_messages, seeded=seeded)  # fmt: skip
     task = asyncio.create_task(daemon.run())
     await asyncio.wait_for(daemon.ready.wait(), 30)
     try:

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from flowtape.client import AsyncMarketDataClient, IpcError, MarketDataClient
 from infra.bus import Bus
+from schemas.crypto import BookUpdate
 from schemas.events import PRICE_SCALE
 from schemas.ipc import NOT_FOUND, Candle, Level
+from schemas.subjects import raw_subject
 from tests.integration.live.daemon.running import (
     MIN,
     T0,
@@ -20,6 +22,7 @@ from tests.integration.live.daemon.running import (
     quote,
     running_daemon,
 )
+from tests.kit.crypto import book_update
 
 P = PRICE_SCALE
 
@@ -89,3 +92,24 @@ async def test_the_socket_is_private_to_its_owner_by_default(bus: Bus, socket_pa
         mode = os.stat(socket_path).st_mode
         assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600
     assert socket_path.name not in os.listdir(socket_path.parent)
+
+
+async def test_depth_books_come_from_the_book_engine_best_first_on_each_side(
+    bus: Bus, socket_path: Path
+) -> None:
+    snapshot = book_update(snapshot=True, sequence=100, first_update_id=100,
+                           bid_px=[29_990 * P, 29_999 * P, 29_980 * P], bid_sz=[2, 1, 3],
+                           ask_px=[30_010 * P, 30_001 * P], ask_sz=[5, 4])  # fmt: skip
+    diff = book_update(sequence=101, first_update_id=101, bid_px=[29_995 * P], bid_sz=[6],
+                       ask_px=[30_001 * P], ask_sz=[0])  # fmt: skip
+    async with running_daemon(bus, socket_path) as daemon:
+        for event in (snapshot, diff):
+            await bus.publish(raw_subject(BookUpdate, "binance"), [event], run_id="live")
+        await caught_up(daemon, bus)
+        async with AsyncMarketDataClient(socket_path) as client:
+            book = await client.get_orderbook("binance-spot", "BTC-USDT", depth=3)
+            two = await client.get_orderbook("binance-spot", "BTC-USDT", depth=2)
+    assert [(lv.price // P, lv.size) for lv in book.bids] == [(29_999, 1), (29_995, 6), (29_990, 2)]
+    assert [(lv.price // P, lv.size) for lv in book.asks] == [(30_010, 5)]
+    assert book.usable and not book.crossed
+    assert [lv.price // P for lv in two.bids] == [29_999, 29_995]

@@ -45,10 +45,11 @@ async def test_replaying_the_recording_gives_the_live_daemons_books_and_candles(
         await publish_session(bus, messages)
         await caught_up(daemon, bus)
         recorder = await record(bus, tmp_path / "rec", rotate_rows=300)
-        live = daemon.state
+        live = daemon.market
 
         replayed = replay_recording(tmp_path / "rec", CONFIG)
         assert replayed.events == sum(len(m) for m in messages)
+        assert replayed.book_state.counters == live.book_state.counters
         for venue, symbol in SERIES:
             for interval in CONFIG.retention:
                 expected = live.buffers.candles(venue, symbol, interval, 10_000)
@@ -57,9 +58,7 @@ async def test_replaying_the_recording_gives_the_live_daemons_books_and_candles(
             assert replayed.buffers.trades(venue, symbol, 10_000) == live.buffers.trades(
                 venue, symbol, 10_000
             )
-            assert replayed.books.snapshot(venue, symbol, 10) == live.books.snapshot(
-                venue, symbol, 10
-            )
+            assert replayed.book(venue, symbol, 10) == live.book(venue, symbol, 10)
     # The recorded candles are the closed ones: every candle of the run but the open ones.
     recorded = recorded_candles(tmp_path / "rec")
     for venue, symbol in SERIES:
