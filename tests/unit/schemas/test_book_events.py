@@ -61,3 +61,10 @@ def test_book_events_sort_by_receive_time_first() -> None:
     late = mbo_event(30, [MboRecord(5, 1, "A", "B", 100, 1, 1, F_LAST)])
     early = mbo_event(20, [MboRecord(9, 2, "A", "A", 101, 1, 2, F_LAST)])
     assert canonical_sort([late, early]) == [early, late]
+
+
+def test_events_of_one_packet_keep_their_order_by_event_time() -> None:
+    first = mbo_event(20, [MboRecord(10, 7, "T", "B", 100, 2, 0, F_LAST)])
+    second = mbo_event(20, [MboRecord(11, 7, "A", "A", 101, 1, 3, F_LAST)])
+    assert (first.ts_recv, first.sequence) == (second.ts_recv, second.sequence)
+    assert canonical_sort([second, first]) == [first, second]
