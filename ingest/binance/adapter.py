@@ -53,6 +53,7 @@ class BinanceSource(WebSocketProvider):
         self._after_reconnect: set[str] = set()
         self._next_fetch: dict[str, float] = {}
         self._session: aiohttp.ClientSession | None = None
+        self._streaming = False
         self._request_id = 0
 
     def _subscriptions(self) -> list[str]:
@@ -67,10 +68,25 @@ class BinanceSource(WebSocketProvider):
             )
 
     async def close(self) -> None:
+        """Close the WebSocket; the REST session closes when `events()` ends (a snapshot
+        request may be in flight until then)."""
         await self.feed.close()
+        if not self._streaming:
+            await self._close_session()
+
+    async def _close_session(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    async def events(self) -> AsyncIterator[Event]:
+        self._streaming = True
+        try:
+            async for event in super().events():
+                yield event
+        finally:
+            self._streaming = False
+            await self._close_session()
 
     async def on_frame(self, frame: Frame) -> AsyncIterator[Event]:
         for event in self.normaliser.frame(frame.text, frame.ts_recv):

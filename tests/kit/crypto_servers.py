@@ -53,8 +53,11 @@ class FramePlayer:
         frames: Sequence[str],
         plans: Sequence[Plan] = (Plan(),),
         reply: Callable[[str], str | None] = binance_reply,
+        *,
+        subscribed_only: bool = False,
     ) -> None:
         self.frames = list(frames)
+        self.subscribed_only = subscribed_only  # Binance: only the streams asked for
         self.plans = list(plans)
         self.reply = reply
         self.connections = 0
@@ -92,7 +95,8 @@ class FramePlayer:
             if answer is not None:
                 await connection.send(answer)
             listener = asyncio.create_task(self._answer_pings(connection))
-            await self._play(connection, index, plan)
+            wanted = set(json.loads(str(first)).get("params", ())) if self.subscribed_only else None
+            await self._play(connection, index, plan, wanted)
             await connection.wait_closed()
             listener.cancel()
         except ConnectionClosed:
@@ -105,7 +109,9 @@ class FramePlayer:
             if answer is not None and '"ping"' in str(message):
                 await connection.send(answer)
 
-    async def _play(self, connection: ServerConnection, index: int, plan: Plan) -> None:
+    async def _play(
+        self, connection: ServerConnection, index: int, plan: Plan, wanted: set[str] | None
+    ) -> None:
         for position in range(plan.start, len(self.frames)):
             sent = self.sent[index]
             if plan.close_after is not None and sent >= plan.close_after:
@@ -117,10 +123,15 @@ class FramePlayer:
                 await connection.send(plan.garbage.pop(sent))
             if position in plan.skip:
                 continue
+            if wanted is not None and self._stream(position) not in wanted:
+                continue
             await connection.send(self.frames[position])
             self.sent[index] += 1
             if self.sent[index] % plan.pause_every == 0:
                 await asyncio.sleep(plan.pause_s)
+
+    def _stream(self, position: int) -> str:
+        return str(json.loads(self.frames[position]).get("stream", ""))
 
 
 class DepthServer:

@@ -42,9 +42,13 @@ async def collect(
 
 
 async def servers(
-    name: str, rest: str, plans: list[Plan], later_ids: dict[str, int] | None = None
+    name: str,
+    rest: str,
+    plans: list[Plan],
+    later_ids: dict[str, int] | None = None,
+    subscribed_only: bool = False,
 ) -> tuple[FramePlayer, DepthServer]:
-    player = FramePlayer([f.raw for f in frames(name)], plans)
+    player = FramePlayer([f.raw for f in frames(name)], plans, subscribed_only=subscribed_only)
     depth = DepthServer(rest_snapshots(rest), later_ids)
     await player.start()
     await depth.start()
