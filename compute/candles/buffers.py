@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Sequence
+from itertools import islice
+from typing import TypeVar
 
 import msgspec
 
 from compute.candles.config import BufferConfig
 from compute.candles.intervals import interval_ns
 from schemas.ipc import Candle, Trade
+
+_T = TypeVar("_T")
 
 # Fields of an open candle, kept as a list so a trade updates it in place.
 _START, _OPEN, _HIGH, _LOW, _CLOSE, _VOLUME, _TRADES = range(7)
@@ -102,9 +106,8 @@ class MarketBuffers:
         row = series.open[interval]
         if count <= 0:
             return []
-        ring = series.closed[interval]
         wanted_closed = count - 1 if row is not None else count
-        closed = list(ring)[max(0, len(ring) - wanted_closed) :] if wanted_closed > 0 else []
+        closed = _last(series.closed[interval], wanted_closed)
         return closed + [_frozen(row)] if row is not None else closed
 
     def latest_candle(self, venue: str, symbol: str, interval: str) -> Candle | None:
@@ -117,8 +120,7 @@ class MarketBuffers:
         series = self.series.get((venue, symbol))
         if series is None:
             return None
-        ring = series.trades
-        return list(ring)[max(0, len(ring) - count) :] if count > 0 else []
+        return _last(series.trades, count)
 
     def seed_candles(
         self, venue: str, symbol: str, interval: str, candles: Sequence[Candle]
@@ -133,6 +135,13 @@ class MarketBuffers:
     def seed_trades(self, venue: str, symbol: str, trades: Iterable[Trade]) -> None:
         """Start a series' trade ring from stored trades (oldest first)."""
         self._series(venue, symbol).trades.extend(trades)
+
+
+def _last(ring: deque[_T], count: int) -> list[_T]:
+    """The last `count` items of a ring, oldest first, touching only those."""
+    newest_first = list(islice(reversed(ring), max(count, 0)))
+    newest_first.reverse()
+    return newest_first
 
 
 def step(state: MarketBuffers, trades: Iterable[Trade]) -> tuple[MarketBuffers, list[ClosedCandle]]:

@@ -7,6 +7,7 @@ from its session's start), skipping the trades that seeding from ClickHouse alre
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from dataclasses import dataclass
@@ -106,6 +107,7 @@ async def run_daemon(
     if warehouse is not None:
         seeded = seed_buffers(warehouse, market.buffers, run_id)
         log.info("daemon: seeded %d series, %d candles", seeded.series, seeded.candles)
+        gc.freeze()  # the seeded history stays out of every later collection's scan
     server = DaemonServer(market, daemon_settings, socket_path)
     bus = await Bus.connect(nats_url, name="flowtape-daemon")
     try:
