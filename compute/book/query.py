@@ -28,8 +28,8 @@ class BestBidAsk(msgspec.Struct, frozen=True, gc=False):
 class BookView(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """The top `depth` levels of one book with what is known about its state (see `Book`).
 
-    `usable` is false while the book is loading a snapshot, between the records of one venue
-    event, after an unrecoverable venue gap, or out of sync.
+    `usable` is false between the records of one venue event (a snapshot still loading is
+    one: its last record carries `F_LAST`), after an unrecoverable venue gap, or out of sync.
     """
 
     venue: str
@@ -48,7 +48,7 @@ class BookView(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
     @property
     def usable(self) -> bool:
-        return self.complete and self.in_sync and not (self.snapshot or self.maybe_bad)
+        return self.complete and self.in_sync and not self.maybe_bad
 
 
 def find_book(state: BookState, venue: str, symbol: str) -> Book | None:

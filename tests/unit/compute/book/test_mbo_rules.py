@@ -91,6 +91,14 @@ def test_a_clear_empties_the_book_and_the_snapshot_after_it_rebuilds_it() -> Non
     assert state.counters["clears"] == 1
 
 
+def test_a_snapshot_ending_with_f_last_leaves_a_usable_book() -> None:
+    state, _ = run(
+        mbo_event(rec("A", "B", 99.0, 1, 3, F_SNAPSHOT), rec("A", "A", 103.0, 2, 4, F_SNAPSHOT))
+    )
+    shown = view(state, VENUE, SYMBOL, 5)
+    assert shown is not None and shown.snapshot and shown.complete and shown.usable
+
+
 def test_trades_and_fills_do_not_change_the_book_and_a_trade_is_placed_before_its_cancels() -> None:
     state, out = run(
         mbo_event(
