@@ -69,15 +69,16 @@ def _book(state: BookState, venue: str, symbol: str, feed: BookFeed, event: Any)
     return book
 
 
-def _note_flags(state: BookState, book: Book, flags: int) -> None:
-    book.snapshot = bool(flags & F_SNAPSHOT)
-    book.complete = bool(flags & F_LAST)
-    if flags & F_MAYBE_BAD_BOOK and not book.maybe_bad:
+def _mark_bad(state: BookState, book: Book) -> None:
+    if not book.maybe_bad:
         book.maybe_bad = True
         bump(state, "maybe_bad_book")
 
 
-def _close_event(state: BookState, book: Book) -> None:
+def _close_event(state: BookState, book: Book, last_flags: int) -> None:
+    # Only the last record's flags say where the book stands between events.
+    book.snapshot = bool(last_flags & F_SNAPSHOT)
+    book.complete = bool(last_flags & F_LAST)
     bid, ask = book.best_bid, book.best_ask
     if bid is not None and ask is not None and bid >= ask:
         bump(state, "events_left_crossed")
@@ -118,15 +119,18 @@ def _on_mbo(state: BookState, event: MboEvent, out: list[Event]) -> None:
     if book is None:
         return
     book.sequence = event.sequence
+    flags = 0
     for record in event.records:
-        _note_flags(state, book, record.flags)
+        flags = record.flags
+        if flags & F_MAYBE_BAD_BOOK:
+            _mark_bad(state, book)
         if record.action == TRADE:
-            trade = _trade(state, event, record, _touch(book), book.snapshot)
+            trade = _trade(state, event, record, _touch(book), bool(flags & F_SNAPSHOT))
             if trade is not None:
                 out.append(trade)
         else:
             apply_mbo(state, book, record)
-    _close_event(state, book)
+    _close_event(state, book, flags)
 
 
 def _on_mbp10(state: BookState, event: Mbp10Event, out: list[Event]) -> None:
@@ -134,8 +138,11 @@ def _on_mbp10(state: BookState, event: Mbp10Event, out: list[Event]) -> None:
     if book is None:
         return
     book.sequence = event.sequence
+    flags = 0
     for record in event.records:
-        _note_flags(state, book, record.flags)
+        flags = record.flags
+        if flags & F_MAYBE_BAD_BOOK:
+            _mark_bad(state, book)
         if record.action == TRADE:
             bid = record.bids[0] if record.bids else None
             ask = record.asks[0] if record.asks else None
@@ -145,11 +152,11 @@ def _on_mbp10(state: BookState, event: Mbp10Event, out: list[Event]) -> None:
                 None if bid is None else bid.size,
                 None if ask is None else ask.size,
             )
-            trade = _trade(state, event, record, quote, book.snapshot)
+            trade = _trade(state, event, record, quote, bool(flags & F_SNAPSHOT))
             if trade is not None:
                 out.append(trade)
         apply_mbp10(book, record)
-    _close_event(state, book)
+    _close_event(state, book, flags)
 
 
 def _on_depth(state: BookState, event: BookUpdate, out: list[Event]) -> None:
@@ -159,7 +166,7 @@ def _on_depth(state: BookState, event: BookUpdate, out: list[Event]) -> None:
     resync = apply_depth(state, book, event)
     if resync is not None:
         out.append(resync)
-    _close_event(state, book)
+    _close_event(state, book, F_LAST)  # a depth event is always whole
 
 
 def _on_provider_gap(state: BookState, event: ProviderGap, out: list[Event]) -> None:
