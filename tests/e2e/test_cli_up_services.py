@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from flowtape.client import IpcError, MarketDataClient
 from tests.e2e.test_cli_up import flowtape, flowtape_env, interrupt
 
 pytestmark = pytest.mark.slow
@@ -139,3 +141,14 @@ def running(running_up: RunningUp) -> RunningUp:
     if running_up.process.poll() is not None:
         raise AssertionError(f"flowtape up exited: {running_up.text()}")
     return running_up
+
+
+def test_the_daemon_up_runs_answers_on_a_socket_only_its_owner_may_open(
+    running: RunningUp,
+) -> None:
+    path = running.folder / ".flowtape" / "daemon.sock"
+    wait_for(path.exists, "the daemon's socket", 60)
+    assert stat.S_ISSOCK(path.stat().st_mode) and stat.S_IMODE(path.stat().st_mode) == 0o600
+    with MarketDataClient(path) as client, pytest.raises(IpcError) as caught:
+        client.get_trades("nowhere", "NONE", 1)
+    assert caught.value.code == "not_found"
