@@ -15,6 +15,7 @@ from cli.progress import STDERR, Meter
 from infra.bus import Bus
 from infra.settings import Settings, get_settings
 from infra.stack import Stack
+from ingest.marketdata.providers import CRYPTO_SOURCES
 from ingest.service import METRICS_FILE, IngestConfig, IngestMetrics, IngestService
 from ingest.source import Source
 
@@ -131,10 +132,35 @@ async def run_ingest(
         await bus.close()
 
 
+def run_crypto(
+    source: str, symbols: list[str], ws_url: str, http_port: int, settings: Settings
+) -> None:
+    """The crypto providers through the market-data service (queue, failover, HTTP)."""
+    from ingest.marketdata.providers import build_providers
+    from ingest.marketdata.run import run_market_data
+    from ingest.marketdata.service import MarketDataConfig
+
+    names = [name for given in symbols for name in given.split(",") if name]
+    providers = build_providers(source, names, ws_url)
+    with Stack(settings, needs=("nats",)) as stack:
+        service = asyncio.run(
+            run_market_data(
+                providers, stack.url("nats"), MarketDataConfig(run_id=settings.run_id), http_port
+            )
+        )
+    stats = service.bus_stats()
+    console.print(
+        f"ingest {source}: {stats['offered']:,} events, {stats['published_events']:,} published, "
+        f"{sum(stats['dropped'].values()):,} dropped by the queue, health {service.health}"
+    )
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def ingest(
-        source: Annotated[str, typer.Option(help=f"one of {', '.join(SOURCES)}")] = "synthetic",
+        source: Annotated[
+            str, typer.Option(help=f"one of {', '.join((*SOURCES, *CRYPTO_SOURCES))}")
+        ] = "synthetic",
         path: Annotated[
             list[Path] | None, typer.Option(help="DBN files", exists=True, dir_okay=False)
         ] = None,
@@ -144,12 +170,19 @@ def register(app: typer.Typer) -> None:
         speed: Annotated[float, typer.Option(help="synthetic pace; 0 = flat out")] = 1.0,
         seed: Annotated[int, typer.Option(help="synthetic seed")] = 0,
         minutes: Annotated[int, typer.Option(help="synthetic session length")] = 390,
+        http_port: Annotated[int, typer.Option(help="crypto: port of /health etc.")] = 8091,
+        ws_url: Annotated[str, typer.Option(help="crypto: the venue's WebSocket URL")] = "",
     ) -> None:
         """Publish one source's normalised events to the RAW stream; keeps its metrics in
-        <data dir>/ingest-metrics-<source>.json."""
+        <data dir>/ingest-metrics-<source>.json. Crypto sources (binance, binance-usdm,
+        bybit, bybit-spot, all) take --symbols BTCUSDT,ETHUSDT and serve /health, /metrics,
+        /latest and /bus-stats on 127.0.0.1:--http-port."""
         logging.basicConfig(level=logging.INFO)
         settings = get_settings()
         settings.check_secrets()
+        if source in CRYPTO_SOURCES:
+            run_crypto(source, symbols or [], ws_url, http_port, settings)
+            return
         built = build_source(
             source, paths=path or [], dataset=dataset, schemas=schema or [],
             symbols=symbols or [], speed=speed, seed=seed, minutes=minutes, settings=settings,

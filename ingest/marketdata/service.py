@@ -152,3 +152,4 @@ class MarketDataService:
             self.metrics.published_messages += 1
             self.metrics.published_events += count
         self.metrics.last_publish_wall_ns = time.time_ns()
+
