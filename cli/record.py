@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from cli.errors import writing
 from infra.settings import get_settings
 from infra.stack import Stack
 from live.daemon.config import load_daemon_settings
@@ -56,7 +57,7 @@ def register(app: typer.Typer) -> None:
             snapshot_every_ns=snapshot_every_ms * 1_000_000, snapshot_depth=snapshot_depth,
             buffers=load_daemon_settings().buffers(),
         )  # fmt: skip
-        with Stack(settings, needs=("nats",)) as stack:
+        with Stack(settings, needs=("nats",)) as stack, writing(out):
             metrics = asyncio.run(
                 run_recorder(stack.url("nats"), config, until_idle=until_idle,
                              duplicate_window_s=settings.stream_duplicate_window_s)

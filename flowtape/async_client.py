@@ -51,6 +51,12 @@ from schemas.ipc import (
 )
 
 
+def _raised(item: Update | IpcError) -> Update:
+    if isinstance(item, IpcError):
+        raise item
+    return item
+
+
 class AsyncSubscription:
     """The updates of one subscription: `async for update in subscription`."""
 
@@ -58,7 +64,7 @@ class AsyncSubscription:
         self.client = client
         self.request = request
         self.server_id = 0
-        self.queue: asyncio.Queue[Update] = asyncio.Queue()
+        self.queue: asyncio.Queue[Update | IpcError] = asyncio.Queue()
         self.active = True
 
     def __aiter__(self) -> AsyncIterator[Update]:
@@ -66,12 +72,13 @@ class AsyncSubscription:
 
     async def _updates(self) -> AsyncIterator[Update]:
         while self.active:
-            yield await self.queue.get()
+            yield _raised(await self.queue.get())
 
     async def next_update(self, timeout_s: float | None = None) -> Update | None:
-        """The next update, or None after `timeout_s`."""
+        """The next update, or None after `timeout_s`; `IpcError` once the daemon has been
+        gone longer than the client's `reconnect_timeout_s`."""
         try:
-            return await asyncio.wait_for(self.queue.get(), timeout_s)
+            return _raised(await asyncio.wait_for(self.queue.get(), timeout_s))
         except TimeoutError:
             return None
 
@@ -221,7 +228,12 @@ class AsyncMarketDataClient:
                     self._route(reply)
             except (asyncio.IncompleteReadError, ConnectionError):
                 pass
-            reader = await self._reconnect()
+            try:
+                reader = await self._reconnect()
+            except IpcError as exc:  # the daemon stayed away: every subscription is told
+                for subscription in self._subscriptions.values():
+                    subscription.queue.put_nowait(exc)
+                return
 
     def _route(self, reply: Reply) -> None:
         if isinstance(reply, UPDATES):

@@ -21,6 +21,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -33,7 +34,6 @@ RAW_TYPES = ("trades", "quotes", "depth")
 DERIVED_TYPES = ("book_snapshots", "candles")
 POSITION_FILE = "position.json"
 _PART = re.compile(r"^part-(\d+)-(\d+)\.parquet$")
-_VENUE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 class RecordingError(FlowtapeError):
@@ -43,10 +43,9 @@ class RecordingError(FlowtapeError):
 
 
 def partition(root: Path, date: str, venue: str, kind: str) -> Path:
-    """The folder of one date, venue and record type."""
-    if not _VENUE.match(venue):
-        raise RecordingError(f"a venue name is letters, digits, '.', '_' or '-', got {venue!r}")
-    return root / f"date={date}" / f"venue={venue}" / f"type={kind}"
+    """The folder of one date, venue and record type (a venue's characters other than
+    letters, digits, '.', '_' and '-' percent-encoded, so any name makes one folder)."""
+    return root / f"date={date}" / f"venue={quote(venue, safe='._-') or '_'}" / f"type={kind}"
 
 
 def part_name(first_seq: int, last_seq: int) -> str:

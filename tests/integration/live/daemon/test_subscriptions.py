@@ -7,7 +7,9 @@ import asyncio
 import threading
 from pathlib import Path
 
-from flowtape.client import AsyncMarketDataClient, MarketDataClient
+import pytest
+
+from flowtape.client import AsyncMarketDataClient, IpcError, MarketDataClient
 from infra.bus import Bus
 from schemas.events import PRICE_SCALE
 from schemas.ipc import Candle, CandleUpdate, Level, OrderbookUpdate, TradeUpdate
@@ -91,4 +93,17 @@ async def test_async_and_blocking_subscriptions_resume_after_a_daemon_restart(
         assert isinstance(update, TradeUpdate) and update.trades[0].price == 11 * P
         blocking = await asyncio.wait_for(blocking_task, 20)
         assert [u.trades[0].price for u in blocking] == [10 * P, 11 * P]
+    await client.close()
+
+
+async def test_a_subscription_fails_with_a_clear_error_when_the_daemon_stays_away(
+    bus: Bus, socket_path: Path
+) -> None:
+    async with running_daemon(bus, socket_path):
+        client = AsyncMarketDataClient(socket_path, reconnect_timeout_s=0.5)
+        await client.connect()
+        subscription = await client.subscribe_candles("databento", "AAPL", "1m")
+    with pytest.raises(IpcError, match="no daemon answers") as caught:
+        await subscription.next_update(10)
+    assert caught.value.code == "connect"
     await client.close()
