@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import msgspec
 import polars as pl
 
 from analytics.run_outputs import UnknownRun
@@ -42,9 +42,8 @@ class Report:
         return paths
 
 
-def _direction(side: str, legs_json: str) -> tuple[int, int | None]:
+def _direction(side: str, legs: list[dict[str, Any]]) -> tuple[int, int | None]:
     """(+1 bullish / -1 bearish / 0 neutral, first leg's instrument id)."""
-    legs = msgspec.json.decode(legs_json) if legs_json else []
     first = legs[0]["instrument_id"] if legs else None
     rights = {leg["right"] for leg in legs}
     sides = {leg["side"] for leg in legs} | {side}
@@ -73,7 +72,7 @@ def _signals(warehouse: Warehouse, run_id: str) -> pl.DataFrame:
     )
     records = []
     for source, signal_id, kind, severity, score, underlying, ts, side, legs, premium in rows:
-        direction, instrument_id = _direction(side or "", legs or "")
+        direction, instrument_id = _direction(side or "", legs or [])
         records.append(
             {"source": source, "signal_id": signal_id, "kind": kind, "severity": int(severity),
              "score": float(score), "underlying": underlying, "ts": int(ts),
@@ -158,6 +157,7 @@ def build_report(warehouse: Warehouse, run_id: str) -> Report:
 def _require_run(warehouse: Warehouse, run_id: str) -> None:
     known = warehouse.scalar(
         "SELECT (SELECT count() FROM runs WHERE run_id = {r:String}) "
+        "+ (SELECT count() FROM print_inference WHERE run_id = {r:String}) "
         "+ (SELECT count() FROM flow_packets WHERE run_id = {r:String}) "
         "+ (SELECT count() FROM alerts WHERE run_id = {r:String}) "
         "+ (SELECT count() FROM classifier_hits WHERE run_id = {r:String})",

@@ -103,7 +103,8 @@ _members = msgspec.json.Decoder(list[MemberPrint])
 def read_run_outputs(warehouse: Warehouse, run_id: str) -> RunOutputs:
     """The run's rows in `print_inference`, `flow_packets` with `packet_prints`,
     `classifier_hits` and `darkpool_events`; UnknownRun if it is neither registered in
-    `runs` nor holds any print inference."""
+    `runs` nor holds any print inference. A print no stored packet holds was a lone single
+    (the engine emits every print in one packet), so it reads back as one."""
     params = {"run": run_id}
     known = warehouse.scalar(
         "SELECT (SELECT count() FROM runs WHERE run_id = {run:String}) "
@@ -137,6 +138,10 @@ def read_run_outputs(warehouse: Warehouse, run_id: str) -> RunOutputs:
             "SELECT packet_id, kind, structure FROM flow_packets WHERE run_id = {run:String}",
             params,
         )
+    ]
+    packed = set().union(*members.values())
+    packets += [
+        PacketRow("single", "", frozenset((key,))) for key in inferences if key not in packed
     ]
     hits = [
         HitRow(rule, _keys(_members.decode(text)))

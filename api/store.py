@@ -15,12 +15,44 @@ from typing import Any
 
 import msgspec
 
+from api.singles import PrintKey, SingleIds, key_of, single_packet, single_rows
 from api.views import plain, with_dollars
 from infra.warehouse import Warehouse
+from schemas.derived_tables import BUCKET_COLUMNS
 from schemas.errors import FlowtapeError
 from schemas.events import Alert, ClassifierHit, DarkPoolEvent, Event, FlowPacket
 
 MAX_LIMIT = 5000
+
+# A packet's member prints ({membership}: their keys) with the inference and the quote the
+# engine used (none unless its NBBO status says it was used), and the print's own columns.
+_MEMBERS = """
+SELECT p.instrument_id AS instrument_id, p.publisher_id AS publisher_id,
+       toUnixTimestamp64Nano(p.ts_event) AS ts_event, p.sequence AS sequence,
+       o.price AS price, o.size AS size, toString(i.side) AS side, toString(i.bucket) AS bucket,
+       if(i.nbbo_status IN ('print', 'joined', 'held'), i.nbbo_bid_px, NULL) AS nbbo_bid_px,
+       if(i.nbbo_status IN ('print', 'joined', 'held'), i.nbbo_ask_px, NULL) AS nbbo_ask_px,
+       o.symbol AS symbol, toString(i.rule) AS rule, i.confidence AS confidence,
+       toString(i.nbbo_status) AS nbbo_status, i.nbbo_bid_sz AS nbbo_bid_sz,
+       i.nbbo_ask_sz AS nbbo_ask_sz, toUnixTimestamp64Nano(i.nbbo_ts_recv) AS nbbo_ts_recv,
+       toUnixTimestamp64Nano(o.ts_recv) AS ts_recv, i.late AS late
+FROM ({membership}) AS p
+LEFT JOIN (
+    SELECT * FROM print_inference
+    WHERE run_id = {run_id:String} AND underlying = {underlying:String}
+      AND ts_event >= fromUnixTimestamp64Nano({start:Int64})
+      AND ts_event <= fromUnixTimestamp64Nano({end:Int64})
+) AS i USING (instrument_id, publisher_id, ts_event, sequence)
+LEFT JOIN (
+    SELECT instrument_id, publisher_id, ts_event, sequence, symbol, price, size, ts_recv
+    FROM option_prints
+    WHERE run_id = {run_id:String} AND underlying = {underlying:String}
+      AND ts_event >= fromUnixTimestamp64Nano({start:Int64})
+      AND ts_event <= fromUnixTimestamp64Nano({end:Int64})
+) AS o USING (instrument_id, publisher_id, ts_event, sequence)
+ORDER BY ts_event, publisher_id, instrument_id, sequence
+SETTINGS join_use_nulls = 1
+"""
 
 
 @dataclass(frozen=True)
@@ -66,7 +98,7 @@ class Filters:
 
 @cache
 def _json_fields(event_type: type[Event]) -> dict[str, Any]:
-    """Fields stored as JSON text (lists of nested records), with their types."""
+    """Fields that may be stored as JSON text (lists of nested records), with their types."""
     found: dict[str, Any] = {}
     for info in msgspec.structs.fields(event_type):
         described = msgspec.inspect.type_info(info.type)
@@ -90,6 +122,7 @@ class Store:
         self.warehouse = warehouse
         self._columns: dict[str, list[tuple[str, str]]] = {}
         self._lock = threading.Lock()
+        self.single_ids = SingleIds()
 
     def columns(self, table: str) -> list[tuple[str, str]]:
         """(name, ClickHouse type) of the table's stored (non-materialised) columns."""
@@ -140,7 +173,13 @@ class Store:
         log_seq = int(data.pop("log_seq", 0) or 0)
         for name, field_type in _json_fields(event_type).items():
             text = data.get(name)
-            data[name] = msgspec.json.decode(text, type=field_type) if text else []
+            if isinstance(text, str):
+                data[name] = msgspec.json.decode(text, type=field_type) if text else []
+            elif text is None:
+                data[name] = []
+        if event_type is FlowPacket:  # bucket counts are columns
+            counts = {bucket: data.pop(column, 0) for bucket, column in BUCKET_COLUMNS.items()}
+            data["bucket_counts"] = {bucket: n for bucket, n in counts.items() if n}
         known = set(event_type.__struct_fields__)
         event = msgspec.convert(
             {k: v for k, v in data.items() if k in known}, event_type, strict=False
@@ -196,7 +235,12 @@ class Store:
         tail = (
             f"ORDER BY `{table.time_column}` DESC, `{table.id_column}` DESC LIMIT {{limit:UInt32}}"
         )
-        return [self.view(table, row) for row in self._select(table.name, where, params, tail)]
+        rows = [self.view(table, row) for row in self._select(table.name, where, params, tail)]
+        if not self._lists_singles(table, filters):
+            return rows
+        rows += self._singles(filters, params["limit"], newest_first=True)
+        rows.sort(key=lambda r: (r[table.time_column], r[table.id_column]), reverse=True)
+        return rows[: params["limit"]]
 
     def page(
         self, table: Table, filters: Filters, after: tuple[int, str] | None, size: int
@@ -211,11 +255,62 @@ class Store:
             params["after_ts"], params["after_id"] = after
         params["limit"] = size
         tail = f"ORDER BY `{table.time_column}`, `{table.id_column}` LIMIT {{limit:UInt32}}"
-        rows = self._select(table.name, where, params, tail)
-        return [
-            (int(row[table.time_column]), str(row[table.id_column]), self.view(table, row))
-            for row in rows
-        ]
+        rows = [self.view(table, row) for row in self._select(table.name, where, params, tail)]
+        if self._lists_singles(table, filters):
+            # singles at the time of `after` come back with it: their ids are not in SQL
+            since = filters.since_ns if after is None else max(after[0], filters.since_ns or 0)
+            singles = self._singles(
+                Filters(**{**filters.__dict__, "since_ns": since}), size, newest_first=False
+            )
+            rows += [
+                r
+                for r in singles
+                if after is None or (r[table.time_column], r[table.id_column]) > after
+            ]
+            rows.sort(key=lambda r: (r[table.time_column], r[table.id_column]))
+            rows = rows[:size]
+        return [(int(r[table.time_column]), str(r[table.id_column]), r) for r in rows]
+
+    # ------------------------------------------------------------------ singles
+
+    @staticmethod
+    def _lists_singles(table: Table, filters: Filters) -> bool:
+        return table is PACKETS and filters.kind in (None, "single")
+
+    def _singles(self, filters: Filters, limit: int, *, newest_first: bool) -> list[dict[str, Any]]:
+        """The lone prints' single packets the filters select (ts_start is the print's
+        ts_event), at most `limit` of them."""
+        clauses: list[str] = []
+        spans: list[str] = []
+        params: dict[str, Any] = {"run_id": filters.run_id, "limit": limit}
+        if filters.symbols:
+            clauses.append("underlying IN {symbols:Array(String)}")
+            params["symbols"] = filters.symbols
+        if filters.since_ns is not None:
+            spans.append("ts_event >= fromUnixTimestamp64Nano({since:Int64})")
+            params["since"] = filters.since_ns
+        if filters.until_ns is not None:
+            spans.append("ts_event < fromUnixTimestamp64Nano({until:Int64})")
+            params["until"] = filters.until_ns
+        if filters.min_money_cents is not None:
+            clauses.append("premium_cents >= {min_money:Int64}")
+            params["min_money"] = filters.min_money_cents
+        span = " AND ".join(spans) or "1"
+        rows = single_rows(
+            self.warehouse,
+            params,
+            where=" AND ".join([*clauses, *spans]) or "1",
+            members=span,
+            prints=span,
+            newest_first=newest_first,
+        )
+        views = []
+        for row in rows:
+            view = single_packet(filters.run_id, row)
+            self.single_ids.remember(filters.run_id, view["packet_id"], key_of(row))
+            view["log_seq"] = 0
+            views.append(view)
+        return views
 
     # ------------------------------------------------------------------ one packet
 
@@ -227,10 +322,16 @@ class Store:
             {"run_id": run_id, "packet_id": packet_id},
             "LIMIT 1",
         )
-        if not found:
-            return None
-        packet = self.view(PACKETS, found[0])
-        packet["members"] = self._members(packet)
+        lone: PrintKey | None = None
+        if found:
+            packet = self.view(PACKETS, found[0])
+        else:
+            lone = self.single_ids.find(self.warehouse, run_id, packet_id)
+            single = None if lone is None else self._single(run_id, lone)
+            if single is None:
+                return None
+            packet = single
+        packet["members"] = self._members(packet, lone)
         filters = Filters(
             run_id=run_id, symbols=[packet["underlying"]], packet_id=packet_id, limit=MAX_LIMIT
         )
@@ -240,50 +341,56 @@ class Store:
             "alerts": self.latest(ALERTS, filters),
         }
 
-    def _members(self, packet: dict[str, Any]) -> list[dict[str, Any]]:
-        symbols = {leg["instrument_id"]: leg["symbol"] for leg in packet.get("legs", [])}
+    def _single(self, run_id: str, key: PrintKey) -> dict[str, Any] | None:
+        """The single packet of the lone print `key`."""
+        params = dict(
+            zip(("run_id", "limit", "iid", "pid", "ts", "seq"), (run_id, 1, *key), strict=True)
+        )
+        where = (
+            "instrument_id = {iid:UInt32} AND publisher_id = {pid:UInt16} "
+            "AND ts_event = fromUnixTimestamp64Nano({ts:Int64}) AND sequence = {seq:UInt64}"
+        )
+        span = "ts_event = fromUnixTimestamp64Nano({ts:Int64})"
+        rows = single_rows(self.warehouse, params, where=where, members=span, prints=span)
+        if not rows:
+            return None
+        packet = single_packet(run_id, rows[0])
+        packet["log_seq"] = 0
+        return packet
+
+    def _members(self, packet: dict[str, Any], lone: PrintKey | None) -> list[dict[str, Any]]:
+        """The packet's member prints: membership from packet_prints (or the `lone` print of
+        a single), the inference from print_inference, the print from option_prints."""
+        membership = (
+            "SELECT instrument_id, publisher_id, ts_event, sequence FROM packet_prints "
+            "WHERE run_id = {run_id:String} AND packet_id = {packet_id:String}"
+            if lone is None
+            else "SELECT toUInt32({iid:UInt32}) AS instrument_id, "
+            "toUInt16({pid:UInt16}) AS publisher_id, "
+            "fromUnixTimestamp64Nano({ts:Int64}) AS ts_event, toUInt64({seq:UInt64}) AS sequence"
+        )
+        iid, pid, ts, seq = lone or (0, 0, 0, 0)
         result = self.warehouse.client.query(
-            """
-            SELECT p.instrument_id AS instrument_id, p.publisher_id AS publisher_id,
-                   toUnixTimestamp64Nano(p.ts_event) AS ts_event, p.sequence AS sequence,
-                   p.price AS price, p.size AS size, toString(p.side) AS side,
-                   toString(p.bucket) AS bucket, p.nbbo_bid_px AS nbbo_bid_px,
-                   p.nbbo_ask_px AS nbbo_ask_px, i.symbol AS symbol, i.rule AS rule,
-                   i.confidence AS confidence, i.nbbo_status AS nbbo_status,
-                   i.nbbo_bid_sz AS nbbo_bid_sz, i.nbbo_ask_sz AS nbbo_ask_sz,
-                   i.nbbo_ts_recv AS nbbo_ts_recv, i.ts_recv AS ts_recv, i.late AS late
-            FROM packet_prints AS p
-            LEFT JOIN (
-                SELECT publisher_id, instrument_id, sequence, ts_event, symbol,
-                       toString(rule) AS rule, confidence, toString(nbbo_status) AS nbbo_status,
-                       nbbo_bid_sz, nbbo_ask_sz,
-                       toUnixTimestamp64Nano(nbbo_ts_recv) AS nbbo_ts_recv,
-                       toUnixTimestamp64Nano(ts_recv) AS ts_recv, late
-                FROM print_inference
-                WHERE run_id = {run_id:String} AND underlying = {underlying:String}
-                  AND ts_event >= fromUnixTimestamp64Nano({start:Int64})
-                  AND ts_event <= fromUnixTimestamp64Nano({end:Int64})
-            ) AS i
-              ON i.publisher_id = p.publisher_id AND i.instrument_id = p.instrument_id
-             AND i.sequence = p.sequence AND i.ts_event = p.ts_event
-            WHERE p.run_id = {run_id:String} AND p.packet_id = {packet_id:String}
-            ORDER BY p.ts_event, p.publisher_id, p.instrument_id, p.sequence
-            SETTINGS join_use_nulls = 1
-            """,
+            _MEMBERS.replace("{membership}", membership),
             parameters={
                 "run_id": packet["run_id"],
                 "packet_id": packet["packet_id"],
                 "underlying": packet["underlying"],
                 "start": packet["ts_start"],
                 "end": packet["ts_end"],
+                "iid": iid,
+                "pid": pid,
+                "ts": ts,
+                "seq": seq,
             },
         )
         names = list(result.column_names)
+        symbols = {leg["instrument_id"]: leg["symbol"] for leg in packet.get("legs", [])}
         members = []
         for row in result.result_rows:
-            member = dict(zip(names, row, strict=True))
-            member["symbol"] = member["symbol"] or symbols.get(member["instrument_id"])
-            members.append(with_dollars(member))
+            found = dict(zip(names, row, strict=True))
+            found["symbol"] = found["symbol"] or symbols.get(found["instrument_id"])
+            members.append(with_dollars(found))
         return members
 
     # ------------------------------------------------------------------ runs
@@ -293,6 +400,7 @@ class Store:
         return bool(
             self.warehouse.scalar(
                 "SELECT (SELECT count() FROM runs WHERE run_id = {r:String}) "
+                "+ (SELECT count() FROM print_inference WHERE run_id = {r:String}) "
                 "+ (SELECT count() FROM flow_packets WHERE run_id = {r:String}) "
                 "+ (SELECT count() FROM alerts WHERE run_id = {r:String}) "
                 "+ (SELECT count() FROM classifier_hits WHERE run_id = {r:String})",
@@ -303,6 +411,7 @@ class Store:
     def unregistered_runs(self, registered: set[str]) -> list[str]:
         """Run ids with derived rows but no row in `runs` (the live run, typically)."""
         rows = self.warehouse.rows(
+            "SELECT DISTINCT run_id FROM print_inference UNION DISTINCT "
             "SELECT DISTINCT run_id FROM flow_packets UNION DISTINCT "
             "SELECT DISTINCT run_id FROM alerts"
         )

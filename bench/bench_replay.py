@@ -101,7 +101,7 @@ def main() -> None:
     replay_rate = timed(
         f"replay end to end (prints, {args.shards} engine processes)", summary.prints, replay_s
     )
-    print(f"{'rows stored (prints, inference, packets)':<42}{rows:>12,}")
+    print(f"{'rows stored (prints, inference, packets, members)':<42}{rows:>12,}")
     print(f"replay / bare decode   = {replay_rate / decode_rate:.3f}")
     print(f"replay / decode+normalise = {replay_rate / normalise_rate:.3f}")
     print(f"a 10 M print day would take {10_000_000 / replay_rate:.0f} s at this rate")
@@ -110,6 +110,9 @@ def main() -> None:
         f"included), ClickHouse {clickhouse_cpu:.1f}; {os.cpu_count()} cores x wall = "
         f"{(os.cpu_count() or 1) * replay_s:.1f}"
     )
+    per_print = 1e6 / max(1, summary.prints)
+    print(f"CPU per print: flowtape {python_cpu * per_print:.1f} us, "
+          f"ClickHouse {clickhouse_cpu * per_print:.1f} us")  # fmt: skip
     print(f"where ClickHouse's CPU went (of {clickhouse_cpu:.1f} s; an insert includes the views "
           "it feeds):")  # fmt: skip
     for name, seconds in clickhouse_parts:

@@ -2,8 +2,9 @@
 
 Applied versions are recorded in `schema_migrations`; running the runner again applies only
 what is new, and every statement is written to be safe to repeat (IF NOT EXISTS). Each run
-also checks that every table and view the migrations create exists, and recreates what is
-missing from its latest CREATE statement (plus the columns later migrations added to it).
+also checks that every table and view the migrations leave exists, and recreates what is
+missing from its latest CREATE statement (plus the columns later migrations added to it),
+following the DROPs and RENAMEs of later migrations.
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ _CREATES = re.compile(
     re.IGNORECASE,
 )
 _ADDS_COLUMN = re.compile(r"^ALTER\s+TABLE\s+`?(\w+)`?\s+ADD\s+COLUMN\b", re.IGNORECASE)
+_DROPS = re.compile(
+    r"^DROP\s+(?:TABLE|VIEW)\s+(?:IF\s+EXISTS\s+)?`?(\w+)`?\s*(?:SYNC\s*)?$", re.IGNORECASE
+)
+_RENAMES = re.compile(
+    r"^RENAME\s+TABLE\s+(?:IF\s+EXISTS\s+)?`?(\w+)`?\s+TO\s+`?(\w+)`?\s*$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +81,9 @@ class SchemaObject:
 
 
 def schema_objects(migrations: list[Migration]) -> list[SchemaObject]:
-    """Every table and view the migrations create, in creation order: each from its latest
-    CREATE statement, followed by the ADD COLUMNs of later migrations."""
+    """Every table and view the migrations leave, in creation order: each from its latest
+    CREATE statement, followed by the ADD COLUMNs of later migrations. A DROP forgets an
+    object; a RENAME carries it, CREATE statement renamed, to its new name."""
     creates: dict[str, str] = {}
     added: dict[str, list[str]] = {}
     for migration in migrations:
@@ -86,7 +94,22 @@ def schema_objects(migrations: list[Migration]) -> list[SchemaObject]:
                 added[created[1]] = []
             elif (altered := _ADDS_COLUMN.match(statement)) and altered[1] in added:
                 added[altered[1]].append(statement)
+            elif dropped := _DROPS.match(statement):
+                creates.pop(dropped[1], None)
+                added.pop(dropped[1], None)
+            elif (renamed := _RENAMES.match(statement)) and renamed[1] in creates:
+                old, new = renamed[1], renamed[2]
+                creates[new] = _renamed(creates.pop(old), _CREATES, new)
+                added[new] = [_renamed(sql, _ADDS_COLUMN, new) for sql in added.pop(old)]
     return [SchemaObject(name, (sql, *added[name])) for name, sql in creates.items()]
+
+
+def _renamed(statement: str, pattern: re.Pattern[str], name: str) -> str:
+    """`statement` naming `name` where `pattern` found its object's name."""
+    match = pattern.match(statement)
+    if match is None:
+        raise MigrationError(f"expected a statement naming a table, got {statement[:80]!r}")
+    return statement[: match.start(1)] + name + statement[match.end(1) :]
 
 
 def restore_missing(warehouse: Warehouse, migrations: list[Migration]) -> list[str]:

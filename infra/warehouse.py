@@ -3,8 +3,9 @@
 Column names are event field names, plus `run_id` and `log_seq` (the JetStream stream
 sequence the row came in; 0 for rows a replay wrote directly). Conversion rules:
 `ts_*` / `expiration` integers -> DateTime64(9) (None -> NULL), lists and maps of scalars ->
-Array / Map, lists of nested records -> JSON text. A FlowPacket's members go to
-`packet_prints`, one row each. Heartbeats are liveness, not data: they stay on the log only.
+Array / Map, lists of nested records -> JSON text. PrintInference and FlowPacket events go to
+the tables of `schemas.derived_tables` instead (`infra.derived_arrow`): print_inference,
+flow_packets and packet_prints. Heartbeats are liveness, not data: they stay on the log only.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from __future__ import annotations
 import logging
 import urllib.parse
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from itertools import chain
 from typing import Any, cast
 
 import clickhouse_connect
@@ -25,6 +25,14 @@ import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import OperationalError
 
+from infra.derived_arrow import (
+    columns_of,
+    flagged_packets,
+    flow_packets_table,
+    packet_prints_table,
+    packets_with_rows,
+    print_inference_table,
+)
 from schemas.crypto import (
     BookUpdate,
     CryptoQuote,
@@ -34,6 +42,7 @@ from schemas.crypto import (
     ProviderHeartbeat,
     ProviderSwitch,
 )
+from schemas.derived_tables import STORED_PREFIX
 from schemas.errors import ConfigError, ServerError
 from schemas.events import (
     Alert,
@@ -45,7 +54,6 @@ from schemas.events import (
     FlowPacket,
     Gap,
     Heartbeat,
-    MemberPrint,
     OpenInterest,
     OptionContract,
     OptionPrint,
@@ -89,6 +97,8 @@ MARKET_EVENTS: tuple[type[Event], ...] = (
     EquityQuote,
     OpenInterest,
 )
+PRINT_INFERENCE = TABLES[PrintInference]
+FLOW_PACKETS = TABLES[FlowPacket]
 PACKET_PRINTS = "packet_prints"
 EVENT_TABLES: tuple[str, ...] = (*TABLES.values(), PACKET_PRINTS)
 
@@ -158,23 +168,6 @@ def _columns(event_type: type[Event]) -> tuple[_Column, ...]:
     return tuple(columns)
 
 
-# Transposing rows into columns chunk by chunk keeps the rows in cache: about half the cost
-# of one `zip(*rows)` over a whole batch.
-_ROWS_PER_CHUNK = 1024
-
-
-def _field_values(records: Sequence[msgspec.Struct], width: int) -> list[list[Any]]:
-    """Every field's values, one list per field in `__struct_fields__` order."""
-    columns: list[list[Any]] = [[] for _ in range(width)]
-    extends = [column.extend for column in columns]
-    astuple = msgspec.structs.astuple
-    for start in range(0, len(records), _ROWS_PER_CHUNK):
-        rows = map(astuple, records[start : start + _ROWS_PER_CHUNK])
-        for extend, values in zip(extends, zip(*rows, strict=True), strict=True):
-            extend(values)
-    return columns
-
-
 def _json_array(values: list[Any]) -> pa.Array:
     """Values as JSON text: one encoder call for the whole column, split at its line ends.
 
@@ -209,9 +202,7 @@ def _log_seq_array(log_seqs: Sequence[int]) -> pa.Array:
     return pa.array(log_seqs, pa.uint64())
 
 
-def events_to_arrow(
-    events: Sequence[Event], *, run_id: str, log_seqs: Sequence[int], skip: Iterable[str] = ()
-) -> pa.Table:
+def events_to_arrow(events: Sequence[Event], *, run_id: str, log_seqs: Sequence[int]) -> pa.Table:
     """Events of one type as an Arrow table with `run_id` and `log_seq` columns.
 
     Derived events carry their own `run_id` field, which then fills the column.
@@ -220,73 +211,58 @@ def events_to_arrow(
         raise ValueError("expected at least one event")
     if len(log_seqs) != len(events):
         raise ValueError(f"expected one log_seq per event ({len(events)}), got {len(log_seqs)}")
-    event_type = type(events[0])
-    skipped = set(skip)
-    fields = event_type.__struct_fields__
-    by_name = dict(zip(fields, _field_values(events, len(fields)), strict=True))
+    by_name = columns_of(events, type(events[0]))
     arrays: dict[str, pa.Array] = {
         "run_id": _repeated(run_id, pa.string(), len(events)),
         "log_seq": _log_seq_array(log_seqs),
     }
-    for column in _columns(event_type):
-        if column.name not in skipped:
-            arrays[column.name] = _array(by_name[column.name], column)
+    for column in _columns(type(events[0])):
+        arrays[column.name] = _array(by_name[column.name], column)
     return pa.table(arrays)
 
 
-_PACKET_PRINT_TYPES: tuple[tuple[str, pa.DataType], ...] = (
-    ("run_id", pa.string()),
-    ("log_seq", pa.uint64()),
-    ("packet_id", pa.string()),
-    ("underlying", pa.string()),
-    ("ts_start", _TIMESTAMP),
-    ("instrument_id", pa.int64()),
-    ("publisher_id", pa.int64()),
-    ("ts_event", _TIMESTAMP),
-    ("sequence", pa.int64()),
-    ("price", pa.int64()),
-    ("size", pa.int64()),
-    ("side", pa.string()),
-    ("bucket", pa.string()),
-    ("nbbo_bid_px", pa.int64()),
-    ("nbbo_ask_px", pa.int64()),
-)
-_PACKET_COLUMNS = ("run_id", "log_seq", "packet_id", "underlying", "ts_start")
+def stored_table(table: pa.Table, *, run_id: str, log_seqs: Sequence[int]) -> pa.Table:
+    """A derived table as stored: `run_id` and `log_seq` in front of its columns."""
+    if len(log_seqs) != table.num_rows:
+        raise ValueError(f"expected one log_seq per row ({table.num_rows}), got {len(log_seqs)}")
+    prefix = [_repeated(run_id, pa.string(), table.num_rows), _log_seq_array(log_seqs)]
+    return pa.Table.from_arrays(
+        [*prefix, *table.columns], schema=pa.unify_schemas([STORED_PREFIX, table.schema])
+    )
 
 
-def packet_prints_to_arrow(packets: Sequence[FlowPacket], *, log_seqs: Sequence[int]) -> pa.Table:
-    """One row per member print of each packet."""
-    if len(log_seqs) != len(packets):
-        raise ValueError(f"expected one log_seq per packet ({len(packets)}), got {len(log_seqs)}")
-    member_lists = [packet.members for packet in packets]
-    members: list[MemberPrint] = list(chain.from_iterable(member_lists))
-    fields = MemberPrint.__struct_fields__
-    values = dict(zip(fields, _field_values(members, len(fields)), strict=True))
-    values["run_id"] = [packet.run_id for packet in packets]
-    values["log_seq"] = log_seqs
-    values["packet_id"] = [packet.packet_id for packet in packets]
-    values["underlying"] = [packet.underlying for packet in packets]
-    values["ts_start"] = [packet.ts_start for packet in packets]
-    owners = None  # row -> its packet, unless every packet has exactly one member
-    counts = np.fromiter(map(len, member_lists), np.int64, len(member_lists))
-    if (counts != 1).any():
-        owners = pa.array(np.repeat(np.arange(len(packets)), counts))
-    arrays: dict[str, pa.Array] = {}
-    for name, kind in _PACKET_PRINT_TYPES:
-        if kind == _TIMESTAMP:
-            array = pa.array(values[name], pa.int64()).view(_TIMESTAMP)
-        else:
-            array = pa.array(values[name], kind)
-        if owners is not None and name in _PACKET_COLUMNS:
-            array = array.take(owners)
-        arrays[name] = array
-    return pa.table(arrays)
+def _derived_tables(
+    event_type: type[Event], group: list[Event], seqs: list[int], run_id: str, flagged: set[str]
+) -> dict[str, pa.Table]:
+    """The `schemas.derived_tables` tables of one type of derived event."""
+    if event_type is PrintInference:
+        inferences = cast(list[PrintInference], group)
+        table = print_inference_table(inferences)
+        return {PRINT_INFERENCE: stored_table(table, run_id=run_id, log_seqs=seqs)}
+    packets = cast(list[FlowPacket], group)
+    kept = packets_with_rows(packets, flagged)
+    if not kept:
+        return {}
+    rows = [packets[i] for i in kept]
+    row_seqs = [seqs[i] for i in kept]
+    tables = {
+        FLOW_PACKETS: stored_table(flow_packets_table(rows), run_id=run_id, log_seqs=row_seqs)
+    }
+    member_seqs = [seq for packet, seq in zip(rows, row_seqs, strict=True) for _ in packet.members]
+    if member_seqs:
+        members = packet_prints_table(rows)
+        tables[PACKET_PRINTS] = stored_table(members, run_id=run_id, log_seqs=member_seqs)
+    return tables
 
 
 def tables_for(
     events: Sequence[Event], *, run_id: str, log_seqs: Sequence[int]
 ) -> dict[str, pa.Table]:
-    """Group events by type into the Arrow tables they are stored in."""
+    """Group events by type into the Arrow tables they are stored in.
+
+    FlowPackets get a row only when worth one (`schemas.derived_tables.packet_gets_row`),
+    flagged by the hits and alerts among `events`: give a step's outputs together.
+    """
     if len(log_seqs) != len(events):
         raise ValueError(f"expected one log_seq per event ({len(events)}), got {len(log_seqs)}")
     grouped: defaultdict[type[Event], list[Event]] = defaultdict(list)
@@ -299,18 +275,14 @@ def tables_for(
         for event, log_seq in zip(events, log_seqs, strict=True):
             grouped[type(event)].append(event)
             seqs_by_type[type(event)].append(log_seq)
+    flagged = flagged_packets(events) if FlowPacket in grouped else set()
     tables: dict[str, pa.Table] = {}
     for event_type, group in grouped.items():
         if event_type in NOT_STORED:
             continue
         seqs = [log_seqs[0]] * len(group) if same_seq else seqs_by_type[event_type]
-        if event_type is FlowPacket:
-            tables[TABLES[event_type]] = events_to_arrow(
-                group, run_id=run_id, log_seqs=seqs, skip={"members"}
-            )
-            packets = cast(list[FlowPacket], group)
-            if any(p.members for p in packets):
-                tables[PACKET_PRINTS] = packet_prints_to_arrow(packets, log_seqs=seqs)
+        if event_type in (PrintInference, FlowPacket):
+            tables.update(_derived_tables(event_type, group, seqs, run_id, flagged))
         else:
             tables[TABLES[event_type]] = events_to_arrow(group, run_id=run_id, log_seqs=seqs)
     return tables

@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from itertools import islice
 from multiprocessing.connection import Connection
 
+import pyarrow as pa
+
 import compute.flow as flow
 from compute.flow.shards import BROADCAST, Router
-from infra.warehouse import Warehouse
+from infra.warehouse import Warehouse, tables_for
 from ingest.databento.files import TRUNCATED
 from schemas.codec import decode_batch, encode_batch
 from schemas.events import Event, FlowPacket, OptionPrint, Quarantined
@@ -57,23 +59,38 @@ class ReplaySummary:
         return self.prints / self.wall_s if self.wall_s else 0.0
 
 
-class _Writer:
-    """Inserts batches of events from background threads.
+INSERT_ROWS = 250_000  # rows per table per insert: fewer, larger parts cost ClickHouse less
+
+
+class TableWriter:
+    """Converts batches of events to Arrow in background threads and inserts them per table
+    once `insert_rows` rows of that table have gathered (the rest at `close`).
 
     While one thread waits on ClickHouse (which releases the GIL) another converts its batch
     to Arrow or has its own insert in flight, so the server and the engine keep both cores
     busy: a 500 k-print replay (bench_replay.py) took 18-21 s with one thread, 14-15 s with
-    two, 13-14 s with three. Batches may land out of order; what is stored does not depend on it
-    (rows are sorted by each table's key; the views keep sums, or first and last by event keys).
+    two, 13-14 s with three. Inserts may land out of order; what is stored does not depend on
+    it (rows are sorted by each table's key; the views keep sums, or first and last by event
+    keys). A step's derived events come in one batch: a packet's hits decide its row.
     """
 
     def __init__(
-        self, warehouse: Warehouse, run_id: str, *, depth: int = 4, threads: int = 3
+        self,
+        warehouse: Warehouse,
+        run_id: str,
+        *,
+        depth: int = 4,
+        threads: int = 3,
+        insert_rows: int = INSERT_ROWS,
     ) -> None:
         self.warehouse = warehouse  # one client: thread-safe without a session id
         self.run_id = run_id
+        self.insert_rows = insert_rows
         self._queue: queue.Queue[list[Event] | None] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._gathered: dict[str, list[pa.Table]] = {}
+        self._gathered_rows: Counter[str] = Counter()
         self._threads = [
             threading.Thread(target=self._work, name=f"replay-writer-{n}", daemon=True)
             for n in range(threads)
@@ -85,9 +102,28 @@ class _Writer:
         while (batch := self._queue.get()) is not None:
             if self._error is None:
                 try:
-                    self.warehouse.insert_events(batch, run_id=self.run_id)
+                    tables = tables_for(batch, run_id=self.run_id, log_seqs=[0] * len(batch))
+                    for table, data in self._gather(tables):
+                        self.warehouse.insert_arrow(table, data)
                 except BaseException as exc:  # reported to the caller by put() / close()
                     self._error = self._error or exc
+
+    def _gather(self, tables: dict[str, pa.Table]) -> list[tuple[str, pa.Table]]:
+        """Add `tables` to what is gathered; returns the tables now big enough to insert."""
+        due: list[tuple[str, pa.Table]] = []
+        with self._lock:
+            for table, data in tables.items():
+                self._gathered.setdefault(table, []).append(data)
+                self._gathered_rows[table] += data.num_rows
+                if self._gathered_rows[table] >= self.insert_rows:
+                    due.append((table, self._take(table)))
+        return due
+
+    def _take(self, table: str) -> pa.Table:
+        parts = self._gathered.pop(table)
+        del self._gathered_rows[table]
+        # one record batch: one block; tables of one type share their schema
+        return pa.concat_tables(parts, promote_options="default").combine_chunks()
 
     def put(self, events: list[Event]) -> None:
         if self._error is not None:
@@ -102,6 +138,8 @@ class _Writer:
             thread.join()
         if self._error is not None:
             raise self._error
+        for table in list(self._gathered):
+            self.warehouse.insert_arrow(table, self._take(table))
 
 
 def chunks(events: Iterable[Event], size: int) -> Iterator[list[Event]]:
@@ -157,7 +195,7 @@ def _replay_one(
     collecting = gc.isenabled()
     gc.disable()  # a bounded run: cycle collection waits for the end (a 3x speed-up)
     engine_state = state if state is not None else flow.initial_state(config, run_id)
-    writer = _Writer(warehouse, run_id)
+    writer = TableWriter(warehouse, run_id)
     try:
         batches = _counted(chunks(events, chunk_size), summary, progress)
         _run_engine(batches, engine_state, writer, summary.outputs, summary.packets_by_kind,
@@ -189,7 +227,7 @@ def _counted(
 def _run_engine(
     batches: Iterable[list[Event]],
     state: flow.EngineState,
-    writer: _Writer,
+    writer: TableWriter,
     outputs: Counter[str],
     kinds: Counter[str],
     raw_to_store: Callable[[list[Event]], list[Event]],
@@ -315,7 +353,7 @@ def _shard_main(
 
     try:
         with Warehouse.connect(url, database, create=False) as warehouse:
-            writer = _Writer(warehouse, run_id)
+            writer = TableWriter(warehouse, run_id)
             try:
                 batches = iter(lambda: decode_batch(receiver.recv_bytes()), [])
                 _run_engine(batches, flow.initial_state(config, run_id), writer, outputs,

@@ -9,8 +9,11 @@ from dataclasses import dataclass
 class SinkConfig:
     """Batching, retry and fetch knobs of the sink."""
 
-    batch_rows: int = 200_000  # flush when this many rows are pending ...
-    batch_wait_s: float = 1.0  # ... or the oldest pending message waited this long
+    # The latency bound: the rows of a message read are inserted at most this long after
+    # (plus one insert in flight); the sink gathers rows for as long as the bound allows,
+    # since large inserts cost ClickHouse least ...
+    batch_wait_s: float = 1.0
+    batch_rows: int = 1_000_000  # ... unless this many rows are pending (a memory cap)
     fetch_messages: int = 512  # at most this many messages per pull ...
     fetch_bytes: int = 8_000_000  # ... and about this many bytes (a server-side slow
     # consumer gets disconnected: nats-server drops a client with ~64 MB pending)

@@ -35,9 +35,10 @@ from live.sink.positions import (
     split_partitions,
     stream_tables,
 )
+from live.sink.singles import HOLD_MESSAGES, HeldSingles
 from schemas.errors import FlowtapeError
 from schemas.events import Quarantined
-from schemas.subjects import RAW_STREAM
+from schemas.subjects import DERIVED_STREAM, RAW_STREAM
 
 log = logging.getLogger("flowtape.sink")
 
@@ -84,6 +85,7 @@ class StreamSink:
         self.allowed = STREAM_EVENTS[stream]
         self.stored = StoredRows()
         self.next_seq = 1
+        self.held = HeldSingles()
         self.reader: StreamReader | None = None
         self.pending: dict[str, list[pa.Table]] = {}
         self.pending_rows = 0
@@ -115,6 +117,8 @@ class StreamSink:
         self.stored = StoredRows.load(self.warehouse, self.stream, self.tables)
         checkpoint = self.stored.checkpoint
         self.next_seq = checkpoint + 1
+        if self.stream == DERIVED_STREAM:  # re-read what refills the held singles
+            self.next_seq = max(1, checkpoint + 1 - HOLD_MESSAGES)
         self.metrics.position = checkpoint
         if self.stored.ahead:
             log.info(
@@ -159,7 +163,7 @@ class StreamSink:
                 messages = await self._fetch()
                 for message in messages:
                     self._accept(message)
-                if self._flush_due(idle=not messages):
+                if self._flush_due(idle=until_idle and not messages):
                     await self.flush()
                 if not messages:
                     await self._refresh_last_seq(force=True)
@@ -215,6 +219,11 @@ class StreamSink:
     def _accept(self, message: LogMessage) -> None:
         seq = message.stream_seq
         self.next_seq = seq + 1
+        if seq <= self.stored.checkpoint:  # stored: read again only to hold its singles
+            if message.error is None:
+                self.held.hold(seq, message.events)
+                self.held.claim(seq, message.events)
+            return
         self.metrics.messages += 1
         tables = self._convert(message)
         for table, data in tables.items():
@@ -237,10 +246,12 @@ class StreamSink:
         if not message.events:
             return {}
         try:
+            events = message.events
+            if self.stream == DERIVED_STREAM:
+                self.held.hold(message.stream_seq, events)
+                events = [*self.held.claim(message.stream_seq, events), *events]
             return tables_for(
-                message.events,
-                run_id=message.run_id,
-                log_seqs=[message.stream_seq] * len(message.events),
+                events, run_id=message.run_id, log_seqs=[message.stream_seq] * len(events)
             )
         except Exception as exc:
             return self._quarantine(message, "conversion_failed", repr(exc))
@@ -268,6 +279,8 @@ class StreamSink:
     # -- writing
 
     def _flush_due(self, *, idle: bool) -> bool:
+        """True at the latency bound or the memory cap, or when `idle` (a run until idle
+        has read everything)."""
         if self.pending_last_seq == 0:
             return False
         if idle or self.pending_rows >= self.config.batch_rows:

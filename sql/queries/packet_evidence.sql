@@ -1,5 +1,6 @@
--- Everything behind one packet: its member prints with the NBBO the engine used (and the
--- inference's status and confidence), then the classifier hits and alerts raised on it.
+-- Everything behind one stored packet: its member prints with the NBBO the engine used (and
+-- the inference's status and confidence), then the classifier hits and alerts raised on it.
+-- A lone print's single packet has no stored row: GET /v1/packets/{id} shows it.
 -- default: run_id = live
 SELECT * FROM (
     SELECT
@@ -8,12 +9,12 @@ SELECT * FROM (
         toString(p.sequence) AS id,
         toNullable(p.instrument_id) AS instrument_id,
         toNullable(p.publisher_id) AS publisher_id,
-        toNullable(p.price) AS price,
-        toNullable(p.size) AS size,
-        toString(p.side) AS side,
-        toString(p.bucket) AS bucket,
-        p.nbbo_bid_px AS nbbo_bid_px,
-        p.nbbo_ask_px AS nbbo_ask_px,
+        o.price AS price,
+        o.size AS size,
+        toString(i.side) AS side,
+        toString(i.bucket) AS bucket,
+        if(i.nbbo_status IN ('print', 'joined', 'held'), i.nbbo_bid_px, NULL) AS nbbo_bid_px,
+        if(i.nbbo_status IN ('print', 'joined', 'held'), i.nbbo_ask_px, NULL) AS nbbo_ask_px,
         i.nbbo_status AS nbbo_status,
         i.confidence AS confidence,
         '' AS rules,
@@ -22,15 +23,28 @@ SELECT * FROM (
         '' AS title
     FROM packet_prints AS p
     LEFT JOIN (
-        SELECT run_id, publisher_id, instrument_id, sequence, ts_event,
-               toNullable(toString(nbbo_status)) AS nbbo_status,
+        SELECT publisher_id, instrument_id, sequence, ts_event, side, bucket, nbbo_bid_px,
+               nbbo_ask_px, toNullable(toString(nbbo_status)) AS nbbo_status,
                toNullable(confidence) AS confidence
         FROM print_inference
         WHERE run_id = {run_id:String}
+          AND (instrument_id, publisher_id, ts_event, sequence) IN (
+              SELECT instrument_id, publisher_id, ts_event, sequence FROM packet_prints
+              WHERE run_id = {run_id:String} AND packet_id = {packet_id:String})
     ) AS i
-        ON i.run_id = p.run_id AND i.publisher_id = p.publisher_id
-        AND i.instrument_id = p.instrument_id AND i.sequence = p.sequence
-        AND i.ts_event = p.ts_event
+        ON i.publisher_id = p.publisher_id AND i.instrument_id = p.instrument_id
+        AND i.sequence = p.sequence AND i.ts_event = p.ts_event
+    LEFT JOIN (
+        SELECT publisher_id, instrument_id, sequence, ts_event, toNullable(price) AS price,
+               toNullable(size) AS size
+        FROM option_prints
+        WHERE run_id = {run_id:String}
+          AND (instrument_id, publisher_id, ts_event, sequence) IN (
+              SELECT instrument_id, publisher_id, ts_event, sequence FROM packet_prints
+              WHERE run_id = {run_id:String} AND packet_id = {packet_id:String})
+    ) AS o
+        ON o.publisher_id = p.publisher_id AND o.instrument_id = p.instrument_id
+        AND o.sequence = p.sequence AND o.ts_event = p.ts_event
     WHERE p.run_id = {run_id:String} AND p.packet_id = {packet_id:String}
 
     UNION ALL

@@ -6,7 +6,7 @@
 SELECT
     toDate(ts_start) AS date,
     underlying,
-    JSONExtractString(legs, 1, 'symbol') AS symbol,
+    legs[1].symbol AS symbol,
     side,
     count() AS sweeps,
     sum(premium_cents) AS premium_cents,

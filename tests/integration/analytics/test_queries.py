@@ -221,6 +221,21 @@ def test_candles_give_ohlc_volume_and_premium_per_interval(session_db: Warehouse
         _rows(session_db, "candles", symbol=CALL, interval="7m")
 
 
+def test_one_second_candles_come_from_the_prints_themselves(session_db: Warehouse) -> None:
+    rows = _rows(session_db, "candles", symbol=CALL, interval="1s")
+    assert [(r["bucket"], r["open"], r["volume"], r["premium_cents"]) for r in rows] == [
+        (_utc(5), DOLLAR, 10, 100_000), (_utc(20), 12 * DOLLAR // 10, 5, 60_000),
+        (_utc(40), 9 * DOLLAR // 10, 20, 180_000), (_utc(70), 11 * DOLLAR // 10, 100, 1_100_000),
+    ]  # fmt: skip
+    stored = session_db.rows("SELECT DISTINCT interval_s FROM candles_contract")
+    assert stored == [(60,)]  # only minute rows are kept
+    seconds = _rows(session_db, "underlying_activity", underlying="AAPL", interval="1s")
+    assert [(r["bucket"], r["call_volume"], r["put_volume"]) for r in seconds] == [
+        (_utc(5), 10, 0), (_utc(20), 5, 0), (_utc(30), 0, 30), (_utc(40), 20, 0),
+        (_utc(70), 100, 0),
+    ]  # fmt: skip
+
+
 def test_underlying_activity_splits_calls_and_puts_beside_the_spot_candle(
     session_db: Warehouse,
 ) -> None:

@@ -9,9 +9,11 @@ from schemas.events import (
     Event,
     FlowPacket,
     MemberPrint,
+    OptionPrint,
     PrintInference,
 )
 from tests.kit import derived
+from tests.kit.events import option_print
 from tests.kit.samples import T0
 
 SECOND = 1_000_000_000
@@ -47,6 +49,15 @@ def inference(run_id: str, underlying: str, m: MemberPrint) -> PrintInference:
     )  # fmt: skip
 
 
+def traded(underlying: str, m: MemberPrint) -> OptionPrint:
+    """The option print a member stands for (its price, size and symbol live there)."""
+    return option_print(
+        ts_recv=m.ts_event + 5, ts_event=m.ts_event, publisher_id=m.publisher_id,
+        instrument_id=m.instrument_id, sequence=m.sequence, underlying=underlying,
+        price=m.price, size=m.size,
+    )  # fmt: skip
+
+
 def hit(run_id: str, hit_id: str, p: FlowPacket, rule: str) -> ClassifierHit:
     return derived.classifier_hit(
         hit_id=hit_id, run_id=run_id, packet_id=p.packet_id, rule=rule, ts_event=p.ts_start,
@@ -73,8 +84,9 @@ def darkpool(run_id: str, event_id: str, symbol: str, ts: int, notional: int) ->
 
 
 def seed_events(run_id: str) -> list[Event]:
-    """Three packets (AAPL sweep at T0, MSFT sweep at +30 s, AAPL block at +60 s), the
-    inference of the AAPL sweep's two prints, three hits, two alerts, two dark-pool events."""
+    """Three packets (AAPL sweep at T0, MSFT sweep at +30 s, AAPL block at +60 s) with their
+    option prints, the inference of the AAPL sweep's two prints, three hits, two alerts, two
+    dark-pool events."""
     sweep_members = [member(T0, 20, 11, 15 * DOLLAR // 10, 6),
                      member(T0 + 40_000_000, 30, 12, 15 * DOLLAR // 10, 4)]  # fmt: skip
     aapl_sweep = packet(run_id, "pkt-aapl-sweep", "AAPL", "sweep", T0, 1_500_000, sweep_members)
@@ -84,6 +96,7 @@ def seed_events(run_id: str) -> list[Event]:
                         [member(T0 + 60 * SECOND, 40, 31, 3 * DOLLAR, 300)])  # fmt: skip
     return [
         aapl_sweep, msft_sweep, aapl_block,
+        *(traded(p.underlying, m) for p in (aapl_sweep, msft_sweep, aapl_block) for m in p.members),
         *(inference(run_id, "AAPL", m) for m in sweep_members),
         hit(run_id, "hit-aapl-sweep", aapl_sweep, "sweep"),
         hit(run_id, "hit-aapl-block", aapl_block, "block"),

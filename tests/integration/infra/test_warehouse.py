@@ -10,6 +10,7 @@ from tests.integration.live.session import (
     build_session,
     store_reference,
 )
+from tests.kit.derived import alert, classifier_hit, flow_packet
 from tests.kit.events import (
     SYMBOL,
     heartbeat,
@@ -74,12 +75,27 @@ def test_flow_packet_members_become_packet_print_rows(fresh_warehouse: Warehouse
     fresh_warehouse.insert_events([packet], run_id="ignored", log_seq=5)
     member: MemberPrint = packet.members[0]  # type: ignore[attr-defined]
     assert fresh_warehouse.rows(
-        "SELECT run_id, packet_id, instrument_id, publisher_id, sequence, nbbo_bid_px "
+        "SELECT run_id, log_seq, packet_id, instrument_id, publisher_id, sequence "
         "FROM packet_prints"
-    ) == [("live", "pkt-1", member.instrument_id, member.publisher_id, member.sequence, None)]
-    assert fresh_warehouse.rows("SELECT run_id, bucket_counts, venues FROM flow_packets") == [
-        ("live", {"A": 1}, [20, 30])
-    ]
+    ) == [("ignored", 5, "pkt-1", member.instrument_id, member.publisher_id, member.sequence)]
+    assert fresh_warehouse.rows(
+        "SELECT run_id, bucket_a, bucket_na, venues, legs.symbol FROM flow_packets"
+    ) == [("ignored", 1, 0, [20, 30], [SYMBOL])]
+
+
+def test_a_lone_single_gets_a_row_only_when_a_hit_or_an_alert_names_it(
+    fresh_warehouse: Warehouse,
+) -> None:
+    lone = flow_packet(packet_id="lone", kind="single")
+    flagged = flow_packet(packet_id="flagged", kind="single")
+    block = flow_packet(packet_id="big", kind="block")
+    alerted = flow_packet(packet_id="alerted", kind="single")
+    events = [lone, flagged, block, alerted, classifier_hit(packet_id="flagged"),
+              alert(packet_id="alerted")]  # fmt: skip
+    counts = fresh_warehouse.insert_events(events, run_id="live")
+    assert counts["flow_packets"] == counts["packet_prints"] == 3
+    stored = fresh_warehouse.rows("SELECT packet_id FROM flow_packets ORDER BY packet_id")
+    assert stored == [("alerted",), ("big",), ("flagged",)]
 
 
 def test_quarantine_keeps_the_raw_bytes(fresh_warehouse: Warehouse) -> None:

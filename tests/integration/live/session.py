@@ -236,11 +236,12 @@ def _add_derived(
                 spot_px=SPOT[c.underlying] if len(packets) % 4 else None, members=members,
             )
         )  # fmt: skip
-        if kind == "sweep":
+        if kind == "sweep" or (kind == "single" and len(packets) % 7 == 0):
             premium_baseline = baseline(key=c.underlying, metric="premium", value=premium,
                                         n=20, mean=1000.0, std=10.0, z=2.5)  # fmt: skip
             hit = classifier_hit(
-                hit_id=f"hit-{len(hits)}", run_id=run_id, packet_id=packet_id, rule="sweep",
+                hit_id=f"hit-{len(hits)}", run_id=run_id, packet_id=packet_id,
+                rule="sweep" if kind == "sweep" else "spike",
                 ts_event=first.ts_event, ts_recv=first.ts_recv + 2, underlying=c.underlying,
                 packet_kind=kind, premium_cents=premium, size=packets[-1].size, score=2.5,
                 thresholds={"min_premium": 40000.0}, baselines=[premium_baseline], members=members,
@@ -256,11 +257,16 @@ def _add_derived(
                         thresholds={"z": 2.0}, baselines=[premium_baseline], members=members,
                     )
                 )  # fmt: skip
-    for items, event_type in ((packets, FlowPacket), (hits, ClassifierHit), (alerts, Alert)):
-        step = max(1, batch // 4)
-        for start in range(0, len(items), step):
-            session.add(DERIVED_STREAM, derived_subject(event_type), run_id,
-                        list(items[start:start + step]))  # fmt: skip
+    # As the compute service publishes a batch: its packets, then the hits and alerts on them
+    step = max(1, batch // 4)
+    for start in range(0, len(packets), step):
+        chunk = packets[start : start + step]
+        ids = {p.packet_id for p in chunk}
+        session.add(DERIVED_STREAM, derived_subject(FlowPacket), run_id, list(chunk))
+        for items, event_type in ((hits, ClassifierHit), (alerts, Alert)):
+            named: list[Event] = [e for e in items if e.packet_id in ids]
+            if named:
+                session.add(DERIVED_STREAM, derived_subject(event_type), run_id, named)
     darkpool = [
         darkpool_event(
             event_id=f"dp-{n}", run_id=run_id, kind="absorbed_block", symbol=UNDERLYINGS[n % 2],
@@ -284,12 +290,22 @@ async def publish(bus: Bus, session: Session) -> None:
 
 
 def store_reference(reference: Warehouse, session: Session) -> None:
-    """What the sink should produce: every published event inserted directly, once."""
+    """What the sink should produce: every published event inserted directly, once; a lone
+    single that a hit or an alert flags is stored with the first message that names it."""
+    naming: dict[str, int] = {}
+    for message in session.messages:
+        for event in message.events:
+            if isinstance(event, ClassifierHit | Alert):
+                naming.setdefault(event.packet_id, message.seq)
     by_run: dict[str, tuple[list[Event], list[int]]] = {}
     for message in session.messages:
         events, seqs = by_run.setdefault(message.run_id, ([], []))
-        events.extend(message.events)
-        seqs.extend([message.seq] * len(message.events))
+        for event in message.events:
+            events.append(event)
+            if isinstance(event, FlowPacket) and event.kind == "single" and event.n_prints == 1:
+                seqs.append(naming.get(event.packet_id, message.seq))
+            else:
+                seqs.append(message.seq)
     for run_id, (events, seqs) in by_run.items():
         reference.insert_events(events, run_id=run_id, log_seq=seqs)
 
@@ -302,7 +318,7 @@ def digests(warehouse: Warehouse, tables: tuple[str, ...] = EVENT_TABLES) -> dic
     }
 
 
-INTERVALS = "[1, 60]"
+INTERVALS = "[60]"
 _BUCKET = "toDateTime(intDiv(toUnixTimestamp(ts_recv), interval_s) * interval_s, 'UTC')"
 _CENTS = "toInt64(intDiv(toInt128(price) * size, 100000))"
 
@@ -342,13 +358,15 @@ VIEW_CHECKS: dict[str, tuple[str, str]] = {
         "sum(call_sell_cents), sum(put_buy_cents), sum(put_sell_cents), "
         "sum(call_unknown_cents) + sum(put_unknown_cents) FROM net_premium_minute "
         "GROUP BY ALL ORDER BY ALL",
-        "SELECT run_id, underlying, toStartOfMinute(ts_recv) AS m, count(), "
-        f"sumIf({_CENTS}, right = 'C' AND side = 'buy'), "
-        f"sumIf({_CENTS}, right = 'C' AND side = 'sell'), "
-        f"sumIf({_CENTS}, right = 'P' AND side = 'buy'), "
-        f"sumIf({_CENTS}, right = 'P' AND side = 'sell'), sumIf({_CENTS}, side = 'unknown') "
-        "FROM (SELECT *, substring(symbol, 13, 1) AS right FROM print_inference) "
-        "GROUP BY ALL ORDER BY ALL",
+        "SELECT run_id, underlying, toStartOfMinute(ts_event) AS m, count(), "
+        "sumIf(cents, occ_right = 'C' AND side = 'buy'), "
+        "sumIf(cents, occ_right = 'C' AND side = 'sell'), "
+        "sumIf(cents, occ_right = 'P' AND side = 'buy'), "
+        "sumIf(cents, occ_right = 'P' AND side = 'sell'), sumIf(cents, side = 'unknown') "
+        "FROM print_inference INNER JOIN (SELECT run_id, instrument_id, publisher_id, "
+        f"ts_event, sequence, {_CENTS} AS cents, substring(symbol, 13, 1) AS occ_right "
+        "FROM option_prints) AS o USING (run_id, instrument_id, publisher_id, ts_event, "
+        "sequence) GROUP BY ALL ORDER BY ALL",
     ),
     "contract_volume_vs_oi": (
         "SELECT run_id, date, symbol, volume, open_interest FROM contract_volume_vs_oi "

@@ -14,7 +14,8 @@ from live.sink.errors import SinkError
 from live.sink.positions import quarantine_source, split_partitions, stored_lag, table_layouts
 from live.sink.retention import apply_retention, retention_from_settings
 from live.sink.service import Sink
-from schemas.events import FlowPacket, OptionPrint
+from live.sink.singles import HeldSingles
+from schemas.events import ClassifierHit, FlowPacket, OptionPrint
 from schemas.subjects import DERIVED_STREAM, RAW_STREAM, derived_subject, raw_subject
 from tests.integration.live.session import (
     T0,
@@ -24,6 +25,7 @@ from tests.integration.live.session import (
     publish,
     store_reference,
 )
+from tests.kit.derived import classifier_hit, flow_packet
 from tests.kit.events import option_print
 
 SMALL_BATCHES = SinkConfig(batch_rows=700, fetch_messages=16, batch_wait_s=0.2)
@@ -81,19 +83,48 @@ async def test_a_sink_that_died_between_the_two_packet_tables_completes_the_seco
     session = build_session(prints=600)
     await publish(bus, session)
     store_reference(reference, session)
-    # The state a crash leaves behind: flow_packets got the rows of the first packet
-    # messages, packet_prints did not, and no position was recorded.
-    packet_messages = [m for m in session.messages if m.subject == derived_subject(FlowPacket)]
-    for message in packet_messages[: len(packet_messages) // 2]:
-        tables = tables_for(
-            message.events, run_id=message.run_id, log_seqs=[message.seq] * len(message.events)
-        )
-        fresh_warehouse.insert_arrow("flow_packets", tables["flow_packets"])
+    # The state a crash leaves behind: flow_packets got the rows of the first half of the
+    # derived messages (flagged singles with the hit that named them), packet_prints did not,
+    # and no position was recorded.
+    derived = [m for m in session.messages if m.stream == DERIVED_STREAM]
+    held = HeldSingles()
+    for message in derived[: len(derived) // 2]:
+        held.hold(message.seq, message.events)
+        events = [*held.claim(message.seq, message.events), *message.events]
+        tables = tables_for(events, run_id=message.run_id, log_seqs=[message.seq] * len(events))
+        if "flow_packets" in tables:
+            fresh_warehouse.insert_arrow("flow_packets", tables["flow_packets"])
 
     metrics = await Sink(bus, fresh_warehouse, config=SMALL_BATCHES).run_until_idle()
 
     assert digests(fresh_warehouse) == digests(reference)
     assert metrics.streams[DERIVED_STREAM].skipped_rows > 0
+
+
+async def test_a_single_flagged_after_a_restart_is_stored_with_the_hit_that_named_it(
+    bus: Bus, fresh_warehouse: Warehouse
+) -> None:
+    lone, flagged = (
+        flow_packet(packet_id="lone", kind="single"),
+        flow_packet(packet_id="flagged", kind="single"),
+    )
+    [packets_seq] = await bus.publish(derived_subject(FlowPacket), [lone, flagged], run_id="live")
+    await Sink(bus, fresh_warehouse, streams=[DERIVED_STREAM]).run_until_idle()
+    assert fresh_warehouse.scalar("SELECT count() FROM flow_packets") == 0
+    # a new sink resumes after the packets' message, and still knows the singles it held
+    hit = classifier_hit(packet_id="flagged", rule="spike")
+    [hit_seq] = await bus.publish(derived_subject(ClassifierHit), [hit], run_id="live")
+    await Sink(bus, fresh_warehouse, streams=[DERIVED_STREAM]).run_until_idle()
+    assert hit_seq > packets_seq
+    assert fresh_warehouse.rows("SELECT packet_id, log_seq FROM flow_packets") == [
+        ("flagged", hit_seq)
+    ]
+    assert fresh_warehouse.rows("SELECT packet_id, log_seq FROM packet_prints") == [
+        ("flagged", hit_seq)
+    ]
+    again = await Sink(bus, fresh_warehouse, streams=[DERIVED_STREAM]).run_until_idle()
+    assert fresh_warehouse.scalar("SELECT count() FROM flow_packets") == 1
+    assert again.streams[DERIVED_STREAM].messages == 0
 
 
 async def test_rows_already_stored_are_skipped_per_day_partition(

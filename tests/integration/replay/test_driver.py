@@ -4,12 +4,13 @@ chunk through one engine; failures surface."""
 from __future__ import annotations
 
 import clickhouse_connect.driver.exceptions
+import pyarrow as pa
 import pytest
 
 import compute.flow as flow
 from analytics.parity import RAW_TABLES, fingerprints
 from infra.warehouse import Warehouse
-from replay.driver import replay_events
+from replay.driver import TableWriter, chunks, replay_events
 from tests.integration.live.sessions import session_events
 
 SEED = 23
@@ -41,6 +42,38 @@ def test_small_chunks_through_parallel_writers_store_what_one_chunk_stores(
     candles = fresh_warehouse.rows(CANDLES, {"run": "one"})
     assert len(candles) > 100
     assert fresh_warehouse.rows(CANDLES, {"run": "many"}) == candles
+
+
+class CountingWarehouse(Warehouse):
+    """The real warehouse, noting the rows of each insert."""
+
+    inserts: list[tuple[str, int]]
+
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
+        super().insert_arrow(table, data)
+        self.inserts.append((table, data.num_rows))
+
+
+def test_the_writer_inserts_each_table_in_gathers_of_at_least_its_insert_size(
+    fresh_warehouse: Warehouse,
+) -> None:
+    counting = CountingWarehouse(fresh_warehouse.client, fresh_warehouse.database)
+    counting.inserts = []
+    events = session_events(SEED)
+    writer = TableWriter(counting, "gathered", insert_rows=2_000)
+    for chunk in chunks(events, 500):
+        writer.put(chunk)
+    writer.close()
+    by_table: dict[str, list[int]] = {}
+    for table, rows in counting.inserts:
+        by_table.setdefault(table, []).append(rows)
+    assert sum(by_table["option_quotes"]) > 4 * 2_000  # several gathers of 500-event chunks
+    for table, sizes in by_table.items():
+        assert all(rows >= 2_000 for rows in sizes[:-1]), table  # the rest only at the end
+        stored = fresh_warehouse.scalar(
+            f"SELECT count() FROM `{table}` WHERE run_id = 'gathered'"  # noqa: S608  (our table)
+        )
+        assert stored == sum(sizes), table
 
 
 def test_a_failed_insert_stops_the_replay_with_the_servers_error(
