@@ -234,7 +234,7 @@ class MarketDataClient:
         assert self._sock is not None  # noqa: S101
         self._sock.settimeout(timeout_s)
         try:
-            chunk = self._sock.recv(1 << 20)
+            chunk = self._sock.recv(65_536)
         except TimeoutError:
             return
         except OSError:
