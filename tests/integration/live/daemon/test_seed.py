@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
+
 from compute.candles import BufferConfig, Market, MarketBuffers, step, trade_of
 from infra.bus import Bus
 from infra.warehouse import Warehouse
@@ -25,8 +27,13 @@ from tests.integration.live.daemon.running import (
 from tests.kit.crypto import crypto_trade
 
 
+@pytest.mark.parametrize(
+    "retention",
+    [{"1m": 5, "15m": 4, "1h": 3}, {"1m": 500, "15m": 100, "1h": 30, "4h": 10}],
+    ids=["the last candles only", "candles before the last day too"],
+)
 def test_seeded_candles_and_trades_equal_those_built_from_the_same_prints(
-    fresh_warehouse: Warehouse,
+    fresh_warehouse: Warehouse, retention: dict[str, int]
 ) -> None:
     rng = random.Random(5)
     clock, rows = 0, []
@@ -45,7 +52,7 @@ def test_seeded_candles_and_trades_equal_those_built_from_the_same_prints(
     fresh_warehouse.insert_events(stored, run_id="live", log_seq=list(range(1, len(stored) + 1)))
     fresh_warehouse.insert_events(later, run_id="other", log_seq=1)  # another run: not read
     fresh_warehouse.insert_events(coins, run_id="live", log_seq=list(range(1, len(coins) + 1)))
-    config = BufferConfig(retention={"1m": 5, "15m": 4, "1h": 3}, trades_kept=7)
+    config = BufferConfig(retention=retention, trades_kept=7)
 
     seeded = MarketBuffers(config)
     result = seed_buffers(fresh_warehouse, seeded, "live")
@@ -58,10 +65,13 @@ def test_seeded_candles_and_trades_equal_those_built_from_the_same_prints(
         ("databento", "MSFT"),
         ("binance-spot", "BTC-USDT"),
     ):
-        for interval in ("1m", "15m", "1h"):
-            expected = built.candles(venue, symbol, interval, 100)
-            assert expected and seeded.candles(venue, symbol, interval, 100) == expected
+        for interval in retention:
+            expected = built.candles(venue, symbol, interval, 1_000)
+            assert expected and seeded.candles(venue, symbol, interval, 1_000) == expected
         assert seeded.trades(venue, symbol, 100) == built.trades(venue, symbol, 100)
+    day = T0 + 86_400 * 10**9 - T0 % (86_400 * 10**9)  # the day of the last print begins
+    earlier = seeded.candles("databento", "AAPL", "1m", 1_000) or []
+    assert (retention["1m"] > 300) == any(c.start_ns < day for c in earlier)
 
 
 def test_an_empty_database_seeds_nothing_and_the_log_is_read_from_its_start(
