@@ -2,7 +2,9 @@
 
 A snapshot replaces the book. A diff sets each level's size (0 removes it) when it
 continues the chain of update ids: the first diff after a snapshot must span the id after
-it (`first_update_id <= last + 1`; Binance's bridging rule), later ones must follow it
+it (`first_update_id <= last + 1`; Binance's bridging rule) or name the snapshot's id as
+its previous one (`prev_update_id == last`: Binance futures, whose ids are shared by every
+symbol, so the first diff may begin well past the snapshot), later ones must follow it
 exactly (`prev_update_id == last` where the venue gives one, as Binance futures do, else
 `first_update_id == last + 1`). A diff at or below the last id is a repeat (counted,
 skipped). A broken chain clears the book, marks it out of sync and says so with a
@@ -36,7 +38,9 @@ def apply_depth(state: BookState, book: Book, event: BookUpdate) -> BookResync |
         bump(state, "depth_update_stale")
         return None
     if book.bridging:
-        chained = event.first_update_id <= last + 1
+        # Futures ids are shared by every symbol: a first diff may start past the snapshot
+        # and still continue it, which its previous id says.
+        chained = event.first_update_id <= last + 1 or event.prev_update_id == last
     elif event.prev_update_id is not None:
         chained = event.prev_update_id == last
     else:

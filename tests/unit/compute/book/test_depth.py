@@ -68,6 +68,14 @@ def test_futures_chain_on_the_previous_update_id() -> None:
     assert [type(e) for e in out] == [BookResync]
 
 
+def test_a_futures_first_diff_may_start_past_the_snapshot_when_it_names_it_as_previous() -> None:
+    # Futures update ids are shared by all symbols: this symbol's next diff begins at 130.
+    state, out = run(snapshot(100), diff(130, 140, prev_update_id=100))
+    assert out == [] and l2(state, VENUE, SYMBOL)[0][0] == (100 * P, 1, 0)
+    state, out = step(state, [diff(150, 160, prev_update_id=139)])
+    assert [type(e) for e in out] == [BookResync]
+
+
 def test_a_repeated_diff_is_skipped_and_counted() -> None:
     state, out = run(snapshot(100), diff(101, 101), diff(101, 101, bid_sz=[9]))
     assert out == [] and l2(state, VENUE, SYMBOL)[0][0] == (100 * P, 1, 0)
