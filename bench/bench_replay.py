@@ -33,6 +33,8 @@ from ingest.databento import RecordNormaliser, bulk_file_events, iter_file_event
 from replay.driver import chunks, replay_events
 from replay.sources import dbn_events, underlying_weights
 
+CANDLE_VIEWS = ("candles_contract_mv", "candles_underlying_mv", "candles_equity_mv")
+
 
 def engine_config() -> flow.EngineConfig:
     """The engine's thresholds as `flowtape replay` takes them from the environment."""
@@ -53,6 +55,11 @@ def main() -> None:
         action="store_true",
         help="also time the engine alone and the Arrow conversion alone on the same events",
     )
+    parser.add_argument(
+        "--without-candle-views",
+        action="store_true",
+        help="drop the 1-minute candle views first: what engine-written partials could save",
+    )
     args = parser.parse_args()
     definition, tcbbo = session_files(args.prints, args.minutes)
 
@@ -72,6 +79,9 @@ def main() -> None:
         try:
             warehouse = Warehouse.connect(server.url, "bench")
             migrate(warehouse)
+            if args.without_candle_views:
+                for view in CANDLE_VIEWS:
+                    warehouse.command(f"DROP VIEW {view}")
             profiler = cProfile.Profile() if args.profile else None
             if profiler:
                 profiler.enable()
