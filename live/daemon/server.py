@@ -172,8 +172,8 @@ class DaemonServer:
         except msgspec.DecodeError as exc:
             try:
                 loose = _anything.decode(body)
-            except msgspec.DecodeError:
-                self._refuse(connection, MALFORMED_FRAME, f"the body is not MessagePack: {exc}")
+            except msgspec.DecodeError as broken:
+                self._refuse(connection, MALFORMED_FRAME, f"the body is not MessagePack: {broken}")
                 return False
             self._error(connection, _request_id(loose), *_classify(loose, exc))
             return True
