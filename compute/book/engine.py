@@ -3,9 +3,11 @@
 Caller contract: raw events in canonical order (`schemas.ordering`). `step` updates the
 state it is given in place and returns that same object; a caller that needs an earlier
 state keeps `encode_state(state)` bytes. Every event is applied whole, in order, and its
-outputs (one `BookTrade` per trade, placed against the book just before it) are emitted
-with it, so outputs and state never depend on where batches begin or end. Events of other
-systems on the log are counted (`ignored:<type>`) and passed over.
+outputs (one `BookTrade` per trade, placed against the book just before it; a `BookResync`
+when a depth feed's chain of update ids breaks) are emitted with it, so outputs and state
+never depend on where batches begin or end. Events of other systems on the log are counted
+(`ignored:<type>`) and passed over; a `ProviderGap` naming a venue puts its depth books out
+of sync.
 
 A book belongs to the first feed that names it (`mbo`, `mbp10` or `depth`); events of
 another feed for the same venue and symbol are counted (`ignored_other_feed:<feed>`) and
