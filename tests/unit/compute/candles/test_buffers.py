@@ -138,3 +138,32 @@ def test_crypto_trades_are_keyed_by_their_market_with_the_aggressor_they_carry()
     assert trade is not None
     assert (trade.venue, trade.symbol, trade.aggressor) == (crypto.venue, crypto.symbol, "sell")
     assert (trade.price, trade.size, trade.sequence) == (crypto.price, crypto.size, crypto.sequence)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(-2 * MIN, 3 * MIN), st.integers(1, 1000)), max_size=100),
+    st.lists(st.integers(0, 100), max_size=8),
+)
+def test_late_trades_are_judged_the_same_whatever_the_batches(
+    rows: list[tuple[int, int]], cuts: list[int]
+) -> None:
+    clock = 10 * MIN
+    trades = []
+    for seq, (gap, price) in enumerate(rows):
+        clock = max(0, clock + gap)
+        trades.append(trade(clock, price, 1, "AAPL", seq))
+    config = BufferConfig(retention={"1m": 10_000, "1h": 10_000})
+    whole, whole_closed = step(MarketBuffers(config), trades)
+    split = MarketBuffers(config)
+    split_closed = []
+    bounds = [0, *sorted(c % (len(trades) + 1) for c in cuts), len(trades)]
+    for lo, hi in zip(bounds, bounds[1:], strict=False):
+        split_closed.extend(step(split, trades[lo:hi])[1])
+    assert (split_closed, split.late_trades) == (whole_closed, whole.late_trades)
+    for name in ("1m", "1h"):
+        assert split.candles("venue", "AAPL", name, 10_000) == whole.candles(
+            "venue", "AAPL", name, 10_000
+        )
+    kept = whole.candles("venue", "AAPL", "1m", 10_000) or []
+    assert sum(c.trades for c in kept) == len(trades) - whole.late_trades
