@@ -104,12 +104,11 @@ def book(
         ),
     ],
 ) -> None:
-    """Rebuild order books from MBO or MBP-10 DBN files and write their trades with the touch.
+    """Rebuild order books from MBO or MBP-10 DBN files; write their trades with the touch.
 
-    Each book keeps to the first feed that names it: given MBO and MBP-10 of one instrument,
-    the feed whose first event comes first builds it and the other's events are counted.
-    A buy aggressor (`B`) should print at or above the best ask and a sell (`A`) at or below
-    the best bid; the summary counts the trades that do not.
+    A book keeps to the first feed naming it; another feed's events for it are counted.
+
+    The summary counts aggressor trades inside the touch (buys below the ask, sells above).
     """
     check_inputs(files)
     quarantined: Counter[str] = Counter()
