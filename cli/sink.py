@@ -26,10 +26,11 @@ def register(app: typer.Typer) -> None:
             list[str] | None, typer.Option("--stream", help="RAW and/or DERIVED (default both).")
         ] = None,
         batch_rows: Annotated[
-            int, typer.Option(help="Flush when this many rows are pending.")
+            int, typer.Option(help="Flush sooner when this many rows are pending.")
         ] = _DEFAULTS.batch_rows,
         batch_wait_s: Annotated[
-            float, typer.Option(help="... or when the oldest pending message waited this long.")
+            float,
+            typer.Option(help="The latency bound: rows are gathered for at most this long."),
         ] = _DEFAULTS.batch_wait_s,
         fetch_messages: Annotated[
             int, typer.Option(help="Messages per pull.")
