@@ -198,8 +198,13 @@ class DatabentoLiveSource:
         log.error("databento live callback failed: %s", exc)
 
     def end_of_stream(self) -> None:
-        """Make `events()` finish once everything received so far is out."""
+        """Make `events()` finish once everything received so far is out (an order-book
+        event the session left unfinished included)."""
+        with self._lock:
+            unfinished = self.normaliser.flush_books()
         if self._loop is not None:
+            if unfinished:
+                self._loop.call_soon_threadsafe(self._queue.put_nowait, unfinished)
             self._loop.call_soon_threadsafe(self._queue.put_nowait, _END)
 
     async def close(self) -> None:

@@ -3,11 +3,19 @@ events never closed by another's, bad records quarantined, nothing emitted unles
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 
+import databento as db
 import databento_dbn as dbn
 
-from ingest.databento import RecordNormaliser, iter_file_events
+from ingest.databento import (
+    DatabentoLiveConfig,
+    DatabentoLiveSource,
+    RecordNormaliser,
+    iter_file_events,
+)
 from schemas.book import MboEvent, Mbp10Event
 from schemas.events import Quarantined
 from synth.book import generate_book_session
@@ -100,3 +108,29 @@ def test_a_synthetic_session_written_as_dbn_reads_back_as_the_same_events(
         assert all(isinstance(e, kind) for e in events)
         assert [e.records for e in events] == [e.records for e in expected]  # type: ignore[attr-defined]
         assert [e.ts_recv for e in events] == [e.ts_recv for e in expected]
+
+
+async def test_a_live_session_gives_the_file_path_s_events_and_its_unfinished_one_at_the_end(
+    shared_data: Path,
+) -> None:
+    # The CME sample stops inside its snapshot: no record carries F_LAST.
+    path = shared_data / "GLBX.MDP3" / "test_data.mbo.dbn.zst"
+    config = DatabentoLiveConfig(
+        dataset="GLBX.MDP3", schemas=["mbo"], symbols=["ESH1"], emit_books=True
+    )
+    source = DatabentoLiveSource(config)
+    source.attach_loop(asyncio.get_running_loop())
+    store = db.DBNStore.from_file(path)
+    source.normaliser.add_metadata(store.metadata)
+
+    def gateway() -> None:  # the live client's thread
+        for record in store:
+            source.on_record(record)
+        source.end_of_stream()
+
+    thread = threading.Thread(target=gateway)
+    thread.start()
+    got = [event async for event in source.events()]
+    thread.join()
+    expected = list(iter_file_events(path, normaliser=RecordNormaliser(emit_books=True)))
+    assert got == expected and len(got) == 1 and len(got[0].records) == 4  # type: ignore[attr-defined]
