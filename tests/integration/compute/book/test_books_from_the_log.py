@@ -4,6 +4,7 @@ come back in log order, and rebuild the true books and trades of their sessions.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,20 @@ async def test_an_mbp10_book_read_from_the_log_is_the_top_of_the_true_book(
     state, _ = step(initial_state(), events)
     bids, asks = session.books[-1]
     assert l2(state, session.venue, session.symbol) == (bids[:MBP_DEPTH], asks[:MBP_DEPTH])
+
+
+async def test_publishing_book_files_again_after_the_duplicate_window_adds_nothing(
+    bus: Bus, tmp_path: Path
+) -> None:
+    # A repeated MBO event would apply its adds and cancels twice: the ingest service's
+    # high-water marks must cover book events as they cover trades.
+    session = generate_book_session(34, 300)
+    mbo, _ = write_book_dbn(session, tmp_path)
+    config = DatabentoFileConfig(paths=[str(mbo)], emit_books=True)
+    await bus.ensure_streams(duplicate_window_s=0.5)
+    await IngestService(DatabentoFileSource(config), bus).run()
+    await asyncio.sleep(1.0)  # past JetStream's duplicate window
+    again = await IngestService(DatabentoFileSource(config), bus).run()
+    assert again.repeats_skipped == len(session.mbo) and again.published_messages == 0
+    state, _ = step(initial_state(), await log_events(bus))
+    assert l2(state, session.venue, session.symbol) == session.books[-1]
