@@ -29,17 +29,11 @@ WHERE run_id = {run_id:String} AND (instrument_id, publisher_id, ts_event, seque
 """
 _UNKNOWN_LEG_TERMS = ("moneyness", "dte", "day_volume", "open_interest")
 
-# The lone prints among print_inference rows `{where}` (on `i`), with their print's columns.
+# The lone prints among print_inference rows `{where}`, with their print's columns: the
+# option_prints rows are looked up by the chosen keys (a join on the run's whole table would
+# build a hash table of every print).
 _SELECT = """
-SELECT i.instrument_id AS instrument_id, i.publisher_id AS publisher_id,
-       toUnixTimestamp64Nano(i.ts_event) AS ts_event, i.sequence AS sequence,
-       i.underlying AS underlying, toString(i.right) AS right, toString(i.side) AS side,
-       toString(i.bucket) AS bucket, toString(i.nbbo_status) AS nbbo_status,
-       i.nbbo_bid_px AS nbbo_bid_px, i.nbbo_ask_px AS nbbo_ask_px,
-       i.premium_cents AS premium_cents, i.late AS late,
-       o.symbol AS symbol, o.price AS price, o.size AS size,
-       toUnixTimestamp64Nano(o.ts_recv) AS ts_recv
-FROM (
+WITH lone AS (
     SELECT * FROM print_inference
     WHERE run_id = {run_id:String} AND {where}
       AND (instrument_id, publisher_id, ts_event, sequence) NOT IN (
@@ -48,11 +42,22 @@ FROM (
     ORDER BY ts_event {order}, instrument_id {order}, publisher_id {order},
              sequence {order}
     LIMIT {limit:UInt32}
-) AS i
+)
+SELECT i.instrument_id AS instrument_id, i.publisher_id AS publisher_id,
+       toUnixTimestamp64Nano(i.ts_event) AS ts_event, i.sequence AS sequence,
+       i.underlying AS underlying, toString(i.right) AS right, toString(i.side) AS side,
+       toString(i.bucket) AS bucket, toString(i.nbbo_status) AS nbbo_status,
+       i.nbbo_bid_px AS nbbo_bid_px, i.nbbo_ask_px AS nbbo_ask_px,
+       i.premium_cents AS premium_cents, i.late AS late,
+       o.symbol AS symbol, o.price AS price, o.size AS size,
+       toUnixTimestamp64Nano(o.ts_recv) AS ts_recv
+FROM lone AS i
 INNER JOIN (
     SELECT instrument_id, publisher_id, ts_event, sequence, symbol, price, size, ts_recv
     FROM option_prints
     WHERE run_id = {run_id:String} AND {prints}
+      AND (instrument_id, publisher_id, ts_event, sequence) IN (
+          SELECT instrument_id, publisher_id, ts_event, sequence FROM lone)
 ) AS o USING (instrument_id, publisher_id, ts_event, sequence)
 """
 
