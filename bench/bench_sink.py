@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ import pyarrow as pa
 
 from infra.bus import Bus
 from infra.embedded import clickhouse_server, nats_server
-from infra.migrate import available_migrations, migrate
+from infra.migrate import available_migrations, migrate, schema_objects
 from infra.warehouse import Warehouse, tables_for
 from live.sink.config import SinkConfig
 from live.sink.service import Sink
@@ -90,6 +91,9 @@ def bare_insert_rate(warehouse: Warehouse, events: list[Event], chunk: int) -> t
     return sum(d.num_rows for _, d in batches), elapsed
 
 
+_VIEW = re.compile(r"^CREATE\s+(?:OR\s+REPLACE\s+)?(?:MATERIALIZED\s+)?VIEW\b", re.IGNORECASE)
+
+
 async def main(prints: int) -> None:
     with tempfile.TemporaryDirectory(prefix="flowtape-bench-sink-") as folder:
         root = Path(folder)
@@ -102,8 +106,10 @@ async def main(prints: int) -> None:
             migrate(sink_db)
             migrate(bare_db)
             plain_db = Warehouse.connect(clickhouse.url, "bench_no_views")
-            for statement in available_migrations()[0].statements():  # the event tables only
-                plain_db.command(statement)
+            for obj in schema_objects(available_migrations()):  # the tables, not the views
+                if not _VIEW.match(obj.statements[0]):
+                    for statement in obj.statements:
+                        plain_db.command(statement)
             bus = await Bus.connect(nats.url)
             await bus.ensure_streams()
 
