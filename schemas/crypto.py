@@ -130,6 +130,54 @@ class ProviderSwitch(Event, frozen=True, kw_only=True, tag="provider_switch"):
     epoch: int
 
 
+# ---------------------------------------------------------------------- derived events
+
+
+class CryptoFeatures(Event, frozen=True, tag="crypto_features"):
+    """One symbol's features over the trailing event-time window, at `ts_recv`.
+
+    Prices at 1e-9 (`mid_px` is the half-sum of best bid and ask, rounded down; `vwap_px`
+    rounded down), volumes at `SIZE_SCALE`; ratios, basis points and milliseconds are
+    floats computed from exact integers and rounded to 4 decimals; None when the window
+    holds nothing to compute them from. `trade_imbalance` is (buy - sell) / (buy + sell)
+    volume by aggressor side, `book_imbalance` the same over the top levels of the depth
+    book, `quote_imbalance` over the best bid and ask sizes.
+    """
+
+    run_id: str
+    symbol: str
+    window_ns: int
+    mid_px: int | None
+    spread_bps: float | None
+    vwap_px: int | None
+    ret_1s_bps: float | None
+    ret_5s_bps: float | None
+    ret_30s_bps: float | None
+    ret_60s_bps: float | None
+    realized_vol_bps: float | None
+    trade_count: int
+    volume: int
+    buy_volume: int
+    sell_volume: int
+    trade_imbalance: float | None
+    latency_ms: float | None
+    book_imbalance: float | None
+    quote_imbalance: float | None
+    funding_rate: int | None
+
+
+class CryptoSignal(Event, frozen=True, tag="crypto_signal"):
+    """A rule that fired on a symbol's features, with the values and thresholds it used."""
+
+    signal_id: str
+    run_id: str
+    symbol: str
+    direction: Literal["long", "short"]
+    rule: str
+    features: dict[str, float]
+    thresholds: dict[str, float]
+
+
 CRYPTO_RAW_EVENTS: tuple[type[Event], ...] = (
     CryptoTrade,
     CryptoQuote,
@@ -146,6 +194,7 @@ CRYPTO_MARKET_EVENTS: tuple[type[CryptoMarketEvent], ...] = (
     MarkPrice,
 )
 PROVIDER_EVENTS: tuple[type[Event], ...] = (ProviderHeartbeat, ProviderGap, ProviderSwitch)
+CRYPTO_DERIVED_EVENTS: tuple[type[Event], ...] = (CryptoFeatures, CryptoSignal)
 
 CryptoEvent = (
     CryptoTrade
@@ -155,4 +204,6 @@ CryptoEvent = (
     | ProviderHeartbeat
     | ProviderGap
     | ProviderSwitch
+    | CryptoFeatures
+    | CryptoSignal
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from schemas.book import BOOK_RAW_EVENTS
-from schemas.crypto import CRYPTO_RAW_EVENTS
+from schemas.crypto import CRYPTO_DERIVED_EVENTS, CRYPTO_RAW_EVENTS
 from schemas.events import DERIVED_EVENTS, RAW_EVENTS, Event, event_tag
 
 RAW_STREAM = "RAW"
@@ -34,6 +34,6 @@ def raw_subject(event_type: type[Event], source: str) -> str:
 
 def derived_subject(event_type: type[Event]) -> str:
     """`flow.drv.<type>`, e.g. `flow.drv.flow_packet`."""
-    if event_type not in DERIVED_EVENTS:
+    if event_type not in DERIVED_EVENTS and event_type not in CRYPTO_DERIVED_EVENTS:
         raise ValueError(f"{event_type.__name__} is not a derived event")
     return f"flow.drv.{event_tag(event_type)}"
