@@ -38,6 +38,8 @@ from schemas.book import (
 from schemas.crypto import BookUpdate, ProviderGap
 from schemas.events import Event
 
+Quote = tuple[int | None, int | None, int | None, int | None]  # bid px, ask px, bid sz, ask sz
+
 
 def step(state: BookState, batch: Sequence[Event]) -> tuple[BookState, list[Event]]:
     """Apply `batch` to `state`; the trades it placed in their books."""
@@ -90,7 +92,7 @@ def _trade(
     state: BookState,
     event: MboEvent | Mbp10Event,
     record: MboRecord | Mbp10Record,
-    quote: tuple[int | None, int | None, int | None, int | None],
+    quote: Quote,
     snapshot: bool,
 ) -> BookTrade | None:
     price = record.price
@@ -106,7 +108,8 @@ def _trade(
     )  # fmt: skip
 
 
-def _touch(book: Book) -> tuple[int | None, int | None, int | None, int | None]:
+def _book_touch(book: Book, record: MboRecord) -> Quote:
+    """An MBO trade meets the book as it stands: its fills' cancels come after it."""
     bid, ask = book.best_bid, book.best_ask
     return (
         bid,
@@ -116,8 +119,31 @@ def _touch(book: Book) -> tuple[int | None, int | None, int | None, int | None]:
     )
 
 
-def _on_mbo(state: BookState, event: MboEvent, out: list[Event]) -> None:
-    book = _book(state, event.venue, event.symbol, "mbo", event)
+def _record_touch(book: Book, record: Mbp10Record) -> Quote:
+    """An MBP-10 trade record carries the levels just before the trade."""
+    bid = record.bids[0] if record.bids else None
+    ask = record.asks[0] if record.asks else None
+    return (
+        None if bid is None else bid.price,
+        None if ask is None else ask.price,
+        None if bid is None else bid.size,
+        None if ask is None else ask.size,
+    )
+
+
+def _apply_mbp10(state: BookState, book: Book, record: Mbp10Record) -> None:
+    apply_mbp10(book, record)
+
+
+def _venue_event(
+    state: BookState,
+    event: MboEvent | Mbp10Event,
+    out: list[Event],
+    feed: BookFeed,
+    touch: Callable[[Book, Any], Quote],
+    apply: Callable[[BookState, Book, Any], None],
+) -> None:
+    book = _book(state, event.venue, event.symbol, feed, event)
     if book is None:
         return
     book.sequence = event.sequence
@@ -127,38 +153,20 @@ def _on_mbo(state: BookState, event: MboEvent, out: list[Event]) -> None:
         if flags & F_MAYBE_BAD_BOOK:
             _mark_bad(state, book)
         if record.action == TRADE:
-            trade = _trade(state, event, record, _touch(book), bool(flags & F_SNAPSHOT))
+            trade = _trade(state, event, record, touch(book, record), bool(flags & F_SNAPSHOT))
             if trade is not None:
                 out.append(trade)
         else:
-            apply_mbo(state, book, record)
+            apply(state, book, record)
     _close_event(state, book, flags)
+
+
+def _on_mbo(state: BookState, event: MboEvent, out: list[Event]) -> None:
+    _venue_event(state, event, out, "mbo", _book_touch, apply_mbo)
 
 
 def _on_mbp10(state: BookState, event: Mbp10Event, out: list[Event]) -> None:
-    book = _book(state, event.venue, event.symbol, "mbp10", event)
-    if book is None:
-        return
-    book.sequence = event.sequence
-    flags = 0
-    for record in event.records:
-        flags = record.flags
-        if flags & F_MAYBE_BAD_BOOK:
-            _mark_bad(state, book)
-        if record.action == TRADE:
-            bid = record.bids[0] if record.bids else None
-            ask = record.asks[0] if record.asks else None
-            quote = (
-                None if bid is None else bid.price,
-                None if ask is None else ask.price,
-                None if bid is None else bid.size,
-                None if ask is None else ask.size,
-            )
-            trade = _trade(state, event, record, quote, bool(flags & F_SNAPSHOT))
-            if trade is not None:
-                out.append(trade)
-        apply_mbp10(book, record)
-    _close_event(state, book, flags)
+    _venue_event(state, event, out, "mbp10", _record_touch, _apply_mbp10)
 
 
 def _on_depth(state: BookState, event: BookUpdate, out: list[Event]) -> None:

@@ -191,6 +191,12 @@ class Symbology:
         self._symbols[instrument_id, day] = symbol
         return symbol
 
+    def _day_symbol(self, instrument_id: int, day: int) -> str | None:
+        try:
+            return self._symbols[instrument_id, day]
+        except KeyError:
+            return self._mapped_symbol(instrument_id, day)
+
     def name(
         self, publisher_id: int, instrument_id: int, day: int
     ) -> tuple[Publisher, str] | Unresolved:
@@ -199,10 +205,7 @@ class Symbology:
         pub = _PUBLISHERS.get(publisher_id) or publisher_info(publisher_id)
         if pub is None:
             return Unresolved("unknown_publisher")
-        try:
-            symbol = self._symbols[instrument_id, day]
-        except KeyError:
-            symbol = self._mapped_symbol(instrument_id, day)
+        symbol = self._day_symbol(instrument_id, day)
         if symbol is None:
             contract = self._definitions.get(instrument_id)
             if contract is None:

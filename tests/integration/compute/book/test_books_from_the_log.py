@@ -14,22 +14,12 @@ from infra.bus import Bus
 from ingest.databento import DatabentoFileConfig, DatabentoFileSource
 from ingest.service import IngestService
 from schemas.book import BookTrade, MboEvent, Mbp10Event
-from schemas.events import Event
-from schemas.subjects import RAW_STREAM
 from synth.book import MBP_DEPTH, generate_book_session
 from synth.book_dbn import write_book_dbn
+from tests.integration.ingest.test_ingest_service import stored_events
 from tests.kit.book import l2
 
 pytestmark = pytest.mark.slow
-
-
-async def log_events(bus: Bus) -> list[Event]:
-    reader = await bus.reader(RAW_STREAM, start_seq=1)
-    events: list[Event] = []
-    while batch := await reader.fetch(500, timeout_s=0.5):
-        events.extend(e for message in batch for e in message.events)
-    await reader.close()
-    return events
 
 
 async def test_books_rebuilt_from_the_log_are_the_true_books(bus: Bus, tmp_path: Path) -> None:
@@ -40,7 +30,7 @@ async def test_books_rebuilt_from_the_log_are_the_true_books(bus: Bus, tmp_path:
     metrics = await IngestService(DatabentoFileSource(config), bus).run()
     assert metrics.events["MboEvent"] == len(es.mbo) + len(nq.mbo)
 
-    events = await log_events(bus)
+    events = await stored_events(bus)
     assert all(isinstance(e, MboEvent) for e in events)
     state, trades = step(initial_state(), events)
     for session in (es, nq):
@@ -63,7 +53,7 @@ async def test_an_mbp10_book_read_from_the_log_is_the_top_of_the_true_book(
     _, mbp = write_book_dbn(session, tmp_path)
     config = DatabentoFileConfig(paths=[str(mbp)], emit_books=True)
     await IngestService(DatabentoFileSource(config), bus).run()
-    events = await log_events(bus)
+    events = await stored_events(bus)
     assert [type(e) for e in events] == [Mbp10Event] * len(session.mbp10)
     state, _ = step(initial_state(), events)
     bids, asks = session.books[-1]
@@ -83,5 +73,5 @@ async def test_publishing_book_files_again_after_the_duplicate_window_adds_nothi
     await asyncio.sleep(1.0)  # past JetStream's duplicate window
     again = await IngestService(DatabentoFileSource(config), bus).run()
     assert again.repeats_skipped == len(session.mbo) and again.published_messages == 0
-    state, _ = step(initial_state(), await log_events(bus))
+    state, _ = step(initial_state(), await stored_events(bus))
     assert l2(state, session.venue, session.symbol) == session.books[-1]
