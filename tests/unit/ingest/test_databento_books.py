@@ -4,7 +4,6 @@ events never closed by another's, bad records quarantined, nothing emitted unles
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
 
 import databento as db
@@ -122,15 +121,8 @@ async def test_a_live_session_gives_the_file_path_s_events_and_its_unfinished_on
     source.attach_loop(asyncio.get_running_loop())
     store = db.DBNStore.from_file(path)
     source.normaliser.add_metadata(store.metadata)
-
-    def gateway() -> None:  # the live client's thread
-        for record in store:
-            source.on_record(record)
-        source.end_of_stream()
-
-    thread = threading.Thread(target=gateway)
-    thread.start()
+    store.replay(source.on_record)  # the live client's callback, record by record
+    source.end_of_stream()
     got = [event async for event in source.events()]
-    thread.join()
     expected = list(iter_file_events(path, normaliser=RecordNormaliser(emit_books=True)))
     assert got == expected and len(got) == 1 and len(got[0].records) == 4  # type: ignore[attr-defined]
