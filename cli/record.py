@@ -51,6 +51,8 @@ def register(app: typer.Typer) -> None:
             )
         if rotate_rows < 1 or rotate_seconds <= 0 or snapshot_every_ms < 1 or snapshot_depth < 1:
             raise typer.BadParameter("rotation, cadence and depth must be positive")
+        with writing(out):
+            out.mkdir(parents=True, exist_ok=True)  # refused here, before any server is reached
         settings = get_settings()
         config = RecorderConfig(
             root=out, rotate_rows=rotate_rows, rotate_seconds=rotate_seconds,

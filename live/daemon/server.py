@@ -116,15 +116,21 @@ class DaemonServer:
         self._connections: set[Connection] = set()
 
     async def start(self) -> None:
+        """Listen (once; a second call changes nothing)."""
+        if self._server is not None:
+            return
         sock = _bind(self.path, self.settings.socket_mode)
         self._server = await asyncio.start_unix_server(self._serve, sock=sock)
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            for connection in list(self._connections):
-                connection.writer.transport.abort()
-            await self._server.wait_closed()
+        """Stop listening, drop every client and remove the socket (a second call is a no-op)."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close()
+        for connection in list(self._connections):
+            connection.writer.transport.abort()
+        await server.wait_closed()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 

@@ -103,20 +103,24 @@ async def run_daemon(
 ) -> DaemonMetrics:
     """Seed (when a warehouse is given), serve and consume until SIGINT or SIGTERM."""
     market = Market(daemon_settings.buffers())
-    seeded = Seeded()
-    if warehouse is not None:
-        seeded = seed_buffers(warehouse, market.buffers, run_id)
-        log.info("daemon: seeded %d series, %d candles", seeded.series, seeded.candles)
-        gc.freeze()  # the seeded history stays out of every later collection's scan
     server = DaemonServer(market, daemon_settings, socket_path)
-    bus = await Bus.connect(nats_url, name="flowtape-daemon")
+    await server.start()  # a socket that cannot be had fails before anything else is done
     try:
-        await bus.ensure_streams(duplicate_window_s=duplicate_window_s)
-        daemon = Daemon(bus, server, start_seq=1, fetch_messages=daemon_settings.fetch_messages,
-                        seeded=seeded.through)  # fmt: skip
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, daemon.stop)
-        return await daemon.run()
+        seeded = Seeded()
+        if warehouse is not None:
+            seeded = seed_buffers(warehouse, market.buffers, run_id)
+            log.info("daemon: seeded %d series, %d candles", seeded.series, seeded.candles)
+            gc.freeze()  # the seeded history stays out of every later collection's scan
+        bus = await Bus.connect(nats_url, name="flowtape-daemon")
+        try:
+            await bus.ensure_streams(duplicate_window_s=duplicate_window_s)
+            fetch = daemon_settings.fetch_messages
+            daemon = Daemon(bus, server, start_seq=1, fetch_messages=fetch, seeded=seeded.through)
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, daemon.stop)
+            return await daemon.run()
+        finally:
+            await bus.close()
     finally:
-        await bus.close()
+        await server.close()
