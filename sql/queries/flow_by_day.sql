@@ -1,5 +1,6 @@
--- Flow per underlying per day: packets, sweeps, blocks, multi-leg packets, classifier hits
--- and alerts (with the highest alert severity), by sweep premium.
+-- Flow per underlying per day: stored packets (lone single prints are not among them),
+-- sweeps, blocks, multi-leg packets, classifier hits and alerts (with the highest alert
+-- severity), by sweep premium.
 -- default: run_id = live
 -- default: underlying =
 -- default: day =
