@@ -9,7 +9,7 @@ from contextlib import nullcontext
 import typer
 
 from infra.settings import get_settings
-from infra.stack import Stack
+from infra.stack import Component, Stack
 from infra.warehouse import Warehouse
 from live.daemon.config import load_daemon_settings
 from live.daemon.service import run_daemon
@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
             )
         settings = get_settings()
         daemon_settings = load_daemon_settings()
-        needs = ("nats", "clickhouse") if daemon_settings.seed else ("nats",)
+        needs: tuple[Component, ...] = ("nats", "clickhouse") if daemon_settings.seed else ("nats",)
         socket_path = daemon_settings.socket_in(settings.data_dir)
         with Stack(settings, needs=needs) as stack:
             warehouse = (

@@ -35,16 +35,16 @@ class DaemonSettings(BaseSettings):
     # Empty: `daemon.sock` in the data folder (FLOWTAPE_DATA_DIR).
     socket_path: Path | None = None
     socket_mode: int = 0o600
-    max_frame_bytes: int = Field(DEFAULT_MAX_FRAME_BYTES, ge=64)
+    max_frame_bytes: int = Field(default=DEFAULT_MAX_FRAME_BYTES, ge=64)
     # A client whose unread replies and updates exceed this is dropped as a slow consumer.
-    send_buffer_bytes: int = Field(4 * 1024 * 1024, ge=4096)
+    send_buffer_bytes: int = Field(default=4 * 1024 * 1024, ge=4096)
     retention: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_RETENTION))
-    trades_kept: int = Field(1_000, ge=1)
-    max_book_depth: int = Field(50, ge=1)
+    trades_kept: int = Field(default=1_000, ge=1)
+    max_book_depth: int = Field(default=50, ge=1)
     # Seed candles and trades from ClickHouse and read the log after what it holds; off:
     # read the whole log.
     seed: bool = True
-    fetch_messages: int = Field(256, ge=1)
+    fetch_messages: int = Field(default=256, ge=1)
 
     @field_validator("socket_mode", mode="before")
     @classmethod
