@@ -11,22 +11,24 @@ class BadNumber(FlowtapeError, ValueError):
     code = "bad_number"
 
 
+_POWERS = tuple(10**n for n in range(19))
+
+
 def scaled(text: object, digits: int, field: str) -> int:
     """`"0.21437000"` at 9 digits -> 214_370_000; refuses signs other than a leading `-`,
     exponents, and non-zero digits beyond `digits` decimals."""
-    if not isinstance(text, str):
+    if type(text) is not str:
         raise BadNumber(f"{field}: expected decimal text, got {text!r}")
-    negative = text.startswith("-")
-    body = text[1:] if negative else text
-    whole, _, fraction = body.partition(".")
-    if not (whole.isdigit() and whole.isascii()) or (
-        fraction and not (fraction.isdigit() and fraction.isascii())
-    ):
+    negative = text[:1] == "-"
+    whole, _, fraction = (text[1:] if negative else text).partition(".")
+    if len(fraction) > digits:
+        if fraction[digits:].strip("0"):
+            raise BadNumber(f"{field}: {text!r} is finer than 1e-{digits}")
+        fraction = fraction[:digits]
+    joined = whole + fraction
+    if not (whole and joined.isdigit() and joined.isascii()):
         raise BadNumber(f"{field}: expected decimal text like '1.25', got {text!r}")
-    kept, rest = fraction[:digits], fraction[digits:]
-    if rest.strip("0"):
-        raise BadNumber(f"{field}: {text!r} is finer than 1e-{digits}")
-    value: int = int(whole) * 10**digits + int(kept.ljust(digits, "0") or "0")
+    value: int = int(joined) * _POWERS[digits - len(fraction)]
     return -value if negative else value
 
 
