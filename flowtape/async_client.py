@@ -138,10 +138,11 @@ class AsyncMarketDataClient:
 
     async def close(self) -> None:
         self._closing = True
-        if self._reader_task is not None:
-            self._reader_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader_task
+        for task in (self._reader_task, self._renewing):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._writer is not None:
             self._writer.close()
             self._writer = None
