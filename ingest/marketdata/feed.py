@@ -2,8 +2,9 @@
 
 `WebSocketFeed.items()` yields what happened on the connection, in order:
 - `Frame`: a text frame with its receive time;
-- `Silence`: nothing arrived for `silence_s` (repeated while the silence lasts); after
-  `stall_s` of silence the connection is dropped and made again;
+- `Silence`: nothing arrived for `silence_s` (repeated while the silence lasts, also while
+  the connection is down); after `stall_s` of silence the connection is dropped and made
+  again;
 - `Reconnected`: the connection was lost and is back, subscriptions sent again; the
   provider turns it into a gap event.
 Between attempts it waits an exponential backoff (`Backoff`), reset once a connection has
@@ -82,6 +83,7 @@ class WebSocketFeed:
         self._closed = asyncio.Event()
         self._connection: ClientConnection | None = None
         self._last_error = ""
+        self._last_frame = time.monotonic()
         self.connects = 0
         self.errors = 0
 
@@ -123,7 +125,8 @@ class WebSocketFeed:
                 self.errors += 1
                 error = f"{type(exc).__name__}: {exc}"
                 lost_at = lost_at or self._clock.now()
-                await self._wait(self._backoff.next_delay())
+                async for silence in self._pause(self._backoff.next_delay()):
+                    yield silence
                 continue
             if lost_at is not None:
                 now = self._clock.now()
@@ -140,19 +143,20 @@ class WebSocketFeed:
             self.errors += 1
             lost_at = self._clock.now()
             error = self._last_error
-            await self._wait(self._backoff.next_delay())
+            async for silence in self._pause(self._backoff.next_delay()):
+                yield silence
 
     async def _read(self, connection: ClientConnection) -> AsyncIterator[FeedItem]:
         pinger = (
             asyncio.create_task(self._ping(connection)) if self._keepalive is not None else None
         )
-        silent_since = time.monotonic()
+        self._last_frame = time.monotonic()
         try:
             while True:
                 try:
                     message = await asyncio.wait_for(connection.recv(), self.settings.silence_s)
                 except TimeoutError:
-                    silent_s = time.monotonic() - silent_since
+                    silent_s = time.monotonic() - self._last_frame
                     yield Silence(self._clock.now(), int(silent_s * 1e9))
                     if silent_s >= self.settings.stall_s:
                         self._last_error = f"stalled: silent for {silent_s:.1f}s"
@@ -162,7 +166,7 @@ class WebSocketFeed:
                     self._last_error = f"{type(exc).__name__}: {exc}"
                     return
                 ts_recv = self._clock.now()
-                silent_since = time.monotonic()
+                self._last_frame = time.monotonic()
                 self._backoff.reset()
                 text = message if isinstance(message, str) else message.decode("utf-8", "replace")
                 yield Frame(text, ts_recv)
@@ -177,7 +181,17 @@ class WebSocketFeed:
                 await asyncio.sleep(self.settings.keepalive_s)
                 await connection.send(self._keepalive())
 
-    async def _wait(self, delay_s: float) -> None:
+    async def _pause(self, delay_s: float) -> AsyncIterator[Silence]:
+        """Wait `delay_s` before reconnecting (or until closed), saying every `silence_s`
+        how long nothing has arrived."""
         log.info("reconnecting to %s in %.1fs", self.settings.url, delay_s)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._closed.wait(), delay_s)
+        until = time.monotonic() + delay_s
+        while not self._closed.is_set():
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closed.wait(), min(left, self.settings.silence_s))
+            silent_s = time.monotonic() - self._last_frame
+            if not self._closed.is_set() and silent_s >= self.settings.silence_s:
+                yield Silence(self._clock.now(), int(silent_s * 1e9))

@@ -212,3 +212,17 @@ async def test_a_stalled_connection_beats_synthetic_heartbeats_then_reconnects()
     assert [b.silence_ns for b in beats[:3]] == sorted(b.silence_ns for b in beats[:3])
     reconnect = next(e for e in events if isinstance(e, ProviderGap))
     assert "stalled" in reconnect.detail
+
+
+async def test_a_venue_that_is_down_still_beats_heartbeats_while_reconnecting() -> None:
+    player, depth = await servers(SPOT, SPOT_REST, [Plan()])
+    await player.stop()  # nothing listens on its port any more
+    try:
+        source = BinanceSource(config(SPOT, player, depth, silence_s=0.1, backoff_max_s=0.3))
+        events = await collect(source, lambda got: len(got) >= 4)
+    finally:
+        await depth.stop()
+    assert all(isinstance(e, ProviderHeartbeat) and e.synthetic for e in events)
+    silences = [e.silence_ns for e in events if isinstance(e, ProviderHeartbeat)]
+    assert silences == sorted(silences) and silences[0] >= 0.1e9
+    assert source.feed.errors >= 2 and source.feed.connects == 0
