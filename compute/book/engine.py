@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from compute.book.depth import apply_depth, mark_out_of_sync
+from compute.book.levels import clear
 from compute.book.mbo import apply_mbo
 from compute.book.mbp import apply_mbp10
 from compute.book.state import L_SIZE, Book, BookState, book_key, bump
@@ -148,8 +149,17 @@ def _venue_event(
         return
     book.sequence = event.sequence
     flags = 0
+    # A snapshot's records are one venue event (the last carries F_LAST); one left
+    # unfinished by the event before is still loading.
+    loading = book.snapshot and not book.complete
     for record in event.records:
         flags = record.flags
+        if flags & F_SNAPSHOT and not loading:
+            # A snapshot is the whole book, whether or not a clear leads it (Databento's
+            # daily files start with snapshot adds and no clear).
+            loading = True
+            clear(book)
+            bump(state, "snapshots")
         if flags & F_MAYBE_BAD_BOOK:
             _mark_bad(state, book)
         if record.action == TRADE:

@@ -99,6 +99,32 @@ def test_a_snapshot_ending_with_f_last_leaves_a_usable_book() -> None:
     assert shown is not None and shown.snapshot and shown.complete and shown.usable
 
 
+def test_a_snapshot_without_a_clear_still_replaces_the_whole_book() -> None:
+    # As a day's file starts: snapshot adds, no clear. An order of the day before that the
+    # snapshot does not hold is gone; one it holds again is not counted twice.
+    for day_before in (
+        mbo_event(rec("A", "B", 100.0, 5, 1), rec("A", "A", 101.0, 5, 2)),
+        mbo_event(rec("A", "B", 100.0, 5, 1, F_SNAPSHOT), rec("A", "A", 101.0, 5, 2, F_SNAPSHOT)),
+    ):
+        state, _ = run(
+            day_before,
+            mbo_event(
+                rec("A", "B", 100.0, 5, 1, F_SNAPSHOT), rec("A", "A", 102.0, 3, 7, F_SNAPSHOT)
+            ),
+        )
+        assert l2(state) == (((100 * PX, 5, 1),), ((102 * PX, 3, 1),))
+        assert "add_existing_order" not in state.counters
+
+
+def test_a_snapshot_left_unfinished_by_one_event_continues_in_the_next() -> None:
+    state, _ = run(
+        mbo_event(rec("A", "B", 100.0, 5, 1, F_SNAPSHOT), last=False),
+        mbo_event(rec("A", "A", 102.0, 3, 7, F_SNAPSHOT)),
+    )
+    assert l2(state) == (((100 * PX, 5, 1),), ((102 * PX, 3, 1),))
+    assert state.counters["snapshots"] == 1
+
+
 def test_trades_and_fills_do_not_change_the_book_and_a_trade_is_placed_before_its_cancels() -> None:
     state, out = run(
         mbo_event(
