@@ -7,7 +7,9 @@ The rules are Databento's (its limit-order-book examples and `Action` docs):
   would close it.
 - Cancel takes size from an order, fully or partially.
 - Modify changes an order's price and/or size; an order not in the book is added.
-- Clear (R) empties the book; snapshot records follow it as Adds.
+- Clear (R) empties the book; snapshot records follow it as Adds. A snapshot is the whole
+  book: the engine empties it at a snapshot's first record even without a clear
+  (`compute.book.engine`), as Databento's daily files begin.
 - Trade, Fill and None change nothing: the cancels and modifies that follow a fill do.
 Input the book cannot honour is counted, never raised: a cancel of an unknown order
 (`cancel_unknown_order`), a cancel of more than the order holds (`cancel_over_size`, the
