@@ -43,7 +43,7 @@ Quote = tuple[int | None, int | None, int | None, int | None]  # bid px, ask px,
 
 
 def step(state: BookState, batch: Sequence[Event]) -> tuple[BookState, list[Event]]:
-    """Apply `batch` to `state`; the trades it placed in their books."""
+    """Apply `batch` to `state`; its outputs (trades placed in their books, depth resyncs)."""
     out: list[Event] = []
     for event in batch:
         handler = _HANDLERS.get(type(event))
