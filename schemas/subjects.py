@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 
 from schemas.book import BOOK_RAW_EVENTS
-from schemas.crypto import CRYPTO_DERIVED_EVENTS, CRYPTO_RAW_EVENTS
+from schemas.crypto import (
+    CRYPTO_DERIVED_EVENTS,
+    CRYPTO_RAW_EVENTS,
+    BookUpdate,
+    CryptoQuote,
+    CryptoTrade,
+    ProviderHeartbeat,
+)
 from schemas.events import DERIVED_EVENTS, RAW_EVENTS, Event, event_tag
 
 RAW_STREAM = "RAW"
@@ -37,3 +44,23 @@ def derived_subject(event_type: type[Event]) -> str:
     if event_type not in DERIVED_EVENTS and event_type not in CRYPTO_DERIVED_EVENTS:
         raise ValueError(f"{event_type.__name__} is not a derived event")
     return f"flow.drv.{event_tag(event_type)}"
+
+
+MD_SUBJECTS = "md.events.>"
+_MD_TYPES: dict[type[Event], str] = {
+    CryptoTrade: "trade",
+    CryptoQuote: "quote",
+    BookUpdate: "book",
+    ProviderHeartbeat: "heartbeat",
+}
+_MD_SYMBOL = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def md_subject(event: Event) -> str | None:
+    """`md.events.{trade|quote|book|heartbeat}.{symbol}` (`__system__` for heartbeats), the
+    subjects of the market-data schema's existing consumers; None for other events."""
+    kind = _MD_TYPES.get(type(event))
+    if kind is None:
+        return None
+    symbol = "__system__" if kind == "heartbeat" else str(getattr(event, "symbol", ""))
+    return f"md.events.{kind}.{_MD_SYMBOL.sub('_', symbol)}"

@@ -29,6 +29,7 @@ class MarketDataMetrics:
     published_events: int = 0
     published_messages: int = 0
     publish_failures: int = 0
+    md_messages: int = 0
     last_publish_wall_ns: int = 0
     latest: dict[str, dict[str, Any]] = field(default_factory=dict)
     _arrivals: deque[tuple[float, int]] = field(default_factory=deque)

@@ -25,8 +25,9 @@ from infra.bus import Bus, chunk_events
 from ingest.marketdata.backpressure import BackpressureQueue
 from ingest.marketdata.metrics import MarketDataMetrics
 from ingest.source import Source
+from schemas.codec import to_json
 from schemas.events import Event
-from schemas.subjects import raw_subject
+from schemas.subjects import md_subject, raw_subject
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class MarketDataConfig:
     flush_interval_s: float = 0.05
     backoff_initial_s: float = 0.1
     backoff_max_s: float = 5.0
+    md_subjects: bool = False  # also publish JSON to md.events.{type}.{symbol} (core NATS)
 
 
 class MarketDataService:
@@ -123,7 +125,10 @@ class MarketDataService:
                 if self.phase == "draining queue" and self.queue.idle:
                     return
                 await self.queue.wait(self.config.flush_interval_s)
-                self._outbox = self._messages(self.queue.take(self.config.batch_size))
+                events = self.queue.take(self.config.batch_size)
+                self._outbox = self._messages(events)
+                if self.config.md_subjects:
+                    await self._publish_md(events)
             try:
                 await self._send_outbox()
             except Exception as exc:  # the log is unreachable: keep the messages, back off
@@ -143,6 +148,15 @@ class MarketDataService:
             for (event_type, source), group in groups.items()
             for count, body in chunk_events(group)
         ]
+
+    async def _publish_md(self, events: list[Event]) -> None:
+        """The compatibility subjects: one JSON event per message, no acknowledgement (their
+        consumers subscribe with a queue group; the log is the record)."""
+        for event in events:
+            subject = md_subject(event)
+            if subject is not None:
+                await self.bus.nc.publish(subject, to_json(event))
+                self.metrics.md_messages += 1
 
     async def _send_outbox(self) -> None:
         while self._outbox:

@@ -5,8 +5,15 @@ from schemas.codec import CodecError, decode_batch, encode_batch
 from schemas.crypto import CRYPTO_RAW_EVENTS, CryptoQuote, CryptoTrade
 from schemas.events import event_tag
 from schemas.ordering import admit, canonical_sort, schema_rank
-from schemas.subjects import raw_subject
-from tests.kit.crypto import crypto_quote, crypto_trade, mark_price, one_of_each_crypto_event
+from schemas.subjects import md_subject, raw_subject
+from tests.kit.crypto import (
+    book_update,
+    crypto_quote,
+    crypto_trade,
+    mark_price,
+    one_of_each_crypto_event,
+    provider_events,
+)
 
 
 def test_every_crypto_event_round_trips_through_the_codec() -> None:
@@ -47,3 +54,12 @@ def test_a_quote_needs_both_sides() -> None:
     with pytest.raises(CodecError, match="ask_px"):
         decode_batch(msgspec.msgpack.encode([fields]))
     assert isinstance(decode_batch(encode_batch([crypto_quote()]))[0], CryptoQuote)
+
+
+def test_market_data_schema_subjects_name_type_and_symbol() -> None:
+    heartbeat, gap, *_ = provider_events()
+    assert md_subject(crypto_trade()) == "md.events.trade.BTC-USDT"
+    assert md_subject(crypto_quote(symbol="BTC-USDT-PERP")) == "md.events.quote.BTC-USDT-PERP"
+    assert md_subject(book_update(symbol="A.B")) == "md.events.book.A_B"  # no subject tokens
+    assert md_subject(heartbeat) == "md.events.heartbeat.__system__"
+    assert md_subject(gap) is None and md_subject(mark_price()) is None

@@ -1,12 +1,14 @@
 """Providers -> queue -> JetStream -> ClickHouse, its HTTP, and its ordered shutdown."""
 
 import asyncio
+import json
 import os
 import signal
 from collections import Counter
 from collections.abc import Callable
 
 import aiohttp
+from nats.aio.msg import Msg
 
 from infra.bus import Bus
 from infra.warehouse import TABLES, Warehouse
@@ -140,3 +142,33 @@ async def test_sigterm_mid_stream_loses_nothing_the_queue_accepted(bus: Bus) -> 
     assert len(stored) - len(gaps) == service.queue.offered - dropped
     assert sum(sum(g.dropped.values()) for g in gaps) == dropped
     assert len(stored) == service.metrics.published_events
+
+
+async def test_the_market_data_schema_subjects_carry_trades_quotes_and_books(bus: Bus) -> None:
+    received: Counter[str] = Counter()
+
+    async def on_message(message: Msg) -> None:
+        kind, symbol = message.subject.split(".")[2:4]
+        received[f"{kind}.{symbol}"] += 1
+        assert json.loads(message.data)["symbol"] == symbol
+
+    subscription = await bus.nc.subscribe("md.events.>", queue="consumers", cb=on_message)
+    bybit = FramePlayer([f.raw for f in frames(FIXTURE)], reply=bybit_reply)
+    await bybit.start()
+    source = BybitSource(BybitConfig(symbols=["BTCUSDT", "ETHUSDT"], ws_url=bybit.url))
+    service = MarketDataService([source], bus, MarketDataConfig(md_subjects=True))
+    running = asyncio.create_task(service.run())
+    expected = expected_counts()
+    wanted = expected["CryptoTrade"] + expected["CryptoQuote"] + expected["BookUpdate"]
+    try:
+        await wait_for(lambda: sum(received.values()) >= wanted)
+    finally:
+        service.stop()
+        await running
+        await subscription.unsubscribe()
+        await bybit.stop()
+    assert (
+        received["trade.BTC-USDT-PERP"] + received["trade.ETH-USDT-PERP"] == expected["CryptoTrade"]
+    )
+    assert sum(v for k, v in received.items() if k.startswith("book.")) == expected["BookUpdate"]
+    assert sum(v for k, v in received.items() if k.startswith("quote.")) == expected["CryptoQuote"]
