@@ -87,37 +87,49 @@ def every_visible_file_is_whole(root: Path) -> int:
 async def test_kill_9_mid_write_leaves_only_whole_files_and_the_resumed_recording_is_exact(
     bus: Bus, servers: Servers, tmp_path: Path
 ) -> None:
-    messages = session_messages(seed=11, messages=1_200, per_message=10)
+    messages = session_messages(seed=11, messages=3_000, per_message=10)
+    stop_feeding = asyncio.Event()
+    published = 0
 
     async def feed() -> None:  # the log grows while the recorder is being killed
-        for start in range(0, len(messages), 10):
-            await publish_session(bus, messages[start : start + 10])
+        nonlocal published
+        while published < len(messages) and not stop_feeding.is_set():
+            await publish_session(bus, messages[published : published + 10])
+            published += len(messages[published : published + 10])
             await asyncio.sleep(0.08)
+
+    async def committed_beyond(position: int) -> int:
+        for _ in range(1_200):
+            if (now := committed_position(crashed)) > position:
+                return now
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the recorder committed nothing beyond {position} in 60 s")
 
     feeding = asyncio.create_task(feed())
     crashed = tmp_path / "crashed"
     env = {**os.environ, "NATS_URL": servers.nats_url, "FLOWTAPE_DATA_DIR": str(tmp_path)}
     rng = random.Random(2)
-    positions = []
+    position = 0
     for _ in range(3):
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "cli.main", "record", "--out", str(crashed),
             "--rotate-rows", "200", "--rotate-seconds", "0.3",
             env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
-        await asyncio.sleep(rng.uniform(2.5, 3.5))
+        position = await committed_beyond(position)  # it is writing: kill it at some instant
+        await asyncio.sleep(rng.uniform(0.0, 0.3))
         assert process.returncode is None, "the recorder ended before it was killed"
         os.kill(process.pid, signal.SIGKILL)
         await process.wait()
         every_visible_file_is_whole(crashed)
-        positions.append(committed_position(crashed))
-    assert not feeding.done(), "the log stopped growing before the last kill"
-    assert 0 < positions[0] <= positions[1] <= positions[2], positions
-    assert positions[0] < positions[2], positions
+        position = committed_position(crashed)
+    stop_feeding.set()
     await feeding
+    await publish_session(bus, messages[published : published + 10])  # more after the crash
+    published += 10
 
     reference = await record(bus, tmp_path / "reference", rotate_rows=500)
-    assert reference.metrics.events == 12_000
+    assert reference.metrics.events == published * 10 and position < published
     resumed = await record(bus, crashed, rotate_rows=500)
     assert every_visible_file_is_whole(crashed) > 0
     assert not list(crashed.glob("**/.*.tmp"))
