@@ -61,6 +61,11 @@ class MarketDataService:
         self._stopping.set()
 
     @property
+    def idle(self) -> bool:
+        """Nothing waits to be published."""
+        return self.queue.idle and not self._outbox
+
+    @property
     def health(self) -> str:
         if self.queue.degraded or self.metrics.publish_failures and self._outbox:
             return "degraded"
