@@ -82,8 +82,7 @@ async def serve(socket_path: Path, symbols: int, candles: int, stream: int) -> N
     server = DaemonServer(market, settings, socket_path)
     await server.start()
     print(f"ready {base} {rss_kb()}", flush=True)
-    topic = ("trades", "bench", "STREAM")
-    while not server._topics.get(topic):  # noqa: ASYNC110  (the server has no event for it)
+    while not server.subscribers("trades", "bench", "STREAM"):  # noqa: ASYNC110  (no event)
         await asyncio.sleep(0.05)  # the streaming phase starts with its subscriber
     for i in range(stream):
         trade = Trade("bench", "STREAM", T0 + i, T0 + i, PRICE_SCALE, 1, "buy", i)

@@ -252,6 +252,10 @@ class DaemonServer:
             return book
         return msgspec.structs.replace(book, bids=book.bids[:depth], asks=book.asks[:depth])
 
+    def subscribers(self, *topic: str) -> int:
+        """How many subscriptions a topic has, e.g. `subscribers("trades", venue, symbol)`."""
+        return len(self._topics.get(topic, ()))
+
     def _subscribe(self, connection: Connection, rid: int, topic: Topic) -> SubscribedReply:
         subscription = next(self._ids)
         connection.subscriptions[subscription] = topic
