@@ -20,12 +20,18 @@ from compute.calendar import new_york_date, new_york_day_bounds, trading_days_to
 from compute.flow.config import EngineConfig
 from compute.flow.kernel import FlowKernel
 from compute.flow.layout import (
+    B_WIDTH,
     C_AVG_LIMIT,
     C_DEFINED,
     C_PAST_DAYS,
     C_PAST_TOTAL,
     C_WIDTH,
     COUNTERS,
+    D_WIDTH,
+    E_EPISODE,
+    E_QUOTE,
+    E_WIDTH,
+    EP_WIDTH,
     I_ASK,
     I_ASK_SZ,
     I_BID,
@@ -67,11 +73,20 @@ from compute.flow.layout import (
     O_WIDTH,
     P_WIDTH,
     Q_WIDTH,
+    QF_ASK,
+    QF_BID,
+    QF_TS,
     QR_WIDTH,
     R_WIDTH,
     RIGHT_CALL,
     RIGHT_PUT,
+    S_BLOCK_HEAD,
+    S_BLOCK_TAIL,
     S_CLOCK,
+    S_DARK_MEMBER_FREE,
+    S_DARK_MEMBERS_USED,
+    S_EPISODE_HEAD,
+    S_EPISODE_TAIL,
     S_FIFO_HEAD,
     S_FIFO_TAIL,
     S_LAST_GAP_TS,
@@ -136,6 +151,8 @@ class KernelOutputs:
     legs: Int64Array
     scores: Int64Array
     quarantined: Int64Array
+    dark: Int64Array
+    dark_members: Int64Array
 
 
 class ColumnarState:
@@ -182,6 +199,13 @@ class ColumnarState:
         self.kernel.scratch_parts = np.zeros(0, np.int64)
         self.kernel.scratch_sizes = np.zeros(0, np.int64)
         self.kernel.scratch_venues = np.full(PUBLISHER_LIMIT, -1, np.int64)
+        self.lit = self._new_lit(capacity)
+        self.blocks = _table(capacity, B_WIDTH)
+        self.episodes = _table(capacity, EP_WIDTH)
+        self.dark_members = _table(capacity, M_WIDTH)
+        self.scalars[S_DARK_MEMBER_FREE] = -1
+        self.out_dark = np.empty((0, D_WIDTH), np.int64)
+        self.out_dark_members = np.empty((0, M_WIDTH), np.int64)
 
     @staticmethod
     def _new_names(rows: int) -> Int64Array:
@@ -190,6 +214,15 @@ class ColumnarState:
         names[:, N_ANCHOR_SERIAL] = -1
         names[:, N_ANCHOR_GROUP] = -1
         return names
+
+    @staticmethod
+    def _new_lit(rows: int) -> Int64Array:
+        lit = _table(rows, E_WIDTH)
+        lit[:, E_QUOTE + QF_TS] = NULL
+        lit[:, E_QUOTE + QF_BID] = NULL
+        lit[:, E_QUOTE + QF_ASK] = NULL
+        lit[:, E_EPISODE] = -1
+        return lit
 
     # ---- what the kernel asks (once per day, or per contract and day)
 
@@ -323,6 +356,53 @@ class ColumnarState:
             k.scratch_sizes = np.zeros(self.contracts.shape[0], np.int64)
             k.scratch_legs = np.zeros(self.contracts.shape[0], np.int64)
 
+    def reserve_dark(self, equity_prints: int) -> None:
+        """Room for `equity_prints` more dark-pool windows and members, and a lit row for
+        every registered name."""
+        rows = len(self.names)
+        if self.lit.shape[0] < rows:
+            grown = self._new_lit(max(rows, 2 * self.lit.shape[0]))
+            grown[: self.lit.shape[0]] = self.lit
+            self.lit = grown
+        self.blocks = _grown_ring(
+            self.blocks, self.scalars, S_BLOCK_HEAD, S_BLOCK_TAIL, equity_prints
+        )
+        self.episodes = _grown_ring(
+            self.episodes, self.scalars, S_EPISODE_HEAD, S_EPISODE_TAIL, equity_prints
+        )
+        used = int(self.scalars[S_DARK_MEMBERS_USED])
+        self.dark_members = _grown(self.dark_members, used + equity_prints)
+
+    def _bind_dark(self, equity_prints: int) -> None:
+        """Hand the dark-pool arrays to the kernel, with output rows for this batch."""
+        k = self.kernel
+        k.lit = self.lit
+        k.blocks = self.blocks
+        k.episodes = self.episodes
+        k.dark_members = self.dark_members
+        # every dark-pool event and its members are members held now or prints of the batch
+        rows = int(self.scalars[S_DARK_MEMBERS_USED]) + equity_prints
+        if rows > self.out_dark.shape[0]:
+            rows = max(rows, 2 * self.out_dark.shape[0])
+            self.out_dark = np.empty((rows, D_WIDTH), np.int64)
+            self.out_dark_members = np.empty((rows, M_WIDTH), np.int64)
+        k.dark_out = self.out_dark
+        k.dark_members_out = self.out_dark_members
+
+
+def _grown_ring(
+    ring: Int64Array, scalars: Int64Array, head_at: int, tail_at: int, more: int
+) -> Int64Array:
+    """A ring (row of position p: p % rows) with room for `more` rows past those held, the
+    held rows moved to where their positions fall in the grown ring."""
+    head, tail = int(scalars[head_at]), int(scalars[tail_at])
+    if ring.shape[0] >= tail - head + more:
+        return ring
+    grown = np.zeros((max(tail - head + more, 2 * ring.shape[0]), ring.shape[1]), np.int64)
+    positions = np.arange(head, tail)
+    grown[positions % grown.shape[0]] = ring[positions % ring.shape[0]]
+    return grown
+
 
 def new_state(config: EngineConfig, run_id: str, capacity: int = 1024) -> ColumnarState:
     """An empty kernel engine for one run (`capacity`: initial rows of every pool)."""
@@ -340,13 +420,17 @@ def step_columns(
     prints = int(np.count_nonzero(events[:, I_KIND] == K_OPTION_PRINT))
     state.reserve(prints)
     state._bind(prints, events.shape[0])
+    equity_prints = int(np.count_nonzero(events[:, I_KIND] == K_EQUITY_PRINT))
+    state.reserve_dark(equity_prints)
+    state._bind_dark(equity_prints)
     k = state.kernel
     k.run(events, events.shape[0], finish)
     stopped = int(state.scalars[S_OVERFLOW])
     if stopped >= 0:
         raise KernelRangeError(
             f"event {stopped} of the batch holds a value outside the kernel's exact range "
-            f"(price x size or a packet's notional at or above 2**62); the state is unusable"
+            f"(price x size or a packet's notional at or above 2**62, or an equity price "
+            f"behind a dark-pool verdict at or above 2**56); the state is unusable"
         )
     return KernelOutputs(
         events,
@@ -356,6 +440,8 @@ def step_columns(
         state.out_legs[: k.n_legs],
         state.out_scores[: k.n_scores],
         state.out_quarantined[: k.n_quarantined],
+        state.out_dark[: k.n_dark],
+        state.out_dark_members[: k.n_dark_members],
     )
 
 

@@ -13,7 +13,22 @@ from compute.flow.aggressor import INFERENCES
 from compute.flow.baselines import RingSums, fixed_ratio
 from compute.flow.classifiers import ScoreInputs, UnusualVolume, classify, emit_hits
 from compute.flow.columnar import ColumnarState, KernelOutputs
+from compute.flow.darkpool import CAVEAT_BLOCK, CAVEAT_EPISODE
 from compute.flow.layout import (
+    D_COUNT,
+    D_IMPACT,
+    D_KIND,
+    D_MEMBERS,
+    D_NAME,
+    D_NOTIONAL,
+    D_QUOTE_1,
+    D_QUOTED,
+    D_QUOTES,
+    D_SIZE,
+    D_TS_END,
+    D_TS_RECV,
+    D_TS_START,
+    DK_ABSORBED_BLOCK,
     I_PRICE,
     I_PUBLISHER,
     I_SEQUENCE,
@@ -80,6 +95,10 @@ from compute.flow.layout import (
     Q_TS_END,
     Q_TS_RECV,
     Q_TS_START,
+    QF_ASK,
+    QF_BID,
+    QF_PUBLISHER,
+    QF_TS,
     R_FIRST_OPEN_INTEREST,
     R_N,
     R_P_SUM,
@@ -97,6 +116,8 @@ from compute.flow.packets import BUCKETS
 from compute.flow.structures import LegTerms, tag_structure
 from schemas.codec import encode_event
 from schemas.events import (
+    FIXED_DIGITS,
+    DarkPoolEvent,
     Event,
     FlowPacket,
     MemberPrint,
@@ -105,6 +126,7 @@ from schemas.events import (
     PacketLeg,
     PrintInference,
     Quarantined,
+    QuoteRef,
     Right,
     Side,
 )
@@ -320,6 +342,60 @@ def _detail(event: Event, reason: str) -> str:
     return type(event).__name__
 
 
+DARK_KINDS = ("absorbed_block", "stealth_accumulation", "distribution")
+
+
+def dark_events(state: ColumnarState, outputs: KernelOutputs) -> list[DarkPoolEvent]:
+    """Each dark-pool event, in the order its window was judged."""
+    run_id = state.run_id
+    members_all = outputs.dark_members.tolist()
+    found: list[DarkPoolEvent] = []
+    for d in outputs.dark.tolist():
+        kind = DARK_KINDS[d[D_KIND]]
+        symbol = state.names[d[D_NAME]]
+        n = d[D_COUNT]
+        members = _members(members_all[d[D_MEMBERS] : d[D_MEMBERS] + n])
+        quotes = [
+            QuoteRef(q[QF_PUBLISHER], q[QF_TS], _opt(q[QF_BID]), _opt(q[QF_ASK]))
+            for q in (d[D_QUOTE_1 + 4 * k : D_QUOTE_1 + 4 * k + 4] for k in range(d[D_QUOTES]))
+        ]
+        if d[D_KIND] == DK_ABSORBED_BLOCK:
+            confidence = 0.6 if d[D_QUOTED] else 0.4
+            caveats = CAVEAT_BLOCK
+        else:
+            confidence = round(min(0.7, 0.3 + 0.01 * n), FIXED_DIGITS)
+            caveats = CAVEAT_EPISODE
+        first = members[0]
+        found.append(
+            DarkPoolEvent(
+                d[D_TS_RECV],
+                make_id(
+                    "darkpool_event",
+                    run_id,
+                    kind,
+                    symbol,
+                    first.publisher_id,
+                    first.ts_event,
+                    first.sequence,
+                ),  # fmt: skip
+                run_id,
+                kind,
+                symbol,
+                d[D_TS_START],
+                d[D_TS_END],
+                d[D_SIZE],
+                d[D_NOTIONAL],
+                n,
+                d[D_IMPACT] / 10_000,
+                confidence,
+                members,
+                quotes,
+                caveats,
+            )
+        )
+    return found
+
+
 def to_events(
     state: ColumnarState, outputs: KernelOutputs, originals: Sequence[Event]
 ) -> dict[type[Event], list[Event]]:
@@ -329,6 +405,7 @@ def to_events(
         *quarantined(state, outputs, originals),
         *print_inferences(state, outputs),
         *flow_events(state, outputs),
+        *dark_events(state, outputs),
     ]:
         grouped.setdefault(type(event), []).append(event)
     return grouped

@@ -45,7 +45,20 @@ cdef i64 S_DAY, S_DAY_BEGIN, S_DAY_END, S_FIFO_HEAD, S_FIFO_TAIL, S_LAST_GAP_TS
 cdef i64 S_MEMBER_FREE, S_MEMBERS_USED, S_NEXT_SERIAL, S_OVERFLOW, S_PACKET_FREE, S_PACKETS_USED
 cdef i64 SIDE_BUY, SIDE_MIXED, SIDE_SELL, SIDE_UNKNOWN, ST_CROSSED, ST_HELD
 cdef i64 ST_JOINED, ST_MISSING, ST_PRINT, ST_STALE, UNLIMITED
-cdef i64 NOTIONAL_LIMIT, PREMIUM_DIVISOR, FIXED_SCALE
+cdef i64 NOTIONAL_LIMIT, PREMIUM_DIVISOR, FIXED_SCALE, PRICE_LIMIT, RATIO_LIMIT
+cdef i64 B_DEADLINE, B_LIT_PRINTS, B_MEMBER, B_NAME, B_NOTIONAL, B_QUOTES, B_REF_PX
+cdef i64 B_REF_QUOTE, B_TS_RECV, BUCKET_A, BUCKET_AA, BUCKET_B, BUCKET_BB, BUCKET_M
+cdef i64 CT_BLOCKS_UNOBSERVED, CT_BLOCKS_WITHOUT_LIT_REFERENCE, CT_DARKPOOL_LATE_PRINTS
+cdef i64 CT_EPISODES_WITHOUT_LIT_REFERENCE, CT_EQUITY_QUOTES_LATE_IGNORED
+cdef i64 CT_EQUITY_QUOTES_UNUSABLE, D_COUNT, D_IMPACT, D_KIND, D_MEMBERS, D_NAME
+cdef i64 D_NOTIONAL, D_QUOTE_1, D_QUOTED, D_QUOTES, D_SIZE, D_TS_END, D_TS_RECV
+cdef i64 D_TS_START, DK_ABSORBED_BLOCK, DK_DISTRIBUTION, DK_STEALTH_ACCUMULATION
+cdef i64 E_EPISODE, E_LIT_PRINTS, E_LIT_PX, E_QUOTE, E_QUOTES, EP_ABOVE, EP_BELOW
+cdef i64 EP_COUNT, EP_DEADLINE, EP_LAST_TS, EP_MEMBERS, EP_MEMBERS_TAIL, EP_NAME
+cdef i64 EP_NOTIONAL, EP_PLACED, EP_REF_PX, EP_REF_QUOTE, EP_SIZE, EP_TS_END
+cdef i64 EP_TS_START, K_EQUITY_QUOTE, QF_ASK, QF_BID, QF_PUBLISHER, QF_TS
+cdef i64 S_BLOCK_HEAD, S_BLOCK_TAIL, S_DARK_MEMBER_FREE, S_DARK_MEMBERS_USED
+cdef i64 S_EPISODE_HEAD, S_EPISODE_TAIL
 
 @cython.locals(twice=i64)
 cdef i64 infer(i64 price, i64 size, i64 bid, i64 ask, i64 bid_sz, i64 ask_sz, i64 tick)
@@ -54,6 +67,7 @@ cdef i64 inference_bucket(i64 code)
 @cython.locals(q=i64, r=i64, twice=i64)
 cdef i64 fixed_ratio(i64 num, i64 den)
 cdef i64 gcd(i64 a, i64 b)
+cdef i64 half_sum(i64 a, i64 b)
 
 
 cdef class FlowKernel:
@@ -61,11 +75,16 @@ cdef class FlowKernel:
     cdef public i64 max_age, cluster_window, sync_window, max_legs, max_ratio
     cdef public i64 block_min_size, block_min_premium, window, ttl
     cdef public i64 spike_min_premium, repeated_min_prints
+    cdef public i64 dark_block_shares, dark_block_notional, dark_impact_window, dark_max_impact
+    cdef public i64 dark_episode_window, dark_episode_prints, dark_episode_shares
+    cdef public i64 dark_side_pct, dark_min_move, dark_deadline
     cdef public i64 held_begin, held_end, event
     cdef public Py_ssize_t n_prints, n_packets, n_members, n_legs, n_scores, n_quarantined
+    cdef public Py_ssize_t n_dark, n_dark_members
     cdef public table contracts, names, premium_ring, size_ring, spread_ring, packets, members
     cdef public table prints, packets_out, members_out, legs_out, scores
     cdef public table quarantined, scratch_leg_rows
+    cdef public table lit, blocks, episodes, dark_members, dark_out, dark_members_out
     cdef public column fifo, scalars, counters
     cdef public column scratch_parts, scratch_roots, scratch_order, scratch_venues
     cdef public column scratch_sizes, scratch_legs
@@ -83,8 +102,37 @@ cdef class FlowKernel:
     cdef void define(self, table events, Py_ssize_t i)
     @cython.locals(c=i64, row=table, q_ts=i64)
     cdef void option_quote(self, table events, Py_ssize_t i, i64 t)
-    @cython.locals(name=i64)
-    cdef void equity_print(self, table events, Py_ssize_t i, i64 late)
+    @cython.locals(bid=i64, ask=i64, name=i64, lit=table, held=i64)
+    cdef void equity_quote(self, table events, Py_ssize_t i, i64 t)
+    @cython.locals(price=i64, size=i64, name=i64, lit=table, bid=i64, ask=i64, bucket=i64,
+                   notional=i64, episodes=table, pos=i64, e=i64, m=i64, mid=i64, odd=i64)
+    cdef void equity_print(self, table events, Py_ssize_t i, i64 t, i64 late)
+    @cython.locals(lit=table)
+    cdef i64 reference(self, i64 name)
+    @cython.locals(lit=table, ref=i64, blocks=table, pos=i64, b=i64, f=Py_ssize_t)
+    cdef void open_block(self, table events, Py_ssize_t i, i64 t, i64 name, i64 notional,
+                         i64 bucket, i64 bid, i64 ask)
+    @cython.locals(episodes=table, pos=i64, e=i64, f=Py_ssize_t)
+    cdef i64 open_episode(self, i64 name, i64 t)
+    cdef i64 new_dark_member(self, table events, Py_ssize_t i, i64 bucket, i64 bid, i64 ask)
+    cdef void free_dark_members(self, i64 head, i64 tail)
+    @cython.locals(scalars=column, blocks=table, episodes=table, b=i64, m=i64, pos=i64, e=i64)
+    cdef void close_dark(self, i64 t)
+    @cython.locals(blocks=table, lit=table, name=i64, quoted=i64, last_px=i64, impact=i64,
+                   m=i64, members=table, d=i64, out=table)
+    cdef void judge_block(self, i64 b)
+    @cython.locals(scalars=column, deadline=i64, e=i64)
+    cdef void refresh_dark_deadline(self)
+    @cython.locals(episodes=table, name=i64, n=i64, placed=i64, ref=i64, end_px=i64,
+                   move=i64, min_move=i64, pct=i64, kind=i64, d=i64, out=table, m=i64)
+    cdef void judge_episode(self, i64 e)
+    @cython.locals(out=table, k=i64, same=i64, f=Py_ssize_t)
+    cdef void add_quote(self, i64 d, table source, i64 row, i64 at)
+    @cython.locals(out=table, row=i64, f=Py_ssize_t)
+    cdef void copy_dark_member(self, i64 m)
+    @cython.locals(num=i64, negative=i64, q=i64, r=i64, _digit_pair=Py_ssize_t, x=i64,
+                   digits=i64, twice=i64)
+    cdef i64 move_bps(self, i64 ref, i64 to)
     @cython.locals(scalars=column, day=i64, begin=i64, end=i64)
     cdef i64 packet_day(self, i64 ts)
     @cython.locals(day=i64, begin=i64, end=i64)
@@ -100,9 +148,9 @@ cdef class FlowKernel:
                    used_ask=i64, tick=i64, last=i64, code=i64, side=i64, out=table, p=i64,
                    m=i64, slot=i64, buy=i64, sell=i64, packets=table)
     cdef void option_print(self, table events, Py_ssize_t i, i64 t, i64 late)
-    @cython.locals(scalars=column, members=table, m=i64)
-    cdef i64 new_member(self, table events, Py_ssize_t i, i64 c, i64 side, i64 bucket,
-                        i64 bid, i64 ask)
+    @cython.locals(scalars=column, m=i64)
+    cdef i64 new_member(self, table members, i64 free_at, i64 used_at, table events,
+                        Py_ssize_t i, i64 c, i64 side, i64 bucket, i64 bid, i64 ask)
     @cython.locals(scalars=column, packets=table, slot=i64)
     cdef i64 new_packet(self, i64 c, i64 name, i64 side, i64 t, i64 ts_event, i64 m)
     @cython.locals(scalars=column, packets=table, members=table, m=i64, tail=i64)

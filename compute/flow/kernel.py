@@ -24,6 +24,20 @@ import numpy as np
 import numpy.typing as npt
 
 from compute.flow.layout import (
+    B_DEADLINE,
+    B_LIT_PRINTS,
+    B_MEMBER,
+    B_NAME,
+    B_NOTIONAL,
+    B_QUOTES,
+    B_REF_PX,
+    B_REF_QUOTE,
+    B_TS_RECV,
+    BUCKET_A,
+    BUCKET_AA,
+    BUCKET_B,
+    BUCKET_BB,
+    BUCKET_M,
     BUCKET_NA,
     C_AVG_LIMIT,
     C_DAY_VOLUME,
@@ -59,12 +73,54 @@ from compute.flow.layout import (
     C_UNUSUAL_DAY,
     C_VOLUME_DAY,
     C_WIDTH,
+    CT_BLOCKS_UNOBSERVED,
+    CT_BLOCKS_WITHOUT_LIT_REFERENCE,
     CT_CONTRACTS_FROM_SYMBOL,
+    CT_DARKPOOL_LATE_PRINTS,
+    CT_EPISODES_WITHOUT_LIT_REFERENCE,
     CT_EQUITY_PRINTS_LATE_IGNORED,
     CT_EQUITY_PRINTS_UNUSABLE,
+    CT_EQUITY_QUOTES_LATE_IGNORED,
+    CT_EQUITY_QUOTES_UNUSABLE,
     CT_LATE_EVENTS,
     CT_QUARANTINED,
     CT_QUOTES_LATE_IGNORED,
+    D_COUNT,
+    D_IMPACT,
+    D_KIND,
+    D_MEMBERS,
+    D_NAME,
+    D_NOTIONAL,
+    D_QUOTE_1,
+    D_QUOTED,
+    D_QUOTES,
+    D_SIZE,
+    D_TS_END,
+    D_TS_RECV,
+    D_TS_START,
+    DK_ABSORBED_BLOCK,
+    DK_DISTRIBUTION,
+    DK_STEALTH_ACCUMULATION,
+    E_EPISODE,
+    E_LIT_PRINTS,
+    E_LIT_PX,
+    E_QUOTE,
+    E_QUOTES,
+    EP_ABOVE,
+    EP_BELOW,
+    EP_COUNT,
+    EP_DEADLINE,
+    EP_LAST_TS,
+    EP_MEMBERS,
+    EP_MEMBERS_TAIL,
+    EP_NAME,
+    EP_NOTIONAL,
+    EP_PLACED,
+    EP_REF_PX,
+    EP_REF_QUOTE,
+    EP_SIZE,
+    EP_TS_END,
+    EP_TS_START,
     I_ASK,
     I_ASK_SZ,
     I_BID,
@@ -103,6 +159,7 @@ from compute.flow.layout import (
     INF_UNKNOWN_NA,
     K_CONTRACT,
     K_EQUITY_PRINT,
+    K_EQUITY_QUOTE,
     K_GAP,
     K_NOT_RAW,
     K_OPEN_INTEREST,
@@ -210,6 +267,10 @@ from compute.flow.layout import (
     Q_TS_END,
     Q_TS_RECV,
     Q_TS_START,
+    QF_ASK,
+    QF_BID,
+    QF_PUBLISHER,
+    QF_TS,
     QR_EVENT,
     QR_REASON,
     R_DAY,
@@ -229,10 +290,16 @@ from compute.flow.layout import (
     REASON_NOT_RAW,
     REASON_UNKNOWN_CONTRACT,
     RIGHT_CALL,
+    S_BLOCK_HEAD,
+    S_BLOCK_TAIL,
     S_CLOCK,
+    S_DARK_MEMBER_FREE,
+    S_DARK_MEMBERS_USED,
     S_DAY,
     S_DAY_BEGIN,
     S_DAY_END,
+    S_EPISODE_HEAD,
+    S_EPISODE_TAIL,
     S_FIFO_HEAD,
     S_FIFO_TAIL,
     S_LAST_GAP_TS,
@@ -263,6 +330,11 @@ Column = npt.NDArray[np.int64]
 NOTIONAL_LIMIT = 2**62
 PREMIUM_DIVISOR = 10_000_000  # price (1e-9 $) x size x multiplier -> cents
 FIXED_SCALE = 10_000
+# A lit move in basis points is divided out digit pair by digit pair: prices below
+# PRICE_LIMIT keep every partial product in int64, and so does a whole part below
+# RATIO_LIMIT once scaled by 1e8.
+PRICE_LIMIT = 2**56
+RATIO_LIMIT = 2**36
 
 
 def infer(price: int, size: int, bid: int, ask: int, bid_sz: int, ask_sz: int, tick: int) -> int:
@@ -338,6 +410,11 @@ def gcd(a: int, b: int) -> int:
     return a
 
 
+def half_sum(a: int, b: int) -> int:
+    """`(a + b) // 2` without forming the sum."""
+    return a // 2 + b // 2 + (a % 2 + b % 2) // 2
+
+
 class FlowKernel:
     """The flow engine's state as arrays, and the per-event path over one batch.
 
@@ -357,6 +434,10 @@ class FlowKernel:
     fifo: Column
     scalars: Column
     counters: Column
+    lit: Table
+    blocks: Table
+    episodes: Table
+    dark_members: Table
     # outputs of one batch, sized by the caller
     prints: Table
     packets_out: Table
@@ -364,6 +445,8 @@ class FlowKernel:
     legs_out: Table
     scores: Table
     quarantined: Table
+    dark_out: Table
+    dark_members_out: Table
     # scratch space of one moment or order
     scratch_parts: Column
     scratch_roots: Column
@@ -386,6 +469,15 @@ class FlowKernel:
         self.ttl = config.rolling_ttl_ns
         self.spike_min_premium = config.classifier_spike_min_premium_cents
         self.repeated_min_prints = config.classifier_repeated_hits_min_prints
+        self.dark_block_shares = config.darkpool_block_min_shares
+        self.dark_block_notional = config.darkpool_block_min_notional_cents
+        self.dark_impact_window = config.darkpool_impact_window_ns
+        self.dark_max_impact = config.darkpool_absorbed_max_impact_bps
+        self.dark_episode_window = config.darkpool_episode_window_ns
+        self.dark_episode_prints = config.darkpool_episode_min_prints
+        self.dark_episode_shares = config.darkpool_episode_min_shares
+        self.dark_side_pct = config.darkpool_episode_min_side_pct
+        self.dark_min_move = config.darkpool_episode_min_move_bps
         self.held_begin = 0
         self.held_end = 0
         self.event = 0
@@ -395,6 +487,9 @@ class FlowKernel:
         self.n_legs = 0
         self.n_scores = 0
         self.n_quarantined = 0
+        self.n_dark = 0
+        self.n_dark_members = 0
+        self.dark_deadline = NO_DEADLINE  # the earliest of the open dark-pool windows
 
     # ---- the batch
 
@@ -403,6 +498,8 @@ class FlowKernel:
         scalars = self.scalars
         self.n_prints = self.n_packets = self.n_members = 0
         self.n_legs = self.n_scores = self.n_quarantined = 0
+        self.n_dark = self.n_dark_members = 0
+        self.refresh_dark_deadline()
         for i in range(n):
             kind = events[i, I_KIND]
             if kind == K_SKIP:
@@ -416,6 +513,8 @@ class FlowKernel:
             clock = scalars[S_CLOCK]
             if t > clock:
                 self.close_packets(t)
+                if t > self.dark_deadline:
+                    self.close_dark(t)
                 scalars[S_CLOCK] = t
             elif t < clock:
                 late = 1
@@ -425,7 +524,9 @@ class FlowKernel:
             elif kind == K_OPTION_QUOTE:
                 self.option_quote(events, i, t)
             elif kind == K_EQUITY_PRINT:
-                self.equity_print(events, i, late)
+                self.equity_print(events, i, t, late)
+            elif kind == K_EQUITY_QUOTE:
+                self.equity_quote(events, i, t)
             elif kind == K_CONTRACT:
                 self.define(events, i)
             elif kind == K_OPEN_INTEREST:
@@ -435,12 +536,13 @@ class FlowKernel:
             elif kind == K_GAP:
                 if t > scalars[S_LAST_GAP_TS]:
                     scalars[S_LAST_GAP_TS] = t
-            # equity quotes and heartbeats only move event time forward here
+            # heartbeats only move event time forward
             if scalars[S_OVERFLOW] >= 0:
                 return
         if finish:
             self.event = n
             self.close_packets(NO_DEADLINE)
+            self.close_dark(NO_DEADLINE)
             names = self.names
             for k in range(names.shape[0]):
                 names[k, N_ANCHOR_SERIAL] = -1
@@ -546,18 +648,352 @@ class FlowKernel:
         row[c, C_Q_ASK_SZ] = events[i, I_ASK_SZ]
         row[c, C_Q_SAMPLED] = events[i, I_FLAG]
 
-    def equity_print(self, events: Any, i: int, late: int) -> None:
-        if events[i, I_PRICE] <= 0 or events[i, I_SIZE] <= 0:
+    # ---- equities: spots, and the dark-pool windows over off-exchange prints
+
+    def equity_quote(self, events: Any, i: int, t: int) -> None:
+        """Keep an equity's last usable lit quote (the open windows read it when judged)."""
+        bid = events[i, I_BID]
+        ask = events[i, I_ASK]
+        if bid == NULL or ask == NULL or bid > ask:
+            self.counters[CT_EQUITY_QUOTES_UNUSABLE] += 1
+            return
+        name = events[i, I_NAME]
+        lit = self.lit
+        held = lit[name, E_QUOTE + QF_TS]
+        if held != NULL and t < held:
+            self.counters[CT_EQUITY_QUOTES_LATE_IGNORED] += 1
+            return
+        lit[name, E_QUOTE + QF_PUBLISHER] = events[i, I_PUBLISHER]
+        lit[name, E_QUOTE + QF_TS] = t
+        lit[name, E_QUOTE + QF_BID] = bid
+        lit[name, E_QUOTE + QF_ASK] = ask
+        lit[name, E_QUOTES] += 1
+
+    def equity_print(self, events: Any, i: int, t: int, late: int) -> None:
+        """Spot for option moneyness; lit prints feed the lit reference, off-exchange prints
+        open absorbed-block windows or join an episode."""
+        price = events[i, I_PRICE]
+        size = events[i, I_SIZE]
+        if price <= 0 or size <= 0:
             self.counters[CT_EQUITY_PRINTS_UNUSABLE] += 1
             return
         name = events[i, I_NAME]
+        lit = self.lit
         if not events[i, I_FLAG]:
             if late:
                 self.counters[CT_EQUITY_PRINTS_LATE_IGNORED] += 1
                 return
-            self.names[name, N_SPOT] = events[i, I_PRICE]
-        elif self.names[name, N_SPOT] == NULL:
-            self.names[name, N_SPOT] = events[i, I_PRICE]
+            self.names[name, N_SPOT] = price
+            lit[name, E_LIT_PX] = price
+            lit[name, E_LIT_PRINTS] += 1
+            return
+        if self.names[name, N_SPOT] == NULL:
+            self.names[name, N_SPOT] = price
+        if late:
+            # A late report cannot join windows that were judged without it.
+            self.counters[CT_DARKPOOL_LATE_PRINTS] += 1
+            return
+        if price >= NOTIONAL_LIMIT // size:
+            self.scalars[S_OVERFLOW] = i
+            return
+        bid = events[i, I_BID]
+        ask = events[i, I_ASK]
+        if bid == NULL or ask == NULL:
+            bid = lit[name, E_QUOTE + QF_BID]
+            ask = lit[name, E_QUOTE + QF_ASK]
+            if lit[name, E_QUOTE + QF_TS] == NULL:
+                bid = ask = NULL
+        bucket = BUCKET_NA
+        if bid != NULL and ask != NULL and bid <= ask:
+            if price > ask:
+                bucket = BUCKET_AA
+            elif price == ask:
+                bucket = BUCKET_A
+            elif price < bid:
+                bucket = BUCKET_BB
+            elif price == bid:
+                bucket = BUCKET_B
+            else:
+                bucket = BUCKET_M
+        else:
+            bid = ask = NULL
+        notional = price * size // 10_000_000
+        if size >= self.dark_block_shares or notional >= self.dark_block_notional:
+            self.open_block(events, i, t, name, notional, bucket, bid, ask)
+            return
+        if size < self.dark_episode_shares:
+            return
+        episodes = self.episodes
+        pos = lit[name, E_EPISODE]
+        if pos < 0:
+            pos = self.open_episode(name, t)
+        e = pos % episodes.shape[0]
+        m = self.new_dark_member(events, i, bucket, bid, ask)
+        if episodes[e, EP_MEMBERS] < 0:
+            episodes[e, EP_MEMBERS] = m
+            episodes[e, EP_TS_START] = events[i, I_TS_EVENT]
+            episodes[e, EP_TS_END] = events[i, I_TS_EVENT]
+        else:
+            self.dark_members[episodes[e, EP_MEMBERS_TAIL], M_NEXT] = m
+            if events[i, I_TS_EVENT] < episodes[e, EP_TS_START]:
+                episodes[e, EP_TS_START] = events[i, I_TS_EVENT]
+            if events[i, I_TS_EVENT] > episodes[e, EP_TS_END]:
+                episodes[e, EP_TS_END] = events[i, I_TS_EVENT]
+        episodes[e, EP_MEMBERS_TAIL] = m
+        episodes[e, EP_COUNT] += 1
+        episodes[e, EP_SIZE] += size
+        episodes[e, EP_NOTIONAL] += notional
+        episodes[e, EP_LAST_TS] = t
+        if bid != NULL:
+            episodes[e, EP_PLACED] += 1
+            # 2 * price against bid + ask, without forming the sum
+            mid = half_sum(bid, ask)
+            odd = bid % 2 != ask % 2
+            if price > mid or (price == mid and not odd):
+                episodes[e, EP_ABOVE] += 1
+            if price <= mid:
+                episodes[e, EP_BELOW] += 1
+
+    def reference(self, name: int) -> int:
+        """The lit reference price of a name: its quote's mid, else its last lit print (0)."""
+        lit = self.lit
+        if lit[name, E_QUOTE + QF_TS] != NULL:
+            return half_sum(lit[name, E_QUOTE + QF_BID], lit[name, E_QUOTE + QF_ASK])
+        return lit[name, E_LIT_PX]
+
+    def open_block(
+        self, events: Any, i: int, t: int, name: int, notional: int, bucket: int, bid: int,
+        ask: int,
+    ) -> None:  # fmt: skip
+        lit = self.lit
+        ref = self.reference(name)
+        if ref <= 0:
+            self.counters[CT_BLOCKS_WITHOUT_LIT_REFERENCE] += 1
+            return
+        blocks = self.blocks
+        pos = self.scalars[S_BLOCK_TAIL]
+        self.scalars[S_BLOCK_TAIL] = pos + 1
+        b = pos % blocks.shape[0]
+        blocks[b, B_NAME] = name
+        blocks[b, B_DEADLINE] = t + self.dark_impact_window
+        if blocks[b, B_DEADLINE] < self.dark_deadline:
+            self.dark_deadline = blocks[b, B_DEADLINE]
+        blocks[b, B_TS_RECV] = t
+        blocks[b, B_MEMBER] = self.new_dark_member(events, i, bucket, bid, ask)
+        blocks[b, B_NOTIONAL] = notional
+        blocks[b, B_REF_PX] = ref
+        for f in range(4):
+            blocks[b, B_REF_QUOTE + f] = lit[name, E_QUOTE + f]
+        blocks[b, B_QUOTES] = lit[name, E_QUOTES]
+        blocks[b, B_LIT_PRINTS] = lit[name, E_LIT_PRINTS]
+
+    def open_episode(self, name: int, t: int) -> int:
+        """A new episode of `name` opening at `t`; its ring position."""
+        episodes = self.episodes
+        pos = self.scalars[S_EPISODE_TAIL]
+        self.scalars[S_EPISODE_TAIL] = pos + 1
+        e = pos % episodes.shape[0]
+        episodes[e, EP_NAME] = name
+        episodes[e, EP_DEADLINE] = t + self.dark_episode_window
+        if episodes[e, EP_DEADLINE] < self.dark_deadline:
+            self.dark_deadline = episodes[e, EP_DEADLINE]
+        episodes[e, EP_REF_PX] = self.reference(name)
+        for f in range(4):
+            episodes[e, EP_REF_QUOTE + f] = self.lit[name, E_QUOTE + f]
+        episodes[e, EP_MEMBERS] = -1
+        episodes[e, EP_MEMBERS_TAIL] = -1
+        for f in range(EP_COUNT, EP_LAST_TS + 1):
+            episodes[e, f] = 0
+        self.lit[name, E_EPISODE] = pos
+        return pos
+
+    def new_dark_member(self, events: Any, i: int, bucket: int, bid: int, ask: int) -> int:
+        return self.new_member(
+            self.dark_members, S_DARK_MEMBER_FREE, S_DARK_MEMBERS_USED, events, i, -1,
+            SIDE_UNKNOWN, bucket, bid, ask,
+        )  # fmt: skip
+
+    def free_dark_members(self, head: int, tail: int) -> None:
+        self.dark_members[tail, M_NEXT] = self.scalars[S_DARK_MEMBER_FREE]
+        self.scalars[S_DARK_MEMBER_FREE] = head
+
+    def close_dark(self, t: int) -> None:
+        """Judge every dark-pool window whose deadline lies before `t`: blocks, then
+        episodes, oldest first."""
+        scalars = self.scalars
+        blocks = self.blocks
+        episodes = self.episodes
+        while scalars[S_BLOCK_HEAD] < scalars[S_BLOCK_TAIL]:
+            b = scalars[S_BLOCK_HEAD] % blocks.shape[0]
+            if blocks[b, B_DEADLINE] >= t:
+                break
+            scalars[S_BLOCK_HEAD] += 1
+            self.judge_block(b)
+            m = blocks[b, B_MEMBER]
+            self.free_dark_members(m, m)
+        while scalars[S_EPISODE_HEAD] < scalars[S_EPISODE_TAIL]:
+            pos = scalars[S_EPISODE_HEAD]
+            e = pos % episodes.shape[0]
+            if episodes[e, EP_DEADLINE] >= t:
+                break
+            scalars[S_EPISODE_HEAD] = pos + 1
+            if self.lit[episodes[e, EP_NAME], E_EPISODE] == pos:
+                self.lit[episodes[e, EP_NAME], E_EPISODE] = -1
+            self.judge_episode(e)
+            self.free_dark_members(episodes[e, EP_MEMBERS], episodes[e, EP_MEMBERS_TAIL])
+        self.refresh_dark_deadline()
+
+    def refresh_dark_deadline(self) -> None:
+        scalars = self.scalars
+        deadline = NO_DEADLINE
+        if scalars[S_BLOCK_HEAD] < scalars[S_BLOCK_TAIL]:
+            deadline = self.blocks[scalars[S_BLOCK_HEAD] % self.blocks.shape[0], B_DEADLINE]
+        if scalars[S_EPISODE_HEAD] < scalars[S_EPISODE_TAIL]:
+            e = scalars[S_EPISODE_HEAD] % self.episodes.shape[0]
+            if self.episodes[e, EP_DEADLINE] < deadline:
+                deadline = self.episodes[e, EP_DEADLINE]
+        self.dark_deadline = deadline
+
+    def judge_block(self, b: int) -> None:
+        """An absorbed block: the lit reference at the window's end stands within the
+        impact limit of where it was at the print."""
+        blocks = self.blocks
+        lit = self.lit
+        name = blocks[b, B_NAME]
+        # Every usable quote of the name inside the window moved the reference; lit prints
+        # did only while no quote had come.
+        quoted = lit[name, E_QUOTES] != blocks[b, B_QUOTES]
+        if quoted:
+            last_px = half_sum(lit[name, E_QUOTE + QF_BID], lit[name, E_QUOTE + QF_ASK])
+        elif lit[name, E_LIT_PRINTS] != blocks[b, B_LIT_PRINTS]:
+            last_px = lit[name, E_LIT_PX]
+        else:
+            self.counters[CT_BLOCKS_UNOBSERVED] += 1
+            return
+        impact = self.move_bps(blocks[b, B_REF_PX], last_px)
+        if impact < 0:
+            impact = -impact
+        if impact > self.dark_max_impact * FIXED_SCALE or self.scalars[S_OVERFLOW] >= 0:
+            return
+        m = blocks[b, B_MEMBER]
+        members = self.dark_members
+        d = self.n_dark
+        out = self.dark_out
+        out[d, D_KIND] = DK_ABSORBED_BLOCK
+        out[d, D_TS_RECV] = blocks[b, B_TS_RECV]
+        out[d, D_NAME] = name
+        out[d, D_TS_START] = members[m, M_TS_EVENT]
+        out[d, D_TS_END] = members[m, M_TS_EVENT]
+        out[d, D_SIZE] = members[m, M_SIZE]
+        out[d, D_NOTIONAL] = blocks[b, B_NOTIONAL]
+        out[d, D_COUNT] = 1
+        out[d, D_IMPACT] = impact
+        out[d, D_QUOTED] = quoted
+        out[d, D_MEMBERS] = self.n_dark_members
+        out[d, D_QUOTES] = 0
+        self.add_quote(d, blocks, b, B_REF_QUOTE)
+        if quoted:
+            self.add_quote(d, lit, name, E_QUOTE)
+        self.copy_dark_member(m)
+        self.n_dark = d + 1
+
+    def judge_episode(self, e: int) -> None:
+        """Stealth accumulation or distribution: enough prints on one side of the lit mid
+        while the lit price moved their way."""
+        episodes = self.episodes
+        name = episodes[e, EP_NAME]
+        n = episodes[e, EP_COUNT]
+        placed = episodes[e, EP_PLACED]
+        if n < self.dark_episode_prints or placed == 0:
+            return
+        ref = episodes[e, EP_REF_PX]
+        end_px = self.reference(name)
+        if ref <= 0 or end_px <= 0:
+            self.counters[CT_EPISODES_WITHOUT_LIT_REFERENCE] += 1
+            return
+        move = self.move_bps(ref, end_px)
+        if self.scalars[S_OVERFLOW] >= 0:
+            return
+        min_move = self.dark_min_move * FIXED_SCALE
+        pct = self.dark_side_pct
+        if episodes[e, EP_ABOVE] * 100 >= pct * placed and move >= min_move:
+            kind = DK_STEALTH_ACCUMULATION
+        elif episodes[e, EP_BELOW] * 100 >= pct * placed and move <= -min_move:
+            kind = DK_DISTRIBUTION
+        else:
+            return
+        d = self.n_dark
+        out = self.dark_out
+        out[d, D_KIND] = kind
+        out[d, D_TS_RECV] = episodes[e, EP_LAST_TS]
+        out[d, D_NAME] = name
+        out[d, D_TS_START] = episodes[e, EP_TS_START]
+        out[d, D_TS_END] = episodes[e, EP_TS_END]
+        out[d, D_SIZE] = episodes[e, EP_SIZE]
+        out[d, D_NOTIONAL] = episodes[e, EP_NOTIONAL]
+        out[d, D_COUNT] = n
+        out[d, D_IMPACT] = move
+        out[d, D_QUOTED] = 0
+        out[d, D_MEMBERS] = self.n_dark_members
+        out[d, D_QUOTES] = 0
+        self.add_quote(d, episodes, e, EP_REF_QUOTE)
+        self.add_quote(d, self.lit, name, E_QUOTE)
+        m = episodes[e, EP_MEMBERS]
+        while m >= 0:
+            self.copy_dark_member(m)
+            m = self.dark_members[m, M_NEXT]
+        self.n_dark = d + 1
+
+    def add_quote(self, d: int, source: Any, row: int, at: int) -> None:
+        """Append the quote at `source[row, at:at + 4]` (if any) to dark row `d`'s quotes,
+        unless it repeats the one already there."""
+        out = self.dark_out
+        if source[row, at + QF_TS] == NULL:
+            return
+        k = out[d, D_QUOTES]
+        if k == 1:
+            same = 1
+            for f in range(4):
+                if out[d, D_QUOTE_1 + f] != source[row, at + f]:
+                    same = 0
+            if same:
+                return
+        for f in range(4):
+            out[d, D_QUOTE_1 + 4 * k + f] = source[row, at + f]
+        out[d, D_QUOTES] = k + 1
+
+    def copy_dark_member(self, m: int) -> None:
+        out = self.dark_members_out
+        row = self.n_dark_members
+        for f in range(M_WIDTH):
+            out[row, f] = self.dark_members[m, f]
+        self.n_dark_members = row + 1
+
+    def move_bps(self, ref: int, to: int) -> int:
+        """`fixed_ratio((to - ref) * 10_000, ref)`: the move from `ref` (> 0) to `to` in
+        basis points, as a count of 1e-4, divided out without leaving int64; prices beyond
+        the range stop the kernel."""
+        if ref >= PRICE_LIMIT or to >= PRICE_LIMIT or to <= -PRICE_LIMIT:
+            self.scalars[S_OVERFLOW] = self.event
+            return 0
+        num = to - ref
+        negative = num < 0
+        if negative:
+            num = -num  # half-to-even rounding is symmetric
+        q = num // ref
+        if q >= RATIO_LIMIT:
+            self.scalars[S_OVERFLOW] = self.event
+            return 0
+        r = num - q * ref
+        for _digit_pair in range(4):  # 1e8 = 100 ** 4
+            x = r * 100
+            digits = x // ref
+            r = x - digits * ref
+            q = q * 100 + digits
+        twice = 2 * r
+        if twice > ref or (twice == ref and q % 2 == 1):
+            q += 1
+        return -q if negative else q
 
     # ---- days
 
@@ -704,7 +1140,18 @@ class FlowKernel:
         out[p, O_INFERENCE] = code
         out[p, O_LATE] = late
         self.n_prints = p + 1
-        m = self.new_member(events, i, c, side, inference_bucket(code), used_bid, used_ask)
+        m = self.new_member(
+            self.members,
+            S_MEMBER_FREE,
+            S_MEMBERS_USED,
+            events,
+            i,
+            c,
+            side,
+            inference_bucket(code),
+            used_bid,
+            used_ask,
+        )
         if late:
             slot = self.new_packet(c, row[c, C_NAME], side, t, events[i, I_TS_EVENT], m)
             self.packets[slot, P_LATE] = 1
@@ -738,16 +1185,18 @@ class FlowKernel:
             self.open_packet(c, side, t, events[i, I_TS_EVENT], m)
 
     def new_member(
-        self, events: Any, i: int, c: int, side: int, bucket: int, bid: int, ask: int
-    ) -> int:
+        self, members: Any, free_at: int, used_at: int, events: Any, i: int, c: int,
+        side: int, bucket: int, bid: int, ask: int,
+    ) -> int:  # fmt: skip
+        """A row of a member pool (its free-list head and high-water mark at scalars
+        `free_at` and `used_at`) holding event `i` as a member print."""
         scalars = self.scalars
-        members = self.members
-        m = scalars[S_MEMBER_FREE]
+        m = scalars[free_at]
         if m >= 0:
-            scalars[S_MEMBER_FREE] = members[m, M_NEXT]
+            scalars[free_at] = members[m, M_NEXT]
         else:
-            m = scalars[S_MEMBERS_USED]
-            scalars[S_MEMBERS_USED] = m + 1
+            m = scalars[used_at]
+            scalars[used_at] = m + 1
         members[m, M_INSTRUMENT] = events[i, I_INSTRUMENT]
         members[m, M_PUBLISHER] = events[i, I_PUBLISHER]
         members[m, M_TS_EVENT] = events[i, I_TS_EVENT]

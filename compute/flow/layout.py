@@ -3,7 +3,8 @@
 Every array is a C-contiguous int64 matrix, one row per item; `NULL` stands for a missing
 value (a one-sided quote, an unknown open interest, no spot). Rows of `packets` and
 `members` are pools with free lists; `fifo` holds open packet slots in the order they
-opened, which is the order they close (windows have one length). Bump `LAYOUT_VERSION`
+opened, which is the order they close (windows have one length); dark-pool blocks and
+episodes are rings for the same reason, their member rows a pool of their own. Bump `LAYOUT_VERSION`
 whenever an offset or a meaning changes: a checkpoint of another version is refused.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from typing import Final
 
-LAYOUT_VERSION: Final = 1
+LAYOUT_VERSION: Final = 2
 NULL: Final = -(2**63)
 NO_DEADLINE: Final = 2**63 - 1
 UNLIMITED: Final = 2**63 - 1
@@ -106,6 +107,51 @@ N_SPREAD_POS: Final = 10
 N_WIDTH: Final = 11
 # rings: `premium_ring`, `size_ring`, `spread_ring`, each [names, rolling_window_size]
 
+# ---- a lit quote inside a row: four columns from its offset
+QF_PUBLISHER: Final = 0
+QF_TS: Final = 1  # ts_recv; NULL: no quote
+QF_BID: Final = 2
+QF_ASK: Final = 3
+
+# ---- lit reference of each name (`lit`, rows like `names`): an equity's last usable quote,
+# last lit print, and how many of each came so far (a window compares counts at its ends)
+E_QUOTE: Final = 0  # four QF_* columns
+E_QUOTES: Final = 4
+E_LIT_PX: Final = 5  # 0: no lit print yet
+E_LIT_PRINTS: Final = 6
+E_EPISODE: Final = 7  # ring position of the open episode, -1 none
+E_WIDTH: Final = 8
+
+# ---- pending absorbed-block candidates (`blocks`, a ring)
+B_NAME: Final = 0
+B_DEADLINE: Final = 1
+B_TS_RECV: Final = 2
+B_MEMBER: Final = 3  # row in `dark_members`
+B_NOTIONAL: Final = 4  # cents
+B_REF_PX: Final = 5
+B_REF_QUOTE: Final = 6  # four QF_* columns: the quote at the print
+B_QUOTES: Final = 10  # E_QUOTES and E_LIT_PRINTS of the name at the print
+B_LIT_PRINTS: Final = 11
+B_WIDTH: Final = 12
+
+# ---- open stealth accumulation / distribution episodes (`episodes`, a ring)
+EP_NAME: Final = 0
+EP_DEADLINE: Final = 1
+EP_REF_PX: Final = 2
+EP_REF_QUOTE: Final = 3  # four QF_* columns
+EP_MEMBERS: Final = 7  # first row in `dark_members`
+EP_MEMBERS_TAIL: Final = 8
+EP_COUNT: Final = 9
+EP_ABOVE: Final = 10  # prints at or above the lit mid
+EP_BELOW: Final = 11
+EP_PLACED: Final = 12  # prints with a lit quote to place them against
+EP_SIZE: Final = 13
+EP_NOTIONAL: Final = 14
+EP_LAST_TS: Final = 15
+EP_TS_START: Final = 16  # smallest and largest member ts_event
+EP_TS_END: Final = 17
+EP_WIDTH: Final = 18
+
 # ---- packets: a pool of slots
 P_STATE: Final = 0  # PS_FREE, PS_OPEN, PS_WAITING (closed, its moment group still open)
 P_SERIAL: Final = 1
@@ -160,7 +206,13 @@ S_LAST_GAP_TS: Final = 9
 S_PACKETS_USED: Final = 10  # high-water mark of slots ever used
 S_MEMBERS_USED: Final = 11
 S_OVERFLOW: Final = 12  # event index of a value outside the exact range, -1 none
-S_WIDTH: Final = 13
+S_BLOCK_HEAD: Final = 13  # ring positions of pending dark-pool blocks (row: position % rows)
+S_BLOCK_TAIL: Final = 14
+S_EPISODE_HEAD: Final = 15  # ... and of open dark-pool episodes
+S_EPISODE_TAIL: Final = 16
+S_DARK_MEMBER_FREE: Final = 17  # head of the free list of `dark_members`, -1 none
+S_DARK_MEMBERS_USED: Final = 18
+S_WIDTH: Final = 19
 
 # ---- outputs: one row per print
 O_EVENT: Final = 0
@@ -207,6 +259,11 @@ SIDE_SELL: Final = 1
 SIDE_UNKNOWN: Final = 2
 SIDE_MIXED: Final = 3
 # buckets: index into packets.BUCKETS (AA, A, M, B, BB, NA)
+BUCKET_AA: Final = 0
+BUCKET_A: Final = 1
+BUCKET_M: Final = 2
+BUCKET_B: Final = 3
+BUCKET_BB: Final = 4
 BUCKET_NA: Final = 5
 
 # ---- outputs: one row per emitted packet
@@ -280,6 +337,27 @@ R_S_SQ_LO: Final = 18
 R_WIDTH: Final = 19
 LIMB: Final = 2**24  # ring samples stay below LIMB**2 (checked), so limb sums fit int64
 
+# ---- outputs: one row per dark-pool event (its member rows in `dark_members_out`)
+D_KIND: Final = 0  # DK_*
+D_TS_RECV: Final = 1
+D_NAME: Final = 2
+D_TS_START: Final = 3
+D_TS_END: Final = 4
+D_SIZE: Final = 5
+D_NOTIONAL: Final = 6
+D_COUNT: Final = 7
+D_IMPACT: Final = 8  # basis points, fixed point 1e-4
+D_QUOTED: Final = 9  # a block: a lit quote came inside its window
+D_MEMBERS: Final = 10  # first output member row
+D_QUOTES: Final = 11  # how many of the two quotes below are set
+D_QUOTE_1: Final = 12  # four QF_* columns
+D_QUOTE_2: Final = 16
+D_WIDTH: Final = 20
+
+DK_ABSORBED_BLOCK: Final = 0
+DK_STEALTH_ACCUMULATION: Final = 1
+DK_DISTRIBUTION: Final = 2
+
 # ---- outputs: quarantined events and counters
 QR_EVENT: Final = 0
 QR_REASON: Final = 1
@@ -296,6 +374,12 @@ CT_QUOTES_LATE_IGNORED: Final = 2
 CT_EQUITY_PRINTS_UNUSABLE: Final = 3
 CT_EQUITY_PRINTS_LATE_IGNORED: Final = 4
 CT_QUARANTINED: Final = 5  # one per reason, in REASONS order
+CT_EQUITY_QUOTES_UNUSABLE: Final = 8  # after the quarantine counters
+CT_EQUITY_QUOTES_LATE_IGNORED: Final = 9
+CT_DARKPOOL_LATE_PRINTS: Final = 10
+CT_BLOCKS_WITHOUT_LIT_REFERENCE: Final = 11
+CT_BLOCKS_UNOBSERVED: Final = 12
+CT_EPISODES_WITHOUT_LIT_REFERENCE: Final = 13
 COUNTERS: Final = (
     "late_events",
     "contracts_from_symbol",
@@ -303,4 +387,10 @@ COUNTERS: Final = (
     "equity_prints_unusable",
     "equity_prints_late_ignored",
     *(f"quarantined_{reason}" for reason in REASONS),
+    "equity_quotes_unusable",
+    "equity_quotes_late_ignored",
+    "darkpool_late_prints",
+    "darkpool_blocks_without_lit_reference",
+    "darkpool_blocks_unobserved",
+    "darkpool_episodes_without_lit_reference",
 )
