@@ -133,7 +133,12 @@ async def run_ingest(
 
 
 def run_crypto(
-    source: str, symbols: list[str], ws_url: str, http_port: int, settings: Settings
+    source: str,
+    symbols: list[str],
+    ws_url: str,
+    http_port: int,
+    md_subjects: bool,
+    settings: Settings,
 ) -> None:
     """The crypto providers through the market-data service (queue, failover, HTTP)."""
     from ingest.marketdata.providers import build_providers
@@ -145,7 +150,10 @@ def run_crypto(
     with Stack(settings, needs=("nats",)) as stack:
         service = asyncio.run(
             run_market_data(
-                providers, stack.url("nats"), MarketDataConfig(run_id=settings.run_id), http_port
+                providers,
+                stack.url("nats"),
+                MarketDataConfig(run_id=settings.run_id, md_subjects=md_subjects),
+                http_port,
             )
         )
     stats = service.bus_stats()
@@ -172,6 +180,9 @@ def register(app: typer.Typer) -> None:
         minutes: Annotated[int, typer.Option(help="synthetic session length")] = 390,
         http_port: Annotated[int, typer.Option(help="crypto: port of /health etc.")] = 8091,
         ws_url: Annotated[str, typer.Option(help="crypto: the venue's WebSocket URL")] = "",
+        md_subjects: Annotated[
+            bool, typer.Option(help="crypto: also publish md.events.{type}.{symbol}")
+        ] = False,
     ) -> None:
         """Publish one source's normalised events to the RAW stream; keeps its metrics in
         <data dir>/ingest-metrics-<source>.json. Crypto sources (binance, binance-usdm,
@@ -181,7 +192,7 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         settings.check_secrets()
         if source in CRYPTO_SOURCES:
-            run_crypto(source, symbols or [], ws_url, http_port, settings)
+            run_crypto(source, symbols or [], ws_url, http_port, md_subjects, settings)
             return
         built = build_source(
             source, paths=path or [], dataset=dataset, schemas=schema or [],

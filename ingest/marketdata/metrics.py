@@ -32,6 +32,7 @@ class MarketDataMetrics:
     md_messages: int = 0
     last_publish_wall_ns: int = 0
     latest: dict[str, dict[str, Any]] = field(default_factory=dict)
+    last_data: dict[str, float] = field(default_factory=dict)  # provider -> monotonic time
     _arrivals: deque[tuple[float, int]] = field(default_factory=deque)
 
     def saw(self, event: Event) -> None:
@@ -39,6 +40,7 @@ class MarketDataMetrics:
         name = type(event).__name__
         if isinstance(event, CryptoMarketEvent):
             self.events[(event.source, name, event.symbol)] += 1
+            self.last_data[event.source] = time.monotonic()
             if event.ts_event != event.ts_recv:  # spot book tickers carry no exchange time
                 self._latency((event.ts_recv - event.ts_event) / 1e6)
             if isinstance(event, CryptoTrade | CryptoQuote):

@@ -72,7 +72,9 @@ class MarketDataService:
         return "ok"
 
     def health_report(self) -> dict[str, Any]:
-        """The health contract: status, uptime, lastCycle, errors."""
+        """The health contract: status, uptime, lastCycle, errors (and how long each
+        provider has sent no market data)."""
+        now = time.monotonic()
         return {
             "status": self.health,
             "uptime": round(time.monotonic() - self.started, 3),
@@ -80,6 +82,10 @@ class MarketDataService:
             "errors": self.metrics.publish_failures,
             "phase": self.phase,
             "queue": self.queue.state,
+            "providers": {
+                name: {"silent_s": round(now - seen, 3)}
+                for name, seen in sorted(self.metrics.last_data.items())
+            },
         }
 
     def bus_stats(self) -> dict[str, Any]:
@@ -171,4 +177,3 @@ class MarketDataService:
             self.metrics.published_messages += 1
             self.metrics.published_events += count
         self.metrics.last_publish_wall_ns = time.time_ns()
-

@@ -77,6 +77,7 @@ async def test_two_providers_reach_the_log_and_clickhouse_and_answer_over_http(
                 health = await response.json()
                 assert response.status == 200 and health["status"] == "ok"
                 assert set(health) >= {"status", "uptime", "lastCycle", "errors"}
+                assert set(health["providers"]) == {"binance-spot", "bybit-linear"}
             async with http.get("/latest", params={"symbol": "BTC-USDT-PERP"}) as response:
                 latest = await response.json()
                 assert latest["trade"]["venue"] == "bybit-linear" and "bid_px" in latest["quote"]
