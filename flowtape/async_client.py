@@ -11,21 +11,19 @@ import asyncio
 import contextlib
 import itertools
 from collections.abc import AsyncIterator
-from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from flowtape.wire import (
     UPDATES,
+    ClientOptions,
     SubscribeRequest,
     Update,
     checked,
-    default_socket_path,
     replies,
     with_id,
 )
 from schemas.ipc import (
-    DEFAULT_MAX_FRAME_BYTES,
     FRAME_HEADER,
     BookSnapshot,
     Candle,
@@ -88,21 +86,10 @@ class AsyncSubscription:
             await self.client._unsubscribe(self)
 
 
-class AsyncMarketDataClient:
+class AsyncMarketDataClient(ClientOptions):
     """An asyncio client of the daemon; `async with AsyncMarketDataClient() as client:`."""
 
-    def __init__(
-        self,
-        socket_path: str | Path | None = None,
-        *,
-        timeout_s: float = 5.0,
-        reconnect_timeout_s: float = 30.0,
-        max_frame_bytes: int = 64 * DEFAULT_MAX_FRAME_BYTES,
-    ) -> None:
-        self.socket_path = Path(socket_path) if socket_path else default_socket_path()
-        self.timeout_s = timeout_s
-        self.reconnect_timeout_s = reconnect_timeout_s
-        self.max_frame_bytes = max_frame_bytes
+    def _init_state(self) -> None:
         self._writer: asyncio.StreamWriter | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()

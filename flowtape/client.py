@@ -18,22 +18,20 @@ import socket
 import time
 from collections import deque
 from collections.abc import Iterator
-from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from flowtape.async_client import AsyncMarketDataClient, AsyncSubscription
 from flowtape.wire import (
     UPDATES,
+    ClientOptions,
     SubscribeRequest,
     Update,
     checked,
-    default_socket_path,
     replies,
     with_id,
 )
 from schemas.ipc import (
-    DEFAULT_MAX_FRAME_BYTES,
     FRAME_HEADER,
     BookSnapshot,
     Candle,
@@ -105,21 +103,10 @@ class Subscription:
             self.client._unsubscribe(self)
 
 
-class MarketDataClient:
+class MarketDataClient(ClientOptions):
     """A blocking client of the daemon; use it as a context manager."""
 
-    def __init__(
-        self,
-        socket_path: str | Path | None = None,
-        *,
-        timeout_s: float = 5.0,
-        reconnect_timeout_s: float = 30.0,
-        max_frame_bytes: int = 64 * DEFAULT_MAX_FRAME_BYTES,
-    ) -> None:
-        self.socket_path = Path(socket_path) if socket_path else default_socket_path()
-        self.timeout_s = timeout_s
-        self.reconnect_timeout_s = reconnect_timeout_s
-        self.max_frame_bytes = max_frame_bytes
+    def _init_state(self) -> None:
         self._sock: socket.socket | None = None
         self._buffer = bytearray()
         self._ids = itertools.count(1)

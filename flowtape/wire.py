@@ -8,6 +8,7 @@ from pathlib import Path
 import msgspec
 
 from schemas.ipc import (
+    DEFAULT_MAX_FRAME_BYTES,
     AnyReply,
     CandleUpdate,
     ErrorReply,
@@ -27,6 +28,28 @@ Update = CandleUpdate | OrderbookUpdate | TradeUpdate
 SubscribeRequest = SubscribeCandles | SubscribeOrderbook | SubscribeTrades
 
 replies = msgspec.msgpack.Decoder(AnyReply)
+
+
+class ClientOptions:
+    """Where both clients connect and how long they wait (`socket_path` None: the default);
+    each client sets up its own connection state in `_init_state`."""
+
+    def __init__(
+        self,
+        socket_path: str | Path | None = None,
+        *,
+        timeout_s: float = 5.0,
+        reconnect_timeout_s: float = 30.0,
+        max_frame_bytes: int = 64 * DEFAULT_MAX_FRAME_BYTES,
+    ) -> None:
+        self.socket_path = Path(socket_path) if socket_path else default_socket_path()
+        self.timeout_s = timeout_s
+        self.reconnect_timeout_s = reconnect_timeout_s
+        self.max_frame_bytes = max_frame_bytes
+        self._init_state()
+
+    def _init_state(self) -> None:
+        raise NotImplementedError
 
 
 def default_socket_path() -> Path:
