@@ -261,7 +261,7 @@ function renderEvidence({ packet, hits, alerts }) {
     table(["contract", "side", "size", "premium $", "prints", "venues", "VWAP", "DTE", "day vol", "OI"],
       packet.legs.map((leg) => [leg.symbol, leg.side, leg.size, dollarsFromCents(leg.premium_cents),
         leg.n_prints, leg.venues.join(" "), price(leg.vwap_px_dollars), leg.dte ?? "—",
-        leg.day_volume, leg.open_interest ?? "—"])),
+        leg.day_volume ?? "—", leg.open_interest ?? "—"])),
     el("h3", { text: `Member prints (${packet.members.length}) with the NBBO used` }),
     table(["time", "contract", "venue", "price", "size", "side", "bucket", "NBBO bid × ask",
            "NBBO", "conf."],
