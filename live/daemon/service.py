@@ -10,6 +10,7 @@ import asyncio
 import gc
 import logging
 import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from schemas.events import Event
 from schemas.subjects import RAW_STREAM
 
 log = logging.getLogger(__name__)
+REPORT_EVERY_S = 60.0
 
 
 @dataclass
@@ -59,6 +61,7 @@ class Daemon:
         reader = await self.bus.reader(RAW_STREAM, start_seq=self.start_seq)
         self.ready.set()
         log.info("daemon: serving %s, reading RAW from %d", self.server.path, self.start_seq)
+        next_report = time.monotonic() + REPORT_EVERY_S
         try:
             while not self._stopping.is_set():
                 fetch = asyncio.ensure_future(reader.fetch(self.fetch_messages, timeout_s=0.5))
@@ -80,10 +83,23 @@ class Daemon:
                         events = self._unseeded(message.stream_seq, events)
                     self.metrics.events += len(events)
                     self.server.publish(self.market.apply(events))
+                if time.monotonic() >= next_report:
+                    self._report()
+                    next_report = time.monotonic() + REPORT_EVERY_S
         finally:
             await reader.close()
             await self.server.close()
         return self.metrics
+
+    def _report(self) -> None:
+        """One line of what came in, what was set aside and how the clients fare."""
+        m, s = self.metrics, self.server.stats
+        log.info(
+            "daemon: RAW %d, %d events (%d poison messages, %d late trades not in candles); "
+            "%d connections, %d requests, %d errors, %d dropped slow, %d closed for bad frames",
+            m.position, m.events, m.poison_messages, self.market.buffers.late_trades,
+            s.connections, s.requests, s.errors, s.dropped_slow, s.closed_for_bad_frames,
+        )  # fmt: skip
 
     def _unseeded(self, seq: int, events: list[Event]) -> list[Event]:
         seeded = self.seeded

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import stat
 from pathlib import Path
+
+import pytest
 
 from flowtape.client import AsyncMarketDataClient, IpcError, MarketDataClient
 from infra.bus import Bus
@@ -113,3 +116,20 @@ async def test_depth_books_come_from_the_book_engine_best_first_on_each_side(
     assert [(lv.price // P, lv.size) for lv in book.asks] == [(30_010, 5)]
     assert book.usable and not book.crossed
     assert [lv.price // P for lv in two.bids] == [29_999, 29_995]
+
+
+async def test_late_trades_are_kept_out_of_candles_and_reported(
+    bus: Bus, socket_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr("live.daemon.service.REPORT_EVERY_S", 0.0)
+    caplog.set_level(logging.INFO, logger="live.daemon.service")
+    async with running_daemon(bus, socket_path) as daemon:
+        await publish(bus, prints([(MIN, 10 * P, 1, "B"), (MIN - 1, 11 * P, 1, "B")]))
+        await caught_up(daemon, bus)
+        await asyncio.sleep(0.6)  # one more turn of the loop, which reports
+        async with AsyncMarketDataClient(socket_path) as client:
+            candles = await client.get_candles("databento", "AAPL", "1m", 5)
+            trades = await client.get_trades("databento", "AAPL", 5)
+    assert [(c.volume, c.trades) for c in candles] == [(1, 1)]
+    assert [t.price for t in trades] == [10 * P, 11 * P]
+    assert "1 late trades not in candles" in caplog.text
