@@ -86,3 +86,21 @@ def test_a_singles_evidence_is_found_by_its_id_alone(fresh_warehouse: Warehouse)
     assert {k: member[k] for k in plain(expected)} == plain(expected)
     assert member["ts_recv"] == single.ts_recv and member["symbol"] == single.legs[0].symbol
     assert Store(fresh_warehouse).packet_evidence(RUN, "0" * 32) is None
+
+
+def test_playback_pages_through_stored_packets_and_singles_once_each_in_order(
+    fresh_warehouse: Warehouse,
+) -> None:
+    events = session_events(23)
+    outputs = _engine_outputs(events)
+    replay_events(events, run_id=RUN, config=flow.EngineConfig(), warehouse=fresh_warehouse)
+    store = Store(fresh_warehouse)
+    seen: list[tuple[int, str]] = []
+    after: tuple[int, str] | None = None
+    while page := store.page(PACKETS, Filters(run_id=RUN), after, 700):
+        seen += [(time, packet_id) for time, packet_id, _ in page]
+        after = seen[-1]
+    assert seen == sorted(seen)
+    assert sorted(packet_id for _, packet_id in seen) == sorted(
+        e.packet_id for e in outputs if isinstance(e, FlowPacket)
+    )
