@@ -23,9 +23,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command("record")
     def record_command(
-        out: Annotated[Path, typer.Option(help="the recording's folder")] = Path(
-            ".flowtape/recording"
-        ),
+        out: Annotated[
+            Path | None,
+            typer.Option(help="the recording's folder (default: recording in the data folder)"),
+        ] = None,
         rotate_rows: Annotated[
             int, typer.Option(help="write files once this many rows are pending")
         ] = _DEFAULTS.rotate_rows,
@@ -51,9 +52,10 @@ def register(app: typer.Typer) -> None:
             )
         if rotate_rows < 1 or rotate_seconds <= 0 or snapshot_every_ms < 1 or snapshot_depth < 1:
             raise typer.BadParameter("rotation, cadence and depth must be positive")
+        settings = get_settings()
+        out = out or settings.data_dir / "recording"
         with writing(out):
             out.mkdir(parents=True, exist_ok=True)  # refused here, before any server is reached
-        settings = get_settings()
         config = RecorderConfig(
             root=out, rotate_rows=rotate_rows, rotate_seconds=rotate_seconds,
             snapshot_every_ns=snapshot_every_ms * 1_000_000, snapshot_depth=snapshot_depth,
