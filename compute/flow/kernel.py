@@ -725,7 +725,7 @@ class FlowKernel:
             return
         episodes = self.episodes
         pos = lit[name, E_EPISODE]
-        if pos < 0:
+        if pos < self.scalars[S_EPISODE_HEAD]:  # judged already (or none yet)
             pos = self.open_episode(name, t)
         e = pos % episodes.shape[0]
         m = self.new_dark_member(events, i, bucket, bid, ask)
@@ -837,8 +837,6 @@ class FlowKernel:
             if episodes[e, EP_DEADLINE] >= t:
                 break
             scalars[S_EPISODE_HEAD] = pos + 1
-            if self.lit[episodes[e, EP_NAME], E_EPISODE] == pos:
-                self.lit[episodes[e, EP_NAME], E_EPISODE] = -1
             self.judge_episode(e)
             self.free_dark_members(episodes[e, EP_MEMBERS], episodes[e, EP_MEMBERS_TAIL])
         self.refresh_dark_deadline()

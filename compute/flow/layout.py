@@ -114,12 +114,13 @@ QF_BID: Final = 2
 QF_ASK: Final = 3
 
 # ---- lit reference of each name (`lit`, rows like `names`): an equity's last usable quote,
-# last lit print, and how many of each came so far (a window compares counts at its ends)
+# last lit print, and how many of each came so far (a window compares counts at its ends).
+# Only events of the name write its row: judging a window reads it and nothing more.
 E_QUOTE: Final = 0  # four QF_* columns
 E_QUOTES: Final = 4
 E_LIT_PX: Final = 5  # 0: no lit print yet
 E_LIT_PRINTS: Final = 6
-E_EPISODE: Final = 7  # ring position of the open episode, -1 none
+E_EPISODE: Final = 7  # ring position of the latest episode (open if >= S_EPISODE_HEAD), -1
 E_WIDTH: Final = 8
 
 # ---- pending absorbed-block candidates (`blocks`, a ring)
