@@ -155,10 +155,12 @@ class BackpressureQueue:
         out: list[Event] = self._gaps()
         for _ in range(min(limit, len(self._events))):
             out.append(self._events.popitem(last=False)[1])
+        # the slots just taken lead their kind's list (conflated ones follow them there)
+        for slots in self._by_kind:
+            while slots and slots[0] not in self._events:
+                slots.popleft()
         if not self._events:
             self._ready.clear()
-            for slots in self._by_kind:
-                slots.clear()
             self._quote_slot.clear()
         return out
 

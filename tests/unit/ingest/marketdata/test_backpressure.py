@@ -123,3 +123,12 @@ def test_every_event_put_is_taken_once_or_counted_in_a_gap(script: list[str]) ->
     assert queue.offered == len(out) - len(gaps) + sum(queue.dropped.values())
     if not queue.dropped.get("crypto_trade"):
         assert sum(isinstance(e, CryptoTrade) for e in out) == script.count("trade")
+
+
+def test_a_queue_that_never_empties_keeps_no_trace_of_what_it_handed_over() -> None:
+    queue = BackpressureQueue(1000)
+    for _ in range(200):
+        put(queue, [trade(), quote("A"), beat()])
+        queue.take(2)
+    assert len(queue) == 200 and not queue.dropped
+    assert sum(len(slots) for slots in queue._by_kind) == len(queue)
