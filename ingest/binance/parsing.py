@@ -4,6 +4,7 @@ Frames are `{"stream": "<symbol>@<channel>", "data": {...}}` (see shared/data/cr
 SOURCE.md for every field). Decisions:
 - `aggTrade` -> CryptoTrade: `a` is both `trade_id` and `sequence`, `T` is `ts_event`,
   `m` true means the buyer was the maker, so the aggressor sold; `l - f + 1` fills;
+- `trade` (one fill) -> CryptoTrade the same way, with `t` as its id;
 - `bookTicker` -> CryptoQuote with `u` as `sequence`; spot frames carry no exchange time,
   so their `ts_event` is the receive time;
 - `depthUpdate` -> an unsynchronised BookUpdate diff (the adapter's DepthSync decides
@@ -64,7 +65,7 @@ class BinanceNormaliser(VenueNormaliser):
         self, channel: str, data: dict[str, Any], instrument: Instrument, ts_recv: int
     ) -> Event | None:
         common = self.common(instrument, ts_recv)
-        if channel == "aggTrade":
+        if channel in ("aggTrade", "trade"):
             return self._trade(data, common)
         if channel == "bookTicker":
             return self._quote(data, common, ts_recv)
@@ -78,16 +79,17 @@ class BinanceNormaliser(VenueNormaliser):
         buyer_maker = data.get("m")
         if not isinstance(buyer_maker, bool):
             raise BadFrame(f"m: expected true or false, got {buyer_maker!r}")
-        agg_id = int_field(data, "a")
+        aggregate = "a" in data
+        trade_id = int_field(data, "a" if aggregate else "t")
         return CryptoTrade(
             **common,
             ts_event=millis_ns(data.get("T"), "T"),
-            sequence=agg_id,
-            trade_id=str(agg_id),
+            sequence=trade_id,
+            trade_id=str(trade_id),
             price=scaled(data.get("p"), PRICE_DIGITS, "p"),
             size=scaled(data.get("q"), SIZE_DIGITS, "q"),
             side="sell" if buyer_maker else "buy",
-            trade_count=int_field(data, "l") - int_field(data, "f") + 1,
+            trade_count=int_field(data, "l") - int_field(data, "f") + 1 if aggregate else 1,
         )
 
     def _quote(self, data: dict[str, Any], common: dict[str, Any], ts_recv: int) -> CryptoQuote:

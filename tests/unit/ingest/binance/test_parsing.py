@@ -69,6 +69,23 @@ def test_an_aggregate_trade_keeps_exact_price_size_and_times() -> None:
     assert (trade.symbol, trade.venue_symbol) == ("BTC-USDT", "BTCUSDT")
 
 
+def test_a_raw_trade_is_one_fill_with_its_own_id() -> None:
+    # Binance's documented `<symbol>@trade` format (no recording holds one).
+    raw = json.dumps({"stream": "ethusdt@trade", "data": {
+        "e": "trade", "E": 1672515782136, "s": "ETHUSDT", "t": 12345, "p": "0.001",
+        "q": "100", "T": 1672515782136, "m": True, "M": True,
+    }})  # fmt: skip
+    (trade,) = normaliser("binance-spot").frame(raw, 1)
+    assert isinstance(trade, CryptoTrade)
+    assert (trade.trade_id, trade.sequence, trade.trade_count, trade.side) == (
+        "12345",
+        12345,
+        1,
+        "sell",
+    )
+    assert (trade.price, trade.size) == (1_000_000, 100 * 10**8)
+
+
 def test_a_spot_book_ticker_without_exchange_time_is_dated_by_its_receipt() -> None:
     first = frames("binance-spot.jsonl")[0]
     (quote,) = normaliser("binance-spot").frame(first.raw, first.recv_ts_ns)
