@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -66,3 +67,19 @@ async def test_sigterm_stops_the_command_after_everything_it_took_is_on_the_log(
     market = [e for e in stored if not isinstance(e, ProviderGap)]
     assert 100 <= len(market) < sum(expected_counts().values())  # stopped mid-stream
     assert f"{len(stored):,} published" in summary and "0 dropped" in summary
+
+
+def test_an_unlisted_symbol_fails_the_command_in_one_line_before_connecting(
+    tmp_path: Path,
+) -> None:
+    result = subprocess.run(  # noqa: S603  (our own command)
+        [sys.executable, "-m", "cli.main", "ingest", "--source", "bybit", "--symbols",
+         "BTCUSDT,BTC-USDT"],
+        cwd=tmp_path, env={**os.environ, "FLOWTAPE_DATA_DIR": str(tmp_path)},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "error: [unknown_symbol] bybit-linear symbol 'BTC-USDT' is not in the symbology table; "
+        "add it with its base and quote"
+    ]
