@@ -5,7 +5,8 @@ sequence the row came in; 0 for rows a replay wrote directly). Conversion rules:
 `ts_*` / `expiration` integers -> DateTime64(9) (None -> NULL), lists and maps of scalars ->
 Array / Map, lists of nested records -> JSON text. PrintInference and FlowPacket events go to
 the tables of `schemas.derived_tables` instead (`infra.derived_arrow`): print_inference,
-flow_packets and packet_prints. Heartbeats are liveness, not data: they stay on the log only.
+flow_packets and packet_prints; MBO and MBP-10 venue events keep their records typed
+(`infra.book_arrow`). Heartbeats are liveness, not data: they stay on the log only.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import OperationalError
 
+from infra.book_arrow import book_events_table
 from infra.derived_arrow import (
     columns_of,
     flagged_packets,
@@ -33,6 +35,7 @@ from infra.derived_arrow import (
     packets_with_rows,
     print_inference_table,
 )
+from schemas.book import BOOK_RAW_EVENTS, MboEvent, Mbp10Event
 from schemas.crypto import (
     BookUpdate,
     CryptoQuote,
@@ -87,6 +90,8 @@ TABLES: dict[type[Event], str] = {
     ProviderHeartbeat: "provider_heartbeats",
     ProviderGap: "provider_gaps",
     ProviderSwitch: "provider_switches",
+    MboEvent: "mbo_events",
+    Mbp10Event: "mbp10_events",
 }
 NOT_STORED: frozenset[type[Event]] = frozenset({Heartbeat})
 MARKET_EVENTS: tuple[type[Event], ...] = (
@@ -283,6 +288,9 @@ def tables_for(
         seqs = [log_seqs[0]] * len(group) if same_seq else seqs_by_type[event_type]
         if event_type in (PrintInference, FlowPacket):
             tables.update(_derived_tables(event_type, group, seqs, run_id, flagged))
+        elif event_type in BOOK_RAW_EVENTS:
+            books = book_events_table(cast(list[MboEvent] | list[Mbp10Event], group))
+            tables[TABLES[event_type]] = stored_table(books, run_id=run_id, log_seqs=seqs)
         else:
             tables[TABLES[event_type]] = events_to_arrow(group, run_id=run_id, log_seqs=seqs)
     return tables

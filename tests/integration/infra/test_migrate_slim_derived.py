@@ -108,7 +108,8 @@ def _slim_rows(warehouse: Warehouse) -> dict[str, list[tuple[object, ...]]]:
 def test_the_slim_migration_converts_stored_rows_and_drops_lone_singles(
     first_layout: Warehouse,
 ) -> None:
-    assert [m.version for m in migrate(first_layout)] == [SLIM]
+    later = [m.version for m in available_migrations() if m.version >= SLIM]
+    assert [m.version for m in migrate(first_layout)] == later
     rows = _slim_rows(first_layout)
     # premium = price x size x 100 / 1e7 cents: 1.50 x 5 x 100 = $750; 2.00 x 3 x 100 = $600
     assert rows["inference"] == [(7, 1, "C", 75_000, "buy", "joined", False),
