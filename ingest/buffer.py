@@ -3,9 +3,11 @@
 While the log is unreachable events wait here, within `capacity`:
 1. quotes conflate (only while `stalled`: a healthy log gets every quote, so live and replay
    join prints to the same quotes): a newer quote of an instrument replaces the pending one;
-2. over capacity, the oldest non-trade event goes first;
-3. a trade is dropped only when nothing else is left to drop; each drop is counted and the
-   next drain begins with a `Gap` event naming how many trades were lost and when.
+2. over capacity, the oldest event that is neither a trade nor an order-book event goes
+   first;
+3. trades and order-book events (a lost one leaves its book wrong until the next snapshot)
+   are dropped, oldest first, only when nothing else is left to drop; each drop is counted
+   and the next drain begins with a `Gap` event naming how many of each were lost and when.
 """
 
 from __future__ import annotations
@@ -13,23 +15,31 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from schemas.book import MboEvent, Mbp10Event
+from schemas.crypto import BookUpdate
 from schemas.events import EquityPrint, EquityQuote, Event, Gap, OptionPrint, OptionQuote
 
 TRADES = (OptionPrint, EquityPrint)
+BOOK_EVENTS = (MboEvent, Mbp10Event, BookUpdate)
+KEPT = TRADES + BOOK_EVENTS
 QUOTES = (OptionQuote, EquityQuote)
 
 
 @dataclass
 class _Loss:
     trades: int = 0
+    book_events: int = 0
     first_ts_recv: int = 0
     last_ts_recv: int = 0
 
-    def add(self, ts_recv: int) -> None:
-        if self.trades == 0:
-            self.first_ts_recv = ts_recv
-        self.trades += 1
-        self.last_ts_recv = ts_recv
+    def add(self, event: Event) -> None:
+        if not self.trades and not self.book_events:
+            self.first_ts_recv = event.ts_recv
+        if isinstance(event, TRADES):
+            self.trades += 1
+        else:
+            self.book_events += 1
+        self.last_ts_recv = event.ts_recv
 
 
 class IngestBuffer:
@@ -42,27 +52,28 @@ class IngestBuffer:
         self.source = source
         self.stalled = False
         self._next = 0
-        self._trades: OrderedDict[int, Event] = OrderedDict()
+        self._kept: OrderedDict[int, Event] = OrderedDict()
         self._others: OrderedDict[int, Event] = OrderedDict()
         self._quote_slot: dict[tuple[type[Event], int, int], int] = {}
         self._loss = _Loss()
         self.conflated = 0
         self.dropped_other = 0
         self.dropped_trades = 0
+        self.dropped_book_events = 0
 
     def __len__(self) -> int:
-        return len(self._trades) + len(self._others)
+        return len(self._kept) + len(self._others)
 
     @property
     def degraded(self) -> bool:
-        """True once a trade has been lost."""
-        return self.dropped_trades > 0
+        """True once a trade or an order-book event has been lost."""
+        return self.dropped_trades + self.dropped_book_events > 0
 
     def add(self, event: Event) -> None:
         slot = self._next
         self._next += 1
-        if isinstance(event, TRADES):
-            self._trades[slot] = event
+        if isinstance(event, KEPT):
+            self._kept[slot] = event
         else:
             if self.stalled and isinstance(event, QUOTES):
                 key = (type(event), event.publisher_id, event.instrument_id)
@@ -78,16 +89,20 @@ class IngestBuffer:
             if self._others:
                 self._others.popitem(last=False)
                 self.dropped_other += 1
-            else:
-                _, trade = self._trades.popitem(last=False)
-                self._loss.add(trade.ts_recv)
+                continue
+            _, lost = self._kept.popitem(last=False)
+            self._loss.add(lost)
+            if isinstance(lost, TRADES):
                 self.dropped_trades += 1
+            else:
+                self.dropped_book_events += 1
 
     def drain(self) -> list[Event]:
-        """Everything pending in arrival order, a `Gap` first if trades were lost."""
-        merged = sorted([*self._trades.items(), *self._others.items()], key=lambda kv: kv[0])
+        """Everything pending in arrival order, a `Gap` first if trades or order-book events
+        were lost."""
+        merged = sorted([*self._kept.items(), *self._others.items()], key=lambda kv: kv[0])
         events = [event for _, event in merged]
-        if self._loss.trades:
+        if self._loss.trades or self._loss.book_events:
             loss, self._loss = self._loss, _Loss()
             events.insert(
                 0,
@@ -95,12 +110,13 @@ class IngestBuffer:
                     ts_recv=loss.last_ts_recv,
                     source=self.source,
                     dropped_trades=loss.trades,
+                    dropped_book_events=loss.book_events,
                     first_ts_recv=loss.first_ts_recv,
                     last_ts_recv=loss.last_ts_recv,
                     reason="ingest buffer full while the log was unreachable",
                 ),
             )
-        self._trades.clear()
+        self._kept.clear()
         self._others.clear()
         self._quote_slot.clear()
         return events

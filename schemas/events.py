@@ -159,13 +159,15 @@ class Heartbeat(Event, frozen=True, kw_only=True, tag="heartbeat"):
 
 
 class Gap(Event, frozen=True, kw_only=True, tag="gap"):
-    """The ingest service dropped trades (last resort of its buffer policy)."""
+    """The ingest service dropped trades or order-book events (last resort of its buffer
+    policy); `first_ts_recv`..`last_ts_recv` spans both."""
 
     source: str
     dropped_trades: int
     first_ts_recv: int
     last_ts_recv: int
     reason: str
+    dropped_book_events: int = 0
 
 
 class Quarantined(Event, frozen=True, kw_only=True, tag="quarantined"):

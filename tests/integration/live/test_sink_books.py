@@ -10,9 +10,10 @@ from infra.bus import Bus
 from infra.warehouse import Warehouse, tables_for
 from live.sink.service import Sink
 from schemas.book import BookLevel, MboEvent, MboRecord, Mbp10Event, Mbp10Record
-from schemas.events import Event
+from schemas.events import Event, Gap
 from schemas.subjects import RAW_STREAM, raw_subject
 from synth.book import generate_book_session
+from tests.kit.events import gap
 
 _EVENT_COLUMNS = (
     "toUnixTimestamp64Nano(ts_recv), toUnixTimestamp64Nano(ts_event), publisher_id, "
@@ -100,3 +101,14 @@ async def test_a_sink_that_died_after_storing_some_book_messages_stores_the_rest
     assert metrics.streams[RAW_STREAM].skipped_rows == 75
     assert fresh_warehouse.scalar("SELECT count() FROM mbo_events") == len(mbo)
     assert as_multiset(stored_mbo(fresh_warehouse)) == as_multiset(mbo)
+
+
+async def test_a_gap_stores_the_order_book_events_the_buffer_lost(
+    bus: Bus, fresh_warehouse: Warehouse
+) -> None:
+    lost = gap(dropped_trades=1, dropped_book_events=4)
+    await bus.publish(raw_subject(Gap, "databento"), [lost], run_id="live")
+
+    await Sink(bus, fresh_warehouse, streams=[RAW_STREAM]).run_until_idle()
+
+    assert fresh_warehouse.rows("SELECT dropped_trades, dropped_book_events FROM gaps") == [(1, 4)]
