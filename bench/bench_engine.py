@@ -1,4 +1,5 @@
-"""Engine throughput: option prints per second through `compute.step` (engine alone).
+"""Engine throughput: option prints per second through `compute.step` (the struct engine) and
+through the kernel path (the compiled kernel, packet formatting, classifiers, Arrow tables).
 
 Three inputs, all timed on the engine alone (events decoded beforehand, no bus, no storage):
 
@@ -10,7 +11,8 @@ Three inputs, all timed on the engine alone (events decoded beforehand, no bus, 
   equity prints), each carrying the NBBO just before it;
 - cmbp-1: the same flow with NBBO updates as separate quote events that the engine joins.
 
-Usage: .venv/bin/python bench/bench_engine.py [--prints 1000000] [--batch 1000] [--profile]
+Usage: .venv/bin/python bench/bench_engine.py [--prints 1000000] [--batch 1000]
+       [--kernel-batch 65536] [--shards N] [--profile]
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ import databento
 from sessions import session_files, timed
 
 from compute.flow import EngineConfig, finish, initial_state, step
+from compute.flow.columnar import columns_from_events, new_state, step_columns
 from compute.flow.shards import Router
+from compute.flow.tables import flow_tables
 from replay.sources import dbn_events
 from schemas.codec import decode_batch, encode_batch
 from schemas.events import (
@@ -47,15 +51,23 @@ T0 = 1_740_061_800_000_000_000  # 2025-02-20 09:30 New York
 SCALE = 1_000_000_000
 
 
-def build_session(n_prints: int, *, with_quotes: bool, seed: int = 1) -> list[Event]:
-    """About `n_prints` option prints (plus quotes/equity prints) in canonical order."""
+def build_session(
+    n_prints: int,
+    *,
+    with_quotes: bool,
+    seed: int = 1,
+    n_underlyings: int = 50,
+    per_underlying: int = 40,
+) -> list[Event]:
+    """About `n_prints` option prints (plus quotes/equity prints) in canonical order, on
+    `n_underlyings` x `per_underlying` contracts."""
     rng = random.Random(seed)  # noqa: S311  (benchmark data)
     events: list[Event] = []
     contracts: list[tuple[int, str, str, int]] = []
-    underlyings = [f"U{i:03d}" for i in range(50)]
+    underlyings = [f"U{i:04d}" for i in range(n_underlyings)]
     iid = 1
     for u in underlyings:
-        for k in range(40):
+        for k in range(per_underlying):
             right = "C" if k % 2 == 0 else "P"
             strike = (100 + 5 * (k // 2)) * SCALE
             symbol = format_occ(u, 20250321, right, strike)
@@ -92,8 +104,8 @@ def build_session(n_prints: int, *, with_quotes: bool, seed: int = 1) -> list[Ev
         elif roll < 0.95:
             group = [(c, 1, 25)] * rng.randint(2, 5)
         else:
-            base = contracts.index(c) // 40 * 40
-            legs = rng.sample(contracts[base : base + 40], rng.randint(2, 3))
+            base = (c[0] - 1) // per_underlying * per_underlying
+            legs = rng.sample(contracts[base : base + per_underlying], rng.randint(2, 3))
             venue = rng.randint(20, 36)
             group = [(leg, 0, venue) for leg in legs]
         at = ts
@@ -194,6 +206,50 @@ def run(events: list[Event], batch: int) -> tuple[float, float, Counter[str], Co
     return elapsed, cpu, types, kinds
 
 
+def run_kernel(events: list[Event], batch: int) -> tuple[float, float, float, Counter[str]]:
+    """(s to turn the structs into kernel columns, wall s, CPU s, rows by table) of the
+    kernel path: kernel + packet formatting + classifiers + Arrow tables.
+
+    Only the kernel path is timed: on the log the events arrive as columns already (the
+    struct conversion here stands in for decoding an Arrow batch, timed apart)."""
+    state = new_state(EngineConfig(), "bench")
+    started = time.perf_counter()
+    batches = [
+        columns_from_events(state, events[lo : lo + batch]) for lo in range(0, len(events), batch)
+    ]
+    converting = time.perf_counter() - started
+    rows: Counter[str] = Counter()
+    elapsed = cpu = 0.0
+    gc.collect()
+    gc.disable()
+    try:
+        for n, columns in enumerate([*batches, batches[0][:0]]):
+            started = time.perf_counter()
+            cpu_started = time.process_time()
+            found = flow_tables(state, step_columns(state, columns, finish=n == len(batches)))
+            elapsed += time.perf_counter() - started
+            cpu += time.process_time() - cpu_started
+            rows.update({name: table.num_rows for name, table in found.tables.items()})
+            rows["hits and alerts"] += len(found.hits_and_alerts)
+    finally:
+        gc.enable()
+    return converting, elapsed, cpu, rows
+
+
+def report_kernel(path: str, events: list[Event], batch: int, struct_rate: float) -> float:
+    """Run the kernel path over `events`, print its rate beside the struct engine's."""
+    n_prints = sum(1 for e in events if type(e) is OptionPrint)
+    converting, elapsed, cpu, rows = run_kernel(events, batch)
+    print(
+        f"[{path}] kernel path (kernel + formatting + classifiers + Arrow tables), batch "
+        f"{batch}: {elapsed:.2f} s wall = {n_prints / elapsed:,.0f} prints/s; CPU {cpu:.2f} s = "
+        f"{n_prints / cpu:,.0f} prints/s; kernel path / compute.step = "
+        f"{n_prints / elapsed / struct_rate:.2f}"
+    )
+    print(f"  rows: {dict(rows)}; structs -> columns (untimed above): {converting:.2f} s")
+    return n_prints / elapsed
+
+
 def report(
     path: str, events: list[Event], batch: int, *, profile: bool, note: str
 ) -> tuple[float, Counter[str]]:
@@ -273,6 +329,9 @@ def main() -> None:
     parser.add_argument("--prints", type=int, default=1_000_000)
     parser.add_argument("--minutes", type=int, default=390, help="length of the dbn session")
     parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument(
+        "--kernel-batch", type=int, default=65_536, help="events per kernel step (replay-sized)"
+    )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument(
         "--shards", type=int, default=os.cpu_count() or 1, help="engines run side by side"
@@ -292,6 +351,8 @@ def main() -> None:
     )
     print(f"[dbn] engine / bare decode = {engine_rate / decode_rate:.3f}")
     print(f"[dbn] engine / decode + normalise = {engine_rate / normalise_rate:.3f}")
+    kernel_rate = report_kernel("dbn", events, args.kernel_batch, engine_rate)
+    print(f"[dbn] kernel path / bare decode = {kernel_rate / decode_rate:.3f}")
     if args.shards > 1:
         n_prints = sum(1 for e in events if type(e) is OptionPrint)
         routing, slowest, wall, types = run_sharded(events, args.batch, args.shards)
@@ -306,11 +367,16 @@ def main() -> None:
         print(f"[dbn] {args.shards} engines / bare decode = {rate / decode_rate:.3f}")
     del events, stream
 
-    for path, with_quotes in (("tcbbo", False), ("cmbp-1", True)):
+    for path, with_quotes, shape in (
+        ("tcbbo", False, {}),
+        ("cmbp-1", True, {}),
+        ("tcbbo, 300,000 contracts", False, {"n_underlyings": 1_000, "per_underlying": 300}),
+    ):
         started = time.perf_counter()
-        events = build_session(args.prints, with_quotes=with_quotes)
+        events = build_session(args.prints, with_quotes=with_quotes, **shape)
         note = f"built in {time.perf_counter() - started:.1f} s"
-        report(path, events, args.batch, profile=args.profile, note=note)
+        rate, _ = report(path, events, args.batch, profile=args.profile, note=note)
+        report_kernel(path, events, args.kernel_batch, rate)
 
 
 if __name__ == "__main__":

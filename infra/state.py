@@ -1,11 +1,16 @@
 """Engine checkpoints in Redis: state and log position saved together, in one transaction.
 
-Keys are namespaced by run id: `flowtape:{run_id}:checkpoint` is a hash holding the encoded
-engine state, the last consumed RAW stream sequence, and the per-source canonical
-high-water marks; `flowtape:{run_id}:intent` names the RAW messages of the batch being
-processed, so that after a crash exactly that batch is processed again and its outputs are
-byte-identical (JetStream then drops the resent messages); `flowtape:{run_id}:snapshot:{day}`
-is the engine state at the start of each UTC day, where replays of that day can start.
+Keys are namespaced by run id:
+- `flowtape:{run_id}:checkpoint`, a hash: the service's own state (the reorder buffer), the
+  last consumed RAW stream sequence, and the per-source canonical high-water marks;
+- `flowtape:{run_id}:engine:snapshot` and `...:engine:deltas` (a list): the engine's full
+  snapshot and the deltas saved after it, so a checkpoint writes only the rows a batch
+  touched;
+- `flowtape:{run_id}:intent`: the RAW messages of the batch being processed, so that after
+  a crash exactly that batch is processed again and its outputs are byte-identical
+  (JetStream then drops the resent messages);
+- `flowtape:{run_id}:snapshot:{day}`: the engine state at the start of each UTC day, where
+  replays of that day can start.
 Expiry is the engine's business (event time), never a Redis TTL.
 """
 
@@ -34,6 +39,8 @@ class StateStore:
         self.run_id = run_id
         self.key = f"flowtape:{run_id}:checkpoint"
         self.intent_key = f"flowtape:{run_id}:intent"
+        self.engine_key = f"flowtape:{run_id}:engine:snapshot"
+        self.deltas_key = f"flowtape:{run_id}:engine:deltas"
 
     @classmethod
     def connect(cls, url: str, run_id: str) -> StateStore:
@@ -42,11 +49,19 @@ class StateStore:
     async def close(self) -> None:
         await self.client.aclose()
 
-    async def save(self, checkpoint: Checkpoint) -> None:
+    async def save(
+        self, checkpoint: Checkpoint, *, snapshot: bytes | None = None, delta: bytes | None = None
+    ) -> None:
         """State, position and high-water marks replace the old ones atomically, and the
-        batch intent they complete is cleared in the same transaction."""
+        batch intent they complete is cleared in the same transaction; in it too the engine's
+        `snapshot` replaces its snapshot and deltas, and its `delta` joins the deltas."""
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.delete(self.intent_key)
+            if snapshot is not None:
+                pipe.set(self.engine_key, snapshot)
+                pipe.delete(self.deltas_key)
+            if delta is not None:
+                pipe.rpush(self.deltas_key, delta)
             pipe.hset(
                 self.key,
                 mapping={
@@ -67,6 +82,16 @@ class StateStore:
             high_water=msgspec.json.decode(values[b"high_water"], type=HighWater),
         )
 
+    async def load_engine(self) -> tuple[bytes, list[bytes]] | None:
+        """The engine's snapshot and the deltas saved after it, None before the first."""
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.get(self.engine_key)
+            pipe.lrange(self.deltas_key, 0, -1)
+            snapshot, deltas = await pipe.execute()
+        if snapshot is None:
+            return None
+        return snapshot, list(deltas)
+
     async def save_intent(self, first_seq: int, last_seq: int) -> None:
         await self.client.set(self.intent_key, f"{first_seq}:{last_seq}")
 
@@ -86,4 +111,4 @@ class StateStore:
         return bool(await self.client.set(self.snapshot_key(day), state, nx=True))
 
     async def clear(self) -> None:
-        await self.client.delete(self.key, self.intent_key)
+        await self.client.delete(self.key, self.intent_key, self.engine_key, self.deltas_key)

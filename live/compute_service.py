@@ -4,10 +4,12 @@ One iteration:
 1. take the next RAW messages after the checkpointed position and record them as the
    batch intent (Redis);
 2. drop repeats at or below each source's high-water mark, restore canonical order with the
-   reorder buffer, and `step` the engine over what the buffer releases;
+   reorder buffer, and step the kernel engine (`compute.flow.kernel_engine`) over what the
+   buffer releases;
 3. publish the outputs to DERIVED (acknowledged, one message per event type, content ids);
-4. save engine state, reorder buffer, position and high-water marks in one transaction,
-   clearing the intent.
+4. save the engine's delta (the rows the batch touched; a full snapshot at each UTC day and
+   every `snapshot_every` batches), reorder buffer, position and high-water marks in one
+   transaction, clearing the intent.
 After a crash the service resumes from the checkpoint and first processes exactly the
 intended batch again: the engine is pure, so the outputs and their messages are
 byte-identical and JetStream's duplicate window drops the ones that had landed.
@@ -23,9 +25,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import groupby
 
-import msgspec
-
 import compute.flow as flow
+from compute.flow.checkpoint import Checkpointer, restore
+from compute.flow.kernel_engine import KernelEngine
 from infra.bus import Bus, LogMessage, StreamReader
 from infra.settings import Settings
 from infra.state import Checkpoint, StateStore
@@ -38,9 +40,7 @@ log = logging.getLogger(__name__)
 _DAY_NS = 86_400 * 1_000_000_000
 
 
-class _Saved(msgspec.Struct, frozen=True):
-    engine: bytes
-    reorder: bytes
+SNAPSHOT_EVERY = 600  # batches between full snapshots of the engine (deltas in between)
 
 
 @dataclass
@@ -66,6 +66,7 @@ class ComputeService:
         *,
         allowed_lateness_ns: int,
         max_batch_messages: int = 64,
+        snapshot_every: int = SNAPSHOT_EVERY,
     ) -> None:
         self.bus = bus
         self.store = store
@@ -77,19 +78,24 @@ class ComputeService:
         self._stopping = asyncio.Event()
         self._carry: list[LogMessage] = []
         self._snapshot_day = -1
+        self.snapshot_every = snapshot_every
+        self._deltas = 0
+        self._base: bytes | None = None  # a snapshot taken since the last checkpoint
 
     def stop(self) -> None:
         self._stopping.set()
 
-    async def _restore(self) -> tuple[flow.EngineState, ReorderBuffer, int, HighWater]:
+    async def _restore(self) -> tuple[KernelEngine, ReorderBuffer, int, HighWater]:
         checkpoint = await self.store.load()
-        if checkpoint is None:
-            state = flow.initial_state(self.config, self.run_id)
-            return state, ReorderBuffer(self.allowed_lateness_ns), 0, {}
-        saved = msgspec.msgpack.decode(checkpoint.state, type=_Saved)
+        saved = await self.store.load_engine()
+        if checkpoint is None or saved is None:
+            engine = KernelEngine.new(self.config, self.run_id)
+            return engine, ReorderBuffer(self.allowed_lateness_ns), 0, {}
+        snapshot, deltas = saved
+        self._deltas = len(deltas)
         return (
-            flow.decode_state(saved.engine),
-            ReorderBuffer.restore(self.allowed_lateness_ns, saved.reorder),
+            KernelEngine(restore(snapshot, deltas)),
+            ReorderBuffer.restore(self.allowed_lateness_ns, checkpoint.state),
             checkpoint.position,
             checkpoint.high_water,
         )
@@ -115,9 +121,12 @@ class ComputeService:
         """Process RAW until `stop()` (or, with `until_idle`, until RAW holds nothing new).
 
         With `finish`, reaching the end also ends the session: the reorder buffer is flushed
-        and `flow.finish` closes every open packet and episode.
+        and the engine closes every open packet and dark-pool window.
         """
-        state, reorder, position, high_water = await self._restore()
+        engine, reorder, position, high_water = await self._restore()
+        saver = Checkpointer(engine.state)
+        if position == 0:
+            self._base = saver.snapshot()
         intent = await self.store.load_intent()
         reader = await self.bus.reader(RAW_STREAM, start_seq=position + 1)
         try:
@@ -125,10 +134,10 @@ class ComputeService:
                 if until_idle and intent is None and not self._carry:
                     if await self.bus.last_sequence(RAW_STREAM) <= position:
                         if finish:
-                            state, outputs = flow.step(state, reorder.flush())
-                            state, closing = flow.finish(state)
-                            await self._publish(outputs + closing)
-                            await self._checkpoint(state, reorder, position, high_water)
+                            outputs = engine.step_events(reorder.flush(), finish=True)
+                            self._touched(engine, saver)
+                            await self._publish(outputs)
+                            await self._checkpoint(saver, reorder, position, high_water)
                         break
                 batch = await self._next_batch(reader, intent[1] if intent else None)
                 if not batch:
@@ -148,10 +157,10 @@ class ComputeService:
                             self.metrics.repeats_dropped += 1
                             continue
                         released.extend(reorder.push(event))
-                state, outputs = await self._step_by_day(state, released)
+                outputs = await self._step_by_day(engine, saver, released)
                 await self._publish(outputs)
                 position = batch[-1].stream_seq
-                await self._checkpoint(state, reorder, position, high_water)
+                await self._checkpoint(saver, reorder, position, high_water)
                 self.metrics.batches += 1
                 self.metrics.late_events = reorder.late
         finally:
@@ -159,33 +168,42 @@ class ComputeService:
         return self.metrics
 
     async def _step_by_day(
-        self, state: flow.EngineState, events: list[Event]
-    ) -> tuple[flow.EngineState, list[Event]]:
-        """Step the engine, saving the state at each new UTC day before its first event
+        self, engine: KernelEngine, saver: Checkpointer, events: list[Event]
+    ) -> list[Event]:
+        """Step the engine, saving its state at each new UTC day before its first event
         (splitting a batch never changes the output: the engine is batch-invariant)."""
         outputs: list[Event] = []
         for day, group in groupby(events, key=lambda e: e.ts_recv // _DAY_NS):
             if day > self._snapshot_day:
                 date = dt.datetime.fromtimestamp(day * 86_400, dt.UTC).date().isoformat()
-                await self.store.save_day_snapshot(date, flow.encode_state(state))
+                self._base = saver.snapshot()
+                await self.store.save_day_snapshot(date, self._base)
                 self._snapshot_day = day
-            state, out = flow.step(state, list(group))
-            outputs.extend(out)
-        return state, outputs
+            outputs.extend(engine.step_events(list(group)))
+            self._touched(engine, saver)
+        return outputs
+
+    @staticmethod
+    def _touched(engine: KernelEngine, saver: Checkpointer) -> None:
+        if engine.last is not None:
+            saver.touched(engine.last)
 
     async def _checkpoint(
         self,
-        state: flow.EngineState,
+        saver: Checkpointer,
         reorder: ReorderBuffer,
         position: int,
         high_water: HighWater,
     ) -> None:
-        saved = _Saved(engine=flow.encode_state(state), reorder=reorder.snapshot())
-        await self.store.save(
-            Checkpoint(
-                state=msgspec.msgpack.encode(saved), position=position, high_water=high_water
-            )
-        )
+        """Position, reorder buffer and the engine's rows changed since the last checkpoint
+        (on a snapshot taken since, or a fresh one every `snapshot_every` batches)."""
+        if self._base is None and self._deltas >= self.snapshot_every:
+            self._base = saver.snapshot()
+        delta = saver.delta()
+        checkpoint = Checkpoint(state=reorder.snapshot(), position=position, high_water=high_water)
+        await self.store.save(checkpoint, snapshot=self._base, delta=delta)
+        self._deltas = 1 if self._base is not None else self._deltas + 1
+        self._base = None
         self.metrics.position = position
 
     async def _publish(self, outputs: list[Event]) -> None:

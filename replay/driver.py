@@ -1,9 +1,10 @@
 """Recorded sessions through the engine, as fast as the machine allows, into ClickHouse.
 
-The driver feeds raw events, already in canonical order, to the same `flow.step` the live
-service runs, in chunks; raw and derived events go to ClickHouse under the run id while the
-engine works on the next chunk (writer threads: clickhouse-connect releases the GIL while it
-waits on the server). At the end `flow.finish` closes what is still open. A sharded
+The driver feeds raw events, already in canonical order, to the same kernel engine the live
+service runs (`compute.flow.kernel_engine`), in chunks; raw events, the derived tables and
+the rare derived events go to ClickHouse under the run id while the engine works on the next
+chunk (writer threads: clickhouse-connect releases the GIL while it waits on the server). At
+the end the engine's `finish` closes what is still open. A sharded
 replay runs one engine process per group of underlyings (`compute.flow.shards`), each storing
 its own part.
 """
@@ -24,11 +25,13 @@ from multiprocessing.connection import Connection
 import pyarrow as pa
 
 import compute.flow as flow
+from compute.flow.columnar import ColumnarState
+from compute.flow.kernel_engine import KernelEngine, KernelStep
 from compute.flow.shards import BROADCAST, Router
-from infra.warehouse import Warehouse, tables_for
+from infra.warehouse import Warehouse, stored_table, tables_for
 from ingest.databento.files import TRUNCATED
 from schemas.codec import decode_batch, encode_batch
-from schemas.events import Event, FlowPacket, OptionPrint, Quarantined
+from schemas.events import Event, FlowPacket, OptionPrint, PrintInference, Quarantined
 
 ProgressCallback = Callable[[int, int], None]  # (events just done, last ts_recv)
 
@@ -86,7 +89,9 @@ class TableWriter:
         self.warehouse = warehouse  # one client: thread-safe without a session id
         self.run_id = run_id
         self.insert_rows = insert_rows
-        self._queue: queue.Queue[list[Event] | None] = queue.Queue(maxsize=depth)
+        self._queue: queue.Queue[list[Event] | dict[str, pa.Table] | None] = queue.Queue(
+            maxsize=depth
+        )
         self._error: BaseException | None = None
         self._lock = threading.Lock()
         self._gathered: dict[str, list[pa.Table]] = {}
@@ -102,7 +107,13 @@ class TableWriter:
         while (batch := self._queue.get()) is not None:
             if self._error is None:
                 try:
-                    tables = tables_for(batch, run_id=self.run_id, log_seqs=[0] * len(batch))
+                    if isinstance(batch, dict):  # derived tables, as the engine built them
+                        tables = {
+                            name: stored_table(data, run_id=self.run_id, log_seqs=[0] * len(data))
+                            for name, data in batch.items()
+                        }
+                    else:
+                        tables = tables_for(batch, run_id=self.run_id, log_seqs=[0] * len(batch))
                     for table, data in self._gather(tables):
                         self.warehouse.insert_arrow(table, data)
                 except BaseException as exc:  # reported to the caller by put() / close()
@@ -131,6 +142,15 @@ class TableWriter:
         if events:
             self._queue.put(events)
 
+    def put_step(self, step: KernelStep) -> None:
+        """A kernel step's derived tables and events."""
+        if self._error is not None:
+            raise self._error
+        tables = {name: data for name, data in step.tables.items() if data.num_rows}
+        if tables:
+            self._queue.put(tables)
+        self.put(step.events)
+
     def close(self) -> None:
         for _ in self._threads:
             self._queue.put(None)
@@ -154,7 +174,7 @@ def replay_events(
     run_id: str,
     config: flow.EngineConfig,
     warehouse: Warehouse,
-    state: flow.EngineState | None = None,
+    state: ColumnarState | None = None,
     store_raw: bool = True,
     chunk_size: int = 50_000,
     progress: ProgressCallback | None = None,
@@ -186,7 +206,7 @@ def _replay_one(
     summary: ReplaySummary,
     config: flow.EngineConfig,
     warehouse: Warehouse,
-    state: flow.EngineState | None,
+    state: ColumnarState | None,
     store_raw: bool,
     chunk_size: int,
     progress: ProgressCallback | None,
@@ -194,11 +214,11 @@ def _replay_one(
     run_id = summary.run_id
     collecting = gc.isenabled()
     gc.disable()  # a bounded run: cycle collection waits for the end (a 3x speed-up)
-    engine_state = state if state is not None else flow.initial_state(config, run_id)
+    engine = KernelEngine(state) if state is not None else KernelEngine.new(config, run_id)
     writer = TableWriter(warehouse, run_id)
     try:
         batches = _counted(chunks(events, chunk_size), summary, progress)
-        _run_engine(batches, engine_state, writer, summary.outputs, summary.packets_by_kind,
+        _run_engine(batches, engine, writer, summary.outputs, summary.packets_by_kind,
                     lambda batch: batch if store_raw else [])  # fmt: skip
     finally:
         writer.close()
@@ -226,21 +246,21 @@ def _counted(
 
 def _run_engine(
     batches: Iterable[list[Event]],
-    state: flow.EngineState,
+    engine: KernelEngine,
     writer: TableWriter,
     outputs: Counter[str],
     kinds: Counter[str],
     raw_to_store: Callable[[list[Event]], list[Event]],
 ) -> None:
-    """Every batch through the engine, then `finish`; raw and derived events to `writer`."""
+    """Every batch through the engine, then `finish`; raw and derived outputs to `writer`."""
     for batch in batches:
-        state, derived = flow.step(state, batch)
-        _count_outputs(outputs, kinds, derived)
+        step = engine.step(batch)
+        _count_outputs(outputs, kinds, step)
         writer.put(raw_to_store(batch))
-        writer.put(derived)
-    state, derived = flow.finish(state)
-    _count_outputs(outputs, kinds, derived)
-    writer.put(derived)
+        writer.put_step(step)
+    step = engine.finish()
+    _count_outputs(outputs, kinds, step)
+    writer.put_step(step)
 
 
 def _replay_sharded(
@@ -356,7 +376,7 @@ def _shard_main(
             writer = TableWriter(warehouse, run_id)
             try:
                 batches = iter(lambda: decode_batch(receiver.recv_bytes()), [])
-                _run_engine(batches, flow.initial_state(config, run_id), writer, outputs,
+                _run_engine(batches, KernelEngine.new(config, run_id), writer, outputs,
                             kinds, raw_to_store)  # fmt: skip
             finally:
                 writer.close()
@@ -367,8 +387,9 @@ def _shard_main(
         results.put((shard, error, dict(outputs), dict(kinds)))
 
 
-def _count_outputs(outputs: Counter[str], kinds: Counter[str], derived: list[Event]) -> None:
-    for event in derived:
+def _count_outputs(outputs: Counter[str], kinds: Counter[str], step: KernelStep) -> None:
+    outputs[PrintInference.__name__] += step.prints
+    outputs[FlowPacket.__name__] += sum(step.packets_by_kind.values())
+    kinds.update(step.packets_by_kind)
+    for event in step.events:
         outputs[type(event).__name__] += 1
-        if isinstance(event, FlowPacket):
-            kinds[event.kind] += 1

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from compute.flow import EngineConfig, EngineState
+from compute.flow import EngineConfig
+from compute.flow.columnar import ColumnarState
 from infra.runs import delete_run, register_run
 from infra.warehouse import Warehouse
 from ingest.databento import read_dbn
@@ -187,7 +188,7 @@ def _choose_events(
 
 def _starting_state(
     request: ReplayRequest, redis_url: str, run_id: str, watcher: ReplayProgress
-) -> tuple[EngineState | None, int]:
+) -> tuple[ColumnarState | None, int]:
     """The engine state to start from (None: an empty one) and the engines to run it in."""
     if not (request.from_run and request.date) or request.empty_state:
         return None, request.shards

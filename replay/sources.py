@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import databento_dbn as dbn
-import msgspec
 import numpy as np
 import redis
 from databento import DBNStore
 
-from compute.flow import EngineState, decode_state
+from compute.flow.checkpoint import restore
+from compute.flow.columnar import ColumnarState
 from infra.settings import get_settings
 from infra.warehouse import MARKET_EVENTS, Warehouse
 from ingest.databento.adapter import DatabentoHistoricalSource
@@ -241,7 +241,9 @@ def stored_events(warehouse: Warehouse, run_id: str, date: str) -> list[Event]:
     return canonical_sort(events)
 
 
-def stored_snapshot(redis_url: str, run_id: str, date: str, new_run_id: str) -> EngineState | None:
+def stored_snapshot(
+    redis_url: str, run_id: str, date: str, new_run_id: str
+) -> ColumnarState | None:
     """The engine state `run_id` had at the start of `date`, re-homed to `new_run_id` (the
     IDs a replay derives carry its own run id); None when none was saved."""
     client = redis.Redis.from_url(redis_url)
@@ -251,4 +253,6 @@ def stored_snapshot(redis_url: str, run_id: str, date: str, new_run_id: str) -> 
         client.close()
     if data is None:
         return None
-    return msgspec.structs.replace(decode_state(data), run_id=new_run_id)
+    state = restore(data)
+    state.run_id = new_run_id
+    return state

@@ -190,6 +190,7 @@ class ColumnarState:
         self.scalars[S_OVERFLOW] = -1
         self.counters = np.zeros(len(COUNTERS), np.int64)
         self.kernel = FlowKernel(config, self)
+        self.format_cache: object = None  # what formatting keeps of the registries
         self.out_prints = np.empty((0, O_WIDTH), np.int64)
         self.out_packets = np.empty((0, Q_WIDTH), np.int64)
         self.out_members = np.empty((0, M_WIDTH), np.int64)

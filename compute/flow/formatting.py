@@ -203,95 +203,112 @@ def _members(rows: list[list[int]]) -> list[MemberPrint]:
 def flow_events(state: ColumnarState, outputs: KernelOutputs) -> list[Event]:
     """Each emitted packet with its hits and alert, in emission order."""
     cfg = state.config
-    run_id = state.run_id
-    members_all = outputs.members.tolist()
-    legs_all = outputs.legs.tolist()
+    members = outputs.members.tolist()
+    legs = outputs.legs.tolist()
     scores = outputs.scores.tolist()
     out: list[Event] = []
     for q in outputs.packets.tolist():
-        kind = q[Q_KIND]
-        n = q[Q_COUNT]
-        member_rows = members_all[q[Q_MEMBERS] : q[Q_MEMBERS] + n]
-        members = _members(member_rows)
-        size, buy, sell, covered = q[Q_SIZE], q[Q_BUY], q[Q_SELL], q[Q_COVERED]
-        legs: list[PacketLeg] = []
-        terms: list[LegTerms] = []
-        for leg in legs_all[q[Q_LEGS] : q[Q_LEGS] + q[Q_LEG_COUNT]]:
-            iid = leg[L_INSTRUMENT]
-            venues = sorted({m.publisher_id for m in members if m.instrument_id == iid})
-            right: Right = "P" if leg[L_RIGHT] == RIGHT_PUT else "C"
-            legs.append(
-                PacketLeg(
-                    iid,
-                    state.symbols[leg[L_SYMBOL]],
-                    right,
-                    leg[L_STRIKE],
-                    leg[L_EXPIRY],
-                    SIDES[leg[L_SIDE]],
-                    leg[L_SIZE],
-                    leg[L_PREMIUM],
-                    leg[L_COUNT],
-                    venues,
-                    leg[L_VWAP],
-                    leg[L_RATIO],
-                    _ratio(leg[L_MONEYNESS]),
-                    _opt(leg[L_DTE]),
-                    leg[L_DAY_VOLUME],
-                    _opt(leg[L_OPEN_INTEREST]),
-                )
-            )
-            terms.append(
-                LegTerms(right, leg[L_STRIKE], leg[L_EXPIRY], SIDES[leg[L_SIDE]], leg[L_RATIO])
-            )
-        if kind == PK_MULTI_LEG:
-            structure = tag_structure(terms)
-            aggressor = fixed_ratio(max(buy, sell), size) if size else 0.0
-            coverage = fixed_ratio(covered, n)
-        else:
-            structure = ""
-            if n > 1:
-                aggressor = fixed_ratio(buy if buy > sell else sell, size)
-            else:
-                aggressor = 0.0 if buy == sell else 1.0
-            coverage = 1.0 if covered == n else fixed_ratio(covered, n)
-        head = members[0]
-        buckets = q[Q_BUCKETS : Q_BUCKETS + 6]
-        packet = FlowPacket(
-            q[Q_TS_RECV],
-            make_id(
-                "flow_packet",
-                run_id,
-                head.instrument_id,
-                head.publisher_id,
-                head.ts_event,
-                head.sequence,
-            ),  # fmt: skip
-            run_id,
-            KINDS[kind],
-            structure,
-            state.names[q[Q_NAME]],
-            q[Q_TS_START],
-            q[Q_TS_END],
-            SIDES[q[Q_SIDE]],
-            q[Q_PREMIUM],
-            size,
-            n,
-            sorted({m.publisher_id for m in members}),
-            q[Q_LEVELS],
-            legs,
-            {BUCKETS[i]: buckets[i] for i in range(6) if buckets[i]},
-            aggressor,
-            coverage,
-            _opt(q[Q_SPOT]),
-            members,
-            bool(q[Q_LATE]),
-        )
+        packet = _packet(state, q, members, legs)
         out.append(packet)
         if q[Q_SCORE] >= 0:
-            hits = classify(cfg, packet, _score_inputs(scores[q[Q_SCORE]]))
+            hits = classify(cfg, packet, score_inputs(scores[q[Q_SCORE]]))
             if hits:
-                emit_hits(cfg, run_id, packet, hits, out)
+                emit_hits(cfg, state.run_id, packet, hits, out)
     return out
+
+
+def packet_event(state: ColumnarState, outputs: KernelOutputs, q: int) -> FlowPacket:
+    """Packet row `q` as a FlowPacket."""
+    row = outputs.packets[q].tolist()
+    first, count = row[Q_MEMBERS], row[Q_COUNT]
+    members = outputs.members[first : first + count].tolist()
+    first_leg = row[Q_LEGS]
+    legs = outputs.legs[first_leg : first_leg + row[Q_LEG_COUNT]].tolist()
+    return _packet(state, [*row[:Q_MEMBERS], 0, 0, *row[Q_LEG_COUNT:]], members, legs)
+
+
+def _packet(
+    state: ColumnarState, q: list[int], members_all: list[list[int]], legs_all: list[list[int]]
+) -> FlowPacket:
+    """A packet row as a FlowPacket; its members and legs start at rows Q_MEMBERS / Q_LEGS
+    of `members_all` / `legs_all`."""
+    run_id = state.run_id
+    kind = q[Q_KIND]
+    n = q[Q_COUNT]
+    members = _members(members_all[q[Q_MEMBERS] : q[Q_MEMBERS] + n])
+    size, buy, sell, covered = q[Q_SIZE], q[Q_BUY], q[Q_SELL], q[Q_COVERED]
+    legs: list[PacketLeg] = []
+    terms: list[LegTerms] = []
+    for leg in legs_all[q[Q_LEGS] : q[Q_LEGS] + q[Q_LEG_COUNT]]:
+        iid = leg[L_INSTRUMENT]
+        venues = sorted({m.publisher_id for m in members if m.instrument_id == iid})
+        right: Right = "P" if leg[L_RIGHT] == RIGHT_PUT else "C"
+        legs.append(
+            PacketLeg(
+                iid,
+                state.symbols[leg[L_SYMBOL]],
+                right,
+                leg[L_STRIKE],
+                leg[L_EXPIRY],
+                SIDES[leg[L_SIDE]],
+                leg[L_SIZE],
+                leg[L_PREMIUM],
+                leg[L_COUNT],
+                venues,
+                leg[L_VWAP],
+                leg[L_RATIO],
+                _ratio(leg[L_MONEYNESS]),
+                _opt(leg[L_DTE]),
+                leg[L_DAY_VOLUME],
+                _opt(leg[L_OPEN_INTEREST]),
+            )
+        )
+        terms.append(
+            LegTerms(right, leg[L_STRIKE], leg[L_EXPIRY], SIDES[leg[L_SIDE]], leg[L_RATIO])
+        )
+    if kind == PK_MULTI_LEG:
+        structure = tag_structure(terms)
+        aggressor = fixed_ratio(max(buy, sell), size) if size else 0.0
+        coverage = fixed_ratio(covered, n)
+    else:
+        structure = ""
+        if n > 1:
+            aggressor = fixed_ratio(buy if buy > sell else sell, size)
+        else:
+            aggressor = 0.0 if buy == sell else 1.0
+        coverage = 1.0 if covered == n else fixed_ratio(covered, n)
+    head = members[0]
+    buckets = q[Q_BUCKETS : Q_BUCKETS + 6]
+    return FlowPacket(
+        q[Q_TS_RECV],
+        make_id(
+            "flow_packet",
+            run_id,
+            head.instrument_id,
+            head.publisher_id,
+            head.ts_event,
+            head.sequence,
+        ),  # fmt: skip
+        run_id,
+        KINDS[kind],
+        structure,
+        state.names[q[Q_NAME]],
+        q[Q_TS_START],
+        q[Q_TS_END],
+        SIDES[q[Q_SIDE]],
+        q[Q_PREMIUM],
+        size,
+        n,
+        sorted({m.publisher_id for m in members}),
+        q[Q_LEVELS],
+        legs,
+        {BUCKETS[i]: buckets[i] for i in range(6) if buckets[i]},
+        aggressor,
+        coverage,
+        _opt(q[Q_SPOT]),
+        members,
+        bool(q[Q_LATE]),
+    )
 
 
 def _sums(row: list[int], at: int, n: int) -> RingSums:
@@ -299,7 +316,8 @@ def _sums(row: list[int], at: int, n: int) -> RingSums:
     return RingSums(n, row[at], squares)
 
 
-def _score_inputs(row: list[int]) -> ScoreInputs:
+def score_inputs(row: list[int]) -> ScoreInputs:
+    """A score row as what the classifiers read."""
     n = row[R_N]
     unusual = None
     if row[R_UNUSUAL]:

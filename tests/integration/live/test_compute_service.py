@@ -14,6 +14,7 @@ from subprocess import DEVNULL
 import pytest
 
 import compute.flow as flow
+from compute.flow.layout import S_CLOCK
 from infra.bus import Bus
 from infra.state import StateStore
 from ingest.memory import IterableSource
@@ -118,4 +119,4 @@ async def test_the_state_at_the_start_of_each_day_is_saved_for_replays(
     snapshot = stored_snapshot(servers.redis_url, run_id, day, "replay-x")
     await store.close()
     assert snapshot is not None and snapshot.run_id == "replay-x"
-    assert snapshot.clock == -1  # taken before the first event of the day
+    assert snapshot.scalars[S_CLOCK] == -1  # taken before the first event of the day
