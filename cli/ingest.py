@@ -20,10 +20,10 @@ from ingest.service import METRICS_FILE, IngestConfig, IngestMetrics, IngestServ
 from ingest.source import Source
 
 console = STDERR
-SOURCES = ("synthetic", "databento-file", "databento-live", "alpaca", "ibkr")
+SOURCES = ("synthetic", "databento-file", "databento-hist", "databento-live", "alpaca", "ibkr")
 LIVE_SOURCES = frozenset({"databento-live", "alpaca", "ibkr"})
 # Sources that end when their input does: worth a progress bar.
-ONE_SHOT_SOURCES = frozenset({"databento-file"})
+ONE_SHOT_SOURCES = frozenset({"databento-file", "databento-hist"})
 METER_EVERY_S = 0.25
 
 
@@ -38,8 +38,12 @@ def build_source(
     seed: int,
     minutes: int,
     settings: Settings,
+    start: str | None = None,
+    end: str | None = None,
+    books: bool = False,
 ) -> Source:
-    """The named source, configured from the options and the settings (its keys)."""
+    """The named source, configured from the options and the settings (its keys); `books`
+    turns Databento MBO and MBP-10 records into order-book events."""
     if name == "synthetic":
         from ingest.synthetic.source import SyntheticSource
         from synth.config import SynthConfig
@@ -51,7 +55,23 @@ def build_source(
 
         if not paths:
             raise typer.BadParameter("databento-file needs --path FILE (one or more)")
-        return DatabentoFileSource(DatabentoFileConfig(paths=[str(p) for p in paths]))
+        return DatabentoFileSource(
+            DatabentoFileConfig(paths=[str(p) for p in paths], emit_books=books)
+        )
+    if name == "databento-hist":
+        from ingest.databento.adapter import DatabentoHistoricalSource
+        from ingest.databento.config import DatabentoHistoricalConfig
+
+        if not (dataset and len(schemas) == 1 and symbols and start and end):
+            raise typer.BadParameter(
+                "databento-hist needs --dataset, one --schema, --symbols, --start and --end"
+            )
+        historical = DatabentoHistoricalConfig(
+            dataset=dataset, schema=schemas[0], symbols=symbols, start=start, end=end,
+            download_dir=str(settings.data_dir / "databento"), emit_books=books,
+            api_key=settings.databento_api_key,
+        )  # fmt: skip
+        return DatabentoHistoricalSource(historical)
     if name == "databento-live":
         from ingest.databento.adapter import DatabentoLiveSource
         from ingest.databento.config import DatabentoLiveConfig
@@ -59,8 +79,9 @@ def build_source(
         if not (dataset and schemas and symbols):
             raise typer.BadParameter("databento-live needs --dataset, --schema and --symbols")
         config = DatabentoLiveConfig(
-            dataset=dataset, schemas=schemas, symbols=symbols, api_key=settings.databento_api_key
-        )
+            dataset=dataset, schemas=schemas, symbols=symbols, start=start, emit_books=books,
+            api_key=settings.databento_api_key,
+        )  # fmt: skip
         return DatabentoLiveSource(config)
     if name == "alpaca":
         from ingest.alpaca.adapter import AlpacaOptionSource
@@ -175,6 +196,13 @@ def register(app: typer.Typer) -> None:
         dataset: Annotated[str | None, typer.Option(help="Databento dataset")] = None,
         schema: Annotated[list[str] | None, typer.Option(help="Databento schema(s)")] = None,
         symbols: Annotated[list[str] | None, typer.Option(help="symbols to subscribe")] = None,
+        start: Annotated[
+            str | None, typer.Option(help="Databento: range start (hist), replay start (live)")
+        ] = None,
+        end: Annotated[str | None, typer.Option(help="databento-hist: range end")] = None,
+        books: Annotated[
+            bool, typer.Option("--books", help="Databento: MBO and MBP-10 as order-book events")
+        ] = False,
         speed: Annotated[float, typer.Option(help="synthetic pace; 0 = flat out")] = 1.0,
         seed: Annotated[int, typer.Option(help="synthetic seed")] = 0,
         minutes: Annotated[int, typer.Option(help="synthetic session length")] = 390,
@@ -197,6 +225,7 @@ def register(app: typer.Typer) -> None:
         built = build_source(
             source, paths=path or [], dataset=dataset, schemas=schema or [],
             symbols=symbols or [], speed=speed, seed=seed, minutes=minutes, settings=settings,
+            start=start, end=end, books=books,
         )  # fmt: skip
         config = IngestConfig(run_id=settings.run_id, reconnect=source in LIVE_SOURCES)
         metrics_path = settings.data_dir.resolve() / METRICS_FILE.format(source=built.name)

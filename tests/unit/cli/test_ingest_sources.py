@@ -10,6 +10,13 @@ from ingest.source import Source
 OPTIONS: dict[str, dict[str, object]] = {
     "synthetic": {},
     "databento-file": {"paths": [Path("session.dbn.zst")]},
+    "databento-hist": {
+        "dataset": "GLBX.MDP3",
+        "schemas": ["mbo"],
+        "symbols": ["ESH4"],
+        "start": "2023-12-25",
+        "end": "2023-12-26",
+    },
     "databento-live": {"dataset": "OPRA.PILLAR", "schemas": ["tcbbo"], "symbols": ["SPY.OPT"]},
     "alpaca": {"symbols": ["SPY"]},
     "ibkr": {"symbols": ["SPY   250321C00600000"]},
@@ -35,5 +42,14 @@ def test_a_source_missing_its_options_says_what_it_needs() -> None:
         build("databento-file")
     with pytest.raises(typer.BadParameter, match="--dataset"):
         build("databento-live")
+    with pytest.raises(typer.BadParameter, match="--start and --end"):
+        build("databento-hist", dataset="GLBX.MDP3", schemas=["mbo"], symbols=["ESH4"])
     with pytest.raises(typer.BadParameter, match="expected a source"):
         build("bloomberg")
+
+
+@pytest.mark.parametrize("name", ["databento-file", "databento-hist", "databento-live"])
+def test_books_turns_databento_order_book_records_into_events(name: str) -> None:
+    assert not build(name, **OPTIONS[name]).normaliser.emit_books  # type: ignore[attr-defined]
+    with_books = build(name, **OPTIONS[name], books=True)
+    assert with_books.normaliser.emit_books  # type: ignore[attr-defined]
