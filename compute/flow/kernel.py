@@ -771,13 +771,9 @@ class FlowKernel:
             self.counters[CT_BLOCKS_WITHOUT_LIT_REFERENCE] += 1
             return
         blocks = self.blocks
-        pos = self.scalars[S_BLOCK_TAIL]
-        self.scalars[S_BLOCK_TAIL] = pos + 1
+        pos = self.push_window(blocks, S_BLOCK_TAIL, t + self.dark_impact_window, B_DEADLINE)
         b = pos % blocks.shape[0]
         blocks[b, B_NAME] = name
-        blocks[b, B_DEADLINE] = t + self.dark_impact_window
-        if blocks[b, B_DEADLINE] < self.dark_deadline:
-            self.dark_deadline = blocks[b, B_DEADLINE]
         blocks[b, B_TS_RECV] = t
         blocks[b, B_MEMBER] = self.new_dark_member(events, i, bucket, bid, ask)
         blocks[b, B_NOTIONAL] = notional
@@ -790,13 +786,9 @@ class FlowKernel:
     def open_episode(self, name: int, t: int) -> int:
         """A new episode of `name` opening at `t`; its ring position."""
         episodes = self.episodes
-        pos = self.scalars[S_EPISODE_TAIL]
-        self.scalars[S_EPISODE_TAIL] = pos + 1
+        pos = self.push_window(episodes, S_EPISODE_TAIL, t + self.dark_episode_window, EP_DEADLINE)
         e = pos % episodes.shape[0]
         episodes[e, EP_NAME] = name
-        episodes[e, EP_DEADLINE] = t + self.dark_episode_window
-        if episodes[e, EP_DEADLINE] < self.dark_deadline:
-            self.dark_deadline = episodes[e, EP_DEADLINE]
         episodes[e, EP_REF_PX] = self.reference(name)
         for f in range(4):
             episodes[e, EP_REF_QUOTE + f] = self.lit[name, E_QUOTE + f]
@@ -805,6 +797,16 @@ class FlowKernel:
         for f in range(EP_COUNT, EP_LAST_TS + 1):
             episodes[e, f] = 0
         self.lit[name, E_EPISODE] = pos
+        return pos
+
+    def push_window(self, ring: Any, tail_at: int, deadline: int, deadline_at: int) -> int:
+        """A new window at the tail of `ring` (position kept at scalars `tail_at`) closing
+        at `deadline` (column `deadline_at`); its ring position."""
+        pos = self.scalars[tail_at]
+        self.scalars[tail_at] = pos + 1
+        ring[pos % ring.shape[0], deadline_at] = deadline
+        if deadline < self.dark_deadline:
+            self.dark_deadline = deadline
         return pos
 
     def new_dark_member(self, events: Any, i: int, bucket: int, bid: int, ask: int) -> int:
@@ -874,26 +876,15 @@ class FlowKernel:
         if impact > self.dark_max_impact * FIXED_SCALE or self.scalars[S_OVERFLOW] >= 0:
             return
         m = blocks[b, B_MEMBER]
-        members = self.dark_members
-        d = self.n_dark
-        out = self.dark_out
-        out[d, D_KIND] = DK_ABSORBED_BLOCK
-        out[d, D_TS_RECV] = blocks[b, B_TS_RECV]
-        out[d, D_NAME] = name
-        out[d, D_TS_START] = members[m, M_TS_EVENT]
-        out[d, D_TS_END] = members[m, M_TS_EVENT]
-        out[d, D_SIZE] = members[m, M_SIZE]
-        out[d, D_NOTIONAL] = blocks[b, B_NOTIONAL]
-        out[d, D_COUNT] = 1
-        out[d, D_IMPACT] = impact
-        out[d, D_QUOTED] = quoted
-        out[d, D_MEMBERS] = self.n_dark_members
-        out[d, D_QUOTES] = 0
+        ts_event = self.dark_members[m, M_TS_EVENT]
+        d = self.dark_row(
+            DK_ABSORBED_BLOCK, blocks[b, B_TS_RECV], name, ts_event, ts_event,
+            self.dark_members[m, M_SIZE], blocks[b, B_NOTIONAL], 1, impact, quoted,
+        )  # fmt: skip
         self.add_quote(d, blocks, b, B_REF_QUOTE)
         if quoted:
             self.add_quote(d, lit, name, E_QUOTE)
         self.copy_dark_member(m)
-        self.n_dark = d + 1
 
     def judge_episode(self, e: int) -> None:
         """Stealth accumulation or distribution: enough prints on one side of the lit mid
@@ -920,27 +911,39 @@ class FlowKernel:
             kind = DK_DISTRIBUTION
         else:
             return
-        d = self.n_dark
-        out = self.dark_out
-        out[d, D_KIND] = kind
-        out[d, D_TS_RECV] = episodes[e, EP_LAST_TS]
-        out[d, D_NAME] = name
-        out[d, D_TS_START] = episodes[e, EP_TS_START]
-        out[d, D_TS_END] = episodes[e, EP_TS_END]
-        out[d, D_SIZE] = episodes[e, EP_SIZE]
-        out[d, D_NOTIONAL] = episodes[e, EP_NOTIONAL]
-        out[d, D_COUNT] = n
-        out[d, D_IMPACT] = move
-        out[d, D_QUOTED] = 0
-        out[d, D_MEMBERS] = self.n_dark_members
-        out[d, D_QUOTES] = 0
+        d = self.dark_row(
+            kind, episodes[e, EP_LAST_TS], name, episodes[e, EP_TS_START],
+            episodes[e, EP_TS_END], episodes[e, EP_SIZE], episodes[e, EP_NOTIONAL], n, move, 0,
+        )  # fmt: skip
         self.add_quote(d, episodes, e, EP_REF_QUOTE)
         self.add_quote(d, self.lit, name, E_QUOTE)
         m = episodes[e, EP_MEMBERS]
         while m >= 0:
             self.copy_dark_member(m)
             m = self.dark_members[m, M_NEXT]
+
+    def dark_row(
+        self, kind: int, ts_recv: int, name: int, ts_start: int, ts_end: int, size: int,
+        notional: int, count: int, impact: int, quoted: int,
+    ) -> int:  # fmt: skip
+        """A new dark-pool output row (no quotes yet; members from the next output member
+        row on)."""
+        out = self.dark_out
+        d = self.n_dark
+        out[d, D_KIND] = kind
+        out[d, D_TS_RECV] = ts_recv
+        out[d, D_NAME] = name
+        out[d, D_TS_START] = ts_start
+        out[d, D_TS_END] = ts_end
+        out[d, D_SIZE] = size
+        out[d, D_NOTIONAL] = notional
+        out[d, D_COUNT] = count
+        out[d, D_IMPACT] = impact
+        out[d, D_QUOTED] = quoted
+        out[d, D_MEMBERS] = self.n_dark_members
+        out[d, D_QUOTES] = 0
         self.n_dark = d + 1
+        return d
 
     def add_quote(self, d: int, source: Any, row: int, at: int) -> None:
         """Append the quote at `source[row, at:at + 4]` (if any) to dark row `d`'s quotes,
