@@ -43,7 +43,7 @@ BUSY_DARK = EngineConfig(
     darkpool_episode_min_side_pct=60,
     darkpool_episode_min_move_bps=2,
 )
-DARK_COUNTERS = (
+EQUITY_COUNTERS = (
     "equity_quotes_unusable",
     "equity_quotes_late_ignored",
     "equity_prints_unusable",
@@ -239,7 +239,7 @@ def test_the_dark_pool_sessions_reach_every_verdict_and_counter() -> None:
         counters.update(spec_counters)
         assert_same(events, random_splits(rng, len(events)), BUSY_DARK, 1)
     assert set(kinds) == {"absorbed_block", "stealth_accumulation", "distribution"}, kinds
-    assert set(DARK_COUNTERS) <= set(counters), counters
+    assert set(EQUITY_COUNTERS) <= set(counters), counters
 
 
 def test_kernel_equals_the_struct_engine_on_a_long_session_one_event_per_batch() -> None:
