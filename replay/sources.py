@@ -11,6 +11,7 @@ from pathlib import Path
 
 import databento_dbn as dbn
 import numpy as np
+import pyarrow as pa
 import redis
 from databento import DBNStore
 
@@ -19,6 +20,13 @@ from compute.flow.columnar import ColumnarState
 from infra.settings import get_settings
 from infra.warehouse import MARKET_EVENTS, Warehouse
 from ingest.databento.adapter import DatabentoHistoricalSource
+from ingest.databento.arrow import (
+    TablesByType,
+    events_tables,
+    merge_tables,
+    record_path_tables,
+    trade_file_tables,
+)
 from ingest.databento.bulk import BULK_SCHEMAS, bulk_file_events
 from ingest.databento.config import DatabentoHistoricalConfig
 from ingest.databento.files import (
@@ -31,6 +39,7 @@ from ingest.databento.files import (
 from ingest.databento.parsing import RecordNormaliser
 from ingest.merge import merge_canonical
 from replay.window import REFERENCE
+from schemas.arrow_order import canonical_table
 from schemas.events import EquityPrint, Event, OptionPrint
 from schemas.ordering import canonical_sort
 
@@ -110,6 +119,31 @@ class SessionSpan:
         return SessionSpan(first, last) if self.last and first <= last else SessionSpan(0, 0)
 
 
+@dataclass(frozen=True, slots=True)
+class _DbnPlan:
+    """How a replay reads its files: the shared normaliser, the definition files (read
+    first), per other file whether its prints are kept and whether it goes column-wise."""
+
+    normaliser: RecordNormaliser
+    definitions: list[Path]
+    keep_prints: dict[Path, bool]
+    column_wise: dict[Path, bool]
+    span: SessionSpan
+
+
+def _dbn_plan(paths: Sequence[Path]) -> _DbnPlan:
+    surveys = {path: survey_dbn(path) for path in paths}
+    keep_prints = print_files(paths)
+    schemas = {path: _schema_name(_metadata(path))[1] for path in paths}
+    definitions = [p for p in paths if schemas[p] == "definition"]
+    column_wise = {
+        p: keep_prints[p] and schemas[p] in BULK_SCHEMAS and _whole(surveys[p]) for p in paths
+    }
+    market = [surveys[p] for p in paths if schemas[p] in MARKET_SCHEMAS]
+    span = SessionSpan.of_files(market)
+    return _DbnPlan(RecordNormaliser("databento"), definitions, keep_prints, column_wise, span)
+
+
 def dbn_events(paths: Sequence[Path]) -> tuple[Iterator[Event], SessionSpan]:
     """The files' events merged in canonical order, and the span of time they cover.
 
@@ -119,24 +153,45 @@ def dbn_events(paths: Sequence[Path]) -> tuple[Iterator[Event], SessionSpan]:
     (`bulk_file_events`) without running ahead of the definitions they need. A print file
     cut short goes the record way, which reports where it stops.
     """
-    surveys = {path: survey_dbn(path) for path in paths}
-    normaliser = RecordNormaliser("databento")
-    keep_prints = print_files(paths)
-    schemas = {path: _schema_name(_metadata(path))[1] for path in paths}
-    definitions = [p for p in paths if schemas[p] == "definition"]
+    plan = _dbn_plan(paths)
+    normaliser = plan.normaliser
     streams: list[Iterable[Event]] = [
-        list(iter_file_events(definitions, normaliser=normaliser)) if definitions else []
+        list(iter_file_events(plan.definitions, normaliser=normaliser)) if plan.definitions else []
     ]
     for path in paths:
-        if path in definitions:
+        if path in plan.definitions:
             continue
-        if keep_prints[path] and schemas[path] in BULK_SCHEMAS and _whole(surveys[path]):
+        if plan.column_wise[path]:
             streams.append(bulk_file_events(path, normaliser=normaliser))
             continue
         stream = iter_file_events(path, normaliser=normaliser)
-        streams.append(stream if keep_prints[path] else _without_prints(stream))
-    market = [surveys[p] for p in paths if schemas[p] in MARKET_SCHEMAS]
-    return merge_canonical(streams), SessionSpan.of_files(market)
+        streams.append(stream if plan.keep_prints[path] else _without_prints(stream))
+    return merge_canonical(streams), plan.span
+
+
+def dbn_tables(paths: Sequence[Path]) -> tuple[dict[type[Event], pa.Table], SessionSpan]:
+    """`dbn_events` as raw Arrow tables (`schemas.raw_arrow`), one per event type, each in
+    canonical order, and the span of time they cover. Print files are decoded column-wise
+    (`ingest.databento.arrow`), without an event object per print."""
+    plan = _dbn_plan(paths)
+    normaliser = plan.normaliser
+    tables: TablesByType = {}
+    if plan.definitions:
+        events = list(iter_file_events(plan.definitions, normaliser=normaliser))
+        merge_tables(tables, events_tables(events))
+    for path in paths:
+        if path in plan.definitions:
+            continue
+        if plan.column_wise[path]:
+            store = DBNStore.from_file(path)
+            schema = str(store.schema)
+            for chunk in trade_file_tables(store, schema, normaliser):
+                merge_tables(tables, chunk)
+            continue
+        keep = plan.keep_prints[path]
+        merge_tables(tables, record_path_tables(path, normaliser, keep_prints=keep))
+    ordered = {t: canonical_table(t, parts) for t, parts in tables.items()}
+    return ordered, plan.span
 
 
 def _whole(survey: DbnSurvey | None) -> bool:

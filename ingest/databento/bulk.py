@@ -143,6 +143,19 @@ def _bulk_chunk(array: Any, schema: str, normaliser: RecordNormaliser, version: 
 def _row_targets(array: Any, symbology: Symbology) -> tuple[np.ndarray, np.ndarray]:
     """Each row's print target, and which rows the record path must take instead (it
     quarantines them or decides otherwise)."""
+    targets, index, special = resolve_rows(array, symbology)
+    resolved = np.empty(len(targets), dtype=object)
+    for at, target in enumerate(targets):
+        resolved[at] = target
+    return resolved[index], special
+
+
+def resolve_rows(
+    array: Any, symbology: Symbology
+) -> tuple[list[PrintTarget | None], np.ndarray, np.ndarray]:
+    """Who a chunk's rows are about, resolved once per (publisher, instrument, day): those
+    targets (None where the record path decides), each row's index into them, and which
+    rows the record path must take (it quarantines them or decides otherwise)."""
     ts_recv = array["ts_recv"]
     price = array["price"]
     special = (
@@ -167,14 +180,14 @@ def _row_targets(array: Any, symbology: Symbology) -> tuple[np.ndarray, np.ndarr
         | (array["instrument_id"].astype(np.uint64) << np.uint64(16))
         | days.astype(np.uint64)
     )
-    unique_keys, inverse = np.unique(keys, return_inverse=True)
-    resolved = np.empty(len(unique_keys), dtype=object)
-    unresolved = np.zeros(len(unique_keys), dtype=bool)
-    for index, key in enumerate(unique_keys.tolist()):
-        target = _print_target(symbology, key >> 48, (key >> 16) & 0xFFFF_FFFF, key & 0xFFFF)
-        resolved[index] = target
-        unresolved[index] = target is None
-    return resolved[inverse], special | unresolved[inverse]
+    unique_keys, index = np.unique(keys, return_inverse=True)
+    index = index.reshape(-1)
+    targets = [
+        _print_target(symbology, key >> 48, (key >> 16) & 0xFFFF_FFFF, key & 0xFFFF)
+        for key in unique_keys.tolist()
+    ]
+    unresolved = np.array([target is None for target in targets], dtype=bool)
+    return targets, index, special | unresolved[index]
 
 
 def _print_target(
