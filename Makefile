@@ -20,12 +20,18 @@ $(KERNELS): $(STAMP) $(KERNEL_SOURCES)
 	$(VENV)/bin/python setup.py -q build_ext --inplace
 	touch $(KERNELS)
 
-install: $(STAMP) $(KERNELS)
+# The tests verify the systemd units with systemd-analyze; a fresh machine may lack it.
+SYSTEMD_ANALYZE := $(VENV)/.systemd-analyze
+$(SYSTEMD_ANALYZE): $(STAMP) deploy/ensure-systemd-analyze.sh
+	sh deploy/ensure-systemd-analyze.sh
+	touch $(SYSTEMD_ANALYZE)
+
+install: $(STAMP) $(KERNELS) $(SYSTEMD_ANALYZE)
 
 up: $(STAMP) $(KERNELS)
 	$(VENV)/bin/flowtape up
 
-test: $(STAMP) $(KERNELS)
+test: $(STAMP) $(KERNELS) $(SYSTEMD_ANALYZE)
 	$(VENV)/bin/pytest
 
 lint: $(STAMP)
