@@ -12,6 +12,7 @@ COPY synth synth
 COPY live live
 COPY replay replay
 COPY analytics analytics
+COPY ops ops
 COPY api api
 COPY cli cli
 COPY flowtape flowtape

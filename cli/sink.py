@@ -38,6 +38,9 @@ def register(app: typer.Typer) -> None:
         until_idle: Annotated[
             bool, typer.Option("--until-idle", help="Exit once everything stored is caught up.")
         ] = False,
+        health_port: Annotated[
+            int | None, typer.Option(help="Serve /health on 127.0.0.1 at this port.")
+        ] = None,
     ) -> None:
         """Store RAW and DERIVED in ClickHouse, exactly once, until Ctrl-C (or caught up with
         --until-idle). Applies RETENTION_DAYS_<TABLE> TTLs first; keeps its metrics in
@@ -59,5 +62,6 @@ def register(app: typer.Typer) -> None:
                 streams=streams,
                 config=config,
                 until_idle=until_idle,
+                health_port=health_port,
             )
         typer.echo(json.dumps(metrics, sort_keys=True))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
@@ -20,9 +21,11 @@ from infra.warehouse import Warehouse
 from live.sink.config import SinkConfig
 from live.sink.consumer import StreamSink
 from live.sink.errors import SinkError
+from live.sink.health import SinkHealth
 from live.sink.metrics import SinkMetrics, StreamMetrics
 from live.sink.positions import STREAM_EVENTS
 from live.sink.retention import apply_retention, retention_from_settings
+from ops.health import serve_health
 from schemas.subjects import DERIVED_STREAM, RAW_STREAM
 
 log = logging.getLogger("flowtape.sink")
@@ -111,14 +114,18 @@ def run_sink(
     streams: list[str],
     config: SinkConfig,
     until_idle: bool,
+    health_port: int | None = None,
 ) -> dict[str, object]:
     """`flowtape sink`: apply the retention settings, then store the streams until SIGTERM or
-    SIGINT (or, with `until_idle`, until caught up); returns the metrics."""
+    SIGINT (or, with `until_idle`, until caught up), serving `/health` on 127.0.0.1:
+    `health_port` when given; returns the metrics."""
     warehouse = _connect_warehouse(clickhouse_url, settings, wait_s=60.0)
     try:
         for table, what in apply_retention(warehouse, retention_from_settings(settings)).items():
             log.info("retention: %s: %s", table, what)
-        return asyncio.run(_serve(nats_url, warehouse, settings, streams, config, until_idle))
+        return asyncio.run(
+            _serve(nats_url, warehouse, settings, streams, config, until_idle, health_port)
+        )
     finally:
         warehouse.close()
 
@@ -154,21 +161,27 @@ async def _ensure_streams(bus: Bus, settings: Settings) -> None:
 
 async def _serve(
     nats_url: str, warehouse: Warehouse, settings: Settings, streams: list[str],
-    config: SinkConfig, until_idle: bool,
+    config: SinkConfig, until_idle: bool, health_port: int | None,
 ) -> dict[str, object]:  # fmt: skip
     bus = await Bus.connect(nats_url, name="flowtape-sink")
     try:
         await _ensure_streams(bus, settings)
         metrics_path = settings.data_dir.resolve() / METRICS_FILE
         sink = Sink(bus, warehouse, config=config, streams=streams, metrics_path=metrics_path)
-        if until_idle:
-            await sink.run_until_idle()
-        else:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(signum, stop.set)
-            await sink.run(stop)
+        async with contextlib.AsyncExitStack() as serving:
+            if health_port is not None:
+                health = SinkHealth(sink)
+                runner = await serve_health(health.report, "127.0.0.1", health_port)
+                serving.push_async_callback(runner.cleanup)
+                serving.callback(asyncio.create_task(health.keep_observing()).cancel)
+            if until_idle:
+                await sink.run_until_idle()
+            else:
+                stop = asyncio.Event()
+                loop = asyncio.get_running_loop()
+                for signum in (signal.SIGTERM, signal.SIGINT):
+                    loop.add_signal_handler(signum, stop.set)
+                await sink.run(stop)
         return sink.metrics.as_dict()
     finally:
         await bus.close()

@@ -1,0 +1,1 @@
+"""Operations: the health contract every service serves, and what reads it."""
