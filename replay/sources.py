@@ -21,11 +21,12 @@ from infra.settings import get_settings
 from infra.warehouse import MARKET_EVENTS, Warehouse
 from ingest.databento.adapter import DatabentoHistoricalSource
 from ingest.databento.arrow import (
+    COLUMN_SCHEMAS,
     TablesByType,
+    column_file_tables,
     events_tables,
     merge_tables,
     record_path_tables,
-    trade_file_tables,
 )
 from ingest.databento.bulk import BULK_SCHEMAS, bulk_file_events
 from ingest.databento.config import DatabentoHistoricalConfig
@@ -127,7 +128,8 @@ class _DbnPlan:
     normaliser: RecordNormaliser
     definitions: list[Path]
     keep_prints: dict[Path, bool]
-    column_wise: dict[Path, bool]
+    column_wise: dict[Path, bool]  # trade files the event path decodes column-wise
+    column_tables: dict[Path, bool]  # files the table path decodes column-wise
     span: SessionSpan
 
 
@@ -136,12 +138,12 @@ def _dbn_plan(paths: Sequence[Path]) -> _DbnPlan:
     keep_prints = print_files(paths)
     schemas = {path: _schema_name(_metadata(path))[1] for path in paths}
     definitions = [p for p in paths if schemas[p] == "definition"]
-    column_wise = {
-        p: keep_prints[p] and schemas[p] in BULK_SCHEMAS and _whole(surveys[p]) for p in paths
-    }
+    column_wise = {p: schemas[p] in BULK_SCHEMAS and _whole(surveys[p]) for p in paths}
+    column_tables = {p: schemas[p] in COLUMN_SCHEMAS and _whole(surveys[p]) for p in paths}
     market = [surveys[p] for p in paths if schemas[p] in MARKET_SCHEMAS]
     span = SessionSpan.of_files(market)
-    return _DbnPlan(RecordNormaliser("databento"), definitions, keep_prints, column_wise, span)
+    normaliser = RecordNormaliser("databento")
+    return _DbnPlan(normaliser, definitions, keep_prints, column_wise, column_tables, span)
 
 
 def dbn_events(paths: Sequence[Path]) -> tuple[Iterator[Event], SessionSpan]:
@@ -161,7 +163,7 @@ def dbn_events(paths: Sequence[Path]) -> tuple[Iterator[Event], SessionSpan]:
     for path in paths:
         if path in plan.definitions:
             continue
-        if plan.column_wise[path]:
+        if plan.column_wise[path] and plan.keep_prints[path]:
             streams.append(bulk_file_events(path, normaliser=normaliser))
             continue
         stream = iter_file_events(path, normaliser=normaliser)
@@ -171,8 +173,9 @@ def dbn_events(paths: Sequence[Path]) -> tuple[Iterator[Event], SessionSpan]:
 
 def dbn_tables(paths: Sequence[Path]) -> tuple[dict[type[Event], pa.Table], SessionSpan]:
     """`dbn_events` as raw Arrow tables (`schemas.raw_arrow`), one per event type, each in
-    canonical order, and the span of time they cover. Print files are decoded column-wise
-    (`ingest.databento.arrow`), without an event object per print."""
+    canonical order, and the span of time they cover. Trade and top-of-book change files are
+    decoded column-wise (`ingest.databento.arrow`), without an event object per print or
+    quote."""
     plan = _dbn_plan(paths)
     normaliser = plan.normaliser
     tables: TablesByType = {}
@@ -182,14 +185,12 @@ def dbn_tables(paths: Sequence[Path]) -> tuple[dict[type[Event], pa.Table], Sess
     for path in paths:
         if path in plan.definitions:
             continue
-        if plan.column_wise[path]:
-            store = DBNStore.from_file(path)
-            schema = str(store.schema)
-            for chunk in trade_file_tables(store, schema, normaliser):
-                merge_tables(tables, chunk)
-            continue
         keep = plan.keep_prints[path]
-        merge_tables(tables, record_path_tables(path, normaliser, keep_prints=keep))
+        if plan.column_tables[path]:
+            for chunk in column_file_tables(DBNStore.from_file(path), normaliser, keep_prints=keep):
+                merge_tables(tables, chunk)
+        else:
+            merge_tables(tables, record_path_tables(path, normaliser, keep_prints=keep))
     ordered = {t: canonical_table(t, parts) for t, parts in tables.items()}
     return ordered, plan.span
 

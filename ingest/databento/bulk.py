@@ -147,27 +147,28 @@ def _row_targets(array: Any, symbology: Symbology) -> tuple[np.ndarray, np.ndarr
     resolved = np.empty(len(targets), dtype=object)
     for at, target in enumerate(targets):
         resolved[at] = target
-    return resolved[index], special
+    return resolved[index], special | print_problems(array)
+
+
+def print_problems(array: Any) -> np.ndarray:
+    """The trade rows the record path quarantines or looks closer at for what they say."""
+    price = array["price"]
+    special = (price == UNDEF_PRICE) | (price < 0) | (array["size"] == 0)
+    special |= array["ts_event"] == UNDEF_TIMESTAMP
+    # tcbbo arrays use the CBBO layout, where the (always trade) action is reserved.
+    if "action" in (array.dtype.names or ()):
+        special |= array["action"] != b"T"
+    return special
 
 
 def resolve_rows(
     array: Any, symbology: Symbology
 ) -> tuple[list[PrintTarget | None], np.ndarray, np.ndarray]:
     """Who a chunk's rows are about, resolved once per (publisher, instrument, day): those
-    targets (None where the record path decides), each row's index into them, and which
-    rows the record path must take (it quarantines them or decides otherwise)."""
+    targets (None where the record path decides), each row's index into them, and the rows
+    the record path must take for who they are about (undefined receive time, unresolved)."""
     ts_recv = array["ts_recv"]
-    price = array["price"]
-    special = (
-        (price == UNDEF_PRICE)
-        | (price < 0)
-        | (array["size"] == 0)
-        | (array["ts_event"] == UNDEF_TIMESTAMP)
-        | (ts_recv == UNDEF_TIMESTAMP)
-    )
-    # tcbbo arrays use the CBBO layout, where the (always trade) action is reserved.
-    if "action" in (array.dtype.names or ()):
-        special |= array["action"] != b"T"
+    special = ts_recv == UNDEF_TIMESTAMP
     # Resolve each (publisher, instrument, day) once per chunk: packed into one uint64
     # (16 + 32 + 16 bits; days since 1970 stay below 2**16 until 2149).
     days = ts_recv // NS_PER_DAY

@@ -12,7 +12,7 @@ import pytest
 
 from infra.warehouse import events_to_arrow
 from replay.sources import dbn_events, dbn_tables
-from schemas.events import Event, OptionPrint, OptionQuote, Quarantined
+from schemas.events import EquityPrint, Event, OptionPrint, OptionQuote, Quarantined
 from schemas.raw_arrow import RAW_SCHEMAS
 from synth.config import SynthConfig, hard_config
 from synth.session import generate_session, write_session
@@ -159,3 +159,83 @@ def test_a_print_file_cut_short_reads_as_the_event_path_tables(tmp_path: Path) -
     got = assert_same_tables([cut, *paths[1:]])
     assert "truncated_dbn" in got[Quarantined].column("reason").to_pylist()
     assert got[OptionPrint].num_rows == 9
+
+
+def mbp1(
+    iid: int, ts_recv: int, bid: int, ask: int, *, publisher: int, action: str = "A",
+    price: int = 0, size: int = 0, sequence: int = 1,
+) -> dbn.MBP1Msg:  # fmt: skip
+    return dbn.MBP1Msg(
+        publisher_id=publisher, instrument_id=iid, ts_event=ts_recv - 100, price=price,
+        size=size, action=dbn.Action(action), side=dbn.Side.BID, depth=0, ts_recv=ts_recv,
+        sequence=sequence, levels=dbn.BidAskPair(bid_px=bid, ask_px=ask, bid_sz=5, ask_sz=7),
+    )  # fmt: skip
+
+
+XNAS = 2
+AAPL_EQUITY = {"AAPL": 77}
+
+
+def quote_session(folder: Path) -> list[Path]:
+    """Top-of-book change files as the print sources: OPRA cmbp-1 (trades among its quotes,
+    bad and out-of-order quotes), OPRA mbp-1 (venue quotes, skipped; its trades not taken)
+    and XNAS mbp-1 equity quotes and trades, bad ones too."""
+    definitions = write_dbn(
+        folder / "d.definition.dbn.zst",
+        metadata(SYMBOLS, schema=dbn.Schema.DEFINITION),
+        [option_definition(1, CALL, T0 - 10**9), option_definition(2, PUT, T0 - 10**9)],
+    )
+    undefined_ts_event = cmbp1(2, T0 + 700, PX - 5, PX + 5)
+    undefined_ts_event.ts_event = 2**64 - 1
+    trade_rows = {"action": dbn.Action.TRADE, "price": PX, "size": 2}
+    consolidated = [
+        cmbp1(1, T0 + 100, PX - 10, PX + 10),
+        cmbp1(1, T0 + 200, PX - 10, PX + 10, **trade_rows),  # a print: this file gives them
+        cmbp1(2, T0 + 300, 0, 2**63 - 1, bid_sz=0),  # empty
+        cmbp1(2, T0 + 250, PX - 10, PX + 10),  # out of order
+        cmbp1(99, T0 + 400, PX - 10, PX + 10),  # unmapped
+        cmbp1(1, T0 + 500, 2**63 - 1, PX + 10),  # one-sided: a quote
+        cmbp1(1, T0 + 450, PX - 10, PX + 10, **trade_rows),  # a late print
+        undefined_ts_event,
+        cmbp1(2, T0 + 800, PX - 10, PX + 10, publisher=OPRA_CONS),
+    ]
+    venue = [
+        mbp1(1, T0 + 150, PX - 10, PX + 10, publisher=22),  # venue quote: skipped
+        mbp1(1, T0 + 160, PX - 10, PX + 10, publisher=22, action="T", price=PX, size=1),
+        mbp1(1, T0 + 170, PX - 10, PX + 10, publisher=22, action="T", price=-1, size=1),
+    ]
+    equity = [
+        mbp1(77, T0 + 100, PX - 10, PX + 10, publisher=XNAS, sequence=1),
+        mbp1(77, T0 + 120, PX + 10, PX - 10, publisher=XNAS, sequence=2),  # crossed
+        mbp1(77, T0 + 130, PX, PX, publisher=XNAS, action="T", price=PX, size=100, sequence=3),
+        mbp1(77, T0 + 110, PX - 9, PX + 9, publisher=XNAS, sequence=4),  # out of order
+        mbp1(77, T0 + 140, -3, PX, publisher=XNAS, sequence=5),  # negative price
+        mbp1(77, T0 + 900, PX - 9, PX + 9, publisher=XNAS, sequence=6),
+    ]
+    return [
+        write_dbn(
+            folder / "opra.cmbp-1.dbn.zst",
+            metadata(SYMBOLS, schema=dbn.Schema.CMBP_1),
+            consolidated,
+        ),
+        definitions,
+        write_dbn(folder / "opra.mbp-1.dbn.zst", metadata(SYMBOLS, schema=dbn.Schema.MBP_1), venue),
+        write_dbn(
+            folder / "xnas.mbp-1.dbn.zst",
+            metadata(AAPL_EQUITY, dataset="XNAS.ITCH", schema=dbn.Schema.MBP_1),
+            equity,
+        ),
+    ]
+
+
+def test_top_of_book_files_read_as_the_event_path_tables(tmp_path: Path) -> None:
+    got = assert_same_tables(quote_session(tmp_path))
+    reasons = got[Quarantined].column("reason").to_pylist()
+    for reason in ("empty_quote", "unmapped_instrument", "undefined_ts_event",
+                   "crossed_quote", "negative_price", "out_of_order"):  # fmt: skip
+        assert reason in reasons
+    assert reasons.count("out_of_order") == 3  # a quote, a print and an equity quote
+    assert got[OptionPrint].num_rows == 1  # the cmbp-1 trade in order
+    assert got[EquityPrint].num_rows == 1
+    assert got[OptionQuote].column("bid_px").null_count == 1
+    assert set(got[OptionQuote].column("publisher_id").to_pylist()) == {OPRA_CONS}
