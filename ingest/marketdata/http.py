@@ -5,14 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from ingest.marketdata.service import MarketDataService
+from ops.health import health_handler
 
 
 def build_app(service: MarketDataService) -> web.Application:
     """The routes, reading `service` live."""
-
-    async def health(_: web.Request) -> web.Response:
-        report = service.health_report()
-        return web.json_response(report, status=200 if report["status"] == "ok" else 503)
 
     async def metrics(_: web.Request) -> web.Response:
         text = service.metrics.prometheus(service.queue.stats())
@@ -36,7 +33,7 @@ def build_app(service: MarketDataService) -> web.Application:
         return web.json_response(service.bus_stats())
 
     app = web.Application()
-    app.router.add_get("/health", health)
+    app.router.add_get("/health", health_handler(service.health_report))
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/latest", latest)
     app.router.add_get("/bus-stats", bus_stats)

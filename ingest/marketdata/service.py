@@ -25,6 +25,7 @@ from infra.bus import Bus, chunk_events
 from ingest.marketdata.backpressure import BackpressureQueue
 from ingest.marketdata.metrics import MarketDataMetrics
 from ingest.source import Source
+from ops.health import HealthStatus, HealthTracker
 from schemas.codec import to_json
 from schemas.events import Event
 from schemas.subjects import md_subject, raw_subject
@@ -52,7 +53,7 @@ class MarketDataService:
         self.config = config
         self.queue = BackpressureQueue(config.queue_capacity)
         self.metrics = MarketDataMetrics()
-        self.started = time.monotonic()
+        self.tracker = HealthTracker()
         self.phase = "starting"
         self._stopping = asyncio.Event()
         self._outbox: list[tuple[str, bytes, int]] = []
@@ -66,27 +67,25 @@ class MarketDataService:
         return self.queue.idle and not self._outbox
 
     @property
-    def health(self) -> str:
+    def health(self) -> HealthStatus:
         if self.queue.degraded or self.metrics.publish_failures and self._outbox:
             return "degraded"
         return "ok"
 
     def health_report(self) -> dict[str, Any]:
-        """The health contract: status, uptime, lastCycle, errors (and how long each
-        provider has sent no market data)."""
+        """The health contract (ops.health), with how long each provider has sent no market
+        data."""
         now = time.monotonic()
-        return {
-            "status": self.health,
-            "uptime": round(time.monotonic() - self.started, 3),
-            "lastCycle": self.metrics.last_publish_wall_ns,
-            "errors": self.metrics.publish_failures,
-            "phase": self.phase,
-            "queue": self.queue.state,
-            "providers": {
+        return self.tracker.report(
+            self.health,
+            phase=self.phase,
+            queue=self.queue.state,
+            publishedEvents=self.metrics.published_events,
+            providers={
                 name: {"silent_s": round(now - seen, 3)}
                 for name, seen in sorted(self.metrics.last_data.items())
             },
-        }
+        )
 
     def bus_stats(self) -> dict[str, Any]:
         return {
@@ -144,6 +143,7 @@ class MarketDataService:
                 await self._send_outbox()
             except Exception as exc:  # the log is unreachable: keep the messages, back off
                 self.metrics.publish_failures += 1
+                self.tracker.error(f"publish: {exc!r}"[:500])
                 log.warning("publish failed (%r); retrying in %.1fs", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.config.backoff_max_s)
@@ -177,3 +177,4 @@ class MarketDataService:
             self.metrics.published_messages += 1
             self.metrics.published_events += count
         self.metrics.last_publish_wall_ns = time.time_ns()
+        self.tracker.cycle()

@@ -70,6 +70,9 @@ async def test_a_stalled_publisher_keeps_trades_and_accounts_for_every_drop(
         gate.set()
         await wait_for(lambda: service.metrics.publish_failures > 0)
         assert service.health == "degraded"
+        health = service.health_report()  # the contract says so, with what failed
+        assert health["status"] == "degraded" and health["lastCycle"] is not None
+        assert health["errors"]["count"] >= 1 and health["errors"]["last"].startswith("publish")
         assert service.queue.dropped == {
             "provider_heartbeat": 3, "crypto_quote": 3, "crypto_trade": 1,
         }  # fmt: skip
