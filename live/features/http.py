@@ -11,12 +11,10 @@ import msgspec
 from aiohttp import WSCloseCode, web
 
 from live.features.service import FeaturesService
+from ops.health import health_handler
 
 
 def build_app(service: FeaturesService) -> web.Application:
-    async def health(_: web.Request) -> web.Response:
-        return web.json_response(service.health_report())
-
     async def features_latest(request: web.Request) -> web.Response:
         symbol = request.query.get("symbol", "")
         if not symbol:
@@ -66,7 +64,7 @@ def build_app(service: FeaturesService) -> web.Application:
 
     app = web.Application()
     app.on_shutdown.append(close_sockets)
-    app.router.add_get("/health", health)
+    app.router.add_get("/health", health_handler(service.health_report))
     app.router.add_get("/features/latest", features_latest)
     app.router.add_get("/state/latest", state_latest)
     app.router.add_get("/stats", stats)

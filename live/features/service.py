@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections import Counter, deque
 from typing import Any
 
@@ -20,6 +19,7 @@ import msgspec
 from compute.features import FeaturesConfig, finish, initial_state, step
 from infra.bus import Bus
 from live.reorder import ReorderBuffer
+from ops.health import HealthStatus, HealthTracker
 from schemas.crypto import CryptoFeatures, CryptoSignal
 from schemas.events import Event
 from schemas.subjects import RAW_STREAM
@@ -47,8 +47,8 @@ class FeaturesService:
         self.signals: deque[CryptoSignal] = deque(maxlen=RECENT_SIGNALS)
         self.counts: Counter[str] = Counter()
         self.position = start_seq - 1
-        self.started = time.monotonic()
-        self.last_cycle_ns = 0
+        self.tracker = HealthTracker()
+        self.running = False
         self._subscribers: set[asyncio.Queue[CryptoSignal]] = set()
         self._stopping = asyncio.Event()
 
@@ -65,15 +65,22 @@ class FeaturesService:
 
     async def run(self) -> None:
         reader = await self.bus.reader(RAW_STREAM, start_seq=self.start_seq)
+        self.running = True
         try:
             while not self._stopping.is_set():
-                for message in await reader.fetch(256, timeout_s=0.2):
+                messages = await reader.fetch(256, timeout_s=0.2)
+                for message in messages:
                     released = [e for event in message.events for e in self.reorder.push(event)]
                     self.counts["events"] += len(message.events)
                     self._take(step(self.state, released)[1])
                     self.position = message.stream_seq
-                self.last_cycle_ns = time.time_ns()
+                if messages:
+                    self.tracker.cycle()
+        except Exception as exc:
+            self.tracker.error(f"{type(exc).__name__}: {exc}"[:500])
+            raise
         finally:
+            self.running = False
             with contextlib.suppress(Exception):
                 await reader.close()
             self._take(step(self.state, self.reorder.flush())[1])
@@ -92,12 +99,16 @@ class FeaturesService:
                         queue.put_nowait(output)
 
     def health_report(self) -> dict[str, Any]:
-        return {
-            "status": "ok",
-            "uptime": round(time.monotonic() - self.started, 3),
-            "lastCycle": self.last_cycle_ns,
-            "errors": 0,
-        }
+        """The health contract (ops.health): down when the engine loop is not running,
+        degraded while NATS is unreachable."""
+        status: HealthStatus = "ok"
+        if not self.running:
+            status = "down"
+        elif not self.bus.nc.is_connected:
+            status = "degraded"
+        return self.tracker.report(
+            status, position=self.position, late=self.reorder.late, pending=len(self.reorder)
+        )
 
     def stats(self) -> dict[str, Any]:
         return {
