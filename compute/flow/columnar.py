@@ -145,7 +145,7 @@ class KernelOutputs:
     step) and the input columns they point into."""
 
     events: Int64Array
-    prints: Int64Array
+    prints: Int64Array  # one column per print (O_* rows)
     packets: Int64Array
     members: Int64Array
     legs: Int64Array
@@ -191,7 +191,7 @@ class ColumnarState:
         self.counters = np.zeros(len(COUNTERS), np.int64)
         self.kernel = FlowKernel(config, self)
         self.format_cache: object = None  # what formatting keeps of the registries
-        self.out_prints = np.empty((0, O_WIDTH), np.int64)
+        self.out_prints = np.empty((O_WIDTH, 0), np.int64)  # a column per print
         self.out_packets = np.empty((0, Q_WIDTH), np.int64)
         self.out_members = np.empty((0, M_WIDTH), np.int64)
         self.out_legs = np.empty((0, L_WIDTH), np.int64)
@@ -334,9 +334,9 @@ class ColumnarState:
             self.out_members = np.empty((rows, M_WIDTH), np.int64)
             self.out_legs = np.empty((rows, L_WIDTH), np.int64)
             self.out_scores = np.empty((rows, R_WIDTH), np.int64)
-        if prints > self.out_prints.shape[0]:
+        if prints > self.out_prints.shape[1]:
             self.out_prints = np.empty(
-                (max(prints, 2 * self.out_prints.shape[0]), O_WIDTH), np.int64
+                (O_WIDTH, max(prints, 2 * self.out_prints.shape[1])), np.int64
             )
         if events > self.out_quarantined.shape[0]:
             rows = max(events, 2 * self.out_quarantined.shape[0])
@@ -435,7 +435,7 @@ def step_columns(
         )
     return KernelOutputs(
         events,
-        state.out_prints[: k.n_prints],
+        state.out_prints[:, : k.n_prints],
         state.out_packets[: k.n_packets],
         state.out_members[: k.n_members],
         state.out_legs[: k.n_legs],

@@ -29,11 +29,6 @@ from compute.flow.layout import (
     D_TS_RECV,
     D_TS_START,
     DK_ABSORBED_BLOCK,
-    I_PRICE,
-    I_PUBLISHER,
-    I_SEQUENCE,
-    I_SIZE,
-    I_TS_EVENT,
     I_TS_RECV,
     L_COUNT,
     L_DAY_VOLUME,
@@ -71,9 +66,14 @@ from compute.flow.layout import (
     O_INFERENCE,
     O_LATE,
     O_NAME,
+    O_PRICE,
+    O_PUBLISHER,
     O_QUOTE_TS,
+    O_SEQUENCE,
+    O_SIZE,
     O_STATUS,
     O_SYMBOL,
+    O_TS_EVENT,
     PK_MULTI_LEG,
     Q_BUCKETS,
     Q_BUY,
@@ -146,26 +146,24 @@ def _ratio(value: int) -> float | None:
 
 
 def print_inferences(state: ColumnarState, outputs: KernelOutputs) -> list[PrintInference]:
-    """One PrintInference per print row, in event order."""
-    events = outputs.events
+    """One PrintInference per print, in event order."""
     run_id = state.run_id
     symbols, names, iids = state.symbols, state.names, state.instrument_ids
     found: list[PrintInference] = []
-    for row in outputs.prints.tolist():
-        e = events[row[O_EVENT]]
+    for row in outputs.prints.T.tolist():
         side, bucket, rule, confidence = INFERENCES[row[O_INFERENCE]]
         found.append(
             PrintInference(
-                int(e[I_TS_RECV]),
+                outputs.events[row[O_EVENT], I_TS_RECV].item(),
                 run_id,
-                int(e[I_TS_EVENT]),
-                int(e[I_PUBLISHER]),
+                row[O_TS_EVENT],
+                row[O_PUBLISHER],
                 iids[row[O_CONTRACT]],
-                int(e[I_SEQUENCE]),
+                row[O_SEQUENCE],
                 symbols[row[O_SYMBOL]],
                 names[row[O_NAME]],
-                int(e[I_PRICE]),
-                int(e[I_SIZE]),
+                row[O_PRICE],
+                row[O_SIZE],
                 side,
                 bucket,
                 rule,

@@ -216,11 +216,17 @@ from compute.flow.layout import (
     O_CONTRACT,
     O_EVENT,
     O_INFERENCE,
+    O_INSTRUMENT,
     O_LATE,
     O_NAME,
+    O_PRICE,
+    O_PUBLISHER,
     O_QUOTE_TS,
+    O_SEQUENCE,
+    O_SIZE,
     O_STATUS,
     O_SYMBOL,
+    O_TS_EVENT,
     P_CONTRACT,
     P_COUNT,
     P_DEADLINE,
@@ -1019,7 +1025,10 @@ class FlowKernel:
         return self.held_begin
 
     def count_volume(self, c: int, day: int, size: int) -> None:
+        """`compute.flow.packets.count_day_volume`: a closed day's late print is not counted."""
         row = self.contracts
+        if row[c, C_VOLUME_DAY] > day:
+            return
         if row[c, C_VOLUME_DAY] != day:
             total, days, limit = self.hooks.start_volume_day(
                 c, row[c, C_VOLUME_DAY], row[c, C_DAY_VOLUME], day
@@ -1128,18 +1137,24 @@ class FlowKernel:
         side = inference_side(code)
         out = self.prints
         p = self.n_prints
-        out[p, O_EVENT] = i
-        out[p, O_CONTRACT] = c
-        out[p, O_SYMBOL] = row[c, C_SYMBOL]
-        out[p, O_NAME] = row[c, C_NAME]
-        out[p, O_STATUS] = status
-        out[p, O_BID] = bid
-        out[p, O_ASK] = ask
-        out[p, O_BID_SZ] = bid_sz
-        out[p, O_ASK_SZ] = ask_sz
-        out[p, O_QUOTE_TS] = quote_ts
-        out[p, O_INFERENCE] = code
-        out[p, O_LATE] = late
+        out[O_EVENT, p] = i
+        out[O_CONTRACT, p] = c
+        out[O_SYMBOL, p] = row[c, C_SYMBOL]
+        out[O_NAME, p] = row[c, C_NAME]
+        out[O_STATUS, p] = status
+        out[O_BID, p] = bid
+        out[O_ASK, p] = ask
+        out[O_BID_SZ, p] = bid_sz
+        out[O_ASK_SZ, p] = ask_sz
+        out[O_QUOTE_TS, p] = quote_ts
+        out[O_INFERENCE, p] = code
+        out[O_LATE, p] = late
+        out[O_INSTRUMENT, p] = events[i, I_INSTRUMENT]
+        out[O_PUBLISHER, p] = events[i, I_PUBLISHER]
+        out[O_TS_EVENT, p] = events[i, I_TS_EVENT]
+        out[O_SEQUENCE, p] = events[i, I_SEQUENCE]
+        out[O_PRICE, p] = price
+        out[O_SIZE, p] = size
         self.n_prints = p + 1
         m = self.new_member(
             self.members,

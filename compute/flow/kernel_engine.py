@@ -69,7 +69,7 @@ class KernelEngine:
                 *found.hits_and_alerts,
                 *dark_events(self.state, outputs),
             ],
-            len(outputs.prints),
+            outputs.prints.shape[1],
             Counter({kind: int(n) for kind, n in zip(KINDS, kinds, strict=True) if n}),
         )
 

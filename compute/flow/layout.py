@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Final
 
-LAYOUT_VERSION: Final = 2
+LAYOUT_VERSION: Final = 3
 NULL: Final = -(2**63)
 NO_DEADLINE: Final = 2**63 - 1
 UNLIMITED: Final = 2**63 - 1
@@ -228,7 +228,13 @@ O_ASK_SZ: Final = 8
 O_QUOTE_TS: Final = 9
 O_INFERENCE: Final = 10  # index into aggressor.INFERENCES
 O_LATE: Final = 11
-O_WIDTH: Final = 12
+O_INSTRUMENT: Final = 12  # the print's key, price and size (copied: formatting reads columns)
+O_PUBLISHER: Final = 13
+O_TS_EVENT: Final = 14
+O_SEQUENCE: Final = 15
+O_PRICE: Final = 16
+O_SIZE: Final = 17
+O_WIDTH: Final = 18
 
 # ---- inference codes: index into `compute.flow.aggressor.INFERENCES`
 INF_UNKNOWN_MID: Final = 0

@@ -123,6 +123,21 @@ def _side_of(buy: int, sell: int) -> Side:
     return "unknown"
 
 
+def count_day_volume(c: ContractState, day: int, size: int, cfg: EngineConfig) -> None:
+    """Add a packet's size to its contract's volume of `day` (the New York date of its first
+    print's receive time, so a packet spanning midnight counts to the day it opened on).
+
+    A packet of a day the contract has already left is not counted: only a late print can
+    be one, and the day it belongs to is closed (its volume joined the history, its unusual
+    volume was judged); counting it would restart that day from zero.
+    """
+    if c.volume_day > day:
+        return
+    if c.volume_day != day:
+        start_volume_day(c, day, cfg)
+    c.day_volume += size
+
+
 def start_volume_day(c: ContractState, day: int, cfg: EngineConfig) -> None:
     """Start counting the contract's volume of `day` (YYYYMMDD)."""
     if 0 < c.volume_day < day:
@@ -163,9 +178,7 @@ def _leg_terms(
     state: EngineState, c: ContractState, day: int, size: int
 ) -> tuple[float | None, int | None]:
     """Moneyness (signed, in-the-money positive) and sessions to expiry; counts day volume."""
-    if c.volume_day != day:
-        start_volume_day(c, day, state.config)
-    c.day_volume += size
+    count_day_volume(c, day, size, state.config)
     spot = state.spots.get(c.underlying)
     moneyness: float | None = None
     strike = c.strike_price
@@ -236,9 +249,7 @@ def emit_single_leg(state: EngineState, part: OpenPacket, out: list[Event]) -> N
     else:
         day = packet_day(state, first_ts)
     # day volume, moneyness and days to expiry
-    if c.volume_day != day:
-        start_volume_day(c, day, cfg)
-    c.day_volume += size
+    count_day_volume(c, day, size, cfg)
     underlying = part.underlying
     spot = state.spots.get(underlying)
     moneyness: float | None = None

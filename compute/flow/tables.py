@@ -19,12 +19,6 @@ from compute.flow.columnar import ColumnarState, Int64Array, KernelOutputs
 from compute.flow.config import EngineConfig
 from compute.flow.formatting import KINDS, SIDES, STATUSES, packet_event, score_inputs
 from compute.flow.layout import (
-    I_INSTRUMENT,
-    I_PRICE,
-    I_PUBLISHER,
-    I_SEQUENCE,
-    I_SIZE,
-    I_TS_EVENT,
     L_CONTRACT,
     L_COUNT,
     L_DAY_VOLUME,
@@ -51,13 +45,18 @@ from compute.flow.layout import (
     O_ASK_SZ,
     O_BID,
     O_BID_SZ,
-    O_EVENT,
     O_INFERENCE,
+    O_INSTRUMENT,
     O_LATE,
     O_NAME,
+    O_PRICE,
+    O_PUBLISHER,
     O_QUOTE_TS,
+    O_SEQUENCE,
+    O_SIZE,
     O_STATUS,
     O_SYMBOL,
+    O_TS_EVENT,
     PK_BLOCK,
     PK_MULTI_LEG,
     PK_SINGLE,
@@ -156,35 +155,33 @@ def _strings_of(state: ColumnarState) -> _Strings:
 
 def print_inference(state: ColumnarState, outputs: KernelOutputs) -> pa.Table:
     """One `print_inference` row per print row, in event order."""
-    rows = outputs.prints
+    rows = outputs.prints  # a row per O_* field, a column per print
     strings = _strings_of(state)
-    at = rows[:, O_EVENT]
-    events = outputs.events
-    code = pa.array(rows[:, O_INFERENCE])
-    price, size = events[at, I_PRICE], events[at, I_SIZE]
+    code = pa.array(rows[O_INFERENCE])
+    price, size = rows[O_PRICE], rows[O_SIZE]
     if len(price) and int(price.max()) * int(size.max()) * contract.STANDARD_MULTIPLIER >= 2**63:
         premium = pa.array(list(map(contract.premium_cents, price.tolist(), size.tolist())))
     else:
         premium = pa.array(price * size * contract.STANDARD_MULTIPLIER // contract.PREMIUM_DIVISOR)
     columns = [
-        pa.array(events[at, I_INSTRUMENT], pa.uint32()),
-        pa.array(events[at, I_PUBLISHER], pa.uint16()),
-        _timestamps(events[at, I_TS_EVENT]),
-        pa.array(events[at, I_SEQUENCE], pa.uint64()),
-        strings.names.take(pa.array(rows[:, O_NAME])),
-        _RIGHTS.take(pa.array(strings.symbol_rights[rows[:, O_SYMBOL]])),
+        pa.array(rows[O_INSTRUMENT], pa.uint32()),
+        pa.array(rows[O_PUBLISHER], pa.uint16()),
+        _timestamps(rows[O_TS_EVENT].copy()),  # the kernel reuses its buffers
+        pa.array(rows[O_SEQUENCE], pa.uint64()),
+        strings.names.take(pa.array(rows[O_NAME])),
+        _RIGHTS.take(pa.array(strings.symbol_rights[rows[O_SYMBOL]])),
         _INFERENCE_SIDES.take(code),
         _INFERENCE_BUCKETS.take(code),
         _INFERENCE_RULES.take(code),
-        pa.array(_INFERENCE_CONFIDENCES[rows[:, O_INFERENCE]]),
-        _STATUSES.take(pa.array(rows[:, O_STATUS])),
-        _nullable(rows[:, O_BID], pa.int64()),
-        _nullable(rows[:, O_ASK], pa.int64()),
-        _nullable(rows[:, O_BID_SZ], pa.uint32()),
-        _nullable(rows[:, O_ASK_SZ], pa.uint32()),
-        _nullable(rows[:, O_QUOTE_TS], pa.int64()).view(contract.TIMESTAMP),
+        pa.array(_INFERENCE_CONFIDENCES[rows[O_INFERENCE]]),
+        _STATUSES.take(pa.array(rows[O_STATUS])),
+        _nullable(rows[O_BID], pa.int64()),
+        _nullable(rows[O_ASK], pa.int64()),
+        _nullable(rows[O_BID_SZ], pa.uint32()),
+        _nullable(rows[O_ASK_SZ], pa.uint32()),
+        _nullable(rows[O_QUOTE_TS], pa.int64()).view(contract.TIMESTAMP),
         premium,
-        pa.array(rows[:, O_LATE].astype(bool)),
+        pa.array(rows[O_LATE].astype(bool)),
     ]
     return pa.Table.from_arrays(columns, schema=contract.PRINT_INFERENCE)
 

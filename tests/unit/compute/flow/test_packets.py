@@ -113,6 +113,21 @@ def test_leg_detail_has_moneyness_days_to_expiry_volume_and_open_interest() -> N
     assert leg.vwap_px == px(1.10)
 
 
+def test_a_late_print_of_a_closed_day_does_not_restart_the_day_volume() -> None:
+    day = 86_400 * SECOND
+    events = quoted(CALL) + [
+        CALL.trade(T0, 1.10, 7, 20),
+        CALL.trade(T0 + day, 1.10, 3, 20),  # the next session: day volume 3
+        heartbeat(T0 + day + SECOND),
+        CALL.trade(T0 + MS, 1.10, 50, 21),  # late: yesterday's print, arriving now
+        CALL.trade(T0 + day + 2 * SECOND, 1.10, 4, 20),
+    ]
+    found = packets(run(events))
+    assert [(p.late, p.legs[0].day_volume) for p in found] == [
+        (False, 7), (False, 3), (True, 3), (False, 7),
+    ]  # fmt: skip
+
+
 # ----------------------------------------------------------------------------- multi-leg
 
 
