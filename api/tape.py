@@ -45,6 +45,7 @@ from nats.js.errors import NotFoundError
 from api.services import Services
 from api.views import plain
 from infra.bus import LogMessage, StreamReader
+from ops.health import HealthTracker
 from schemas.events import Event
 from schemas.subjects import DERIVED_STREAM
 
@@ -161,6 +162,7 @@ class Tape:
         self.position: int | None = None  # last DERIVED sequence handed to clients
         self.ready = asyncio.Event()
         self.metrics = TapeMetrics()
+        self.health = HealthTracker()  # a message read is a cycle; a reader failure an error
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -202,6 +204,7 @@ class Tape:
                     raise
                 except Exception as exc:
                     self.metrics.reader_errors += 1
+                    self.health.error(f"tape reader: {str(exc) or type(exc).__name__}"[:500])
                     self.ready.clear()
                     log.warning("tape reader: %s; reopening", str(exc) or type(exc).__name__)
                     reader = None
@@ -209,6 +212,8 @@ class Tape:
                     continue
                 for message in messages:
                     self.dispatch(message)
+                if messages:
+                    self.health.cycle()
         finally:
             if reader is not None:
                 with contextlib.suppress(Exception):

@@ -42,6 +42,7 @@ class HealthTracker:
         self.last_cycle: float | None = None
         self.last_error: str | None = None
         self._error_times: deque[float] = deque()
+        self._failing: set[str] = set()
 
     def cycle(self) -> None:
         """A unit of work is done (a batch stored, a step taken, an event published)."""
@@ -51,6 +52,15 @@ class HealthTracker:
         """Something failed; it counts for `window_s` seconds."""
         self.last_error = message
         self._error_times.append(self.clock())
+
+    def condition(self, name: str, failing: bool, message: str) -> None:
+        """A named condition seen on each look (a server down): it counts as one error when
+        it starts failing, and again only after it has cleared."""
+        if failing and name not in self._failing:
+            self._failing.add(name)
+            self.error(message)
+        elif not failing:
+            self._failing.discard(name)
 
     def recent_errors(self) -> int:
         horizon = self.clock() - self.window_s
@@ -88,9 +98,7 @@ def health_handler(
     return health
 
 
-async def serve_health(
-    report: Callable[[], dict[str, Any]], host: str, port: int
-) -> web.AppRunner:
+async def serve_health(report: Callable[[], dict[str, Any]], host: str, port: int) -> web.AppRunner:
     """Serve `/health` alone on host:port (for services with no HTTP of their own); the
     runner's `cleanup()` stops it."""
     app = web.Application()

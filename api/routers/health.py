@@ -1,5 +1,6 @@
-"""`/health`: each server's status and the live tape's, 200 only when all are up; the
-ingest sources' counters (repeats skipped among them) as their services last wrote them."""
+"""`/health` (the ops.health contract): ok with every server up, degraded with some down,
+down with none; each server's status, the live tape's, and the ingest sources' counters
+(repeats skipped among them) as their services last wrote them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi.responses import Response
 
 from api.dependencies import ServicesDep, TapeDep
 from api.responses import JSON
+from ops.health import HealthStatus, http_status
 
 router = APIRouter(tags=["ops"])
 
@@ -26,18 +28,21 @@ INGEST_METRICS_GLOB = "ingest-metrics-*.json"
 async def health(services: ServicesDep, tape: TapeDep) -> Response:
     """Each component's status; 200 only when every one is up, else 503."""
     components = await services.health()
-    up = all(c["up"] for c in components.values())
-    body = {
-        "status": "ok" if up else "degraded",
-        "components": components,
-        "tape": {
+    for name, component in components.items():
+        tape.health.condition(name, not component["up"], f"{name}: {component.get('detail', '')}")
+    up = [c["up"] for c in components.values()]
+    status: HealthStatus = "ok" if all(up) else "degraded" if any(up) else "down"
+    body = tape.health.report(
+        status,
+        components=components,
+        tape={
             "following": tape.ready.is_set(),
             "position": tape.position,
             "clients": len(tape.clients),
         },
-        "ingest": _ingest_metrics(services.settings.data_dir),
-    }
-    return JSON(body, status_code=200 if up else 503)
+        ingest=_ingest_metrics(services.settings.data_dir),
+    )
+    return JSON(body, status_code=http_status(body))
 
 
 def _ingest_metrics(data_dir: Path) -> dict[str, dict[str, Any]]:

@@ -38,6 +38,7 @@ async def test_health_is_200_when_every_component_is_up(rest_api: Api) -> None:
     }  # fmt: skip
     assert body["components"]["nats"]["origin"] == "external"
     assert body["tape"]["following"] is True
+    assert body["uptime"] >= 0 and set(body["errors"]) == {"count", "last"}
 
 
 async def test_a_stopped_nats_makes_health_503_and_its_return_makes_it_200(
@@ -90,3 +91,29 @@ async def test_a_stopped_clickhouse_makes_health_503_and_history_503(
                 assert 'flowtape_up{component="clickhouse"} 0' in text
     finally:
         await asyncio.to_thread(clickhouse.stop)
+
+
+async def test_with_nats_and_clickhouse_both_stopped_the_api_is_down(
+    tmp_path: Path,
+) -> None:
+    nats = nats_server(tmp_path / "nats")
+    clickhouse = clickhouse_server(tmp_path / "clickhouse")
+    await asyncio.gather(asyncio.to_thread(nats.start), asyncio.to_thread(clickhouse.start))
+    try:
+        settings = api_settings(tmp_path, nats.url, clickhouse.url, "flowtape")
+        async with serving(create_app(settings, migrate_schema=True)) as api:
+            async with httpx.AsyncClient(base_url=api.base_url, timeout=30) as client:
+                assert (await health(client))[1]["status"] == "ok"
+                await asyncio.to_thread(clickhouse.stop)
+                code, body = await wait_for_status(client, 503)
+                assert (code, body["status"]) == (503, "degraded")
+                await asyncio.to_thread(nats.stop)
+                deadline = asyncio.get_running_loop().time() + 15
+                while body["status"] != "down" and asyncio.get_running_loop().time() < deadline:
+                    await asyncio.sleep(0.2)
+                    code, body = await health(client)
+                assert (code, body["status"]) == (503, "down")
+                assert not any(c["up"] for c in body["components"].values())
+                assert body["errors"]["count"] == 2 and body["errors"]["last"].startswith("nats")
+    finally:
+        await asyncio.gather(asyncio.to_thread(nats.stop), asyncio.to_thread(clickhouse.stop))

@@ -54,6 +54,17 @@ def test_errors_count_only_within_the_window_and_keep_the_last_message() -> None
     assert tracker.report("ok")["errors"] == {"count": 0, "last": "fetch timed out"}
 
 
+def test_a_condition_counts_once_while_it_lasts_and_again_after_it_clears() -> None:
+    tracker = HealthTracker()
+    for _ in range(3):
+        tracker.condition("clickhouse", True, "clickhouse: no answer")
+    tracker.condition("nats", False, "nats: fine")
+    assert tracker.report("degraded")["errors"] == {"count": 1, "last": "clickhouse: no answer"}
+    tracker.condition("clickhouse", False, "")
+    tracker.condition("clickhouse", True, "clickhouse: refused")
+    assert tracker.report("degraded")["errors"] == {"count": 2, "last": "clickhouse: refused"}
+
+
 def test_an_unknown_status_is_refused() -> None:
     with pytest.raises(ValueError, match="expected a status"):
         HealthTracker().report("fine")  # type: ignore[arg-type]
