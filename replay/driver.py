@@ -1,7 +1,8 @@
 """Recorded sessions through the engine, as fast as the machine allows, into ClickHouse.
 
 The driver feeds raw events, already in canonical order, to the same kernel engine the live
-service runs (`compute.flow.kernel_engine`), in chunks; raw events, the derived tables and
+service runs (`compute.flow.kernel_engine`), in chunks (or raw Arrow tables, from DBN files
+without an event object per print or quote: `replay_tables`); raw events, the derived tables and
 the rare derived events go to ClickHouse under the run id while the engine works on the next
 chunk (writer threads: clickhouse-connect releases the GIL while it waits on the server). At
 the end the engine's `finish` closes what is still open. A sharded
@@ -22,16 +23,19 @@ from dataclasses import dataclass, field
 from itertools import islice
 from multiprocessing.connection import Connection
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 import compute.flow as flow
 from compute.flow.columnar import ColumnarState
 from compute.flow.kernel_engine import KernelEngine, KernelStep
 from compute.flow.shards import BROADCAST, Router
-from infra.warehouse import Warehouse, stored_table, tables_for
+from infra.warehouse import NOT_STORED, TABLES, Warehouse, stored_table, tables_for
 from ingest.databento.files import TRUNCATED
 from schemas.codec import decode_batch, encode_batch
 from schemas.events import Event, FlowPacket, OptionPrint, PrintInference, Quarantined
+from schemas.raw_arrow import stored
 
 ProgressCallback = Callable[[int, int], None]  # (events just done, last ts_recv)
 
@@ -65,6 +69,13 @@ class ReplaySummary:
 INSERT_ROWS = 250_000  # rows per table per insert: fewer, larger parts cost ClickHouse less
 
 
+@dataclass(frozen=True, slots=True)
+class _StoredTables:
+    """Tables already as stored (raw tables with `run_id` and `log_seq` in front)."""
+
+    tables: dict[str, pa.Table]
+
+
 class TableWriter:
     """Converts batches of events to Arrow in background threads and inserts them per table
     once `insert_rows` rows of that table have gathered (the rest at `close`).
@@ -89,8 +100,8 @@ class TableWriter:
         self.warehouse = warehouse  # one client: thread-safe without a session id
         self.run_id = run_id
         self.insert_rows = insert_rows
-        self._queue: queue.Queue[list[Event] | dict[str, pa.Table] | None] = queue.Queue(
-            maxsize=depth
+        self._queue: queue.Queue[list[Event] | dict[str, pa.Table] | _StoredTables | None] = (
+            queue.Queue(maxsize=depth)
         )
         self._error: BaseException | None = None
         self._lock = threading.Lock()
@@ -107,7 +118,9 @@ class TableWriter:
         while (batch := self._queue.get()) is not None:
             if self._error is None:
                 try:
-                    if isinstance(batch, dict):  # derived tables, as the engine built them
+                    if isinstance(batch, _StoredTables):
+                        tables = batch.tables
+                    elif isinstance(batch, dict):  # derived tables, as the engine built them
                         tables = {
                             name: stored_table(data, run_id=self.run_id, log_seqs=[0] * len(data))
                             for name, data in batch.items()
@@ -150,6 +163,18 @@ class TableWriter:
         if tables:
             self._queue.put(tables)
         self.put(step.events)
+
+    def put_raw_tables(self, tables: Mapping[type[Event], pa.Table]) -> None:
+        """Raw tables (`schemas.raw_arrow`) of any types, stored as they are."""
+        if self._error is not None:
+            raise self._error
+        stored_tables = {
+            TABLES[event_type]: stored(data, run_id=self.run_id)
+            for event_type, data in tables.items()
+            if data.num_rows and event_type not in NOT_STORED
+        }
+        if stored_tables:
+            self._queue.put(_StoredTables(stored_tables))
 
     def close(self) -> None:
         for _ in self._threads:
@@ -224,6 +249,79 @@ def _replay_one(
         writer.close()
         if collecting:
             gc.enable()
+
+
+def replay_tables(
+    tables: Mapping[type[Event], pa.Table],
+    *,
+    run_id: str,
+    config: flow.EngineConfig,
+    warehouse: Warehouse,
+    store_raw: bool = True,
+    chunk_rows: int = 250_000,
+    progress: ProgressCallback | None = None,
+) -> ReplaySummary:
+    """Raw tables, each in canonical order (`replay.sources.dbn_tables`), through one engine
+    in chunks of about `chunk_rows` rows: stores what `replay_events` stores for the same
+    events, the raw tables inserted as they are."""
+    started = time.perf_counter()
+    summary = ReplaySummary(run_id=run_id)
+    collecting = gc.isenabled()
+    gc.disable()  # a bounded run, as in `_replay_one`
+    engine = KernelEngine.new(config, run_id)
+    writer = TableWriter(warehouse, run_id)
+    try:
+        for chunk in table_chunks(tables, chunk_rows):
+            step = engine.step_arrow(chunk)
+            _count_outputs(summary.outputs, summary.packets_by_kind, step)
+            if store_raw:
+                writer.put_raw_tables(chunk)
+            writer.put_step(step)
+            _count_tables(summary, chunk, progress)
+        step = engine.finish()
+        _count_outputs(summary.outputs, summary.packets_by_kind, step)
+        writer.put_step(step)
+    finally:
+        writer.close()
+        if collecting:
+            gc.enable()
+    summary.wall_s = time.perf_counter() - started
+    return summary
+
+
+def table_chunks(
+    tables: Mapping[type[Event], pa.Table], rows: int
+) -> Iterator[dict[type[Event], pa.Table]]:
+    """Tables in canonical order cut into chunks of about `rows` rows in all, at receive
+    times (rows sharing one stay together, so each chunk is whole in the canonical order)."""
+    times = {t: _ts_recv(table) for t, table in tables.items() if table.num_rows}
+    if not times:
+        return
+    merged = np.sort(np.concatenate(list(times.values())), kind="stable")
+    bounds = np.unique(merged[rows::rows])
+    cuts = {t: [0, *np.searchsorted(ts, bounds).tolist(), len(ts)] for t, ts in times.items()}
+    for n in range(len(bounds) + 1):
+        chunk = {t: tables[t].slice(c[n], c[n + 1] - c[n]) for t, c in cuts.items()}
+        yield {t: table for t, table in chunk.items() if table.num_rows}
+
+
+def _ts_recv(table: pa.Table) -> np.ndarray:
+    return np.asarray(table.column("ts_recv").cast(pa.int64()).to_numpy(), np.int64)
+
+
+def _count_tables(
+    summary: ReplaySummary, chunk: Mapping[type[Event], pa.Table], progress: ProgressCallback | None
+) -> None:
+    """A chunk of tables counted in the summary, as `_counted` counts a batch of events."""
+    rows = sum(table.num_rows for table in chunk.values())
+    summary.events += rows
+    summary.raw.update({t.__name__: table.num_rows for t, table in chunk.items()})
+    quarantined = chunk.get(Quarantined)
+    if quarantined is not None:
+        truncated = pc.equal(quarantined.column("reason"), TRUNCATED)
+        summary.truncated += quarantined.filter(truncated).column("detail").to_pylist()
+    if progress is not None and rows:
+        progress(rows, max(int(_ts_recv(table)[-1]) for table in chunk.values()))
 
 
 def _counted(

@@ -15,10 +15,11 @@ from compute.flow.columnar import ColumnarState
 from infra.runs import delete_run, register_run
 from infra.warehouse import Warehouse
 from ingest.databento import read_dbn
-from replay.driver import ReplaySummary, replay_events
+from replay.driver import ReplaySummary, replay_events, replay_tables
 from replay.sources import (
     SessionSpan,
     dbn_events,
+    dbn_tables,
     download_events,
     stored_events,
     stored_snapshot,
@@ -151,20 +152,40 @@ def replay_session(
     request.check()
     watcher = progress or _Logged()
     run = run_id or _default_run_id()
-    events, span, weights = _choose_events(request, warehouse, cache_dir, watcher)
     start, end = parse_time_ns(request.start), parse_time_ns(request.end)
-    delete_run(warehouse, run)  # a run id names one result: replaying it replaces it
     params = request.params()
+    as_tables = _as_tables(request)
+    if as_tables:
+        tables, span = dbn_tables(request.paths)
+    else:
+        events, span, weights = _choose_events(request, warehouse, cache_dir, watcher)
+    delete_run(warehouse, run)  # a run id names one result: replaying it replaces it
     register_run(warehouse, run, kind="replay", description="", params=params, status="running")
-    state, shards = _starting_state(request, redis_url, run, watcher)
-    watcher.begin(span.within(start, end))
-    summary = replay_events(
-        within(events, start, end), run_id=run, config=config, warehouse=warehouse,
-        state=state, progress=watcher.advance, shards=shards, weights=weights,
-    )  # fmt: skip
+    if as_tables:
+        watcher.begin(span)
+        summary = replay_tables(
+            tables, run_id=run, config=config, warehouse=warehouse, progress=watcher.advance
+        )
+    else:
+        state, shards = _starting_state(request, redis_url, run, watcher)
+        watcher.begin(span.within(start, end))
+        summary = replay_events(
+            within(events, start, end), run_id=run, config=config, warehouse=warehouse,
+            state=state, progress=watcher.advance, shards=shards, weights=weights,
+        )  # fmt: skip
     status = "incomplete" if summary.truncated else "done"
     register_run(warehouse, run, kind="replay", description="", params=params, status=status)
     return summary
+
+
+def _as_tables(request: ReplayRequest) -> bool:
+    """Whether the replay reads its files as raw Arrow tables (`replay_tables`): DBN files
+    replayed whole through one engine."""
+    return bool(
+        request.paths
+        and not (request.from_run or request.dataset or request.start or request.end)
+        and request.shards == 1
+    )
 
 
 def _choose_events(

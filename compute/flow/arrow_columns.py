@@ -10,8 +10,9 @@ terms of an undefined contract) runs once, at the first row that asks for it, in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 import numpy as np
 import pyarrow as pa
@@ -69,6 +70,7 @@ from schemas.events import (
     Quarantined,
 )
 from schemas.occ import parse_occ
+from schemas.raw_arrow import events_of
 
 _OPTION_ROWS = (OptionPrint, OptionQuote, OpenInterest)
 _CONTRACT_ROWS = (*_OPTION_ROWS, OptionContract)
@@ -167,23 +169,46 @@ def _distinct(
 def columns_from_arrow(state: ColumnarState, tables: Mapping[type[Event], pa.Table]) -> Int64Array:
     """Input columns for raw tables of any types (registering their ids and names), rows in
     canonical order: `columns_from_events` of the same events sorted canonically."""
-    items = [(t, table) for t, table in tables.items() if table.num_rows]
-    which, rows = canonical_order(items)
-    parts: list[_Part] = []
-    for index, (event_type, table) in enumerate(items):
-        if event_type not in _KINDS:
-            raise TypeError(f"{event_type.__name__} is not a raw event")
-        position = np.empty(table.num_rows, np.int64)
-        taken = which == index
-        position[rows[taken]] = np.flatnonzero(taken)
-        parts.append(_Part(event_type, table, position))
-    for part in parts:
-        _common_columns(part)
-    _register_and_name(state, parts)
-    out = np.zeros((len(which), I_WIDTH), np.int64)
-    for part in parts:
-        out[part.position] = part.out
-    return out
+    return ArrowBatch(state, tables).columns
+
+
+class ArrowBatch(Sequence[Event]):
+    """Raw tables as one batch in canonical order: the kernel's input columns, and the
+    batch's events, each built from its row when asked for (the engine's quarantines carry
+    the few they name)."""
+
+    def __init__(self, state: ColumnarState, tables: Mapping[type[Event], pa.Table]) -> None:
+        self._items = [(t, table) for t, table in tables.items() if table.num_rows]
+        self._which, self._rows = canonical_order(self._items)
+        parts: list[_Part] = []
+        for index, (event_type, table) in enumerate(self._items):
+            if event_type not in _KINDS:
+                raise TypeError(f"{event_type.__name__} is not a raw event")
+            position = np.empty(table.num_rows, np.int64)
+            taken = self._which == index
+            position[self._rows[taken]] = np.flatnonzero(taken)
+            parts.append(_Part(event_type, table, position))
+        for part in parts:
+            _common_columns(part)
+        _register_and_name(state, parts)
+        self.columns = np.zeros((len(self._which), I_WIDTH), np.int64)
+        for part in parts:
+            self.columns[part.position] = part.out
+
+    def __len__(self) -> int:
+        return len(self._which)
+
+    @overload
+    def __getitem__(self, position: int) -> Event: ...
+
+    @overload
+    def __getitem__(self, position: slice) -> list[Event]: ...
+
+    def __getitem__(self, position: int | slice) -> Event | list[Event]:
+        if isinstance(position, slice):
+            return [self[i] for i in range(*position.indices(len(self)))]
+        event_type, table = self._items[int(self._which[position])]
+        return events_of(event_type, table.slice(int(self._rows[position]), 1))[0]
 
 
 def _common_columns(part: _Part) -> None:

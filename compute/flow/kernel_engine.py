@@ -1,6 +1,7 @@
 """The options-flow engine as the services run it: the compiled kernel, its state, formatting.
 
-`KernelEngine.step(events)` applies a batch of raw events (canonical order) and returns a
+`KernelEngine.step(events)` applies a batch of raw events (canonical order), and
+`step_arrow(tables)` one of raw Arrow tables (`schemas.raw_arrow`); both return a
 `KernelStep`: the derived tables of `schemas.derived_tables` built from the kernel's rows,
 plus the rare outputs as events (classifier hits, alerts, dark-pool events, quarantined
 input); `step_events` returns instead exactly the events the struct engine
@@ -10,14 +11,16 @@ input); `step_events` returns instead exactly the events the struct engine
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 
+from compute.flow.arrow_columns import ArrowBatch
 from compute.flow.columnar import (
     ColumnarState,
+    Int64Array,
     KernelOutputs,
     columns_from_events,
     new_state,
@@ -51,15 +54,20 @@ class KernelEngine:
     def new(cls, config: EngineConfig, run_id: str) -> KernelEngine:
         return cls(new_state(config, run_id))
 
-    def _run(self, events: Sequence[Event], finish: bool) -> KernelOutputs:
-        self.last = step_columns(
-            self.state, columns_from_events(self.state, events), finish=finish
-        )
+    def _run(
+        self, events: Sequence[Event], finish: bool, columns: Int64Array | None = None
+    ) -> KernelOutputs:
+        if columns is None:
+            columns = columns_from_events(self.state, events)
+        self.last = step_columns(self.state, columns, finish=finish)
         return self.last
 
-    def step(self, events: Sequence[Event], *, finish: bool = False) -> KernelStep:
-        """Apply `events`; with `finish`, close everything after them (end of session)."""
-        outputs = self._run(events, finish)
+    def step(
+        self, events: Sequence[Event], *, finish: bool = False, columns: Int64Array | None = None
+    ) -> KernelStep:
+        """Apply `events`; with `finish`, close everything after them (end of session).
+        `columns`: their input columns, when the caller has them already."""
+        outputs = self._run(events, finish, columns)
         found = flow_tables(self.state, outputs)
         kinds = np.bincount(outputs.packets[:, Q_KIND], minlength=len(KINDS))
         return KernelStep(
@@ -69,9 +77,17 @@ class KernelEngine:
                 *found.hits_and_alerts,
                 *dark_events(self.state, outputs),
             ],
-            outputs.prints.shape[1],
+            len(outputs.prints),
             Counter({kind: int(n) for kind, n in zip(KINDS, kinds, strict=True) if n}),
         )
+
+    def step_arrow(
+        self, tables: Mapping[type[Event], pa.Table], *, finish: bool = False
+    ) -> KernelStep:
+        """Apply a batch of raw tables (any types, rows in any order: the batch is the
+        canonical order of all their rows), as `step` applies the same events."""
+        batch = ArrowBatch(self.state, tables)
+        return self.step(batch, finish=finish, columns=batch.columns)
 
     def finish(self) -> KernelStep:
         """Close everything still open (end of session)."""
