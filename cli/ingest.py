@@ -15,9 +15,11 @@ from cli.progress import STDERR, Meter
 from infra.bus import Bus
 from infra.settings import Settings, get_settings
 from infra.stack import Stack
+from ingest.health import IngestHealth
 from ingest.marketdata.providers import CRYPTO_SOURCES
 from ingest.service import METRICS_FILE, IngestConfig, IngestMetrics, IngestService
 from ingest.source import Source
+from ops.health import health_served
 
 console = STDERR
 SOURCES = ("synthetic", "databento-file", "databento-hist", "databento-live", "alpaca", "ibkr")
@@ -133,9 +135,11 @@ async def run_ingest(
     config: IngestConfig,
     metrics_path: Path,
     meter: Meter | None = None,
+    health_port: int | None = None,
 ) -> None:
     """Run the ingest service over `source` until it ends or is stopped, its counts on
-    `meter` (an indeterminate bar: a source does not know how much it holds)."""
+    `meter` (an indeterminate bar: a source does not know how much it holds), serving
+    `/health` on 127.0.0.1:`health_port` when given."""
     bus = await Bus.connect(nats_url, name=f"flowtape-ingest-{source.name}")
     try:
         await bus.ensure_streams()
@@ -143,7 +147,9 @@ async def run_ingest(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, service.stop)
-        metrics = await (service.run() if meter is None else _run_shown(service, meter))
+        health = IngestHealth(service)
+        async with health_served(health.report, health_port, observe=health.observe):
+            metrics = await (service.run() if meter is None else _run_shown(service, meter))
         console.print(
             f"ingest {source.name}: {sum(metrics.events.values()):,} events, "
             f"{metrics.published_messages:,} messages, {metrics.quarantined:,} quarantined, "
@@ -211,6 +217,9 @@ def register(app: typer.Typer) -> None:
         md_subjects: Annotated[
             bool, typer.Option(help="crypto: also publish md.events.{type}.{symbol}")
         ] = False,
+        health_port: Annotated[
+            int | None, typer.Option(help="other sources: serve /health on 127.0.0.1 here")
+        ] = None,
     ) -> None:
         """Publish one source's normalised events to the RAW stream; keeps its metrics in
         <data dir>/ingest-metrics-<source>.json. Crypto sources (binance, binance-usdm,
@@ -231,4 +240,6 @@ def register(app: typer.Typer) -> None:
         metrics_path = settings.data_dir.resolve() / METRICS_FILE.format(source=built.name)
         shown = Meter("ingest", "events") if source in ONE_SHOT_SOURCES else nullcontext()
         with Stack(settings, needs=("nats",)) as stack, shown as meter:
-            asyncio.run(run_ingest(built, stack.url("nats"), config, metrics_path, meter))
+            asyncio.run(
+                run_ingest(built, stack.url("nats"), config, metrics_path, meter, health_port)
+            )

@@ -9,9 +9,11 @@ plain HTTP check (docker compose, an uptime probe) cannot mistake it for healthy
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -43,6 +45,8 @@ class HealthTracker:
         self.last_error: str | None = None
         self._error_times: deque[float] = deque()
         self._failing: set[str] = set()
+        self._work_done = 0
+        self._failures = 0
 
     def cycle(self) -> None:
         """A unit of work is done (a batch stored, a step taken, an event published)."""
@@ -61,6 +65,15 @@ class HealthTracker:
             self.error(message)
         elif not failing:
             self._failing.discard(name)
+
+    def follow(self, work_done: int, failures: int, last_failure: str) -> None:
+        """Catch up with a service's own running totals (batches stored, failed attempts):
+        more work is a cycle now, each new failure an error now. Call it often."""
+        if work_done > self._work_done:
+            self.cycle()
+        for _ in range(failures - self._failures):
+            self.error(last_failure)
+        self._work_done, self._failures = work_done, failures
 
     def recent_errors(self) -> int:
         horizon = self.clock() - self.window_s
@@ -107,3 +120,31 @@ async def serve_health(report: Callable[[], dict[str, Any]], host: str, port: in
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner
+
+
+@contextlib.asynccontextmanager
+async def health_served(
+    report: Callable[[], dict[str, Any]],
+    port: int | None,
+    *,
+    observe: Callable[[], None] = lambda: None,
+    every_s: float = 0.5,
+) -> AsyncIterator[None]:
+    """While inside: `/health` on 127.0.0.1:`port` (nothing when `port` is None), and
+    `observe()` every `every_s` seconds so cycles and errors carry the time they happened."""
+    if port is None:
+        yield
+        return
+
+    async def keep_observing() -> None:
+        while True:
+            observe()
+            await asyncio.sleep(every_s)
+
+    runner = await serve_health(report, "127.0.0.1", port)
+    observing = asyncio.create_task(keep_observing())
+    try:
+        yield
+    finally:
+        observing.cancel()
+        await runner.cleanup()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from ops.health import HealthStatus, HealthTracker
@@ -18,26 +17,12 @@ class SinkHealth:
     def __init__(self, sink: Sink, tracker: HealthTracker | None = None) -> None:
         self.sink = sink
         self.tracker = tracker or HealthTracker()
-        self._batches = 0
-        self._retries = 0
 
     def observe(self) -> None:
         """Bring the tracker up to date with what the consumers did since the last look."""
         streams = self.sink.metrics.streams.values()
-        batches = sum(m.batches for m in streams)
-        retries = sum(m.retries for m in streams)
-        if batches > self._batches:
-            self.tracker.cycle()
-        for _ in range(retries - self._retries):
-            last = next((m.last_error for m in streams if m.last_error), "retrying")
-            self.tracker.error(last)
-        self._batches, self._retries = batches, retries
-
-    async def keep_observing(self, every_s: float = 0.5) -> None:
-        """`observe` every `every_s` seconds until cancelled (a health read observes too)."""
-        while True:
-            self.observe()
-            await asyncio.sleep(every_s)
+        last = next((m.last_error for m in streams if m.last_error), "retrying")
+        self.tracker.follow(sum(m.batches for m in streams), sum(m.retries for m in streams), last)
 
     def status(self) -> HealthStatus:
         if not self.sink.bus.nc.is_connected:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import time
@@ -25,7 +24,7 @@ from live.sink.health import SinkHealth
 from live.sink.metrics import SinkMetrics, StreamMetrics
 from live.sink.positions import STREAM_EVENTS
 from live.sink.retention import apply_retention, retention_from_settings
-from ops.health import serve_health
+from ops.health import health_served
 from schemas.subjects import DERIVED_STREAM, RAW_STREAM
 
 log = logging.getLogger("flowtape.sink")
@@ -168,12 +167,8 @@ async def _serve(
         await _ensure_streams(bus, settings)
         metrics_path = settings.data_dir.resolve() / METRICS_FILE
         sink = Sink(bus, warehouse, config=config, streams=streams, metrics_path=metrics_path)
-        async with contextlib.AsyncExitStack() as serving:
-            if health_port is not None:
-                health = SinkHealth(sink)
-                runner = await serve_health(health.report, "127.0.0.1", health_port)
-                serving.push_async_callback(runner.cleanup)
-                serving.callback(asyncio.create_task(health.keep_observing()).cancel)
+        health = SinkHealth(sink)
+        async with health_served(health.report, health_port, observe=health.observe):
             if until_idle:
                 await sink.run_until_idle()
             else:

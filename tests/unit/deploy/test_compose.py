@@ -29,7 +29,7 @@ def health_port_of(service: dict[str, Any]) -> int:
     return int(command[command.index("--health-port") + 1])
 
 
-@pytest.mark.parametrize("name", ["api", "sink"])
+@pytest.mark.parametrize("name", ["api", "ingest", "sink"])
 def test_the_service_is_checked_through_its_own_health_port(name: str) -> None:
     service = COMPOSE["services"][name]
     (url_port,) = HEALTH_URL.findall(" ".join(service["healthcheck"]["test"]))
@@ -37,9 +37,13 @@ def test_the_service_is_checked_through_its_own_health_port(name: str) -> None:
     assert service["healthcheck"]["retries"] >= 2
 
 
-def test_the_sink_unit_serves_health_where_compose_checks_it() -> None:
-    unit = (ROOT / "deploy" / "systemd" / "flowtape-sink.service").read_text()
-    assert f"--health-port {health_port_of(COMPOSE['services']['sink'])}" in unit
+@pytest.mark.parametrize(
+    ("name", "unit_or_env"),
+    [("sink", "flowtape-sink.service"), ("ingest", "ingest-databento-live.env.example")],
+)
+def test_systemd_serves_health_where_compose_checks_it(name: str, unit_or_env: str) -> None:
+    text = (ROOT / "deploy" / "systemd" / unit_or_env).read_text()
+    assert f"--health-port {health_port_of(COMPOSE['services'][name])}" in text
 
 
 @pytest.mark.parametrize(
@@ -64,4 +68,4 @@ async def test_the_compose_check_passes_only_on_ok(status: str, healthy: bool) -
             checked.append(name)
     finally:
         await runner.cleanup()
-    assert sorted(checked) == ["api", "sink"]
+    assert sorted(checked) == ["api", "ingest", "sink"]
