@@ -30,8 +30,8 @@ from infra.migrate import migrate
 from infra.settings import Settings
 from infra.warehouse import Warehouse, tables_for
 from ingest.databento import RecordNormaliser, bulk_file_events, iter_file_events
-from replay.driver import chunks, replay_events
-from replay.sources import dbn_events, underlying_weights
+from replay.driver import chunks, replay_events, replay_tables
+from replay.sources import dbn_events, dbn_tables, underlying_weights
 
 CANDLE_VIEWS = ("candles_contract_mv", "candles_underlying_mv", "candles_equity_mv")
 
@@ -46,9 +46,17 @@ def main() -> None:
     parser.add_argument("--prints", type=int, default=5_000_000)
     parser.add_argument("--minutes", type=int, default=390)
     parser.add_argument("--profile", action="store_true", help="profile the replay")
-    parser.add_argument("--chunk", type=int, default=50_000, help="events per engine batch")
+    parser.add_argument(
+        "--chunk", type=int, default=50_000, help="events per engine batch (with --events)"
+    )
     parser.add_argument(
         "--shards", type=int, default=1, help="engine processes (flowtape replay --shards)"
+    )
+    parser.add_argument(
+        "--events",
+        action="store_true",
+        help="replay through event objects (the path of sharded and windowed replays) "
+        "instead of raw Arrow tables",
     )
     parser.add_argument(
         "--breakdown",
@@ -72,6 +80,11 @@ def main() -> None:
     started = time.perf_counter()
     events = sum(1 for _ in bulk_file_events(tcbbo, normaliser=normaliser))
     normalise_rate = timed("decode + normalise (bulk path)", events, time.perf_counter() - started)
+    started = time.perf_counter()
+    tables, _ = dbn_tables([definition, tcbbo])
+    rows = sum(table.num_rows for table in tables.values())
+    timed("decode + normalise (Arrow tables)", rows, time.perf_counter() - started)
+    del tables
 
     with tempfile.TemporaryDirectory() as folder:
         server = clickhouse_server(Path(folder) / "clickhouse", query_log=True)
@@ -90,11 +103,17 @@ def main() -> None:
             started = time.perf_counter()
             # balancing the shards reads the files once more: part of the replay's time
             weights = underlying_weights([definition, tcbbo]) if args.shards > 1 else None
-            stream, _ = dbn_events([definition, tcbbo])
-            summary = replay_events(
-                stream, run_id="bench", config=engine_config(), warehouse=warehouse,
-                shards=args.shards, weights=weights, chunk_size=args.chunk,
-            )  # fmt: skip
+            if args.events or args.shards > 1:
+                stream, _ = dbn_events([definition, tcbbo])
+                summary = replay_events(
+                    stream, run_id="bench", config=engine_config(), warehouse=warehouse,
+                    shards=args.shards, weights=weights, chunk_size=args.chunk,
+                )  # fmt: skip
+            else:
+                summary = replay_tables(
+                    dbn_tables([definition, tcbbo])[0], run_id="bench", config=engine_config(),
+                    warehouse=warehouse,
+                )  # fmt: skip
             replay_s = time.perf_counter() - started
             clickhouse_cpu = _cpu_seconds(server.pid) - cpu_before[0]
             python_cpu = _own_cpu_seconds() - cpu_before[1]
@@ -108,8 +127,11 @@ def main() -> None:
             warehouse.close()
         finally:
             server.stop()
+    path = "events" if args.events or args.shards > 1 else "Arrow tables"
     replay_rate = timed(
-        f"replay end to end (prints, {args.shards} engine processes)", summary.prints, replay_s
+        f"replay end to end ({path}, prints, {args.shards} engine processes)",
+        summary.prints,
+        replay_s,
     )
     print(f"{'rows stored (prints, inference, packets, members)':<42}{rows:>12,}")
     print(f"replay / bare decode   = {replay_rate / decode_rate:.3f}")

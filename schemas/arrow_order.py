@@ -52,13 +52,35 @@ def canonical_order(tables: Tables) -> tuple[IndexArray, IndexArray]:
             for name in _KEY_COLUMNS
         ),
     ]
-    order = np.lexsort(keys[::-1])
-    sorted_keys = np.stack([key[order] for key in keys])
+    order = _lexsorted(keys)
+    sorted_keys = [key[order] for key in keys]
     if len(order) > 1:
-        same = (sorted_keys[:, 1:] == sorted_keys[:, :-1]).all(axis=0)
+        same = np.ones(len(order) - 1, bool)
+        for key in sorted_keys:
+            same &= key[1:] == key[:-1]
         if same.any():
             order = _ties_by_bytes(order, same, tables, which, rows)
     return which[order], rows[order]
+
+
+def _lexsorted(keys: list[IndexArray]) -> IndexArray:
+    """`np.lexsort` of `keys` (first key major), sorting by receive time alone first: tables
+    usually come each in order, which a stable sort merges in near-linear time, and only
+    rows sharing a receive time then need the other keys."""
+    ts = keys[0]
+    order = np.argsort(ts, kind="stable")
+    sorted_ts = ts[order]
+    tied = sorted_ts[1:] == sorted_ts[:-1]
+    if not tied.any():
+        return order
+    in_run = np.zeros(len(order), bool)
+    in_run[1:] |= tied
+    in_run[:-1] |= tied
+    at = np.flatnonzero(in_run)
+    run = np.cumsum(np.r_[True, ~tied])[at]
+    sub = order[at]
+    order[at] = sub[np.lexsort([key[sub] for key in keys[:0:-1]] + [run])]
+    return order
 
 
 def _ties_by_bytes(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import msgspec
+import numpy as np
 import pyarrow as pa
 import pytest
 
 from infra.warehouse import events_to_arrow
-from schemas.arrow_order import canonical_order, canonical_table
+from schemas.arrow_order import _lexsorted, canonical_order, canonical_table
 from schemas.codec import CodecError
 from schemas.events import (
     EquityPrint,
@@ -187,3 +188,12 @@ def msgspec_replace(p: OptionPrint, publisher: int, instrument: int, sequence: i
 def events_to_table(events: list[Event]) -> pa.Table:
     table = events_to_arrow(events, run_id="r", log_seqs=[0] * len(events))
     return table.drop_columns(["run_id", "log_seq"])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_receive_time_first_sort_is_a_lexsort(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 5_000
+    keys = [np.sort(rng.integers(0, 300, n)), *(rng.integers(0, 4, n) for _ in range(4))]
+    keys[0][n // 2 :] = rng.integers(0, 300, n - n // 2)  # a second run, unsorted
+    np.testing.assert_array_equal(_lexsorted(keys), np.lexsort(keys[::-1]))
