@@ -226,7 +226,8 @@ def run_kernel(events: list[Event], batch: int) -> tuple[float, float, float, Co
         for n, columns in enumerate([*batches, batches[0][:0]]):
             started = time.perf_counter()
             cpu_started = time.process_time()
-            found = flow_tables(state, step_columns(state, columns, finish=n == len(batches)))
+            outputs = step_columns(state, columns, finish=n == len(batches), full=False)
+            found = flow_tables(state, outputs)
             elapsed += time.perf_counter() - started
             cpu += time.process_time() - cpu_started
             rows.update({name: table.num_rows for name, table in found.tables.items()})

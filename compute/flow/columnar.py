@@ -21,10 +21,7 @@ from compute.flow.config import EngineConfig
 from compute.flow.kernel import FlowKernel
 from compute.flow.layout import (
     B_WIDTH,
-    C_AVG_LIMIT,
     C_DEFINED,
-    C_PAST_DAYS,
-    C_PAST_TOTAL,
     C_WIDTH,
     COUNTERS,
     D_WIDTH,
@@ -236,10 +233,8 @@ class ColumnarState:
     def start_volume_day(
         self, contract: int, volume_day: int, day_volume: int, day: int
     ) -> tuple[int, int, int]:
-        """(history total, days kept, unusual limit) once the contract moves to `day`."""
-        row = self.contracts[contract]
-        if not 0 < volume_day < day:
-            return int(row[C_PAST_TOTAL]), int(row[C_PAST_DAYS]), int(row[C_AVG_LIMIT])
+        """(history total, days kept, unusual limit) once the contract moves from
+        `volume_day` to the later `day` (`0 < volume_day < day`)."""
         past = self.past_volumes.setdefault(contract, [])
         total, limit = roll_volume_history(past, volume_day, day_volume, day, self.config)
         return total, len(past), limit
@@ -411,10 +406,11 @@ def new_state(config: EngineConfig, run_id: str, capacity: int = 1024) -> Column
 
 
 def step_columns(
-    state: ColumnarState, events: Int64Array, *, finish: bool = False
+    state: ColumnarState, events: Int64Array, *, finish: bool = False, full: bool = True
 ) -> KernelOutputs:
     """Apply one batch of input columns (`compute.flow.layout` I_*); with `finish`, close
-    everything after it (end of session)."""
+    everything after it (end of session). Without `full`, the members and leg of a lone
+    single no rule reads are left out of the outputs (enough for the tables)."""
     if events.ndim != 2 or events.shape[1] != I_WIDTH or events.dtype != np.int64:
         raise ValueError(f"expected int64 columns of shape (n, {I_WIDTH}), got {events.shape}")
     events = np.ascontiguousarray(events)
@@ -425,6 +421,7 @@ def step_columns(
     state.reserve_dark(equity_prints)
     state._bind_dark(equity_prints)
     k = state.kernel
+    k.full_outputs = full
     k.run(events, events.shape[0], finish)
     stopped = int(state.scalars[S_OVERFLOW])
     if stopped >= 0:

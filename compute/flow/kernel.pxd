@@ -27,7 +27,7 @@ cdef i64 L_SIDE, L_SIZE, L_STRIKE, L_SYMBOL, L_VWAP, M_ASK
 cdef i64 M_BID, M_BUCKET, M_CONTRACT, M_INSTRUMENT, M_NEXT, M_PRICE
 cdef i64 M_PUBLISHER, M_SEQUENCE, M_SIDE, M_SIZE, M_TS_EVENT, M_WIDTH
 cdef i64 N_ANCHOR_GROUP, N_ANCHOR_SERIAL, N_ANCHOR_SLOT, N_ANCHOR_TS, N_BASE_EXISTS, N_BASE_LAST_TS
-cdef i64 N_BASE_LEN, N_BASE_POS, N_SPOT, N_SPREAD_LEN, N_SPREAD_POS, NO_DEADLINE
+cdef i64 N_BASE_LEN, N_BASE_POS, N_P_SUM, N_S_SUM, N_SPOT, N_SPREAD_LEN, N_SPREAD_POS, NO_DEADLINE
 cdef i64 NULL, O_ASK, O_ASK_SZ, O_BID, O_BID_SZ, O_CONTRACT
 cdef i64 O_EVENT, O_INFERENCE, O_INSTRUMENT, O_PUBLISHER, O_TS_EVENT, O_SEQUENCE, O_PRICE, O_SIZE, O_LATE, O_NAME, O_QUOTE_TS, O_STATUS
 cdef i64 O_SYMBOL, P_CONTRACT, P_COUNT, P_DEADLINE, P_FIRST_TS, P_FIRST_TS_EVENT
@@ -78,7 +78,7 @@ cdef class FlowKernel:
     cdef public i64 dark_block_shares, dark_block_notional, dark_impact_window, dark_max_impact
     cdef public i64 dark_episode_window, dark_episode_prints, dark_episode_shares
     cdef public i64 dark_side_pct, dark_min_move, dark_deadline
-    cdef public i64 held_begin, held_end, event
+    cdef public i64 held_begin, held_end, event, full_outputs
     cdef public Py_ssize_t n_prints, n_packets, n_members, n_legs, n_scores, n_quarantined
     cdef public Py_ssize_t n_dark, n_dark_members
     cdef public table contracts, names, premium_ring, size_ring, spread_ring, packets, members
@@ -178,7 +178,7 @@ cdef class FlowKernel:
     @cython.locals(out=table, row=i64, f=Py_ssize_t)
     cdef void copy_member(self, i64 m)
     @cython.locals(packets=table, members=table, row=table, names=table, out=table, c=i64,
-                   name=i64, n=i64, late=i64, q=i64, first_member=i64, b=i64,
+                   name=i64, n=i64, late=i64, q=i64, fast=bint, b=i64,
                    spread_bps=i64, head=i64, ts_start=i64, ts_end=i64, size=i64,
                    notional=i64, buy=i64, sell=i64, venues=i64, levels=i64, m=i64,
                    msize=i64, price=i64, ts=i64, bid=i64, ask=i64, new_venue=i64,
@@ -201,8 +201,10 @@ cdef class FlowKernel:
     cdef void emit_multi_leg(self, i64 count)
     @cython.locals(names=table, window=i64, length=i64, pos=i64)
     cdef void push_samples(self, i64 name, i64 premium, i64 size, i64 spread_bps)
-    @cython.locals(total=i64, hi=i64, mid=i64, lo=i64, k=i64, x=i64, a=i64, b=i64)
-    cdef void ring_sums(self, table ring, i64 name, i64 length, i64 r, i64 at)
+    @cython.locals(names=table, k=i64)
+    cdef void reset_baselines(self, i64 name)
+    @cython.locals(names=table, a=i64, b=i64)
+    cdef void add_sample(self, i64 name, i64 at, i64 x, i64 sign)
     @cython.locals(names=table, row=table, r=i64, scores=table, legs=table, first_leg=i64,
                    n_legs=i64, length=i64, k=i64, leg=i64, c=i64, volume=i64, oi=i64)
     cdef void score(self, i64 q, i64 name, i64 first_ts, i64 day, i64 spread_bps,

@@ -204,6 +204,8 @@ from compute.flow.layout import (
     N_BASE_LAST_TS,
     N_BASE_LEN,
     N_BASE_POS,
+    N_P_SUM,
+    N_S_SUM,
     N_SPOT,
     N_SPREAD_LEN,
     N_SPREAD_POS,
@@ -475,6 +477,7 @@ class FlowKernel:
         self.ttl = config.rolling_ttl_ns
         self.spike_min_premium = config.classifier_spike_min_premium_cents
         self.repeated_min_prints = config.classifier_repeated_hits_min_prints
+        self.full_outputs = 1  # 0: leave out members and legs of lone singles no rule reads
         self.dark_block_shares = config.darkpool_block_min_shares
         self.dark_block_notional = config.darkpool_block_min_notional_cents
         self.dark_impact_window = config.darkpool_impact_window_ns
@@ -1030,12 +1033,13 @@ class FlowKernel:
         if row[c, C_VOLUME_DAY] > day:
             return
         if row[c, C_VOLUME_DAY] != day:
-            total, days, limit = self.hooks.start_volume_day(
-                c, row[c, C_VOLUME_DAY], row[c, C_DAY_VOLUME], day
-            )
-            row[c, C_PAST_TOTAL] = total
-            row[c, C_PAST_DAYS] = days
-            row[c, C_AVG_LIMIT] = limit
+            if row[c, C_VOLUME_DAY] > 0:  # a day ends: its volume joins the history
+                total, days, limit = self.hooks.start_volume_day(
+                    c, row[c, C_VOLUME_DAY], row[c, C_DAY_VOLUME], day
+                )
+                row[c, C_PAST_TOTAL] = total
+                row[c, C_PAST_DAYS] = days
+                row[c, C_AVG_LIMIT] = limit
             row[c, C_VOLUME_DAY] = day
             row[c, C_DAY_VOLUME] = 0
         row[c, C_DAY_VOLUME] += size
@@ -1468,7 +1472,6 @@ class FlowKernel:
         late = packets[slot, P_LATE]
         q = self.n_packets
         out = self.packets_out
-        first_member = self.n_members
         for b in range(6):
             out[q, Q_BUCKETS + b] = 0
         spread_bps = -1
@@ -1517,7 +1520,6 @@ class FlowKernel:
                 k = members[k, M_NEXT]
             venues += new_venue
             levels += new_price
-            self.copy_member(m)
             m = members[m, M_NEXT]
         premium = self.premium(notional, row[c, C_MULTIPLIER])
         first_ts = packets[slot, P_FIRST_TS]
@@ -1554,16 +1556,10 @@ class FlowKernel:
         out[q, Q_COVERED] = n - out[q, Q_BUCKETS + BUCKET_NA]
         out[q, Q_SPOT] = spot
         out[q, Q_LATE] = late
-        out[q, Q_MEMBERS] = first_member
-        out[q, Q_LEGS] = self.n_legs
-        out[q, Q_LEG_COUNT] = 1
         out[q, Q_SCORE] = -1
         self.n_packets = q + 1
-        self.write_leg(
-            c, members[head, M_INSTRUMENT], side, size, premium, n, notional, 1, day, spot
-        )
         names = self.names
-        if (
+        fast = (
             names[name, N_BASE_EXISTS]
             and first_ts - names[name, N_BASE_LAST_TS] <= self.ttl
             and (kind == PK_SINGLE or kind == PK_SPLIT)
@@ -1578,7 +1574,25 @@ class FlowKernel:
                 )
             )
             and not late
-        ):
+        )
+        # Members and the leg of a lone single no rule reads are only written on request:
+        # the tables do not store such a packet, only its print's inference.
+        if self.full_outputs or not fast or n > 1 or kind != PK_SINGLE:
+            out[q, Q_MEMBERS] = self.n_members
+            m = head
+            while m >= 0:
+                self.copy_member(m)
+                m = members[m, M_NEXT]
+            out[q, Q_LEGS] = self.n_legs
+            out[q, Q_LEG_COUNT] = 1
+            self.write_leg(
+                c, members[head, M_INSTRUMENT], side, size, premium, n, notional, 1, day, spot
+            )
+        else:
+            out[q, Q_MEMBERS] = -1
+            out[q, Q_LEGS] = -1
+            out[q, Q_LEG_COUNT] = 0
+        if fast:
             # Most packets: no rule can fire; the baselines learn.
             if first_ts > names[name, N_BASE_LAST_TS]:
                 names[name, N_BASE_LAST_TS] = first_ts
@@ -1775,14 +1789,17 @@ class FlowKernel:
         window = self.window
         length = names[name, N_BASE_LEN]
         if length < window:
-            self.premium_ring[name, length] = premium
-            self.size_ring[name, length] = size
+            pos = length
             names[name, N_BASE_LEN] = length + 1
         else:
             pos = names[name, N_BASE_POS]
-            self.premium_ring[name, pos] = premium
-            self.size_ring[name, pos] = size
+            self.add_sample(name, N_P_SUM, self.premium_ring[name, pos], -1)
+            self.add_sample(name, N_S_SUM, self.size_ring[name, pos], -1)
             names[name, N_BASE_POS] = (pos + 1) % window
+        self.premium_ring[name, pos] = premium
+        self.size_ring[name, pos] = size
+        self.add_sample(name, N_P_SUM, premium, 1)
+        self.add_sample(name, N_S_SUM, size, 1)
         if spread_bps >= 0:
             length = names[name, N_SPREAD_LEN]
             if length < window:
@@ -1793,26 +1810,29 @@ class FlowKernel:
                 self.spread_ring[name, pos] = spread_bps
                 names[name, N_SPREAD_POS] = (pos + 1) % window
 
-    def ring_sums(self, ring: Any, name: int, length: int, r: int, at: int) -> None:
-        """A ring's sum and sum of squares (as limb sums) into score row `r` from `at`."""
-        total = 0
-        hi = 0
-        mid = 0
-        lo = 0
-        for k in range(length):
-            x = ring[name, k]
-            if x >= LIMB * LIMB:
-                self.scalars[S_OVERFLOW] = self.event
-            a = x // LIMB
-            b = x - a * LIMB
-            total += x
-            hi += a * a
-            mid += 2 * a * b
-            lo += b * b
-        self.scores[r, at] = total
-        self.scores[r, at + 1] = hi
-        self.scores[r, at + 2] = mid
-        self.scores[r, at + 3] = lo
+    def reset_baselines(self, name: int) -> None:
+        names = self.names
+        names[name, N_BASE_LEN] = 0
+        names[name, N_BASE_POS] = 0
+        names[name, N_SPREAD_LEN] = 0
+        names[name, N_SPREAD_POS] = 0
+        for k in range(4):
+            names[name, N_P_SUM + k] = 0
+            names[name, N_S_SUM + k] = 0
+
+    def add_sample(self, name: int, at: int, x: int, sign: int) -> None:
+        """Add (`sign` 1) or remove (-1) a sample from a ring's sums at columns `at`..: the
+        sum, and the square as limbs (x = a * LIMB + b: a*a, 2*a*b, b*b), exact in int64."""
+        if x >= LIMB * LIMB:
+            self.scalars[S_OVERFLOW] = self.event
+            return
+        names = self.names
+        a = x >> 24  # x // LIMB (x >= 0)
+        b = x & (LIMB - 1)
+        names[name, at] += sign * x
+        names[name, at + 1] += sign * a * a
+        names[name, at + 2] += sign * 2 * a * b
+        names[name, at + 3] += sign * b * b
 
     def score(
         self,
@@ -1832,16 +1852,10 @@ class FlowKernel:
         if not names[name, N_BASE_EXISTS]:
             names[name, N_BASE_EXISTS] = 1
             names[name, N_BASE_LAST_TS] = first_ts
-            names[name, N_BASE_LEN] = 0
-            names[name, N_BASE_POS] = 0
-            names[name, N_SPREAD_LEN] = 0
-            names[name, N_SPREAD_POS] = 0
+            self.reset_baselines(name)
         elif first_ts - names[name, N_BASE_LAST_TS] > self.ttl:
             # Expiry is measured in event time, so a replay expires exactly where live did.
-            names[name, N_BASE_LEN] = 0
-            names[name, N_BASE_POS] = 0
-            names[name, N_SPREAD_LEN] = 0
-            names[name, N_SPREAD_POS] = 0
+            self.reset_baselines(name)
         if first_ts > names[name, N_BASE_LAST_TS]:
             names[name, N_BASE_LAST_TS] = first_ts
         r = self.n_scores
@@ -1853,10 +1867,10 @@ class FlowKernel:
         scores[r, R_DAY] = day
         scores[r, R_SPREAD_BPS] = spread_bps
         scores[r, R_FIRST_OPEN_INTEREST] = row[legs[first_leg, L_CONTRACT], C_OPEN_INTEREST]
-        length = names[name, N_BASE_LEN]
-        scores[r, R_N] = length
-        self.ring_sums(self.premium_ring, name, length, r, R_P_SUM)
-        self.ring_sums(self.size_ring, name, length, r, R_S_SUM)
+        scores[r, R_N] = names[name, N_BASE_LEN]
+        for k in range(4):
+            scores[r, R_P_SUM + k] = names[name, N_P_SUM + k]
+            scores[r, R_S_SUM + k] = names[name, N_S_SUM + k]
         scores[r, R_UNUSUAL] = 0
         for leg in range(first_leg, first_leg + n_legs):
             c = legs[leg, L_CONTRACT]

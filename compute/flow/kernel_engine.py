@@ -55,11 +55,16 @@ class KernelEngine:
         return cls(new_state(config, run_id))
 
     def _run(
-        self, events: Sequence[Event], finish: bool, columns: Int64Array | None = None
+        self,
+        events: Sequence[Event],
+        finish: bool,
+        columns: Int64Array | None = None,
+        *,
+        full: bool = False,
     ) -> KernelOutputs:
         if columns is None:
             columns = columns_from_events(self.state, events)
-        self.last = step_columns(self.state, columns, finish=finish)
+        self.last = step_columns(self.state, columns, finish=finish, full=full)
         return self.last
 
     def step(
@@ -77,7 +82,7 @@ class KernelEngine:
                 *found.hits_and_alerts,
                 *dark_events(self.state, outputs),
             ],
-            len(outputs.prints),
+            outputs.prints.shape[1],
             Counter({kind: int(n) for kind, n in zip(KINDS, kinds, strict=True) if n}),
         )
 
@@ -95,5 +100,5 @@ class KernelEngine:
 
     def step_events(self, events: Sequence[Event], *, finish: bool = False) -> list[Event]:
         """Apply `events`; the outputs as the struct engine's events, grouped by type."""
-        outputs = self._run(events, finish)
+        outputs = self._run(events, finish, full=True)
         return [e for group in to_events(self.state, outputs, events).values() for e in group]

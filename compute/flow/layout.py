@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Final
 
-LAYOUT_VERSION: Final = 3
+LAYOUT_VERSION: Final = 4
 NULL: Final = -(2**63)
 NO_DEADLINE: Final = 2**63 - 1
 UNLIMITED: Final = 2**63 - 1
@@ -104,7 +104,15 @@ N_BASE_LEN: Final = 7  # samples in the premium and size rings (they move togeth
 N_BASE_POS: Final = 8
 N_SPREAD_LEN: Final = 9
 N_SPREAD_POS: Final = 10
-N_WIDTH: Final = 11
+N_P_SUM: Final = 11  # the premium ring's sum, and its sum of squares in 2^24 limbs (hi, mid,
+N_P_SQ_HI: Final = 12  # lo), kept as samples come and go
+N_P_SQ_MID: Final = 13
+N_P_SQ_LO: Final = 14
+N_S_SUM: Final = 15  # the size ring's, alike
+N_S_SQ_HI: Final = 16
+N_S_SQ_MID: Final = 17
+N_S_SQ_LO: Final = 18
+N_WIDTH: Final = 19
 # rings: `premium_ring`, `size_ring`, `spread_ring`, each [names, rolling_window_size]
 
 # ---- a lit quote inside a row: four columns from its offset
