@@ -12,12 +12,13 @@ import pyarrow as pa
 import pytest
 
 from compute.flow import EngineConfig
-from compute.flow.arrow_columns import columns_from_arrow
+from compute.flow.arrow_columns import ArrowBatch, columns_from_arrow
 from compute.flow.columnar import ColumnarState, columns_from_events, new_state, step_columns
 from compute.flow.formatting import to_events
+from compute.flow.kernel_engine import KernelEngine
 from infra.warehouse import events_to_arrow
 from replay.sources import dbn_events, dbn_tables
-from schemas.events import RAW_EVENTS, Event
+from schemas.events import RAW_EVENTS, Event, Quarantined
 from schemas.ordering import canonical_sort
 from synth.config import SynthConfig, hard_config
 from synth.session import generate_session, write_session
@@ -126,3 +127,23 @@ def test_a_publisher_beyond_the_kernels_range_is_refused_in_one_line() -> None:
         bad[first] = table.set_column(column, "publisher_id", pa.array([70_000] * table.num_rows))
     with pytest.raises(ValueError, match=r"publisher_id 70000 outside 0\.\.65535"):
         columns_from_arrow(new_state(EngineConfig(), "arrow"), bad)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_engine_steps_tables_as_it_steps_their_events(seed: int) -> None:
+    rng = seeded(100 + seed)
+    events = canonical_sort([e for e in days_session(rng, 2, 120, 0.0) if type(e) in RAW_EVENTS])
+    by_events = KernelEngine.new(EngineConfig(), "arrow")
+    by_tables = KernelEngine.new(EngineConfig(), "arrow")
+    quarantined = 0
+    for batch in [*split(events, random_splits(rng, len(events))), []]:
+        tables = raw_tables(batch)
+        assert list(ArrowBatch(new_state(EngineConfig(), "x"), tables)) == batch
+        expected = by_events.step(batch, finish=not batch)
+        got = by_tables.step_arrow(tables, finish=not batch)
+        assert got.events == expected.events
+        assert got.tables.keys() == expected.tables.keys()
+        for name, table in expected.tables.items():
+            assert got.tables[name].equals(table), name
+        quarantined += sum(isinstance(e, Quarantined) for e in got.events)
+    assert quarantined > 0  # the engine's quarantines carry the events rebuilt from rows
