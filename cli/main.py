@@ -10,6 +10,7 @@ import cli.api
 import cli.book
 import cli.compute
 import cli.daemon
+import cli.deliver
 import cli.features
 import cli.ingest
 import cli.keys
@@ -27,7 +28,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 # Each module adds its commands with `register(app)`; this order is `flowtape --help`'s.
 COMMAND_MODULES = (
     cli.stack, cli.sql, cli.synth, cli.ingest, cli.compute, cli.sink, cli.replay, cli.score,
-    cli.api, cli.keys, cli.daemon, cli.record, cli.book, cli.features,
+    cli.api, cli.keys, cli.daemon, cli.record, cli.book, cli.features, cli.deliver,
 )  # fmt: skip
 for module in COMMAND_MODULES:
     module.register(app)
