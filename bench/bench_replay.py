@@ -31,7 +31,7 @@ from infra.settings import Settings
 from infra.warehouse import Warehouse, tables_for
 from ingest.databento import RecordNormaliser, bulk_file_events, iter_file_events
 from replay.driver import chunks, replay_events, replay_tables
-from replay.sources import dbn_events, dbn_tables, underlying_weights
+from replay.sources import dbn_events, dbn_table_chunks, dbn_tables, underlying_weights
 
 CANDLE_VIEWS = ("candles_contract_mv", "candles_underlying_mv", "candles_equity_mv")
 
@@ -110,10 +110,10 @@ def main() -> None:
                     shards=args.shards, weights=weights, chunk_size=args.chunk,
                 )  # fmt: skip
             else:
+                chunks_of_tables, _ = dbn_table_chunks([definition, tcbbo])
                 summary = replay_tables(
-                    dbn_tables([definition, tcbbo])[0], run_id="bench", config=engine_config(),
-                    warehouse=warehouse,
-                )  # fmt: skip
+                    chunks_of_tables, run_id="bench", config=engine_config(), warehouse=warehouse
+                )
             replay_s = time.perf_counter() - started
             clickhouse_cpu = _cpu_seconds(server.pid) - cpu_before[0]
             python_cpu = _own_cpu_seconds() - cpu_before[1]

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from itertools import islice
 from multiprocessing.connection import Connection
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -33,6 +32,7 @@ from compute.flow.kernel_engine import KernelEngine, KernelStep
 from compute.flow.shards import BROADCAST, Router
 from infra.warehouse import NOT_STORED, TABLES, Warehouse, stored_table, tables_for
 from ingest.databento.files import TRUNCATED
+from replay.table_merge import ts_recv_of
 from schemas.codec import decode_batch, encode_batch
 from schemas.events import Event, FlowPacket, OptionPrint, PrintInference, Quarantined
 from schemas.raw_arrow import stored
@@ -252,18 +252,17 @@ def _replay_one(
 
 
 def replay_tables(
-    tables: Mapping[type[Event], pa.Table],
+    chunks: Iterable[Mapping[type[Event], pa.Table]],
     *,
     run_id: str,
     config: flow.EngineConfig,
     warehouse: Warehouse,
     store_raw: bool = True,
-    chunk_rows: int = 250_000,
     progress: ProgressCallback | None = None,
 ) -> ReplaySummary:
-    """Raw tables, each in canonical order (`replay.sources.dbn_tables`), through one engine
-    in chunks of about `chunk_rows` rows: stores what `replay_events` stores for the same
-    events, the raw tables inserted as they are."""
+    """Chunks of raw tables, each chunk whole in the canonical order and after the one before
+    (`replay.sources.dbn_table_chunks`), through one engine: stores what `replay_events`
+    stores for the same events, the raw tables inserted as they are."""
     started = time.perf_counter()
     summary = ReplaySummary(run_id=run_id)
     collecting = gc.isenabled()
@@ -271,7 +270,7 @@ def replay_tables(
     engine = KernelEngine.new(config, run_id)
     writer = TableWriter(warehouse, run_id)
     try:
-        for chunk in table_chunks(tables, chunk_rows):
+        for chunk in chunks:
             step = engine.step_arrow(chunk)
             _count_outputs(summary.outputs, summary.packets_by_kind, step)
             if store_raw:
@@ -289,26 +288,6 @@ def replay_tables(
     return summary
 
 
-def table_chunks(
-    tables: Mapping[type[Event], pa.Table], rows: int
-) -> Iterator[dict[type[Event], pa.Table]]:
-    """Tables in canonical order cut into chunks of about `rows` rows in all, at receive
-    times (rows sharing one stay together, so each chunk is whole in the canonical order)."""
-    times = {t: _ts_recv(table) for t, table in tables.items() if table.num_rows}
-    if not times:
-        return
-    merged = np.sort(np.concatenate(list(times.values())), kind="stable")
-    bounds = np.unique(merged[rows::rows])
-    cuts = {t: [0, *np.searchsorted(ts, bounds).tolist(), len(ts)] for t, ts in times.items()}
-    for n in range(len(bounds) + 1):
-        chunk = {t: tables[t].slice(c[n], c[n + 1] - c[n]) for t, c in cuts.items()}
-        yield {t: table for t, table in chunk.items() if table.num_rows}
-
-
-def _ts_recv(table: pa.Table) -> np.ndarray:
-    return np.asarray(table.column("ts_recv").cast(pa.int64()).to_numpy(), np.int64)
-
-
 def _count_tables(
     summary: ReplaySummary, chunk: Mapping[type[Event], pa.Table], progress: ProgressCallback | None
 ) -> None:
@@ -321,7 +300,7 @@ def _count_tables(
         truncated = pc.equal(quarantined.column("reason"), TRUNCATED)
         summary.truncated += quarantined.filter(truncated).column("detail").to_pylist()
     if progress is not None and rows:
-        progress(rows, max(int(_ts_recv(table)[-1]) for table in chunk.values()))
+        progress(rows, max(int(ts_recv_of(table)[-1]) for table in chunk.values()))
 
 
 def _counted(

@@ -19,7 +19,7 @@ from replay.driver import ReplaySummary, replay_events, replay_tables
 from replay.sources import (
     SessionSpan,
     dbn_events,
-    dbn_tables,
+    dbn_table_chunks,
     download_events,
     stored_events,
     stored_snapshot,
@@ -156,7 +156,7 @@ def replay_session(
     params = request.params()
     as_tables = _as_tables(request)
     if as_tables:
-        tables, span = dbn_tables(request.paths)
+        chunks, span = dbn_table_chunks(request.paths)
     else:
         events, span, weights = _choose_events(request, warehouse, cache_dir, watcher)
     delete_run(warehouse, run)  # a run id names one result: replaying it replaces it
@@ -164,7 +164,7 @@ def replay_session(
     if as_tables:
         watcher.begin(span)
         summary = replay_tables(
-            tables, run_id=run, config=config, warehouse=warehouse, progress=watcher.advance
+            chunks, run_id=run, config=config, warehouse=warehouse, progress=watcher.advance
         )
     else:
         state, shards = _starting_state(request, redis_url, run, watcher)

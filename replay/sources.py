@@ -25,7 +25,6 @@ from ingest.databento.arrow import (
     TablesByType,
     column_file_tables,
     events_tables,
-    merge_tables,
     record_path_tables,
 )
 from ingest.databento.bulk import BULK_SCHEMAS, bulk_file_events
@@ -39,8 +38,8 @@ from ingest.databento.files import (
 )
 from ingest.databento.parsing import RecordNormaliser
 from ingest.merge import merge_canonical
+from replay.table_merge import Chunk, merged_chunks, table_chunks
 from replay.window import REFERENCE
-from schemas.arrow_order import canonical_table
 from schemas.events import EquityPrint, Event, OptionPrint
 from schemas.ordering import canonical_sort
 
@@ -171,28 +170,46 @@ def dbn_events(paths: Sequence[Path]) -> tuple[Iterator[Event], SessionSpan]:
     return merge_canonical(streams), plan.span
 
 
-def dbn_tables(paths: Sequence[Path]) -> tuple[dict[type[Event], pa.Table], SessionSpan]:
-    """`dbn_events` as raw Arrow tables (`schemas.raw_arrow`), one per event type, each in
-    canonical order, and the span of time they cover. Trade and top-of-book change files are
-    decoded column-wise (`ingest.databento.arrow`), without an event object per print or
-    quote."""
+def dbn_table_chunks(
+    paths: Sequence[Path], rows: int = 250_000
+) -> tuple[Iterator[Chunk], SessionSpan]:
+    """`dbn_events` as raw Arrow tables (`schemas.raw_arrow`): chunks of about `rows` rows
+    (tables by event type), each whole in the canonical order and after the one before, in
+    bounded memory (`replay.table_merge`); and the span of time they cover. Trade and
+    top-of-book change files are decoded column-wise (`ingest.databento.arrow`), without an
+    event object per print or quote."""
     plan = _dbn_plan(paths)
+    return _dbn_chunks(plan, paths, rows), plan.span
+
+
+def _dbn_chunks(plan: _DbnPlan, paths: Sequence[Path], rows: int) -> Iterator[Chunk]:
     normaliser = plan.normaliser
-    tables: TablesByType = {}
+    files: list[Iterable[TablesByType]] = []
     if plan.definitions:
-        events = list(iter_file_events(plan.definitions, normaliser=normaliser))
-        merge_tables(tables, events_tables(events))
-    for path in paths:
-        if path in plan.definitions:
-            continue
-        keep = plan.keep_prints[path]
-        if plan.column_tables[path]:
-            for chunk in column_file_tables(DBNStore.from_file(path), normaliser, keep_prints=keep):
-                merge_tables(tables, chunk)
-        else:
-            merge_tables(tables, record_path_tables(path, normaliser, keep_prints=keep))
-    ordered = {t: canonical_table(t, parts) for t, parts in tables.items()}
-    return ordered, plan.span
+        definitions = list(iter_file_events(plan.definitions, normaliser=normaliser))
+        files.append([events_tables(definitions)])
+    files += [_file_tables(plan, path) for path in paths if path not in plan.definitions]
+    for chunk in merged_chunks(files, rows):
+        yield from table_chunks(chunk, rows)
+
+
+def _file_tables(plan: _DbnPlan, path: Path) -> Iterator[TablesByType]:
+    keep = plan.keep_prints[path]
+    if plan.column_tables[path]:
+        store = DBNStore.from_file(path)
+        yield from column_file_tables(store, plan.normaliser, keep_prints=keep)
+    else:
+        yield record_path_tables(path, plan.normaliser, keep_prints=keep)
+
+
+def dbn_tables(paths: Sequence[Path]) -> tuple[dict[type[Event], pa.Table], SessionSpan]:
+    """`dbn_table_chunks` as one table per event type."""
+    chunks, span = dbn_table_chunks(paths)
+    parts: TablesByType = {}
+    for chunk in chunks:
+        for event_type, table in chunk.items():
+            parts.setdefault(event_type, []).append(table)
+    return {t: pa.concat_tables(tables) for t, tables in parts.items()}, span
 
 
 def _whole(survey: DbnSurvey | None) -> bool:

@@ -72,12 +72,6 @@ def events_tables(events: list[Event]) -> TablesByType:
     }
 
 
-def merge_tables(into: TablesByType, more: TablesByType) -> None:
-    """Add `more`'s tables to `into`'s, type by type."""
-    for event_type, tables in more.items():
-        into.setdefault(event_type, []).extend(tables)
-
-
 def record_path_tables(
     path: str | Path, normaliser: RecordNormaliser, *, keep_prints: bool = True
 ) -> TablesByType:

@@ -11,7 +11,7 @@ import compute.flow as flow
 from analytics.parity import DERIVED_TABLES, RAW_TABLES, fingerprints
 from infra.warehouse import Warehouse
 from replay.driver import replay_events, replay_tables
-from replay.sources import dbn_events, dbn_tables
+from replay.sources import dbn_events, dbn_table_chunks
 from synth.config import SynthConfig
 from synth.session import generate_session, write_session
 from tests.integration.replay.test_driver import CANDLES
@@ -28,8 +28,8 @@ def assert_same_replays(warehouse: Warehouse, paths: list[Path], chunk: int) -> 
     )  # fmt: skip
     reported: list[tuple[int, int]] = []
     by_tables = replay_tables(
-        dbn_tables(paths)[0], run_id="tables", config=config, warehouse=warehouse,
-        chunk_rows=chunk, progress=lambda n, ts: reported.append((n, ts)),
+        dbn_table_chunks(paths, chunk)[0], run_id="tables", config=config,
+        warehouse=warehouse, progress=lambda n, ts: reported.append((n, ts)),
     )  # fmt: skip
     assert by_tables.events == by_events.events == sum(n for n, _ in reported)
     assert by_tables.raw == by_events.raw
