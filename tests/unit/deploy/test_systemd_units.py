@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from cli.stack import SERVICES
+from ops.subscribers import load_subscribers
 
 ROOT = Path(__file__).resolve().parents[3]
 UNITS = ROOT / "deploy" / "systemd"
@@ -112,3 +113,9 @@ def test_the_example_environment_holds_no_secret() -> None:
     values = env_file_values(UNITS / "flowtape.env.example")
     assert values["DATABENTO_API_KEY"] == ""
     assert "CHANGE_THIS_PASSWORD" in values["CLICKHOUSE_URL"]
+
+
+def test_the_example_subscribers_file_loads() -> None:
+    example = UNITS / "subscribers.toml.example"
+    (desk,) = load_subscribers(example, {"FLOWTAPE_HOOK_DESK_SECRET": "k"})
+    assert (desk.name, desk.min_severity, desk.symbols) == ("desk", 3, frozenset({"SPY", "QQQ"}))
