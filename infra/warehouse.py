@@ -38,7 +38,9 @@ from infra.derived_arrow import (
 from schemas.book import BOOK_RAW_EVENTS, MboEvent, Mbp10Event
 from schemas.crypto import (
     BookUpdate,
+    CryptoFeatures,
     CryptoQuote,
+    CryptoSignal,
     CryptoTrade,
     MarkPrice,
     ProviderGap,
@@ -90,6 +92,8 @@ TABLES: dict[type[Event], str] = {
     ProviderHeartbeat: "provider_heartbeats",
     ProviderGap: "provider_gaps",
     ProviderSwitch: "provider_switches",
+    CryptoFeatures: "crypto_features",
+    CryptoSignal: "crypto_signals",
     MboEvent: "mbo_events",
     Mbp10Event: "mbp10_events",
 }

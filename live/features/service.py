@@ -1,17 +1,18 @@
 """The features engine run live on the log.
 
 Reads RAW from a stream position in order, restores the canonical order with the reorder
-buffer (`allowed_lateness_ns`), steps `compute.features` on each released micro-batch and
-keeps the latest features per symbol, the recent signals and counters for its HTTP. Signals
-also go to every subscriber queue (the WebSocket channel). The same engine replayed over the
-same log gives the same outputs (tests/integration/ingest/crypto).
+buffer (`allowed_lateness_ns`), steps `compute.features` on each released micro-batch,
+publishes what comes out to DERIVED (the engine's `emit_interval_ns` limits each symbol's
+rate) and keeps the latest features per symbol, the recent signals and counters for its
+HTTP. Signals also go to every subscriber queue (the WebSocket channel). The same engine
+replayed over the same log gives the same outputs (tests/integration/ingest/crypto).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from typing import Any
 
 import msgspec
@@ -21,8 +22,8 @@ from infra.bus import Bus
 from live.reorder import ReorderBuffer
 from ops.health import HealthStatus, HealthTracker
 from schemas.crypto import CryptoFeatures, CryptoSignal
-from schemas.events import Event
-from schemas.subjects import RAW_STREAM
+from schemas.events import Event, event_tag
+from schemas.subjects import RAW_STREAM, derived_subject
 
 RECENT_SIGNALS = 1_000
 
@@ -40,6 +41,7 @@ class FeaturesService:
         start_seq: int = 1,
     ) -> None:
         self.bus = bus
+        self.run_id = run_id
         self.state = initial_state(config, run_id)
         self.reorder = ReorderBuffer(allowed_lateness_ns)
         self.start_seq = start_seq
@@ -69,13 +71,17 @@ class FeaturesService:
         try:
             while not self._stopping.is_set():
                 messages = await reader.fetch(256, timeout_s=0.2)
+                if not messages:
+                    continue
+                outputs: list[Event] = []
                 for message in messages:
                     released = [e for event in message.events for e in self.reorder.push(event)]
                     self.counts["events"] += len(message.events)
-                    self._take(step(self.state, released)[1])
-                    self.position = message.stream_seq
-                if messages:
-                    self.tracker.cycle()
+                    outputs.extend(step(self.state, released)[1])
+                await self._publish(outputs)
+                self._take(outputs)
+                self.position = messages[-1].stream_seq
+                self.tracker.cycle()
         except Exception as exc:
             self.tracker.error(f"{type(exc).__name__}: {exc}"[:500])
             raise
@@ -83,8 +89,19 @@ class FeaturesService:
             self.running = False
             with contextlib.suppress(Exception):
                 await reader.close()
-            self._take(step(self.state, self.reorder.flush())[1])
-            self._take(finish(self.state)[1])
+        tail = step(self.state, self.reorder.flush())[1] + finish(self.state)[1]
+        await self._publish(tail)
+        self._take(tail)
+
+    async def _publish(self, outputs: list[Event]) -> None:
+        """Outputs to DERIVED, one acknowledged message per type (content ids: a resent
+        message is stored once)."""
+        by_type: dict[type[Event], list[Event]] = defaultdict(list)
+        for output in outputs:
+            by_type[type(output)].append(output)
+        for event_type, group in by_type.items():
+            await self.bus.publish(derived_subject(event_type), group, run_id=self.run_id)
+            self.counts[f"published_{event_tag(event_type)}"] += len(group)
 
     def _take(self, outputs: list[Event]) -> None:
         for output in outputs:

@@ -49,6 +49,23 @@ async def publish_in_time_slices(bus: Bus, events: list[Event]) -> None:
             await bus.publish(raw_subject(event_type, "binance-spot"), group, run_id="live")
 
 
+async def run_over(
+    service: FeaturesService, running: asyncio.Task[None], events: list[Event]
+) -> None:
+    """Publish the events, wait until the running service has read them all, stop it."""
+    await publish_in_time_slices(service.bus, events)
+    await wait_for(lambda: service.counts["events"] == len(events))
+    service.stop()
+    await running
+
+
+def replay(events: list[Event]) -> list[Event]:
+    """The engine's outputs over the whole session in one batch, then its finish."""
+    state = initial_state(CONFIG, "live")
+    state, replayed = step(state, events)
+    return replayed + finish(state)[1]
+
+
 async def test_the_live_consumer_serves_what_a_replay_computes(bus: Bus) -> None:
     events = recorded_events()
     service = FeaturesService(bus, CONFIG)
@@ -65,15 +82,8 @@ async def test_the_live_consumer_serves_what_a_replay_computes(bus: Bus) -> None
                 received.append(json.loads(message.data))
 
         listening = asyncio.create_task(listen())
-        await publish_in_time_slices(bus, events)
-        await wait_for(lambda: service.counts["events"] == len(events))
-        service.stop()
-        await running
-
-        state = initial_state(CONFIG, "live")
-        state, replayed = step(state, events)
-        state, tail = finish(state)
-        replayed += tail
+        await run_over(service, running, events)
+        replayed = replay(events)
         last: dict[str, CryptoFeatures] = {}
         for output in replayed:
             if isinstance(output, CryptoFeatures):
