@@ -1,0 +1,263 @@
+"""Live latency: the synthetic market through ingest -> JetStream -> compute -> JetStream ->
+sink, with the API's WebSocket tape watched, at a set rate of option prints for a while.
+
+Starts embedded NATS, Redis and ClickHouse in a temporary folder and `flowtape compute`,
+`flowtape sink` and `flowtape api` as processes (as `flowtape up` runs them); the ingest
+service runs in a child process on a pre-generated session paced in real time. Printed:
+- print -> inference: from a print's publish (its place in the paced schedule) to its
+  `inference` message on the WebSocket, p50 / p99 / max;
+- packet close -> message: from the moment the watermark passes a packet's window (its
+  first print's time + the cluster window + the allowed lateness, in the schedule) to its
+  `packets` message; packets close on the watermark by design, so print -> packet latency
+  is this plus the window and the lateness;
+- the compute service's lag behind RAW (messages) and the sink's behind DERIVED, sampled
+  every second: bounded if they do not grow.
+The allowed lateness is set small (ALLOWED_LATENESS_MS, default 10 here): every inference
+waits for the watermark, so it is part of print -> inference.
+
+    .venv/bin/python bench/bench_live.py [--rate 20000] [--seconds 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import redis.asyncio as redis
+import websockets
+
+from compute.flow import EngineConfig
+from infra.bus import Bus
+from infra.embedded import clickhouse_server, nats_server, redis_server
+from infra.migrate import migrate
+from infra.warehouse import Warehouse
+from ingest.service import IngestService
+from ingest.synthetic.source import SyntheticSource
+from live.sink.positions import stored_lag
+from schemas.subjects import DERIVED_STREAM, RAW_STREAM
+from synth import SynthConfig, generate_session
+
+RUN_ID = "live-bench"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ingest(nats_url: str, rate: float, seconds: int, pipe: Connection) -> None:
+    """Child: generate the session, say when pacing starts, publish it in real time."""
+    config = SynthConfig(
+        seed=11,
+        minutes=max(1, -(-seconds // 60)),
+        option_prints_per_second=rate,
+        option_quotes_per_print=1.5,
+        planted_per_kind=20,
+    )
+    session = generate_session(config)
+    pipe.send(("ready", session.open_ns))
+    pipe.recv()  # go
+
+    async def run() -> None:
+        bus = await Bus.connect(nats_url, name="bench-ingest")
+        try:
+            source = SyntheticSource(session=session, speed=1.0)
+            service = IngestService(source, bus)
+            pipe.send(("started", time.monotonic()))
+            task = asyncio.create_task(service.run())
+            await asyncio.sleep(seconds)
+            await source.close()
+            await task
+        finally:
+            await bus.close()
+
+    asyncio.run(run())
+    pipe.send(("done", 0))
+
+
+async def _streams(nats_url: str) -> None:
+    bus = await Bus.connect(nats_url, name="bench-setup")
+    try:
+        await bus.ensure_streams()
+    finally:
+        await bus.close()
+
+
+def _wait_for_port(port: int, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _percentiles(values: list[float]) -> str:
+    if not values:
+        return "none"
+    ordered = sorted(values)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return (
+        f"n={len(ordered):,} p50 {statistics.median(ordered):.1f} ms, p99 {p99:.1f} ms, "
+        f"max {ordered[-1]:.1f} ms"
+    )
+
+
+async def _watch(
+    url: str, seconds: int, schedule: tuple[float, int], window_ns: int, lateness_ns: int
+) -> tuple[list[float], list[float]]:
+    """(print -> inference ms, packet close -> message ms) seen on the tape."""
+    started, open_ns = schedule
+
+    def scheduled(ts_ns: int) -> float:
+        return started + (ts_ns - open_ns) / 1e9
+
+    inference: list[float] = []
+    packets: list[float] = []
+    deadline = time.monotonic() + seconds
+    async with websockets.connect(url, max_size=2**24) as ws:
+        await ws.send(json.dumps({"action": "subscribe", "channels": ["inference", "packets"]}))
+        while time.monotonic() < deadline:
+            try:
+                text = await asyncio.wait_for(ws.recv(), timeout=1.0)
+            except TimeoutError:
+                continue
+            now = time.monotonic()
+            message = json.loads(text)
+            data = message.get("data")
+            if not data or data.get("late"):
+                continue
+            if message.get("channel") == "inference" and data["ts_recv"] > open_ns:
+                inference.append((now - scheduled(data["ts_recv"])) * 1e3)
+            elif message.get("channel") == "packets" and data["ts_start"] > open_ns:
+                closed = scheduled(data["ts_start"] + window_ns + lateness_ns)
+                packets.append((now - closed) * 1e3)
+    return inference, packets
+
+
+async def _lag(
+    nats_url: str, redis_url: str, clickhouse_url: str, seconds: int
+) -> list[tuple[int, int]]:
+    """Every second: (RAW messages past compute's checkpoint, DERIVED past the sink's)."""
+    bus = await Bus.connect(nats_url, name="bench-lag")
+    store = redis.Redis.from_url(redis_url)
+    samples: list[tuple[int, int]] = []
+    try:
+        with Warehouse.connect(clickhouse_url) as warehouse:
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                raw = await bus.last_sequence(RAW_STREAM)
+                position = int(await store.hget(f"flowtape:{RUN_ID}:checkpoint", "position") or 0)
+                sink = await stored_lag(bus, warehouse)
+                samples.append((raw - position, sink[DERIVED_STREAM]["lag"]))
+                await asyncio.sleep(1.0)
+    finally:
+        await store.aclose()
+        await bus.close()
+    return samples
+
+
+async def _measure(
+    args: argparse.Namespace, urls: tuple[str, str, str], port: int, schedule: tuple[float, int]
+) -> tuple[list[float], list[float], list[tuple[int, int]]]:
+    watched = _watch(
+        f"ws://127.0.0.1:{port}/v1/ws",
+        args.seconds,
+        schedule,
+        EngineConfig().cluster_window_ns,
+        args.lateness_ms * 1_000_000,
+    )
+    (inference, packets), lag = await asyncio.gather(watched, _lag(*urls, args.seconds))
+    return inference, packets, lag
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", type=float, default=20_000, help="option prints per second")
+    parser.add_argument("--seconds", type=int, default=300)
+    parser.add_argument("--lateness-ms", type=int, default=10)
+    args = parser.parse_args()
+    flowtape = str(Path(sys.executable).parent / "flowtape")
+    with tempfile.TemporaryDirectory(prefix="bench-live-") as folder:
+        root = Path(folder)
+        servers = [nats_server(root / "nats"), redis_server(root / "redis")]
+        servers.append(clickhouse_server(root / "clickhouse"))
+        for server in servers:
+            server.start()
+        nats, valkey, clickhouse = servers
+        processes: list[subprocess.Popen[bytes]] = []
+        try:
+            with Warehouse.connect(clickhouse.url) as warehouse:
+                migrate(warehouse)
+            asyncio.run(_streams(nats.url))
+            port = _free_port()
+            env = {
+                **os.environ,
+                "NATS_URL": nats.url,
+                "REDIS_URL": valkey.url,
+                "CLICKHOUSE_URL": clickhouse.url,
+                "RUN_ID": RUN_ID,
+                "ALLOWED_LATENESS_MS": str(args.lateness_ms),
+                "FLOWTAPE_ENV": "development",
+            }
+            context = multiprocessing.get_context("spawn")
+            mine, theirs = context.Pipe()
+            child = context.Process(
+                target=_ingest, args=(nats.url, args.rate, args.seconds, theirs), daemon=True
+            )
+            child.start()
+            _, open_ns = mine.recv()  # the session is generated
+            for command in (
+                ["compute", "--batch-messages", "8"],
+                ["sink"],
+                ["api", "--port", str(port), "--no-migrate", "--log-level", "warning"],
+            ):
+                processes.append(subprocess.Popen([flowtape, *command], env=env))  # noqa: S603
+            _wait_for_port(port, 120)  # the API listens (the others connect meanwhile)
+            time.sleep(2)
+            mine.send("go")
+            _, started = mine.recv()
+            inference, packets, lag = asyncio.run(
+                _measure(args, (nats.url, valkey.url, clickhouse.url), port, (started, open_ns))
+            )
+            child.join(timeout=60)
+            print(
+                f"rate {args.rate:,.0f} option prints/s for {args.seconds} s "
+                f"(allowed lateness {args.lateness_ms} ms)"
+            )
+            print(f"print -> inference on the WebSocket: {_percentiles(inference)}")
+            print(f"packet close -> packet on the WebSocket: {_percentiles(packets)}")
+            third = max(1, len(lag) // 3)
+            for label, at in (("compute behind RAW", 0), ("sink behind DERIVED", 1)):
+                first, last = [x[at] for x in lag[:third]], [x[at] for x in lag[-third:]]
+                early, late = statistics.fmean(first), statistics.fmean(last)
+                print(
+                    f"{label} (messages): max {max(x[at] for x in lag)}, mean over the first "
+                    f"third {early:.1f}, over the last {late:.1f}"
+                )
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(timeout=30)
+            for server in reversed(servers):
+                server.stop()
+
+
+if __name__ == "__main__":
+    main()
