@@ -14,6 +14,7 @@ import cli.deliver
 import cli.features
 import cli.ingest
 import cli.keys
+import cli.monitor
 import cli.record
 import cli.replay
 import cli.score
@@ -29,6 +30,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 COMMAND_MODULES = (
     cli.stack, cli.sql, cli.synth, cli.ingest, cli.compute, cli.sink, cli.replay, cli.score,
     cli.api, cli.keys, cli.daemon, cli.record, cli.book, cli.features, cli.deliver,
+    cli.monitor,
 )  # fmt: skip
 for module in COMMAND_MODULES:
     module.register(app)

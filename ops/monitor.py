@@ -1,0 +1,134 @@
+"""The monitor: polls every service's `/health` and ClickHouse, applies the named rules and
+sends one alert when a rule starts firing for a target and one recovery notice when it stops.
+
+Rules: `service_down` (no answer, or `status: down`), `degraded` (degraded for
+`degraded_polls` polls in a row), `backlog_growing` (`backlogSize` rising across
+`backlog_polls` polls), `stale` (`lastCycle` older than `stale_after_s`), `clickhouse_down`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import urllib.parse
+from collections import defaultdict, deque
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+
+from ops.health import HealthTracker, iso_utc
+from ops.monitor_config import MonitorConfig
+from ops.notify import Notice, send
+
+Condition = tuple[str, str]  # (rule, target)
+
+
+class Monitor:
+    """`poll()` once per period; `notices` keeps everything sent, in order."""
+
+    def __init__(
+        self,
+        config: MonitorConfig,
+        http: aiohttp.ClientSession,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.http = http
+        self.clock = clock
+        self.tracker = HealthTracker(clock=clock)
+        self.active: dict[Condition, str] = {}
+        self.notices: list[Notice] = []
+        self._degraded_polls: dict[str, int] = defaultdict(int)
+        window = config.rules.backlog_polls
+        self._backlogs: dict[str, deque[int]] = defaultdict(lambda: deque(maxlen=window))
+
+    async def poll(self) -> dict[Condition, str]:
+        """Look at everything once, notify what started or stopped; the firing conditions."""
+        firing: dict[Condition, str] = {}
+        bodies = await asyncio.gather(*(self._read(url) for url in self.config.services.values()))
+        for name, (body, failure) in zip(self.config.services, bodies, strict=True):
+            firing.update(self._judge(name, body, failure))
+        if self.config.clickhouse_url and not await self._clickhouse_answers():
+            firing[("clickhouse_down", "clickhouse")] = "no answer to /ping"
+        await self._notify(firing)
+        self.tracker.cycle()
+        return firing
+
+    def report(self) -> dict[str, Any]:
+        """The monitor's own /health: ok, with the rules firing now."""
+        firing = [f"{rule} {target}" for rule, target in sorted(self.active)]
+        return self.tracker.report("ok", firing=firing, notices=len(self.notices))
+
+    async def _read(self, url: str) -> tuple[dict[str, Any] | None, str]:
+        try:
+            timeout = aiohttp.ClientTimeout(total=max(1.0, self.config.poll_every_s / 2))
+            async with self.http.get(url, timeout=timeout) as response:
+                body = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            return None, f"no answer ({type(exc).__name__})"
+        if not isinstance(body, dict) or body.get("status") not in ("ok", "degraded", "down"):
+            return None, "an answer outside the health contract"
+        return body, ""
+
+    def _judge(self, name: str, body: dict[str, Any] | None, failure: str) -> dict[Condition, str]:
+        rules = self.config.rules
+        if body is None or body["status"] == "down":
+            self._degraded_polls[name] = 0
+            self._backlogs[name].clear()
+            errors = (body or {}).get("errors") or {}
+            return {("service_down", name): failure or f"down: {errors.get('last')}"}
+        found: dict[Condition, str] = {}
+        self._degraded_polls[name] = (
+            self._degraded_polls[name] + 1 if body["status"] == "degraded" else 0
+        )
+        if self._degraded_polls[name] >= rules.degraded_polls:
+            found[("degraded", name)] = f"degraded for {self._degraded_polls[name]} polls"
+        backlog = body.get("backlogSize")
+        if isinstance(backlog, int):
+            seen = self._backlogs[name]
+            seen.append(backlog)
+            rising = all(a < b for a, b in zip(seen, list(seen)[1:], strict=False))
+            if len(seen) == rules.backlog_polls and rising:
+                found[("backlog_growing", name)] = f"backlogSize {list(seen)}"
+        last_cycle = body.get("lastCycle")
+        if isinstance(last_cycle, str):
+            age = self.clock() - datetime.fromisoformat(last_cycle).timestamp()
+            if age > rules.stale_after_s:
+                found[("stale", name)] = f"last cycle {age:.0f} s ago"
+        return found
+
+    async def _clickhouse_answers(self) -> bool:
+        parts = urllib.parse.urlsplit(self.config.clickhouse_url)  # no credentials: /ping
+        port = f":{parts.port}" if parts.port else ""
+        ping = f"{parts.scheme}://{parts.hostname}{port}/ping"
+        try:
+            async with self.http.get(ping, timeout=aiohttp.ClientTimeout(total=3)) as response:
+                return response.status == 200
+        except (aiohttp.ClientError, TimeoutError):
+            return False
+
+    async def _notify(self, firing: dict[Condition, str]) -> None:
+        now = iso_utc(self.clock()) or ""
+        started = [(c, m, "firing") for c, m in firing.items() if c not in self.active]
+        stopped = [(c, "back to normal", "recovered") for c in self.active if c not in firing]
+        for (rule, target), message, state in [*started, *stopped]:
+            notice = Notice(rule, target, state, message, now)
+            self.notices.append(notice)
+            sent = await asyncio.gather(
+                *(send(self.http, ch, notice) for ch in self.config.channels)
+            )
+            if not all(sent):
+                self.tracker.error(f"notice {rule} {target} not delivered to every channel")
+        self.active = {c: firing[c] for c in firing}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll every `poll_every_s` seconds until `stop` is set."""
+        while not stop.is_set():
+            await self.poll()
+            try:
+                await asyncio.wait_for(stop.wait(), self.config.poll_every_s)
+            except TimeoutError:
+                continue

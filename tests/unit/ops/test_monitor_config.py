@@ -1,0 +1,41 @@
+"""The monitor's file: the example loads; a missing secret or no channel is a config error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ops.monitor_config import load_monitor_config
+from ops.notify import TelegramChat, Webhook
+from schemas.errors import ConfigError
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "deploy" / "systemd" / "monitor.toml.example"
+SECRETS = {"FLOWTAPE_MONITOR_WEBHOOK_SECRET": "w-9c1e", "FLOWTAPE_TELEGRAM_TOKEN": "t:4d2b"}
+
+
+def test_the_example_loads_with_both_channels_and_hides_their_secrets() -> None:
+    config = load_monitor_config(EXAMPLE, SECRETS)
+    assert set(config.services) == {"api", "sink", "ingest-databento-live", "features"}
+    assert (config.rules.degraded_polls, config.rules.backlog_polls) == (2, 3)
+    webhook, chat = config.channels
+    assert isinstance(webhook, Webhook) and webhook.secret == b"w-9c1e"
+    assert isinstance(chat, TelegramChat) and chat.token == SECRETS["FLOWTAPE_TELEGRAM_TOKEN"]
+    assert "w-9c1e" not in repr(webhook) and "t:4d2b" not in repr(chat)
+
+
+def test_a_missing_secret_is_named() -> None:
+    with pytest.raises(ConfigError, match="FLOWTAPE_TELEGRAM_TOKEN is not set"):
+        load_monitor_config(EXAMPLE, {"FLOWTAPE_MONITOR_WEBHOOK_SECRET": "w"})
+
+
+def test_a_config_without_a_channel_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "m.toml").write_text('[services]\nsink = "http://127.0.0.1:1/health"\n')
+    with pytest.raises(ConfigError, match="alerts would go nowhere"):
+        load_monitor_config(tmp_path / "m.toml", {})
+
+
+def test_an_unknown_rule_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "m.toml").write_text("[services]\n[rules]\ndegraded_pols = 2\n")
+    with pytest.raises(ConfigError, match="degraded_pols"):
+        load_monitor_config(tmp_path / "m.toml", {})
