@@ -126,23 +126,38 @@ def _fixed_ratios(num: Int64Array, den: Int64Array) -> npt.NDArray[np.float64]:
 
 
 class _Strings:
-    """Arrow arrays of a state's registries, rebuilt only when they grew."""
+    """Arrow arrays of a state's registries, extended as they grow (a registry only grows)."""
 
     def __init__(self) -> None:
-        self.names = pa.array([], pa.string())
-        self.symbols = pa.array([], pa.string())
+        self.names = pa.chunked_array([], pa.string())
+        self.symbols = pa.chunked_array([], pa.string())
         self.symbol_rights = np.zeros(0, np.int64)
 
     def refresh(self, state: ColumnarState) -> None:
-        if len(self.names) != len(state.names):
-            self.names = pa.array(state.names, pa.string())
-        if len(self.symbols) != len(state.symbols):
-            self.symbols = pa.array(state.symbols, pa.string())
+        self.names = _extended(self.names, state.names)
+        self.symbols = _extended(self.symbols, state.symbols)
+        known = len(self.symbol_rights)
+        if known < len(state.symbols):
             # The right as `print_inference` states it: the OCC symbol's ninth character from
             # the end (what the symbol says, whatever a definition said).
-            self.symbol_rights = np.array(
-                [1 if s[-9:-8] == "P" else 0 for s in state.symbols], np.int64
-            )
+            added = [1 if s[-9:-8] == "P" else 0 for s in state.symbols[known:]]
+            self.symbol_rights = np.concatenate([self.symbol_rights, np.array(added, np.int64)])
+
+    def name(self, rows: Int64Array) -> pa.Array:
+        return self.names.take(pa.array(rows)).combine_chunks()
+
+    def symbol(self, rows: Int64Array) -> pa.Array:
+        return self.symbols.take(pa.array(rows)).combine_chunks()
+
+
+def _extended(known: pa.ChunkedArray, values: list[str]) -> pa.ChunkedArray:
+    """`known` (the first values) followed by the rest of `values`, as few chunks."""
+    if len(known) == len(values):
+        return known
+    chunks = [*known.chunks, pa.array(values[len(known) :], pa.string())]
+    if len(chunks) > 32:  # a take over a few chunks stays cheap
+        chunks = [pa.concat_arrays(chunks)]
+    return pa.chunked_array(chunks, pa.string())
 
 
 def _strings_of(state: ColumnarState) -> _Strings:
@@ -168,7 +183,7 @@ def print_inference(state: ColumnarState, outputs: KernelOutputs) -> pa.Table:
         pa.array(rows[O_PUBLISHER], pa.uint16()),
         _timestamps(rows[O_TS_EVENT].copy()),  # the kernel reuses its buffers
         pa.array(rows[O_SEQUENCE], pa.uint64()),
-        strings.names.take(pa.array(rows[O_NAME])),
+        strings.name(rows[O_NAME]),
         _RIGHTS.take(pa.array(strings.symbol_rights[rows[O_SYMBOL]])),
         _INFERENCE_SIDES.take(code),
         _INFERENCE_BUCKETS.take(code),
@@ -289,7 +304,7 @@ def _packet_tables(
     leg_struct = pa.StructArray.from_arrays(
         [
             pa.array(legs[:, L_INSTRUMENT], pa.uint32()),
-            strings.symbols.take(pa.array(legs[:, L_SYMBOL])),
+            strings.symbol(legs[:, L_SYMBOL]),
             _RIGHTS.take(pa.array((legs[:, L_RIGHT] == RIGHT_PUT).astype(np.int64))),
             pa.array(legs[:, L_STRIKE], pa.int64()),
             pa.array(legs[:, L_EXPIRY], pa.uint32()),
@@ -317,7 +332,7 @@ def _packet_tables(
             packet_ids,
             _KINDS.take(pa.array(rows[:, Q_KIND])),
             pa.array(structures, pa.string()),
-            strings.names.take(pa.array(rows[:, Q_NAME])),
+            strings.name(rows[:, Q_NAME]),
             _timestamps(rows[:, Q_TS_START]),
             _timestamps(rows[:, Q_TS_END]),
             _timestamps(rows[:, Q_TS_RECV]),
