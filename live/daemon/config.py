@@ -45,6 +45,8 @@ class DaemonSettings(BaseSettings):
     # read the whole log.
     seed: bool = True
     fetch_messages: int = Field(default=256, ge=1)
+    # Serve /health on 127.0.0.1 at this port; empty: not served.
+    health_port: int | None = None
 
     @field_validator("socket_mode", mode="before")
     @classmethod

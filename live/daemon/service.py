@@ -18,8 +18,10 @@ from compute.candles import Market
 from infra.bus import Bus
 from infra.warehouse import Warehouse
 from live.daemon.config import DaemonSettings
+from live.daemon.health import DaemonHealth
 from live.daemon.seed import Seeded, seed_buffers
 from live.daemon.server import DaemonServer
+from ops.health import health_served
 from schemas.events import Event
 from schemas.subjects import RAW_STREAM
 
@@ -135,7 +137,11 @@ async def run_daemon(
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, daemon.stop)
-            return await daemon.run()
+            health = DaemonHealth(daemon)
+            async with health_served(
+                health.report, daemon_settings.health_port, observe=health.observe
+            ):
+                return await daemon.run()
         finally:
             await bus.close()
     finally:
