@@ -370,12 +370,15 @@ def main() -> None:
             f"{types == single_types}"
         )
     del events
-    wide = session_files(args.prints, args.minutes, wide=True)
-    report_dbn("dbn, 300,000 contracts", wide, args)
 
-    for path, with_quotes in (("tcbbo", False), ("cmbp-1", True)):
+    # The synthetic DBN sessions stop at 65,535 contracts: a wider universe is built in memory.
+    for path, with_quotes, shape in (
+        ("tcbbo", False, {}),
+        ("cmbp-1", True, {}),
+        ("tcbbo, 300,000 contracts", False, {"n_underlyings": 1_000, "per_underlying": 300}),
+    ):
         started = time.perf_counter()
-        events = build_session(args.prints, with_quotes=with_quotes)
+        events = build_session(args.prints, with_quotes=with_quotes, **shape)
         note = f"built in {time.perf_counter() - started:.1f} s"
         rate, _ = report(path, events, args.batch, profile=args.profile, note=note)
         report_kernel(path, events, args.kernel_batch, rate)
