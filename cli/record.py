@@ -42,6 +42,9 @@ def register(app: typer.Typer) -> None:
         until_idle: Annotated[
             bool, typer.Option("--until-idle", help="stop once RAW holds nothing new")
         ] = False,
+        health_port: Annotated[
+            int | None, typer.Option(help="serve /health on 127.0.0.1 at this port")
+        ] = None,
     ) -> None:
         """Record trades, quotes and depth from RAW, with book snapshots and closed candles
         (the daemon's intervals), as Parquet under OUT/date=…/venue=…/type=…/; resumes
@@ -64,7 +67,8 @@ def register(app: typer.Typer) -> None:
         with Stack(settings, needs=("nats",)) as stack, writing(out):
             metrics = asyncio.run(
                 run_recorder(stack.url("nats"), config, until_idle=until_idle,
-                             duplicate_window_s=settings.stream_duplicate_window_s)
+                             duplicate_window_s=settings.stream_duplicate_window_s,
+                             health_port=health_port)
             )  # fmt: skip
         typer.echo(
             f"record: {metrics.events:,} events from {metrics.messages:,} messages into "

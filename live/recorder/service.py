@@ -27,7 +27,9 @@ from infra.recording import (
     read_events,
     write_atomically,
 )
+from live.recorder.health import RecorderHealth
 from live.recorder.recording import Recording
+from ops.health import health_served
 from schemas.subjects import RAW_STREAM
 
 log = logging.getLogger(__name__)
@@ -132,8 +134,9 @@ class Recorder:
 
 
 async def run_recorder(
-    nats_url: str, config: RecorderConfig, *, until_idle: bool, duplicate_window_s: float
-) -> RecorderMetrics:
+    nats_url: str, config: RecorderConfig, *, until_idle: bool, duplicate_window_s: float,
+    health_port: int | None = None,
+) -> RecorderMetrics:  # fmt: skip
     bus = await Bus.connect(nats_url, name="flowtape-recorder")
     try:
         await bus.ensure_streams(duplicate_window_s=duplicate_window_s)
@@ -141,6 +144,8 @@ async def run_recorder(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, recorder.stop)
-        return await recorder.run(until_idle=until_idle)
+        health = RecorderHealth(recorder)
+        async with health_served(health.report, health_port, observe=health.observe):
+            return await recorder.run(until_idle=until_idle)
     finally:
         await bus.close()

@@ -16,7 +16,14 @@ SECRETS = {"FLOWTAPE_MONITOR_WEBHOOK_SECRET": "w-9c1e", "FLOWTAPE_TELEGRAM_TOKEN
 
 def test_the_example_loads_with_both_channels_and_hides_their_secrets() -> None:
     config = load_monitor_config(EXAMPLE, SECRETS)
-    assert set(config.services) == {"api", "sink", "ingest-databento-live", "features", "daemon"}
+    assert set(config.services) == {
+        "api",
+        "sink",
+        "ingest-databento-live",
+        "features",
+        "daemon",
+        "record",
+    }
     assert (config.rules.degraded_polls, config.rules.backlog_polls) == (2, 3)
     webhook, chat = config.channels
     assert isinstance(webhook, Webhook) and webhook.secret == b"w-9c1e"
