@@ -4,9 +4,6 @@ messages (and saying why), ok again once the log is back; its source's counters 
 from __future__ import annotations
 
 import asyncio
-import json
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,17 +15,10 @@ from ingest.service import IngestConfig, IngestService
 from ops.health import health_served
 from tests.integration.ingest.test_ingest_service import GatedSource
 from tests.kit.events import print_at as trade
+from tests.kit.health import read_health
 
 SECOND = 1_000_000_000
 T0 = 1_767_366_000 * SECOND  # 2026-01-02T15:00:00Z
-
-
-def read_health(port: int) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as answer:  # noqa: S310  (loopback)
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as refused:
-        return refused.code, json.loads(refused.read())
 
 
 async def health_when(

@@ -4,13 +4,10 @@ plain sight while ClickHouse is away, down while NATS is, and ok again after eac
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,14 +18,7 @@ from infra.bus import Bus
 from infra.embedded import clickhouse_server, free_port, nats_server
 from schemas.subjects import DERIVED_STREAM, RAW_STREAM
 from tests.integration.live.session import Session, build_session, publish
-
-
-def read_health(port: int) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as answer:  # noqa: S310  (loopback)
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as refused:
-        return refused.code, json.loads(refused.read())
+from tests.kit.health import read_health
 
 
 async def health_when(
