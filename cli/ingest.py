@@ -23,6 +23,7 @@ from ops.health import health_served
 
 console = STDERR
 SOURCES = ("synthetic", "databento-file", "databento-hist", "databento-live", "alpaca", "ibkr")
+ALPACA_STOCKS = "alpaca-stocks"  # through the market-data service, like the crypto sources
 LIVE_SOURCES = frozenset({"databento-live", "alpaca", "ibkr"})
 # Sources that end when their input does: worth a progress bar.
 ONE_SHOT_SOURCES = frozenset({"databento-file", "databento-hist"})
@@ -159,6 +160,28 @@ async def run_ingest(
         await bus.close()
 
 
+def market_data_providers(
+    source: str, symbols: list[str], ws_url: str, settings: Settings
+) -> list[Source]:
+    """The crypto providers, or Alpaca stocks with the settings' key pair (a dry run
+    without)."""
+    names = [name for given in symbols for name in given.split(",") if name]
+    if source == ALPACA_STOCKS:
+        from ingest.alpaca.stock_config import AlpacaStocksConfig
+        from ingest.alpaca.stocks import build_stock_source
+
+        if not names:
+            raise typer.BadParameter(f"{ALPACA_STOCKS} needs --symbols, e.g. AAPL,MSFT")
+        config = AlpacaStocksConfig(
+            symbols=names, ws_url=ws_url, api_key=settings.alpaca_api_key,
+            secret_key=settings.alpaca_secret_key,
+        )  # fmt: skip
+        return [build_stock_source(config)]
+    from ingest.marketdata.providers import build_providers
+
+    return build_providers(source, names, ws_url)
+
+
 def run_crypto(
     source: str,
     symbols: list[str],
@@ -167,13 +190,12 @@ def run_crypto(
     md_subjects: bool,
     settings: Settings,
 ) -> None:
-    """The crypto providers through the market-data service (queue, failover, HTTP)."""
-    from ingest.marketdata.providers import build_providers
+    """The crypto providers (or Alpaca stocks) through the market-data service (queue,
+    failover, HTTP)."""
     from ingest.marketdata.run import run_market_data
     from ingest.marketdata.service import MarketDataConfig
 
-    names = [name for given in symbols for name in given.split(",") if name]
-    providers = build_providers(source, names, ws_url)
+    providers = market_data_providers(source, symbols, ws_url, settings)
     with Stack(settings, needs=("nats",)) as stack:
         service = asyncio.run(
             run_market_data(
@@ -194,7 +216,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def ingest(
         source: Annotated[
-            str, typer.Option(help=f"one of {', '.join((*SOURCES, *CRYPTO_SOURCES))}")
+            str,
+            typer.Option(help=f"one of {', '.join((*SOURCES, *CRYPTO_SOURCES, ALPACA_STOCKS))}"),
         ] = "synthetic",
         path: Annotated[
             list[Path] | None, typer.Option(help="DBN files", exists=True, dir_okay=False)
@@ -224,11 +247,12 @@ def register(app: typer.Typer) -> None:
         """Publish one source's normalised events to the RAW stream; keeps its metrics in
         <data dir>/ingest-metrics-<source>.json. Crypto sources (binance, binance-usdm,
         bybit, bybit-spot, all) take --symbols BTCUSDT,ETHUSDT and serve /health, /metrics,
-        /latest and /bus-stats on 127.0.0.1:--http-port."""
+        /latest and /bus-stats on 127.0.0.1:--http-port; so does alpaca-stocks (--symbols
+        AAPL,MSFT; ALPACA_API_KEY/ALPACA_SECRET_KEY, or a dry run of heartbeats only)."""
         logging.basicConfig(level=logging.INFO)
         settings = get_settings()
         settings.check_secrets()
-        if source in CRYPTO_SOURCES:
+        if source in CRYPTO_SOURCES or source == ALPACA_STOCKS:
             run_crypto(source, symbols or [], ws_url, http_port, md_subjects, settings)
             return
         built = build_source(

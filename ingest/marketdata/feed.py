@@ -27,6 +27,10 @@ from ingest.marketdata.backoff import Backoff
 from ingest.marketdata.clock import ReceiveClock
 
 log = logging.getLogger(__name__)
+# The connection's own log: frames sent may carry credentials (Alpaca's auth), so its DEBUG
+# frame dumps stay off whatever the root level is.
+_connection_log = logging.getLogger(f"{__name__}.connection")
+_connection_log.setLevel(logging.INFO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,7 @@ class WebSocketFeed:
             proxy=None,
             open_timeout=self.settings.open_timeout_s,
             max_size=16 * 1024 * 1024,
+            logger=_connection_log,
         )
         for message in self._subscriptions():
             await connection.send(message)
