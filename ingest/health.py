@@ -34,6 +34,7 @@ class IngestHealth:
         return "degraded" if buffer.stalled or buffer.degraded else "ok"
 
     def report(self) -> dict[str, Any]:
+        self.observe()
         metrics = self.service.metrics
         return self.tracker.report(
             self.status(),
