@@ -17,11 +17,20 @@ from typing import Any
 
 import msgspec
 
-from compute.features import FeaturesConfig, finish, initial_state, step
-from infra.bus import Bus
+from compute.features import (
+    FeaturesConfig,
+    decode_state,
+    encode_state,
+    finish,
+    initial_state,
+    step,
+)
+from infra.bus import Bus, LogMessage, StreamReader
+from infra.state import Checkpoint, StateStore
 from live.reorder import ReorderBuffer
 from ops.health import HealthStatus, HealthTracker
 from schemas.crypto import CryptoFeatures, CryptoSignal
+from schemas.errors import ConfigError
 from schemas.events import Event, event_tag
 from schemas.subjects import RAW_STREAM, derived_subject
 
@@ -29,7 +38,15 @@ RECENT_SIGNALS = 1_000
 
 
 class FeaturesService:
-    """Runs until `stop()`; `finish()` of the engine runs then (end of session)."""
+    """Runs until `stop()`.
+
+    With a `store` (Redis) every batch is checkpointed: the engine state, the reorder buffer
+    and the position in one transaction, after the batch's outputs are on DERIVED. A batch
+    is recorded as the intent first, so after a crash exactly that batch runs again and its
+    outputs are byte-identical messages the stream's duplicate window drops; `stop()` then
+    keeps the session open for the next run. Without a store `stop()` ends the session: the
+    reorder buffer is flushed and the engine's `finish()` runs.
+    """
 
     def __init__(
         self,
@@ -39,8 +56,11 @@ class FeaturesService:
         run_id: str = "live",
         allowed_lateness_ns: int = 2_000_000_000,
         start_seq: int = 1,
+        store: StateStore | None = None,
     ) -> None:
         self.bus = bus
+        self.store = store
+        self.allowed_lateness_ns = allowed_lateness_ns
         self.run_id = run_id
         self.state = initial_state(config, run_id)
         self.reorder = ReorderBuffer(allowed_lateness_ns)
@@ -66,13 +86,17 @@ class FeaturesService:
         self._subscribers.discard(queue)
 
     async def run(self) -> None:
-        reader = await self.bus.reader(RAW_STREAM, start_seq=self.start_seq)
+        intent = await self._restore()
+        reader = await self.bus.reader(RAW_STREAM, start_seq=self.position + 1)
         self.running = True
         try:
             while not self._stopping.is_set():
-                messages = await reader.fetch(256, timeout_s=0.2)
+                messages = await self._next_batch(reader, intent[1] if intent else None)
+                intent = None
                 if not messages:
                     continue
+                if self.store is not None:
+                    await self.store.save_intent(messages[0].stream_seq, messages[-1].stream_seq)
                 outputs: list[Event] = []
                 for message in messages:
                     released = [e for event in message.events for e in self.reorder.push(event)]
@@ -81,6 +105,7 @@ class FeaturesService:
                 await self._publish(outputs)
                 self._take(outputs)
                 self.position = messages[-1].stream_seq
+                await self._checkpoint()
                 self.tracker.cycle()
         except Exception as exc:
             self.tracker.error(f"{type(exc).__name__}: {exc}"[:500])
@@ -89,9 +114,47 @@ class FeaturesService:
             self.running = False
             with contextlib.suppress(Exception):
                 await reader.close()
-        tail = step(self.state, self.reorder.flush())[1] + finish(self.state)[1]
-        await self._publish(tail)
-        self._take(tail)
+        if self.store is None:
+            tail = step(self.state, self.reorder.flush())[1] + finish(self.state)[1]
+            await self._publish(tail)
+            self._take(tail)
+
+    async def _restore(self) -> tuple[int, int] | None:
+        """The checkpointed engine, buffer and position; the unfinished batch, if any."""
+        if self.store is None:
+            return None
+        checkpoint = await self.store.load()
+        saved = await self.store.load_engine()
+        if checkpoint is not None and saved is not None:
+            state = decode_state(saved[0])
+            if state.config != self.state.config:
+                raise ConfigError(
+                    f"the features checkpoint of run {self.run_id!r} was made with other "
+                    "settings; start another run id"
+                )
+            self.state = state
+            self.reorder = ReorderBuffer.restore(self.allowed_lateness_ns, checkpoint.state)
+            self.position = checkpoint.position
+        return await self.store.load_intent()
+
+    async def _next_batch(self, reader: StreamReader, through: int | None) -> list[LogMessage]:
+        """The next messages; exactly those up to `through` when running an intent again."""
+        if through is None:
+            return await reader.fetch(256, timeout_s=0.2)
+        messages: list[LogMessage] = []
+        while not self._stopping.is_set():
+            last = messages[-1].stream_seq if messages else self.position
+            if last >= through:
+                return messages
+            messages.extend(await reader.fetch(through - last, timeout_s=0.2))
+        return []
+
+    async def _checkpoint(self) -> None:
+        if self.store is not None:
+            checkpoint = Checkpoint(
+                state=self.reorder.snapshot(), position=self.position, high_water={}
+            )
+            await self.store.save(checkpoint, snapshot=encode_state(self.state))
 
     async def _publish(self, outputs: list[Event]) -> None:
         """Outputs to DERIVED, one acknowledged message per type (content ids: a resent

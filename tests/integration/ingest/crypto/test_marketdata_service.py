@@ -28,8 +28,8 @@ from tests.kit.crypto_servers import FramePlayer, Plan, bybit_reply
 from tests.unit.ingest.bybit.test_parsing import FIXTURE, expected_counts
 
 
-async def log_events(bus: Bus) -> list[Event]:
-    reader = await bus.reader(RAW_STREAM, start_seq=1)
+async def log_events(bus: Bus, stream: str = RAW_STREAM) -> list[Event]:
+    reader = await bus.reader(stream, start_seq=1)
     out: list[Event] = []
     try:
         while batch := await reader.fetch(256, timeout_s=0.5):
