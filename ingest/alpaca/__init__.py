@@ -1,4 +1,6 @@
-"""Alpaca options source (alpaca-py): bounded contract selection, trades and NBBO quotes.
+"""Alpaca sources: options (alpaca-py: bounded contract selection, trades and NBBO quotes)
+and stocks (stocks.py: trades and quotes from the market-data WebSocket, or a dry run
+without keys).
 
     source = AlpacaOptionSource(AlpacaOptionsConfig(underlyings=["AAPL", "SPY"]))
     await source.connect()          # keys from ALPACA_API_KEY / ALPACA_SECRET_KEY
@@ -18,12 +20,18 @@ from ingest.alpaca.parsing import (
     ContractRef,
     select_contracts,
 )
+from ingest.alpaca.stock_config import AlpacaStocksConfig
+from ingest.alpaca.stocks import AlpacaStockDryRun, AlpacaStockSource, build_stock_source
 
 __all__ = [
     "ALPACA_PUBLISHER_ID",
     "AlpacaNormaliser",
     "AlpacaOptionSource",
     "AlpacaOptionsConfig",
+    "AlpacaStockDryRun",
+    "AlpacaStockSource",
+    "AlpacaStocksConfig",
     "ContractRef",
+    "build_stock_source",
     "select_contracts",
 ]
