@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from compute.flow import EngineConfig, finish, initial_state, step
+from compute.flow import EngineConfig
+from compute.flow.kernel_engine import KernelEngine
 from ingest.databento.parsing import RecordNormaliser
 from ingest.merge import canonical_stream, merge_canonical
 from ingest.synthetic.source import session_events
@@ -14,11 +15,10 @@ from synth import SyntheticSession
 
 
 def run_engine(events: list[Event]) -> list[Event]:
-    """Every output of one engine over `events`, session finished."""
-    state = initial_state(EngineConfig(), "accuracy")
-    state, out = step(state, events)
-    state, tail = finish(state)
-    return out + tail
+    """Every output of the kernel engine (the path replay and live run) over `events`,
+    session finished, as the struct engine's events."""
+    engine = KernelEngine.new(EngineConfig(), "accuracy")
+    return engine.step_events(events) + engine.step_events([], finish=True)
 
 
 def tcbbo_events(session: SyntheticSession) -> list[Event]:
