@@ -3,7 +3,9 @@ sends one alert when a rule starts firing for a target and one recovery notice w
 
 Rules: `service_down` (no answer, or `status: down`), `degraded` (degraded for
 `degraded_polls` polls in a row), `backlog_growing` (`backlogSize` rising across
-`backlog_polls` polls), `stale` (`lastCycle` older than `stale_after_s`), `clickhouse_down`.
+`backlog_polls` polls), `stale` (`lastCycle` older than `stale_after_s`), `clickhouse_down`
+and `jetstream_down` (NATS's monitoring `/healthz` with JetStream). A stream consumer's lag
+is the service's own figure (the sink's `backlogSize`), judged by `backlog_growing`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ from ops.monitor_config import MonitorConfig
 from ops.notify import Notice, send
 
 Condition = tuple[str, str]  # (rule, target)
+
+
+def _endpoint(base_url: str, path: str) -> str:
+    """`path` on the server of `base_url`, without the credentials it may carry."""
+    parts = urllib.parse.urlsplit(base_url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}{path}"
 
 
 class Monitor:
@@ -51,8 +60,14 @@ class Monitor:
         bodies = await asyncio.gather(*(self._read(url) for url in self.config.services.values()))
         for name, (body, failure) in zip(self.config.services, bodies, strict=True):
             firing.update(self._judge(name, body, failure))
-        if self.config.clickhouse_url and not await self._clickhouse_answers():
+        if self.config.clickhouse_url and not await self._answers(
+            _endpoint(self.config.clickhouse_url, "/ping")
+        ):
             firing[("clickhouse_down", "clickhouse")] = "no answer to /ping"
+        if self.config.nats_monitor_url and not await self._answers(
+            _endpoint(self.config.nats_monitor_url, "/healthz?js-enabled-only=true")
+        ):
+            firing[("jetstream_down", "nats")] = "JetStream not healthy (/healthz)"
         await self._notify(firing)
         self.tracker.cycle()
         return firing
@@ -100,12 +115,9 @@ class Monitor:
                 found[("stale", name)] = f"last cycle {age:.0f} s ago"
         return found
 
-    async def _clickhouse_answers(self) -> bool:
-        parts = urllib.parse.urlsplit(self.config.clickhouse_url)  # no credentials: /ping
-        port = f":{parts.port}" if parts.port else ""
-        ping = f"{parts.scheme}://{parts.hostname}{port}/ping"
+    async def _answers(self, url: str) -> bool:
         try:
-            async with self.http.get(ping, timeout=aiohttp.ClientTimeout(total=3)) as response:
+            async with self.http.get(url, timeout=aiohttp.ClientTimeout(total=3)) as response:
                 return response.status == 200
         except (aiohttp.ClientError, TimeoutError):
             return False

@@ -1,7 +1,8 @@
-"""`flowtape monitor`'s TOML file: what it polls (`[services]`: name = its /health URL, and
-`clickhouse_url`), its rules' limits (`[rules]`), where alerts go (`[webhook]`, `[telegram]`)
-and its own `health_port`; deploy/systemd/monitor.toml.example shows every key. Secrets are
-named (`secret_env`, `token_env`) and read from the environment."""
+"""`flowtape monitor`'s TOML file: what it polls (`[services]`: name = its /health URL,
+`clickhouse_url`, `nats_monitor_url`), its rules' limits (`[rules]`), where alerts go
+(`[webhook]`, `[telegram]`) and its own `health_port`; deploy/systemd/monitor.toml.example
+shows every key. Secrets are named (`secret_env`, `token_env`) and read from the
+environment."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ class MonitorFile(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     services: dict[str, str]
     poll_every_s: float = 10.0
     clickhouse_url: str = ""
+    nats_monitor_url: str = ""
     health_port: int | None = None
     rules: Rules = Rules()
     webhook: WebhookEntry | None = None
@@ -50,6 +52,7 @@ class MonitorConfig(msgspec.Struct, frozen=True):
     health_port: int | None
     rules: Rules
     channels: list[Webhook | TelegramChat]
+    nats_monitor_url: str = ""
 
 
 def _secret(name: str, environ: Mapping[str, str]) -> str:
@@ -78,5 +81,5 @@ def load_monitor_config(path: Path, environ: Mapping[str, str] = os.environ) -> 
         raise ConfigError("monitor config: no [webhook] and no [telegram]: alerts would go nowhere")
     return MonitorConfig(
         parsed.services, parsed.poll_every_s, parsed.clickhouse_url, parsed.health_port,
-        parsed.rules, channels,
+        parsed.rules, channels, parsed.nats_monitor_url,
     )  # fmt: skip

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from infra.embedded import clickhouse_server, free_port
+from infra.embedded import EmbeddedServer, clickhouse_server, free_port, nats_server
 from ops.health import HealthStatus, HealthTracker, serve_health
 from ops.monitor import Monitor
 from ops.monitor_config import MonitorConfig, Rules
@@ -83,9 +83,15 @@ class Receivers:
         return [(h["rule"], h["target"], h["state"]) for h in self.hooks]
 
 
+def monitoring_url(nats: EmbeddedServer) -> str:
+    """The server's monitoring base URL (its --http_port)."""
+    return f"http://127.0.0.1:{nats.command[nats.command.index('--http_port') + 1]}"
+
+
 async def test_one_alert_per_rule_and_a_recovery_for_each_fault(tmp_path: Path) -> None:
     clickhouse = clickhouse_server(tmp_path / "clickhouse")
-    await asyncio.to_thread(clickhouse.start)
+    nats = nats_server(tmp_path / "nats")
+    await asyncio.gather(asyncio.to_thread(clickhouse.start), asyncio.to_thread(nats.start))
     clickhouse_port = int(clickhouse.url.rsplit(":", 1)[1])
     sink, api = Service(), Service()
     receivers = Receivers()
@@ -98,6 +104,7 @@ async def test_one_alert_per_rule_and_a_recovery_for_each_fault(tmp_path: Path) 
         clickhouse_url=clickhouse.url, health_port=None,
         rules=Rules(degraded_polls=2, backlog_polls=3, stale_after_s=60),
         channels=[Webhook(f"{base}/hook", SECRET), TelegramChat(base, TOKEN, "-100")],
+        nats_monitor_url=monitoring_url(nats),
     )  # fmt: skip
     try:
         async with aiohttp.ClientSession() as http:
@@ -149,15 +156,24 @@ async def test_one_alert_per_rule_and_a_recovery_for_each_fault(tmp_path: Path) 
                 ("stale", "sink", "firing"), ("stale", "sink", "recovered"),
             ]  # fmt: skip
 
+            await asyncio.to_thread(nats.stop)  # NATS, and JetStream with it, goes away
+            for _ in range(3):
+                await monitor.poll()
+            await asyncio.to_thread(nats.start)
+            await monitor.poll()
+            assert receivers.sent()[10:] == [
+                ("jetstream_down", "nats", "firing"), ("jetstream_down", "nats", "recovered"),
+            ]  # fmt: skip
+
             for _ in range(3):  # healthy again: nothing more
                 assert await monitor.poll() == {}
     finally:
         await sink.kill()
         await api.kill()
         await receiving.cleanup()
-        await asyncio.to_thread(clickhouse.stop)
+        await asyncio.gather(asyncio.to_thread(clickhouse.stop), asyncio.to_thread(nats.stop))
 
-    assert len(receivers.hooks) == len(receivers.chats) == 10
+    assert len(receivers.hooks) == len(receivers.chats) == 12
     for hook, chat in zip(receivers.hooks, receivers.chats, strict=True):
         assert chat["chat_id"] == "-100"
         mark = "ALERT" if hook["state"] == "firing" else "RECOVERED"

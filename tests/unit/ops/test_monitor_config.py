@@ -25,6 +25,7 @@ def test_the_example_loads_with_both_channels_and_hides_their_secrets() -> None:
         "record",
     }
     assert (config.rules.degraded_polls, config.rules.backlog_polls) == (2, 3)
+    assert config.nats_monitor_url == "http://127.0.0.1:8222"
     webhook, chat = config.channels
     assert isinstance(webhook, Webhook) and webhook.secret == b"w-9c1e"
     assert isinstance(chat, TelegramChat) and chat.token == SECRETS["FLOWTAPE_TELEGRAM_TOKEN"]
