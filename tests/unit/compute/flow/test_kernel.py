@@ -25,7 +25,9 @@ from compute.flow.columnar import KernelRangeError, columns_from_events, new_sta
 from compute.flow.formatting import to_events
 from schemas.events import DarkPoolEvent, Event, Gap, OptionPrint, PrintInference
 from schemas.ordering import canonical_sort
+from synth import generate_session, hard_config
 from tests.kit import events as kit
+from tests.kit.paths import tcbbo_events, trades_and_cmbp1
 from tests.unit.compute.flow.gen import random_session, random_splits, seeded
 from tests.unit.compute.flow.session import MS, SECOND, T0, Contract, px
 
@@ -321,3 +323,11 @@ def test_a_lit_price_beyond_the_exact_range_stops_the_batch_with_a_clear_error()
 
 def _fields(event: Event) -> dict[str, object]:
     return msgspec.structs.asdict(event)
+
+
+@pytest.mark.parametrize("path", ["tcbbo", "trades+cmbp-1"])
+def test_kernel_equals_the_struct_engine_on_the_hard_tape(path: str) -> None:
+    session = generate_session(hard_config(seed=2_718, minutes=4))
+    events = tcbbo_events(session) if path == "tcbbo" else trades_and_cmbp1(session)
+    rng = seeded(2_718)
+    assert_same(events, sorted(rng.sample(range(1, len(events)), 40)), EngineConfig(), 16)
