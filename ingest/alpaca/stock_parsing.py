@@ -53,6 +53,7 @@ class AlpacaStockNormaliser(VenueNormaliser):
     def __init__(self, venue: str, source: str, table: SymbolTable) -> None:
         super().__init__(venue, source, table)
         self.quotes = 0
+        self.authenticated = False  # set on the venue's `authenticated`; the source clears it
 
     def frame(self, text: str, ts_recv: int) -> list[Event]:
         try:
@@ -73,6 +74,8 @@ class AlpacaStockNormaliser(VenueNormaliser):
         kind = message.get("T")
         if kind in CONTROL_TYPES:
             self.counters[f"control:{kind}"] += 1
+            if kind == "success" and message.get("msg") == "authenticated":
+                self.authenticated = True
             return []
         if kind == "error":
             detail = f"{message.get('code')} {message.get('msg')}"

@@ -1,9 +1,10 @@
 """The Alpaca stock source: trades and quotes from Alpaca's market-data WebSocket
 (`wss://stream.data.alpaca.markets/v2/{iex|sip}`, JSON frames), or a dry run without keys.
 
-On every connect the feed sends `{"action": "auth", ...}` then `{"action": "subscribe",
-"trades": [...], "quotes": [...]}` (Alpaca handles a connection's messages in order);
-reconnects, backoff, synthetic heartbeats on silence and the reconnect gap come from
+On every connect the feed sends `{"action": "auth", ...}`; once Alpaca answers
+`authenticated` the source sends `{"action": "subscribe", "trades": [...], "quotes":
+[...]}` (as alpaca-py does: a subscription before that is refused). Reconnects, backoff,
+synthetic heartbeats on silence and the reconnect gap come from
 `ingest.marketdata.provider.WebSocketProvider`.
 
     source = build_stock_source(AlpacaStocksConfig(symbols=["AAPL"], api_key=..., ...))
@@ -50,12 +51,16 @@ class AlpacaStockSource(WebSocketProvider):
 
     def _subscriptions(self) -> list[str]:
         auth = {"action": "auth", "key": self.config.api_key, "secret": self.config.secret_key}
-        symbols = list(self.config.symbols)
-        subscribe = {"action": "subscribe", "trades": symbols, "quotes": symbols}
-        return [json.dumps(auth), json.dumps(subscribe)]
+        return [json.dumps(auth)]
 
     async def on_frame(self, frame: Frame) -> AsyncIterator[Event]:
-        for event in self.normaliser.frame(frame.text, frame.ts_recv):
+        events = self.normaliser.frame(frame.text, frame.ts_recv)
+        if self.normaliser.authenticated:  # subscribe once the venue has taken the keys
+            self.normaliser.authenticated = False
+            symbols = list(self.config.symbols)
+            subscribe = {"action": "subscribe", "trades": symbols, "quotes": symbols}
+            await self.feed.send(json.dumps(subscribe))
+        for event in events:
             yield event
 
 

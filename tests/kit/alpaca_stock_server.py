@@ -2,18 +2,24 @@
 
 On open it sends `[{"T":"success","msg":"connected"}]`; the first message must be
 `{"action":"auth","key":...,"secret":...}`: the right pair is answered `authenticated`, a
-wrong one `[{"T":"error","code":402,"msg":"auth failed"}]` and the connection is closed.
+wrong one `[{"T":"error","code":402,"msg":"auth failed"}]` and the connection is closed;
+a message sent before the answer (it comes after `AUTH_DELAY_S`) gets error 401 and the
+connection is closed.
 A `subscribe` is answered with the subscription, then `frames` are played; with
 `close_after_play` the connection is closed after them (else it stays open and silent).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+
+AUTH_DELAY_S = 0.05
+NOT_AUTHENTICATED = {"T": "error", "code": 401, "msg": "not authenticated"}
 
 
 class AlpacaStockServer:
@@ -50,6 +56,15 @@ class AlpacaStockServer:
                 await connection.send(
                     json.dumps([{"T": "error", "code": 402, "msg": "auth failed"}])
                 )
+                await connection.close()
+                return
+            try:  # Alpaca refuses what comes before it has answered the auth
+                early = await asyncio.wait_for(connection.recv(), AUTH_DELAY_S)
+            except TimeoutError:
+                early = None
+            if early is not None:
+                self.requests.append(json.loads(early))
+                await connection.send(json.dumps([NOT_AUTHENTICATED]))
                 await connection.close()
                 return
             await connection.send(json.dumps([{"T": "success", "msg": "authenticated"}]))
