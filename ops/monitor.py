@@ -3,7 +3,8 @@ sends one alert when a rule starts firing for a target and one recovery notice w
 
 Rules: `service_down` (no answer, or `status: down`), `degraded` (degraded for
 `degraded_polls` polls in a row), `backlog_growing` (`backlogSize` rising across
-`backlog_polls` polls), `stale` (`lastCycle` older than `stale_after_s`), `clickhouse_down`
+`backlog_polls` polls), `stale` (`lastCycle` older than `stale_after_s`), `lagging` (a
+follower's `lastCycle` behind its leader's by more than `max_lag_s`), `clickhouse_down`
 and `jetstream_down` (NATS's monitoring `/healthz` with JetStream). A stream consumer's lag
 is the service's own figure (the sink's `backlogSize`), judged by `backlog_growing`.
 """
@@ -60,6 +61,17 @@ class Monitor:
         bodies = await asyncio.gather(*(self._read(url) for url in self.config.services.values()))
         for name, (body, failure) in zip(self.config.services, bodies, strict=True):
             firing.update(self._judge(name, body, failure))
+        cycles = {
+            name: datetime.fromisoformat(body["lastCycle"]).timestamp()
+            for name, (body, _) in zip(self.config.services, bodies, strict=True)
+            if body is not None and isinstance(body.get("lastCycle"), str)
+        }
+        for pair in self.config.rules.follows:
+            if pair.follower in cycles and pair.leader in cycles:
+                lag = cycles[pair.leader] - cycles[pair.follower]
+                if lag > pair.max_lag_s:
+                    message = f"last cycle {lag:.0f} s behind {pair.leader}'s"
+                    firing[("lagging", pair.follower)] = message
         if self.config.clickhouse_url and not await self._answers(
             _endpoint(self.config.clickhouse_url, "/ping")
         ):

@@ -17,10 +17,20 @@ from ops.notify import TelegramChat, Webhook
 from schemas.errors import ConfigError
 
 
+class Follows(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """`follower`'s lastCycle may trail `leader`'s by at most `max_lag_s` (the sink its
+    ingest source, say)."""
+
+    follower: str
+    leader: str
+    max_lag_s: float
+
+
 class Rules(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     degraded_polls: int = 2
     backlog_polls: int = 3
     stale_after_s: float = 300.0
+    follows: list[Follows] = []
 
 
 class WebhookEntry(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -70,6 +80,10 @@ def load_monitor_config(path: Path, environ: Mapping[str, str] = os.environ) -> 
         raise ConfigError(f"monitor config {path}: {exc}") from exc
     if parsed.rules.degraded_polls < 1 or parsed.rules.backlog_polls < 2:
         raise ConfigError("monitor config: degraded_polls >= 1 and backlog_polls >= 2")
+    for pair in parsed.rules.follows:
+        unknown = {pair.follower, pair.leader} - set(parsed.services)
+        if unknown:
+            raise ConfigError(f"monitor config: follows names no service {sorted(unknown)}")
     channels: list[Webhook | TelegramChat] = []
     if parsed.webhook is not None:
         secret = _secret(parsed.webhook.secret_env, environ)

@@ -19,7 +19,7 @@ from aiohttp import web
 from infra.embedded import EmbeddedServer, clickhouse_server, free_port, nats_server
 from ops.health import HealthStatus, HealthTracker, serve_health
 from ops.monitor import Monitor
-from ops.monitor_config import MonitorConfig, Rules
+from ops.monitor_config import Follows, MonitorConfig, Rules
 from ops.notify import TelegramChat, Webhook
 
 TOKEN = "123456:test-token"  # noqa: S105  (the fake chat API's)
@@ -102,7 +102,8 @@ async def test_one_alert_per_rule_and_a_recovery_for_each_fault(tmp_path: Path) 
     config = MonitorConfig(
         services={"sink": sink.url, "api": api.url}, poll_every_s=2.0,
         clickhouse_url=clickhouse.url, health_port=None,
-        rules=Rules(degraded_polls=2, backlog_polls=3, stale_after_s=60),
+        rules=Rules(degraded_polls=2, backlog_polls=3, stale_after_s=60,
+                    follows=[Follows(follower="sink", leader="api", max_lag_s=30)]),
         channels=[Webhook(f"{base}/hook", SECRET), TelegramChat(base, TOKEN, "-100")],
         nats_monitor_url=monitoring_url(nats),
     )  # fmt: skip
@@ -147,13 +148,22 @@ async def test_one_alert_per_rule_and_a_recovery_for_each_fault(tmp_path: Path) 
                 ("clickhouse_down", "clickhouse", "recovered"),
             ]
 
-            sink.tracker.last_cycle = time.time() - 600  # the source paused: nothing to do
+            api.tracker.last_cycle = time.time() - 600  # nothing done for ten minutes
             for _ in range(3):
                 await monitor.poll()
-            sink.tracker.cycle()
+            api.tracker.cycle()
             await monitor.poll()
             assert receivers.sent()[8:] == [
-                ("stale", "sink", "firing"), ("stale", "sink", "recovered"),
+                ("stale", "api", "firing"), ("stale", "api", "recovered"),
+            ]  # fmt: skip
+
+            api.tracker.last_cycle = time.time() + 100  # the sink trails the api's work
+            for _ in range(3):
+                await monitor.poll()
+            api.tracker.cycle()
+            await monitor.poll()
+            assert receivers.sent()[10:] == [
+                ("lagging", "sink", "firing"), ("lagging", "sink", "recovered"),
             ]  # fmt: skip
 
             await asyncio.to_thread(nats.stop)  # NATS, and JetStream with it, goes away
@@ -161,7 +171,7 @@ async def test_one_alert_per_rule_and_a_recovery_for_each_fault(tmp_path: Path) 
                 await monitor.poll()
             await asyncio.to_thread(nats.start)
             await monitor.poll()
-            assert receivers.sent()[10:] == [
+            assert receivers.sent()[12:] == [
                 ("jetstream_down", "nats", "firing"), ("jetstream_down", "nats", "recovered"),
             ]  # fmt: skip
 
@@ -173,7 +183,7 @@ async def test_one_alert_per_rule_and_a_recovery_for_each_fault(tmp_path: Path) 
         await receiving.cleanup()
         await asyncio.gather(asyncio.to_thread(clickhouse.stop), asyncio.to_thread(nats.stop))
 
-    assert len(receivers.hooks) == len(receivers.chats) == 12
+    assert len(receivers.hooks) == len(receivers.chats) == 14
     for hook, chat in zip(receivers.hooks, receivers.chats, strict=True):
         assert chat["chat_id"] == "-100"
         mark = "ALERT" if hook["state"] == "firing" else "RECOVERED"

@@ -26,10 +26,21 @@ def test_the_example_loads_with_both_channels_and_hides_their_secrets() -> None:
     }
     assert (config.rules.degraded_polls, config.rules.backlog_polls) == (2, 3)
     assert config.nats_monitor_url == "http://127.0.0.1:8222"
+    (follows,) = config.rules.follows
+    assert (follows.follower, follows.leader, follows.max_lag_s) == (
+        "sink", "ingest-databento-live", 60,
+    )  # fmt: skip
     webhook, chat = config.channels
     assert isinstance(webhook, Webhook) and webhook.secret == b"w-9c1e"
     assert isinstance(chat, TelegramChat) and chat.token == SECRETS["FLOWTAPE_TELEGRAM_TOKEN"]
     assert "w-9c1e" not in repr(webhook) and "t:4d2b" not in repr(chat)
+
+
+def test_follows_must_name_services(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text().replace('leader = "ingest-databento-live"', 'leader = "ingets"')
+    (tmp_path / "m.toml").write_text(text)
+    with pytest.raises(ConfigError, match="follows names no service"):
+        load_monitor_config(tmp_path / "m.toml", SECRETS)
 
 
 def test_a_missing_secret_is_named() -> None:
