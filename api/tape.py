@@ -45,7 +45,7 @@ from nats.js.errors import NotFoundError
 from api.services import Services
 from api.views import plain
 from infra.bus import LogMessage, StreamReader
-from ops.health import HealthTracker
+from infra.health import HealthTracker
 from schemas.events import Event
 from schemas.subjects import DERIVED_STREAM
 

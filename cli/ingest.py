@@ -13,13 +13,13 @@ import typer
 
 from cli.progress import STDERR, Meter
 from infra.bus import Bus
+from infra.health import health_served
 from infra.settings import Settings, get_settings
 from infra.stack import Stack
 from ingest.health import IngestHealth
 from ingest.marketdata.providers import CRYPTO_SOURCES
 from ingest.service import METRICS_FILE, IngestConfig, IngestMetrics, IngestService
 from ingest.source import Source
-from ops.health import health_served
 
 console = STDERR
 SOURCES = ("synthetic", "databento-file", "databento-hist", "databento-live", "alpaca", "ibkr")

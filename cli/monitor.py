@@ -11,7 +11,7 @@ from typing import Annotated
 import aiohttp
 import typer
 
-from ops.health import health_served
+from infra.health import health_served
 from ops.monitor import Monitor
 from ops.monitor_config import MonitorConfig, load_monitor_config
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from infra.health import HealthStatus, HealthTracker, iso_utc
 from ingest.service import IngestService
-from ops.health import HealthStatus, HealthTracker, iso_utc
 
 
 class IngestHealth:

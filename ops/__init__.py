@@ -1,1 +1,2 @@
-"""Operations: the health contract every service serves, and what reads it."""
+"""Operations: the monitor that reads every service's `/health` (`infra.health`), and the
+delivery of flow alerts to subscribers."""

@@ -21,7 +21,7 @@ from typing import Any
 
 import aiohttp
 
-from ops.health import HealthTracker, iso_utc
+from infra.health import HealthTracker, iso_utc
 from ops.monitor_config import MonitorConfig
 from ops.notify import Notice, send
 

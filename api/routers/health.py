@@ -1,4 +1,4 @@
-"""`/health` (the ops.health contract): ok with every server up, degraded with some down,
+"""`/health` (the infra.health contract): ok with every server up, degraded with some down,
 down with none; each server's status, the live tape's, and the ingest sources' counters
 (repeats skipped among them) as their services last wrote them."""
 
@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from api.dependencies import ServicesDep, TapeDep
 from api.responses import JSON
-from ops.health import HealthStatus, http_status
+from infra.health import HealthStatus, http_status
 
 router = APIRouter(tags=["ops"])
 

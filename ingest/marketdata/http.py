@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from infra.health import health_handler
 from ingest.marketdata.service import MarketDataService
-from ops.health import health_handler
 
 
 def build_app(service: MarketDataService) -> web.Application:

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.bus import Bus, chunk_events
+from infra.health import HealthStatus, HealthTracker
 from ingest.marketdata.backpressure import BackpressureQueue
 from ingest.marketdata.metrics import MarketDataMetrics
 from ingest.source import Source
-from ops.health import HealthStatus, HealthTracker
 from schemas.codec import to_json
 from schemas.events import Event
 from schemas.subjects import md_subject, raw_subject
@@ -73,7 +73,7 @@ class MarketDataService:
         return "ok"
 
     def health_report(self) -> dict[str, Any]:
-        """The health contract (ops.health), with how long each provider has sent no market
+        """The health contract (infra.health), with how long each provider has sent no market
         data."""
         now = time.monotonic()
         return self.tracker.report(

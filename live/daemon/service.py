@@ -16,12 +16,12 @@ from pathlib import Path
 
 from compute.candles import Market
 from infra.bus import Bus
+from infra.health import health_served
 from infra.warehouse import Warehouse
 from live.daemon.config import DaemonSettings
 from live.daemon.health import DaemonHealth
 from live.daemon.seed import Seeded, seed_buffers
 from live.daemon.server import DaemonServer
-from ops.health import health_served
 from schemas.events import Event
 from schemas.subjects import RAW_STREAM
 

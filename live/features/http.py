@@ -10,8 +10,8 @@ from asyncio import FIRST_COMPLETED
 import msgspec
 from aiohttp import WSCloseCode, web
 
+from infra.health import health_handler
 from live.features.service import FeaturesService
-from ops.health import health_handler
 
 
 def build_app(service: FeaturesService) -> web.Application:

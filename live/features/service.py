@@ -26,9 +26,9 @@ from compute.features import (
     step,
 )
 from infra.bus import Bus, LogMessage, StreamReader
+from infra.health import HealthStatus, HealthTracker
 from infra.state import Checkpoint, StateStore
 from live.reorder import ReorderBuffer
-from ops.health import HealthStatus, HealthTracker
 from schemas.crypto import CryptoFeatures, CryptoSignal
 from schemas.errors import ConfigError
 from schemas.events import Event, event_tag
@@ -179,7 +179,7 @@ class FeaturesService:
                         queue.put_nowait(output)
 
     def health_report(self) -> dict[str, Any]:
-        """The health contract (ops.health): down when the engine loop is not running,
+        """The health contract (infra.health): down when the engine loop is not running,
         degraded while NATS is unreachable."""
         status: HealthStatus = "ok"
         if not self.running:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from compute.candles import BufferConfig
 from infra.bus import Bus
+from infra.health import health_served
 from infra.recording import (
     clean,
     commit_position,
@@ -29,7 +30,6 @@ from infra.recording import (
 )
 from live.recorder.health import RecorderHealth
 from live.recorder.recording import Recording
-from ops.health import health_served
 from schemas.subjects import RAW_STREAM
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ops.health import HealthStatus, HealthTracker
+from infra.health import HealthStatus, HealthTracker
 
 if TYPE_CHECKING:
     from live.sink.service import Sink

@@ -14,6 +14,7 @@ from nats.js.errors import NotFoundError
 
 from infra.bus import Bus
 from infra.files import write_json_atomically
+from infra.health import health_served
 from infra.migrate import migrate
 from infra.settings import Settings
 from infra.warehouse import Warehouse
@@ -24,7 +25,6 @@ from live.sink.health import SinkHealth
 from live.sink.metrics import SinkMetrics, StreamMetrics
 from live.sink.positions import STREAM_EVENTS
 from live.sink.retention import apply_retention, retention_from_settings
-from ops.health import health_served
 from schemas.subjects import DERIVED_STREAM, RAW_STREAM
 
 log = logging.getLogger("flowtape.sink")

@@ -2,7 +2,8 @@
 
 `FramePlayer` is a WebSocket server: each connection waits for the client's subscription,
 answers it, then sends frames as its `Plan` says (from where, closing or stalling after so
-many, garbage in between, frames skipped), and stays open and silent at the end.
+many, garbage in between, frames skipped, holding at a frame until the client asks for
+something), and stays open and silent at the end.
 `DepthServer` answers Binance REST depth requests: the recorded snapshot for a symbol's
 first request, then (after a gap) one under an id the test chooses.
 """
@@ -10,6 +11,7 @@ first request, then (after a gap) one under an id the test chooses.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -29,6 +31,9 @@ class Plan:
     skip: frozenset[int] = frozenset()
     pause_every: int = 200  # yield to the event loop every so many frames
     pause_s: float = 0.0
+    hold_at: int | None = None  # before this frame, wait for a request containing `hold_for`
+    hold_for: str = ""
+    hold_s: float = 5.0  # then play on anyway: a client that never asks fails, not hangs
 
 
 def binance_reply(message: str) -> str | None:
@@ -67,6 +72,7 @@ class FramePlayer:
         self.url = ""
         self._server: Server | None = None
         self._stalls: list[asyncio.Event] = []
+        self._asked: dict[int, asyncio.Event] = {}  # per connection: `hold_for` was answered
 
     async def start(self, port: int = 0) -> str:
         self._server = await serve(self._serve, "127.0.0.1", port)
@@ -88,13 +94,14 @@ class FramePlayer:
         index = self.connections
         self.connections += 1
         plan = self.plans[min(index, len(self.plans) - 1)]
+        self._asked[index] = asyncio.Event()
         try:
             first = await connection.recv()
             self.subscriptions.append(str(first))
             answer = self.reply(str(first))
             if answer is not None:
                 await connection.send(answer)
-            listener = asyncio.create_task(self._answer_pings(connection))
+            listener = asyncio.create_task(self._answer(connection, index, plan.hold_for))
             wanted = set(json.loads(str(first)).get("params", ())) if self.subscribed_only else None
             await self._play(connection, index, plan, wanted)
             await connection.wait_closed()
@@ -102,17 +109,31 @@ class FramePlayer:
         except ConnectionClosed:
             return
 
-    async def _answer_pings(self, connection: ServerConnection) -> None:
+    async def _answer(self, connection: ServerConnection, index: int, hold_for: str) -> None:
         async for message in connection:
             self.received.append(str(message))
-            answer = self.reply(str(message))
-            if answer is not None and '"ping"' in str(message):
+            for answer in self.answers(index, str(message)):
                 await connection.send(answer)
+            if hold_for in str(message):
+                self._asked[index].set()
+
+    def answers(self, index: int, message: str) -> list[str]:
+        """What connection `index` sends back to a message after its subscription."""
+        answer = self.reply(message)
+        return [answer] if answer is not None and '"ping"' in message else []
+
+    def passed(self, index: int, position: int) -> None:
+        """Connection `index` went past frame `position` (sent, skipped or before its start)."""
 
     async def _play(
         self, connection: ServerConnection, index: int, plan: Plan, wanted: set[str] | None
     ) -> None:
+        for position in range(plan.start):
+            self.passed(index, position)
         for position in range(plan.start, len(self.frames)):
+            if position == plan.hold_at:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._asked[index].wait(), plan.hold_s)
             sent = self.sent[index]
             if plan.close_after is not None and sent >= plan.close_after:
                 await connection.close()
@@ -121,6 +142,7 @@ class FramePlayer:
                 return  # open, silent
             if sent in plan.garbage:
                 await connection.send(plan.garbage.pop(sent))
+            self.passed(index, position)
             if position in plan.skip:
                 continue
             if wanted is not None and self._stream(position) not in wanted:

@@ -10,9 +10,9 @@ from typing import Any
 
 from infra.bus import Bus
 from infra.embedded import free_port, nats_server
+from infra.health import health_served
 from ingest.health import IngestHealth
 from ingest.service import IngestConfig, IngestService
-from ops.health import health_served
 from tests.integration.ingest.test_ingest_service import GatedSource
 from tests.kit.events import print_at as trade
 from tests.kit.health import read_health

@@ -17,7 +17,7 @@ import aiohttp
 from aiohttp import web
 
 from infra.embedded import EmbeddedServer, clickhouse_server, free_port, nats_server
-from ops.health import HealthStatus, HealthTracker, serve_health
+from infra.health import HealthStatus, HealthTracker, serve_health
 from ops.monitor import Monitor
 from ops.monitor_config import Follows, MonitorConfig, Rules
 from ops.notify import TelegramChat, Webhook

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from infra.embedded import free_port
-from ops.health import HealthTracker, serve_health
+from infra.health import HealthTracker, serve_health
 
 ROOT = Path(__file__).resolve().parents[3]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

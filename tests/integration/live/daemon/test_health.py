@@ -12,11 +12,11 @@ import aiohttp
 from compute.candles import Market
 from infra.bus import Bus
 from infra.embedded import free_port, nats_server
+from infra.health import health_served
 from live.daemon.config import DaemonSettings
 from live.daemon.health import DaemonHealth
 from live.daemon.server import DaemonServer
 from live.daemon.service import Daemon
-from ops.health import health_served
 from tests.integration.live.daemon.running import T0, caught_up, publish
 from tests.kit.events import equity_print
 

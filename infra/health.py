@@ -1,4 +1,4 @@
-"""The one `/health` contract of every flowtape service.
+"""The one `/health` contract of every flowtape service (served by each, read by `ops.monitor`).
 
 Every report holds `status` (`ok`, `degraded` or `down`), `uptime` (seconds), `lastCycle`
 (when the service last finished a unit of work, ISO-8601 UTC, null before the first) and

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from infra.embedded import free_port
-from ops.health import HealthTracker, http_status, serve_health
+from infra.health import HealthTracker, http_status, serve_health
 
 
 class Clock:
