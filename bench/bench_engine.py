@@ -52,15 +52,23 @@ T0 = 1_740_061_800_000_000_000  # 2025-02-20 09:30 New York
 SCALE = 1_000_000_000
 
 
-def build_session(n_prints: int, *, with_quotes: bool, seed: int = 1) -> list[Event]:
-    """About `n_prints` option prints (plus quotes/equity prints) in canonical order."""
+def build_session(
+    n_prints: int,
+    *,
+    with_quotes: bool,
+    seed: int = 1,
+    n_underlyings: int = 50,
+    per_underlying: int = 40,
+) -> list[Event]:
+    """About `n_prints` option prints (plus quotes/equity prints) in canonical order, on
+    `n_underlyings` x `per_underlying` contracts."""
     rng = random.Random(seed)  # noqa: S311  (benchmark data)
     events: list[Event] = []
     contracts: list[tuple[int, str, str, int]] = []
-    underlyings = [f"U{i:03d}" for i in range(50)]
+    underlyings = [f"U{i:04d}" for i in range(n_underlyings)]
     iid = 1
     for u in underlyings:
-        for k in range(40):
+        for k in range(per_underlying):
             right = "C" if k % 2 == 0 else "P"
             strike = (100 + 5 * (k // 2)) * SCALE
             symbol = format_occ(u, 20250321, right, strike)
@@ -97,8 +105,8 @@ def build_session(n_prints: int, *, with_quotes: bool, seed: int = 1) -> list[Ev
         elif roll < 0.95:
             group = [(c, 1, 25)] * rng.randint(2, 5)
         else:
-            base = contracts.index(c) // 40 * 40
-            legs = rng.sample(contracts[base : base + 40], rng.randint(2, 3))
+            base = (c[0] - 1) // per_underlying * per_underlying
+            legs = rng.sample(contracts[base : base + per_underlying], rng.randint(2, 3))
             venue = rng.randint(20, 36)
             group = [(leg, 0, venue) for leg in legs]
         at = ts
