@@ -144,10 +144,16 @@ class _Strings:
             self.symbol_rights = np.concatenate([self.symbol_rights, np.array(added, np.int64)])
 
     def name(self, rows: Int64Array) -> pa.Array:
-        return self.names.take(pa.array(rows)).combine_chunks()
+        return _take(self.names, rows)
 
     def symbol(self, rows: Int64Array) -> pa.Array:
-        return self.symbols.take(pa.array(rows)).combine_chunks()
+        return _take(self.symbols, rows)
+
+
+def _take(values: pa.ChunkedArray, rows: Int64Array) -> pa.Array:
+    if values.num_chunks == 1:
+        return values.chunk(0).take(pa.array(rows))
+    return values.take(pa.array(rows)).combine_chunks()
 
 
 def _extended(known: pa.ChunkedArray, values: list[str]) -> pa.ChunkedArray:
