@@ -211,7 +211,7 @@ def main() -> None:
                 "NATS_URL": nats.url,
                 "REDIS_URL": valkey.url,
                 "CLICKHOUSE_URL": clickhouse.url,
-                "RUN_ID": RUN_ID,
+                "FLOWTAPE_RUN_ID": RUN_ID,
                 "ALLOWED_LATENESS_MS": str(args.lateness_ms),
                 "FLOWTAPE_ENV": "development",
             }
