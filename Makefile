@@ -22,8 +22,8 @@ $(KERNELS): $(STAMP) $(KERNEL_SOURCES)
 
 # The tests verify the systemd units with systemd-analyze; a fresh machine may lack it.
 SYSTEMD_ANALYZE := $(VENV)/.systemd-analyze
-$(SYSTEMD_ANALYZE): $(STAMP) deploy/ensure-systemd-analyze.sh
-	sh deploy/ensure-systemd-analyze.sh
+$(SYSTEMD_ANALYZE): $(STAMP) ops/deploy/ensure-systemd-analyze.sh
+	sh ops/deploy/ensure-systemd-analyze.sh
 	touch $(SYSTEMD_ANALYZE)
 
 install: $(STAMP) $(KERNELS) $(SYSTEMD_ANALYZE)

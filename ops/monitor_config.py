@@ -1,6 +1,6 @@
 """`flowtape monitor`'s TOML file: what it polls (`[services]`: name = its /health URL,
 `clickhouse_url`, `nats_monitor_url`), its rules' limits (`[rules]`), where alerts go
-(`[webhook]`, `[telegram]`) and its own `health_port`; deploy/systemd/monitor.toml.example
+(`[webhook]`, `[telegram]`) and its own `health_port`; ops/deploy/systemd/monitor.toml.example
 shows every key. Secrets are named (`secret_env`, `token_env`) and read from the
 environment."""
 

@@ -10,7 +10,7 @@ from ops.monitor_config import load_monitor_config
 from ops.notify import TelegramChat, Webhook
 from schemas.errors import ConfigError
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "deploy" / "systemd" / "monitor.toml.example"
+EXAMPLE = Path(__file__).resolve().parents[3] / "ops/deploy/systemd/monitor.toml.example"
 SECRETS = {"FLOWTAPE_MONITOR_WEBHOOK_SECRET": "w-9c1e", "FLOWTAPE_TELEGRAM_TOKEN": "t:4d2b"}
 
 

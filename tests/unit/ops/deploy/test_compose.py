@@ -16,7 +16,7 @@ import yaml
 from infra.embedded import free_port
 from infra.health import HealthTracker, serve_health
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 HEALTH_URL = re.compile(r"http://127\.0\.0\.1:(\d+)/health(?!z)")
 CHECKED = [name for name, spec in COMPOSE["services"].items() if "healthcheck" in spec]
@@ -42,7 +42,7 @@ def test_the_service_is_checked_through_its_own_health_port(name: str) -> None:
     [("sink", "flowtape-sink.service"), ("ingest", "ingest-databento-live.env.example")],
 )
 def test_systemd_serves_health_where_compose_checks_it(name: str, unit_or_env: str) -> None:
-    text = (ROOT / "deploy" / "systemd" / unit_or_env).read_text()
+    text = (ROOT / "ops" / "deploy" / "systemd" / unit_or_env).read_text()
     assert f"--health-port {health_port_of(COMPOSE['services'][name])}" in text
 
 

@@ -1,4 +1,4 @@
-"""deploy/systemd/: systemd accepts every unit, each runs a real `flowtape` command as a
+"""ops/deploy/systemd/: systemd accepts every unit, each runs a real `flowtape` command as a
 non-root user with an environment file, restarts on failure and raises its file limit."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from cli.main import app
 from cli.stack import SERVICES
 from ops.subscribers import load_subscribers
 
-ROOT = Path(__file__).resolve().parents[3]
-UNITS = ROOT / "deploy" / "systemd"
+ROOT = Path(__file__).resolve().parents[4]
+UNITS = ROOT / "ops" / "deploy" / "systemd"
 INSTALLED_FLOWTAPE = "/opt/flowtape/.venv/bin/flowtape"
 SERVICE_FILES = sorted(UNITS.glob("*.service"))
 LONG_RUNNING = [path for path in SERVICE_FILES if path.name != "flowtape-migrate.service"]

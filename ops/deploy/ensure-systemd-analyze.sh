@@ -1,5 +1,5 @@
 #!/usr/bin/env sh
-# The tests verify deploy/systemd/ with `systemd-analyze verify`: install Debian's systemd
+# The tests verify ops/deploy/systemd/ with `systemd-analyze verify`: install Debian's systemd
 # package (which carries it) on a machine that lacks it.
 set -eu
 command -v systemd-analyze >/dev/null 2>&1 && exit 0
