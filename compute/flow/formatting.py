@@ -206,7 +206,13 @@ def flow_events(state: ColumnarState, outputs: KernelOutputs) -> list[Event]:
     scores = outputs.scores.tolist()
     out: list[Event] = []
     for q in outputs.packets.tolist():
-        packet = _packet(state, q, members, legs)
+        first, first_leg = q[Q_MEMBERS], q[Q_LEGS]
+        packet = _packet(
+            state,
+            q,
+            members[first : first + q[Q_COUNT]],
+            legs[first_leg : first_leg + q[Q_LEG_COUNT]],
+        )
         out.append(packet)
         if q[Q_SCORE] >= 0:
             hits = classify(cfg, packet, score_inputs(scores[q[Q_SCORE]]))
@@ -222,22 +228,21 @@ def packet_event(state: ColumnarState, outputs: KernelOutputs, q: int) -> FlowPa
     members = outputs.members[first : first + count].tolist()
     first_leg = row[Q_LEGS]
     legs = outputs.legs[first_leg : first_leg + row[Q_LEG_COUNT]].tolist()
-    return _packet(state, [*row[:Q_MEMBERS], 0, 0, *row[Q_LEG_COUNT:]], members, legs)
+    return _packet(state, row, members, legs)
 
 
 def _packet(
-    state: ColumnarState, q: list[int], members_all: list[list[int]], legs_all: list[list[int]]
+    state: ColumnarState, q: list[int], member_rows: list[list[int]], leg_rows: list[list[int]]
 ) -> FlowPacket:
-    """A packet row as a FlowPacket; its members and legs start at rows Q_MEMBERS / Q_LEGS
-    of `members_all` / `legs_all`."""
+    """A packet row as a FlowPacket, with its own member and leg rows."""
     run_id = state.run_id
     kind = q[Q_KIND]
     n = q[Q_COUNT]
-    members = _members(members_all[q[Q_MEMBERS] : q[Q_MEMBERS] + n])
+    members = _members(member_rows)
     size, buy, sell, covered = q[Q_SIZE], q[Q_BUY], q[Q_SELL], q[Q_COVERED]
     legs: list[PacketLeg] = []
     terms: list[LegTerms] = []
-    for leg in legs_all[q[Q_LEGS] : q[Q_LEGS] + q[Q_LEG_COUNT]]:
+    for leg in leg_rows:
         iid = leg[L_INSTRUMENT]
         venues = sorted({m.publisher_id for m in members if m.instrument_id == iid})
         right: Right = "P" if leg[L_RIGHT] == RIGHT_PUT else "C"
