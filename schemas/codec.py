@@ -7,12 +7,13 @@ from collections.abc import Sequence
 import msgspec
 
 from schemas.book import BookRawEvent
+from schemas.cme import CmeEvent
 from schemas.crypto import CryptoEvent
 from schemas.errors import FlowtapeError
 from schemas.events import AnyEvent, Event
 
 _encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(list[AnyEvent | CryptoEvent | BookRawEvent])
+_decoder = msgspec.msgpack.Decoder(list[AnyEvent | CryptoEvent | BookRawEvent | CmeEvent])
 _json_encoder = msgspec.json.Encoder()
 
 

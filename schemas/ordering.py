@@ -8,6 +8,7 @@ depends on arrival order. `log_seq` is never part of it.
 from __future__ import annotations
 
 from schemas.book import MboEvent, Mbp10Event
+from schemas.cme import CmeInstrument, CmeQuote, CmeStatistic, CmeTrade
 from schemas.codec import encode_event
 from schemas.crypto import (
     BookUpdate,
@@ -45,6 +46,10 @@ _RANKS: dict[type[Event], int] = {
     CryptoQuote: 2,
     CryptoTrade: 3,
     MboEvent: 2,
+    CmeInstrument: 0,
+    CmeStatistic: 1,
+    CmeQuote: 2,
+    CmeTrade: 3,
     Mbp10Event: 2,
     Heartbeat: 8,
     Gap: 8,

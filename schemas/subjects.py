@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from schemas.book import BOOK_RAW_EVENTS
+from schemas.cme import CME_DERIVED_EVENTS, CME_RAW_EVENTS
 from schemas.crypto import (
     CRYPTO_DERIVED_EVENTS,
     CRYPTO_RAW_EVENTS,
@@ -34,14 +35,14 @@ def _check_token(value: str, what: str) -> str:
 
 def raw_subject(event_type: type[Event], source: str) -> str:
     """`flow.raw.<type>.<source>`, e.g. `flow.raw.option_print.databento`."""
-    if event_type not in RAW_EVENTS + CRYPTO_RAW_EVENTS + BOOK_RAW_EVENTS:
+    if event_type not in RAW_EVENTS + CRYPTO_RAW_EVENTS + BOOK_RAW_EVENTS + CME_RAW_EVENTS:
         raise ValueError(f"{event_type.__name__} is not a raw event")
     return f"flow.raw.{event_tag(event_type)}.{_check_token(source, 'source')}"
 
 
 def derived_subject(event_type: type[Event]) -> str:
     """`flow.drv.<type>`, e.g. `flow.drv.flow_packet`."""
-    if event_type not in DERIVED_EVENTS and event_type not in CRYPTO_DERIVED_EVENTS:
+    if event_type not in DERIVED_EVENTS + CRYPTO_DERIVED_EVENTS + CME_DERIVED_EVENTS:
         raise ValueError(f"{event_type.__name__} is not a derived event")
     return f"flow.drv.{event_tag(event_type)}"
 
