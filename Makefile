@@ -26,12 +26,18 @@ $(SYSTEMD_ANALYZE): $(STAMP) ops/deploy/ensure-systemd-analyze.sh
 	sh ops/deploy/ensure-systemd-analyze.sh
 	touch $(SYSTEMD_ANALYZE)
 
-install: $(STAMP) $(KERNELS) $(SYSTEMD_ANALYZE)
+# The web UI's npm packages (bundled into web/vendor/) and Chromium for the browser tests.
+WEB := $(VENV)/.web
+$(WEB): $(STAMP) web/ensure-web.sh package.json package-lock.json
+	sh web/ensure-web.sh
+	touch $(WEB)
 
-up: $(STAMP) $(KERNELS)
+install: $(STAMP) $(KERNELS) $(SYSTEMD_ANALYZE) $(WEB)
+
+up: $(STAMP) $(KERNELS) $(WEB)
 	$(VENV)/bin/flowtape up
 
-test: $(STAMP) $(KERNELS) $(SYSTEMD_ANALYZE)
+test: $(STAMP) $(KERNELS) $(SYSTEMD_ANALYZE) $(WEB)
 	$(VENV)/bin/pytest
 
 lint: $(STAMP)
