@@ -87,6 +87,9 @@ class ExpiryFrame(Record, frozen=True, kw_only=True):
     `forward` is the parity forward (1e-9, median over `forward_strikes` strikes nearest the
     future); vols are decimal (0.35 = 35 %), `rr25` in vol points; `iv_strikes` counts the
     out-of-the-money options whose vol was solved, `max_quote_age_ms` the oldest quote used.
+    `iv_rejected` counts the out-of-the-money options whose mid lay outside Black-76's
+    no-arbitrage bounds (no vol); `underlying_mid` is the underlying future's mid the vols
+    were solved on (1e-9), None where it had no two-sided quote (the parity forward then).
     """
 
     expiration: int
@@ -101,6 +104,8 @@ class ExpiryFrame(Record, frozen=True, kw_only=True):
     iv_strikes: int
     fresh_strikes: int
     max_quote_age_ms: int | None
+    iv_rejected: int = 0
+    underlying_mid: int | None = None
 
 
 class AlphaFrame(Event, frozen=True, kw_only=True, tag="alpha_frame"):
