@@ -36,6 +36,7 @@ from infra.derived_arrow import (
     print_inference_table,
 )
 from schemas.book import BOOK_RAW_EVENTS, MboEvent, Mbp10Event
+from schemas.cme import CmeInstrument, CmeQuote, CmeStatistic, CmeTrade
 from schemas.crypto import (
     BookUpdate,
     CryptoFeatures,
@@ -96,6 +97,10 @@ TABLES: dict[type[Event], str] = {
     CryptoSignal: "crypto_signals",
     MboEvent: "mbo_events",
     Mbp10Event: "mbp10_events",
+    CmeInstrument: "cme_instruments",
+    CmeTrade: "cme_trades",
+    CmeQuote: "cme_quotes",
+    CmeStatistic: "cme_statistics",
 }
 NOT_STORED: frozenset[type[Event]] = frozenset({Heartbeat})
 MARKET_EVENTS: tuple[type[Event], ...] = (

@@ -16,13 +16,14 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from schemas.book import MboEvent, Mbp10Event
+from schemas.cme import CmeQuote, CmeTrade
 from schemas.crypto import BookUpdate
 from schemas.events import EquityPrint, EquityQuote, Event, Gap, OptionPrint, OptionQuote
 
-TRADES = (OptionPrint, EquityPrint)
+TRADES = (OptionPrint, EquityPrint, CmeTrade)
 BOOK_EVENTS = (MboEvent, Mbp10Event, BookUpdate)
 KEPT = TRADES + BOOK_EVENTS
-QUOTES = (OptionQuote, EquityQuote)
+QUOTES = (OptionQuote, EquityQuote, CmeQuote)
 
 
 @dataclass

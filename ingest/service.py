@@ -33,6 +33,7 @@ from infra.files import write_json_atomically
 from ingest.buffer import IngestBuffer
 from ingest.source import Source
 from schemas.book import BOOK_RAW_EVENTS
+from schemas.cme import CME_RAW_EVENTS
 from schemas.codec import decode_batch
 from schemas.crypto import CRYPTO_RAW_EVENTS
 from schemas.events import RAW_EVENTS, Event, Heartbeat, Quarantined
@@ -134,7 +135,7 @@ class IngestService:
 
     async def load_high_water(self) -> None:
         """Marks from the last message of each of this source's subjects on the log."""
-        for event_type in RAW_EVENTS + CRYPTO_RAW_EVENTS + BOOK_RAW_EVENTS:
+        for event_type in RAW_EVENTS + CRYPTO_RAW_EVENTS + BOOK_RAW_EVENTS + CME_RAW_EVENTS:
             subject = raw_subject(event_type, self.source.name)
             try:
                 message = await self.bus.js.get_last_msg(RAW_STREAM, subject)

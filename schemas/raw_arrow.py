@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 import pyarrow as pa
 
+from schemas.cme import CmeInstrument, CmeQuote, CmeStatistic, CmeTrade
 from schemas.codec import CodecError
 from schemas.derived_tables import TIMESTAMP
 from schemas.events import (
@@ -109,6 +110,36 @@ RAW_SCHEMAS: dict[type[Event], pa.Schema] = {
         ("reason", _STR),
         ("detail", _STR),
         ("payload", pa.binary()),
+    ),
+    CmeInstrument: _schema(
+        *_MARKET,
+        ("instrument_class", _STR),
+        ("asset", _STR),
+        ("expiration", TIMESTAMP),
+        ("multiplier", _I64),
+        ("tick", _I64),
+        ("cfi", _STR),
+        ("strike_price", _I64),
+        ("underlying_id", _I64),
+        ("underlying_symbol", _STR),
+    ),
+    CmeTrade: _schema(
+        *_MARKET,
+        ("sequence", _I64),
+        ("price", _I64),
+        ("size", _I64),
+        ("side", _STR),
+        ("flags", _I64),
+    ),
+    CmeQuote: _schema(*_MARKET, ("sequence", _I64), *_BBO, ("sampled", _BOOL)),
+    CmeStatistic: _schema(
+        *_MARKET,
+        ("sequence", _I64),
+        ("stat_type", _I64),
+        ("price", _I64),
+        ("quantity", _I64),
+        ("update_action", _I64),
+        ("stat_flags", _I64),
     ),
 }
 """Each raw event type's table schema (the event columns of its ClickHouse table)."""

@@ -12,11 +12,16 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
+import pandas as pd
+
 from ingest.databento.config import (
+    DEFINITION_DATASETS,
     DatabentoFileConfig,
     DatabentoHistoricalConfig,
     DatabentoLiveConfig,
     api_key,
+    stype_of,
 )
 from ingest.databento.files import iter_file_events
 from ingest.databento.parsing import RecordNormaliser
@@ -81,33 +86,45 @@ class DatabentoHistoricalSource:
             emit_books=config.emit_books,
         )
         self._fetch = fetch or _fetch_historical
-        safe = "_".join(
-            part.replace("/", "-").replace(":", "")
-            for part in (config.dataset, config.schema, config.start, config.end)
-        )
-        self.path = Path(config.download_dir) / f"{safe}.dbn.zst"
-        # Where the download lands until it is whole: an interrupted one never passes for
-        # a cached file.
+        self.requests = [config]
+        if config.dataset in DEFINITION_DATASETS and config.schema != "definition":
+            day_start = pd.Timestamp(config.start, tz="UTC").normalize().isoformat()
+            definitions = msgspec.structs.replace(config, schema="definition", start=day_start)
+            self.requests.insert(0, definitions)
+        self.paths = [_download_path(request) for request in self.requests]
+        self.path = self.paths[-1]
+        # Where a download lands until it is whole: an interrupted one never passes for a
+        # cached file.
         self.partial = self.path.with_name(self.path.name + ".part")
 
     async def connect(self) -> None:
-        if not self.path.is_file():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            await asyncio.to_thread(self._fetch, self.config, self.partial)
-            self.partial.replace(self.path)
+        for request, path in zip(self.requests, self.paths, strict=True):
+            if not path.is_file():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                partial = path.with_name(path.name + ".part")
+                await asyncio.to_thread(self._fetch, request, partial)
+                partial.replace(path)
 
     async def close(self) -> None:
         return None
 
     def iter_events(self) -> Iterator[Event]:
-        """The synchronous bulk iterator (replay) over the downloaded file."""
-        return iter_file_events(self.path, normaliser=self.normaliser)
+        """The synchronous bulk iterator (replay) over the downloaded files."""
+        return iter_file_events(self.paths, normaliser=self.normaliser)
 
     async def events(self) -> AsyncIterator[Event]:
         for index, event in enumerate(self.iter_events(), 1):
             yield event
             if index % 2_000 == 0:
                 await asyncio.sleep(0)
+
+
+def _download_path(config: DatabentoHistoricalConfig) -> Path:
+    safe = "_".join(
+        part.replace("/", "-").replace(":", "")
+        for part in (config.dataset, config.schema, config.start, config.end)
+    )
+    return Path(config.download_dir) / f"{safe}.dbn.zst"
 
 
 def _fetch_historical(config: DatabentoHistoricalConfig, path: Path) -> None:
@@ -118,7 +135,7 @@ def _fetch_historical(config: DatabentoHistoricalConfig, path: Path) -> None:
         dataset=config.dataset,
         schema=config.schema,
         symbols=config.symbols,
-        stype_in=config.stype_in,
+        stype_in=stype_of(config.symbols, config.stype_in),
         start=config.start,
         end=config.end,
         path=path,
@@ -150,6 +167,9 @@ class DatabentoLiveSource:
             emit_venue_quotes=config.emit_venue_quotes,
             emit_books=config.emit_books,
         )
+        self.schemas = list(config.schemas)
+        if config.dataset in DEFINITION_DATASETS and "definition" not in self.schemas:
+            self.schemas.insert(0, "definition")
         self._client_factory = client_factory
         self._client: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -164,12 +184,12 @@ class DatabentoLiveSource:
             self._client = databento.Live(key=api_key(self.config.api_key))
         else:
             self._client = self._client_factory()
-        for schema in self.config.schemas:
+        for schema in self.schemas:
             self._client.subscribe(
                 dataset=self.config.dataset,
                 schema=schema,
                 symbols=self.config.symbols,
-                stype_in=self.config.stype_in,
+                stype_in=stype_of(self.config.symbols, self.config.stype_in),
                 start=self.config.start,
             )
         self._client.add_callback(self.on_record, self._on_callback_error)

@@ -2,7 +2,7 @@
 
 `DBNStore.to_ndarray` decodes the file into column chunks; each row the record path would
 accept as it is becomes its print through the same builders (`ingest.databento.builders`),
-and every other row (unmapped, undefined price, zero size, unsupported class...) goes
+and every other row (unmapped, undefined price, zero size, unsupported class, CME...) goes
 through `RecordNormaliser` itself, so the events and counters are exactly those of
 `iter_file_events`.
 """
@@ -22,6 +22,7 @@ from ingest.databento.builders import equity_print, option_print
 from ingest.databento.files import iter_file_events
 from ingest.databento.parsing import RecordNormaliser
 from ingest.databento.symbology import (
+    CME_KINDS,
     NS_PER_DAY,
     OPTION,
     Publisher,
@@ -200,6 +201,8 @@ def _print_target(
     if isinstance(instrument, Unresolved):
         return None
     pub, kind, symbol, contract = instrument
+    if kind in CME_KINDS:
+        return None  # CME events are built by the record path alone
     if kind != OPTION:
         return pub, kind, symbol, ""
     underlying = underlying_of(symbol, contract)

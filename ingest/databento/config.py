@@ -1,10 +1,14 @@
 """Settings of the Databento sources (frozen; unknown fields rejected).
 
 The API key comes from `infra.settings.Settings.databento_api_key`, handed over by whoever
-builds the config.
+builds the config. A request's `stype_in` left empty is told by its symbols (`stype_of`):
+parents such as `CL.FUT`, `LO.OPT` or `AAPL.OPT`, continuous contracts such as `ES.c.0`, else
+raw symbols.
 """
 
 from __future__ import annotations
+
+import re
 
 import msgspec
 
@@ -12,6 +16,11 @@ from schemas.errors import ConfigError
 
 API_KEY_ENV = "DATABENTO_API_KEY"
 _PLACEHOLDERS = frozenset({"", "changeme", "db-xxx", "your-api-key", "DATABENTO_API_KEY"})
+_PARENT = re.compile(r"^[A-Z0-9]+\.(FUT|OPT|SPOT|MLEG)$")
+_CONTINUOUS = re.compile(r"^[A-Z0-9]+\.[cnv]\.[0-9]+$")
+# Datasets whose instruments are named and classified by their definitions alone: their
+# Historical and Live requests bring the `definition` schema with them.
+DEFINITION_DATASETS = frozenset({"GLBX.MDP3"})
 
 
 class DatabentoFileConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -33,12 +42,13 @@ class DatabentoFileConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
 
 
 class DatabentoLiveConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A `databento.Live` subscription (one per schema)."""
+    """A `databento.Live` subscription (one per schema); on a `DEFINITION_DATASETS` dataset
+    the `definition` schema is subscribed first when not listed."""
 
     dataset: str
     schemas: list[str]
     symbols: list[str]
-    stype_in: str = "raw_symbol"
+    stype_in: str = ""
     start: str | None = None
     source: str = "databento"
     emit_venue_quotes: bool = False
@@ -49,19 +59,42 @@ class DatabentoLiveConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
 class DatabentoHistoricalConfig(
     msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
 ):
-    """A `databento.Historical` range request, saved as a DBN file before it is normalised."""
+    """A `databento.Historical` range request, saved as a DBN file before it is normalised;
+    on a `DEFINITION_DATASETS` dataset the definitions from the start's UTC midnight to the
+    end come with it (CME publishes them once a day, at the start of the session)."""
 
     dataset: str
     schema: str
     symbols: list[str]
     start: str
     end: str
-    stype_in: str = "raw_symbol"
+    stype_in: str = ""
     download_dir: str = ".flowtape/databento"
     source: str = "databento"
     emit_venue_quotes: bool = False
     emit_books: bool = False
     api_key: str = ""
+
+
+class BadSymbols(ConfigError):
+    """Symbols of a Databento request that mix symbology types."""
+
+
+def stype_of(symbols: list[str], given: str = "") -> str:
+    """The symbology type of a request: `given` when set, else the one `symbols` share
+    (`parent`, `continuous` or `raw_symbol`)."""
+    if given:
+        return given
+    kinds = {
+        "parent" if _PARENT.match(s) else "continuous" if _CONTINUOUS.match(s) else "raw_symbol"
+        for s in symbols
+    }
+    if len(kinds) > 1:
+        raise BadSymbols(
+            f"expected symbols of one symbology type (parent like CL.FUT, continuous like "
+            f"ES.c.0, or raw), got {', '.join(sorted(kinds))} in {symbols}"
+        )
+    return kinds.pop() if kinds else "raw_symbol"
 
 
 class MissingApiKey(ConfigError):

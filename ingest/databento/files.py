@@ -203,6 +203,7 @@ class _OpenFile:
         self.path = path
         self._records = read_dbn(path, chunk_bytes)
         self._failed: DbnReadError | None = None
+        self.definitions = False
         try:
             first = next(self._records)
         except StopIteration:
@@ -212,6 +213,7 @@ class _OpenFile:
             first = None
         if isinstance(first, dbn.Metadata):
             normaliser.add_metadata(first)
+            self.definitions = first.schema == dbn.Schema.DEFINITION
         elif first is not None:
             self._failed = DbnReadError("malformed_dbn", f"{path}: no DBN metadata")
 
@@ -232,21 +234,25 @@ def iter_file_events(
 
     Every file is read in chunks and merged k-way by `ts_recv` with canonical tie-breaks,
     so memory does not grow with the session. All files share one normaliser, so
-    definitions and symbology in one file serve the others. A malformed file ends in a
-    `Quarantined` event; the other files carry on.
+    definitions and symbology in one file serve the others: `definition` files are read
+    whole first (a streaming merge normalises each file's next record ahead of the others,
+    which would let a record be resolved before the definition it needs; CME instruments
+    have no other name). A malformed file ends in a `Quarantined` event; the other files
+    carry on.
     """
     if isinstance(paths, str | Path):
         paths = [paths]
     normaliser = normaliser or RecordNormaliser()
     opened = [_OpenFile(str(p), normaliser, chunk_bytes) for p in paths]
-    streams = [
-        canonical_stream(
-            normalise_records(f.records(), normaliser),
+    opened.sort(key=lambda f: not f.definitions)  # stable: file order otherwise
+    streams: list[Iterable[Event]] = []
+    for file in opened:
+        stream = canonical_stream(
+            normalise_records(file.records(), normaliser),
             reorder_window_ns,
             source=normaliser.source,
         )
-        for f in opened
-    ]
+        streams.append(list(stream) if file.definitions else stream)
     if len(streams) == 1:
-        return streams[0]
+        return iter(streams[0])
     return merge_canonical(streams)

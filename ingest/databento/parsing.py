@@ -31,9 +31,19 @@ Decisions (see DOMAIN.md for the facts behind them):
   day, and again only when the value changes.
 - MBO and MBP-10 records become order-book events (`ingest.databento.books`: one event per
   venue event, its records up to `F_LAST`) when `emit_books=True`, else they are ignored.
+- CME Globex (`GLBX.MDP3`) futures and options on futures become `schemas.cme` events:
+  definitions `CmeInstrument`, trades (`trades`, and `tbbo`/`mbp-1` action T, whose book is
+  not kept: `venue_bbo_dropped`) `CmeTrade` with the aggressor side, `mbp-1` book changes and
+  `bbo-1s`/`bbo-1m` samples `CmeQuote`, every statistic `CmeStatistic`, MBP-10 the order-book
+  path's `Mbp10Event` (with `emit_books`). A record of an instrument without a definition is
+  `missing_definition` (fail closed), of a spread `unsupported_instrument_class`. A definition
+  lacking its expiration, multiplier, or (option) strike or underlying is quarantined and
+  not used, so its instrument's records quarantine too. A future's price may be negative
+  (CL settled at -37.63 on 2020-04-20); an option's may not.
 - Records that are not market data for flowtape (OHLCV, status, imbalance, statistics other
-  than open interest, equity/futures definitions; MBO and MBP-10 without `emit_books`) are
-  counted under `ignored:<record type>`; they are a subscription choice, not bad input.
+  than open interest outside CME, equity definitions and other venues' futures; MBO and
+  MBP-10 without `emit_books`) are counted under `ignored:<record type>`; they are a
+  subscription choice, not bad input.
 """
 
 from __future__ import annotations
@@ -56,11 +66,18 @@ from ingest.databento.builders import (
     undef_price,
     undef_ts,
 )
+from ingest.databento.cme import cme_instrument, cme_quote, cme_statistic, cme_trade
 from ingest.databento.symbology import (
+    CME_DATASET,
+    CME_KINDS,
+    FUTURE,
+    FUTURE_OPTION,
     NS_PER_DAY,
     OPTION,
     UNMAPPED_INSTRUMENT,
+    ContractInfo,
     Instrument,
+    Publisher,
     Symbology,
     Unresolved,
     contract_info,
@@ -231,7 +248,7 @@ class RecordNormaliser:
         price = record.price
         if price == UNDEF_PRICE:
             return [self.quarantine(record, "undefined_price")]
-        if price < 0:
+        if price < 0 and kind != FUTURE:
             return [self.quarantine(record, "negative_price", f"price={price}")]
         size = record.size
         if size <= 0:
@@ -243,6 +260,15 @@ class RecordNormaliser:
         side = record.side.value
         flags = int(record.flags)
         bid_px = ask_px = bid_sz = ask_sz = None
+        if kind in CME_KINDS:
+            if bbo is not None:
+                self.counters["venue_bbo_dropped"] += 1
+            return [
+                cme_trade(
+                    self.source, pub, symbol, ts_recv, ts_event, instrument_id, sequence, price,
+                    size, side, flags,
+                )
+            ]  # fmt: skip
         if kind == OPTION:
             underlying = underlying_of(symbol, contract)
             if underlying is None:
@@ -292,7 +318,7 @@ class RecordNormaliser:
                 return []
             bid_pb = ask_pb = pub.publisher_id
         bid_px, ask_px, bid_sz, ask_sz = _top_of_book(record)
-        problem = quote_problem(bid_px, ask_px, bid_sz, ask_sz)
+        problem = quote_problem(bid_px, ask_px, bid_sz, ask_sz, negative_prices=kind == FUTURE)
         if problem is not None:
             detail = f"bid={bid_px}x{bid_sz} ask={ask_px}x{ask_sz}"
             return [self.quarantine(record, problem, detail)]
@@ -304,6 +330,13 @@ class RecordNormaliser:
             # trade); the quote itself is the state at the end of the interval, ts_recv.
             ts_event = ts_recv
         sequence = getattr(record, "sequence", 0)
+        if kind in CME_KINDS:
+            return [
+                cme_quote(
+                    self.source, pub, symbol, ts_recv, ts_event, instrument_id, sequence,
+                    bid_px, ask_px, bid_sz, ask_sz, sampled,
+                )
+            ]  # fmt: skip
         if kind == OPTION:
             underlying = underlying_of(symbol, contract)
             if underlying is None:
@@ -358,6 +391,8 @@ class RecordNormaliser:
             self.symbology.forget(record.instrument_id)
             self.counters["definition_deleted"] += 1
             return []
+        if contract.kind in CME_KINDS:
+            return self._cme_definition(record, pub, contract)
         self.symbology.define(record.instrument_id, contract)
         if contract.kind != OPTION:
             self.counters[f"ignored:definition:{contract.instrument_class}"] += 1
@@ -379,7 +414,22 @@ class RecordNormaliser:
             )
         ]  # fmt: skip
 
+    def _cme_definition(
+        self, record: dbn.InstrumentDefMsg, pub: Publisher, contract: ContractInfo
+    ) -> list[Event]:
+        """A CME future's or option's definition; one that cannot be used is quarantined and
+        forgotten, so its instrument's records fail closed."""
+        problem = _cme_definition_problem(record, contract.kind)
+        if problem is not None:
+            self.symbology.forget(record.instrument_id)
+            return [self.quarantine(record, problem, f"{record.raw_symbol!r}")]
+        self.symbology.define(record.instrument_id, contract)
+        return [cme_instrument(self.source, pub, record)]
+
     def _on_statistic(self, record: dbn.StatMsg) -> list[Event]:
+        pub = publisher_info(record.publisher_id)
+        if pub is not None and pub.dataset == CME_DATASET:
+            return self._cme_statistic(record)
         if record.stat_type != dbn.StatType.OPEN_INTEREST:
             self.counters[f"ignored:statistic:{record.stat_type.name}"] += 1
             return []
@@ -414,6 +464,16 @@ class RecordNormaliser:
                 record.sequence, quantity,
             )
         ]  # fmt: skip
+
+    def _cme_statistic(self, record: dbn.StatMsg) -> list[Event]:
+        ts_recv, instrument_id = record.ts_recv, record.instrument_id
+        instrument = self._resolve(record, ts_recv, instrument_id)
+        if isinstance(instrument, Quarantined):
+            return [instrument]
+        if record.ts_event == UNDEF_TIMESTAMP:
+            return [self.quarantine(record, "undefined_ts_event")]
+        pub, _, symbol, _ = instrument
+        return [cme_statistic(self.source, pub, symbol, record)]
 
     # ------------------------------------------------------------------ order books
 
@@ -465,20 +525,46 @@ def _top_of_book(record: Any) -> Bbo:
     )
 
 
-def quote_problem(bid_px: int | None, ask_px: int | None, bid_sz: int, ask_sz: int) -> str | None:
+def quote_problem(
+    bid_px: int | None,
+    ask_px: int | None,
+    bid_sz: int,
+    ask_sz: int,
+    *,
+    negative_prices: bool = False,
+) -> str | None:
     """The quarantine reason of a top-of-book quote, or None when it is usable.
 
     One-sided quotes are fine (options often have no bid); a book with neither side, a
-    negative price or size, or a bid above the ask is not.
+    negative size, a negative price (unless `negative_prices`: futures), or a bid above the
+    ask is not.
     """
     if bid_sz < 0 or ask_sz < 0:
         return "negative_size"
-    if (bid_px is not None and bid_px < 0) or (ask_px is not None and ask_px < 0):
+    negative = (bid_px is not None and bid_px < 0) or (ask_px is not None and ask_px < 0)
+    if negative and not negative_prices:
         return "negative_price"
     no_bid = bid_px is None or (bid_px == 0 and bid_sz == 0)
     no_ask = ask_px is None or (ask_px == 0 and ask_sz == 0)
     if no_bid and no_ask:
         return "empty_quote"
-    if bid_px is not None and ask_px is not None and ask_px > 0 and bid_px > ask_px:
-        return "crossed_quote"
+    if bid_px is not None and ask_px is not None and bid_px > ask_px:
+        if ask_px > 0 or negative_prices:
+            return "crossed_quote"
+    return None
+
+
+def _cme_definition_problem(record: dbn.InstrumentDefMsg, kind: str) -> str | None:
+    """Why a CME definition cannot be used, or None."""
+    if record.ts_recv == UNDEF_TIMESTAMP or record.ts_event == UNDEF_TIMESTAMP:
+        return "undefined_timestamp"
+    if record.expiration == UNDEF_TIMESTAMP:
+        return "undefined_expiration"
+    if record.unit_of_measure_qty in (UNDEF_PRICE, 0):
+        return "undefined_multiplier"
+    if kind == FUTURE_OPTION:
+        if record.strike_price == UNDEF_PRICE:
+            return "undefined_strike"
+        if not record.underlying:
+            return "missing_underlying"
     return None

@@ -1,10 +1,12 @@
 """Who a Databento record is about: its publisher and its instrument, failing closed.
 
 - Instrument kind comes from the record's publisher: `OPRA.*` is an equity option; CME
-  (`GLBX.MDP3`) and other futures venues need a definition: an option on a future
-  (`instrument_class` C/P) is an option with the definition's `underlying` (e.g. `ESH1`),
-  anything else there (outright futures, spreads) is `unsupported_instrument_class`; every
-  other dataset is treated as equities, at the publisher's venue.
+  (`GLBX.MDP3`) and other futures venues need a definition. On CME an outright future
+  (`instrument_class` F) is a `FUTURE` and an option on one (C/P) a `FUTURE_OPTION` (their
+  events are `schemas.cme`'s); on the other futures venues an option on a future is an
+  option with the definition's `underlying` (e.g. `ESH1`). Anything else there (spreads,
+  strategies) is `unsupported_instrument_class`; every other dataset is treated as
+  equities, at the publisher's venue.
 - The symbol is the file's (or live stream's) mapping for the record's UTC date, else the
   raw symbol of a definition seen for that instrument; with neither, the record is
   `unmapped_instrument` (never a guess). Files requested by parent or continuous symbol map
@@ -43,8 +45,11 @@ _DEFINITION_DATASETS = frozenset(
     }
 )
 _NON_EQUITY_PREFIXES = ("DBIX.", "MSCI.", "FTSE.", "INAV.", "MSTAR.", "CCCY.", "CGI.", "MAIN.")
+CME_DATASET = "GLBX.MDP3"
 
 OPTION, EQUITY, DEFINED, UNSUPPORTED = "option", "equity", "defined", "unsupported"
+FUTURE, FUTURE_OPTION = "future", "future_option"  # CME instruments (`schemas.cme`)
+CME_KINDS = frozenset({FUTURE, FUTURE_OPTION})
 UNMAPPED_INSTRUMENT = "unmapped_instrument"
 
 
@@ -94,7 +99,7 @@ class ContractInfo:
     """An instrument definition as far as normalisation needs it."""
 
     symbol: str
-    kind: str  # OPTION, EQUITY or UNSUPPORTED
+    kind: str  # OPTION, EQUITY, FUTURE, FUTURE_OPTION or UNSUPPORTED
     instrument_class: str
     underlying: str
 
@@ -105,6 +110,11 @@ def contract_info(
     """A definition's instrument: its kind on `pub`, and its underlying (the OCC root when
     the definition names none; empty when there is neither)."""
     is_option = instrument_class in ("C", "P")
+    if pub.dataset == CME_DATASET:
+        if instrument_class == "F":
+            return ContractInfo(raw_symbol, FUTURE, instrument_class, "")
+        kind = FUTURE_OPTION if is_option else UNSUPPORTED
+        return ContractInfo(raw_symbol, kind, instrument_class, underlying if is_option else "")
     if pub.kind == OPTION or (pub.kind == DEFINED and is_option):
         kind = OPTION if is_option else UNSUPPORTED
     elif pub.kind == DEFINED:
@@ -119,8 +129,9 @@ def contract_info(
     return ContractInfo(raw_symbol, kind, instrument_class, underlying)
 
 
-# A market-data record's instrument, resolved: publisher, kind (OPTION or EQUITY), symbol and
-# the day's definition. A plain tuple: the record path resolves every record.
+# A market-data record's instrument, resolved: publisher, kind (OPTION, EQUITY, FUTURE or
+# FUTURE_OPTION), symbol and the day's definition. A plain tuple: the record path resolves
+# every record.
 Instrument = tuple[Publisher, str, str, ContractInfo | None]
 
 

@@ -28,6 +28,7 @@ from infra.bus import Bus
 from infra.warehouse import PACKET_PRINTS, TABLES, Warehouse
 from live.sink.errors import SinkError
 from schemas.book import BOOK_RAW_EVENTS
+from schemas.cme import CME_RAW_EVENTS
 from schemas.crypto import CRYPTO_DERIVED_EVENTS, CRYPTO_RAW_EVENTS
 from schemas.events import DERIVED_EVENTS, RAW_EVENTS, FlowPacket, Quarantined
 from schemas.subjects import DERIVED_STREAM, RAW_STREAM
@@ -36,7 +37,7 @@ QUARANTINE = TABLES[Quarantined]
 POSITIONS_TABLE = "sink_positions"
 DAY_NS = 86_400 * 10**9
 STREAM_EVENTS: dict[str, frozenset[type]] = {
-    RAW_STREAM: frozenset(RAW_EVENTS + CRYPTO_RAW_EVENTS + BOOK_RAW_EVENTS),
+    RAW_STREAM: frozenset(RAW_EVENTS + CRYPTO_RAW_EVENTS + BOOK_RAW_EVENTS + CME_RAW_EVENTS),
     DERIVED_STREAM: frozenset(DERIVED_EVENTS + CRYPTO_DERIVED_EVENTS),
 }
 

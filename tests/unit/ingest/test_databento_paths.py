@@ -25,6 +25,7 @@ from ingest.databento import (
     read_dbn,
 )
 from ingest.source import Source
+from schemas.cme import CME_RAW_EVENTS, CmeInstrument
 from schemas.events import (
     UNDEF_PRICE,
     UNDEF_TIMESTAMP,
@@ -200,10 +201,13 @@ def test_equity_prints_from_finra_trf_publishers_are_off_exchange(tmp_path):
     assert (lit.venue, lit.off_exchange) == ("XNAS", False)
 
 
-def test_options_on_futures_normalise_through_their_definitions(tmp_path):
-    glbx = 1
+def test_options_on_futures_of_other_futures_venues_normalise_through_their_definitions(
+    tmp_path,
+):
+    ifeu = 57  # IFEU.IMPACT.IFEU: its options on futures are options (CME's are schemas.cme's)
+    glbx = ifeu
     symbols = {"ESH1 C3700": 9001, "ESH1": 5482}
-    meta = metadata(symbols, dataset="GLBX.MDP3")
+    meta = metadata(symbols, dataset="IFEU.IMPACT")
     option_def = option_definition(
         9001,
         "ESH1 C3700",
@@ -511,8 +515,13 @@ async def test_live_session_with_symbol_mapping_records_resolves_symbols_from_th
     source.end_of_stream()
     got = [event async for event in source.events()]
     assert source.normaliser.counters["symbol_mappings"] == 20
-    assert got and all(e.reason == "unsupported_instrument_class" for e in got)
-    assert all("'ESZ4'" in e.detail for e in got)  # mapped via SymbolMappingMsg
+    # ESZ4's records before its definition fail closed; those after it are CME events.
+    definition = next(i for i, e in enumerate(got) if isinstance(e, CmeInstrument))
+    before, after = got[:definition], got[definition:]
+    assert before and all(e.reason == "missing_definition" for e in before)
+    assert all("'ESZ4'" in e.detail for e in before)  # mapped via SymbolMappingMsg
+    assert after and all(isinstance(e, CME_RAW_EVENTS) for e in after)
+    assert {e.symbol for e in after} == {"ESZ4"}
 
 
 async def test_historical_source_normalises_what_it_downloads(tmp_path, shared_data: Path):

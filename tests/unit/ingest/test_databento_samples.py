@@ -9,6 +9,7 @@ import databento as db
 import pytest
 
 from ingest.databento import RecordNormaliser, bulk_file_events, iter_file_events
+from schemas.cme import CmeInstrument, CmeTrade
 from schemas.events import (
     UNDEF_PRICE,
     EquityPrint,
@@ -206,15 +207,15 @@ def test_equs_mini_trades_and_sampled_bbo(shared_data: Path):
         assert event.ask_px == none_if_undef(row["ask_px_00"])
 
 
-def test_futures_without_options_are_quarantined_as_unsupported(shared_data: Path):
+def test_futures_are_cme_trades_through_their_definition(shared_data: Path):
     files = [
         shared_data / "GLBX.MDP3/test_data.definition.dbn.zst",
         shared_data / "GLBX.MDP3/test_data.trades.dbn.zst",
     ]
     normaliser = RecordNormaliser()
     got = list(iter_file_events(files, normaliser=normaliser))
-    assert [e.reason for e in got] == ["unsupported_instrument_class"] * 4
-    assert "'ESH1'" in got[0].detail and "'F'" in got[0].detail
+    assert [type(e) for e in got] == [CmeInstrument] + [CmeTrade] * 4
+    assert {e.symbol for e in got} == {"ESH1"}
     # Without the definition the class is unknown: quarantined as such, never guessed.
     alone, _ = events(shared_data / "GLBX.MDP3/test_data.trades.dbn.zst")
     assert {e.reason for e in alone} == {"missing_definition"}
