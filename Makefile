@@ -32,12 +32,19 @@ $(WEB): $(STAMP) web/ensure-web.sh package.json package-lock.json
 	sh web/ensure-web.sh
 	touch $(WEB)
 
-install: $(STAMP) $(KERNELS) $(SYSTEMD_ANALYZE) $(WEB)
+# The paid alpha stream's escrow and stable-token doubles, compiled by the pinned npm solc
+# into payments/contracts/build/ (the escrow's ABI for the API, both bytecodes for the tests).
+CONTRACTS := payments/contracts/build/StreamChannelEscrow.json
+$(CONTRACTS): $(wildcard payments/contracts/*.sol) payments/contracts/build.js \
+		payments/contracts/package.json payments/contracts/package-lock.json
+	cd payments/contracts && npm ci --no-audit --no-fund --loglevel=error && node build.js
 
-up: $(STAMP) $(KERNELS) $(WEB)
+install: $(STAMP) $(KERNELS) $(SYSTEMD_ANALYZE) $(WEB) $(CONTRACTS)
+
+up: $(STAMP) $(KERNELS) $(WEB) $(CONTRACTS)
 	$(VENV)/bin/flowtape up
 
-test: $(STAMP) $(KERNELS) $(SYSTEMD_ANALYZE) $(WEB)
+test: $(STAMP) $(KERNELS) $(SYSTEMD_ANALYZE) $(WEB) $(CONTRACTS)
 	$(VENV)/bin/pytest
 
 lint: $(STAMP)

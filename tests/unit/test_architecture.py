@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 LINT_IMPORTS = str(Path(sys.executable).parent / "lint-imports")
 PACKAGES = ("schemas", "compute", "infra", "synth", "ingest", "live", "replay", "analytics", "ops",
-            "api", "cli", "flowtape")  # fmt: skip
+            "payments", "api", "cli", "flowtape")  # fmt: skip
 
 
 def lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
