@@ -22,7 +22,7 @@ from api.auth import Authenticator, hide_frame_payloads
 from api.errors import EXCEPTION_HANDLERS
 from api.metrics import RequestCounter, count_requests
 from api.responses import JSON
-from api.routers import health, history, metrics, playback, runs, sql, web, ws
+from api.routers import candles, health, history, metrics, playback, runs, sql, web, ws
 from api.services import Services
 from api.tape import Tape
 from infra.readonly_sql import SqlLimits
@@ -38,6 +38,7 @@ ROUTERS = (
     metrics.router,
     runs.router,
     history.router,
+    candles.router,
     sql.router,
     playback.router,
     ws.router,

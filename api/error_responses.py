@@ -18,7 +18,8 @@ _DESCRIPTIONS = {
     400: "A parameter the route cannot use (a bad time or channel, refused or failed SQL).",
     401: "No API key, or one that is unknown or revoked.",
     403: "The key lacks the route's scope (or API_AUTH=off and the request is not on loopback).",
-    404: "No such run, packet or named query.",
+    404: "No such run, packet, named query or candle key.",
+    422: "A parameter outside the values the route reads (a candle timeframe, limit or kind).",
     429: "The key is over its rate; Retry-After says when to try again.",
     503: "ClickHouse is unreachable or a table is missing (`flowtape migrate` recreates it).",
 }

@@ -77,6 +77,7 @@ _HTTP_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    422: "invalid_parameter",
     429: "rate_limited",
 }
 
