@@ -10,6 +10,7 @@ import typer
 
 from infra.settings import get_settings
 from infra.stack import Stack
+from live.compute_health import DEFAULT_MAX_LAG_MESSAGES
 from live.compute_service import run_compute
 
 
@@ -21,6 +22,19 @@ def register(app: typer.Typer) -> None:
         until_idle: Annotated[bool, typer.Option(help="stop when RAW has nothing new")] = False,
         finish: Annotated[bool, typer.Option(help="with --until-idle: end the session")] = False,
         batch_messages: Annotated[int, typer.Option(help="RAW messages per engine step")] = 64,
+        health_port: Annotated[
+            int | None,
+            typer.Option(
+                help="serve /health on 127.0.0.1 here", envvar="FLOWTAPE_COMPUTE_HEALTH_PORT"
+            ),
+        ] = None,
+        max_lag_messages: Annotated[
+            int,
+            typer.Option(
+                help="/health is degraded beyond this many RAW messages behind",
+                envvar="FLOWTAPE_COMPUTE_MAX_LAG_MESSAGES",
+            ),
+        ] = DEFAULT_MAX_LAG_MESSAGES,
     ) -> None:
         """Run the engine over the RAW stream into DERIVED, checkpointing in Redis."""
         logging.basicConfig(level=logging.INFO)
@@ -28,7 +42,8 @@ def register(app: typer.Typer) -> None:
         with Stack(settings, needs=("nats", "redis")) as stack:
             metrics = asyncio.run(
                 run_compute(stack.url("nats"), stack.url("redis"), settings,
-                            until_idle=until_idle, finish=finish, batch_messages=batch_messages)
+                            until_idle=until_idle, finish=finish, batch_messages=batch_messages,
+                            health_port=health_port, max_lag_messages=max_lag_messages)
             )  # fmt: skip
         typer.echo(
             f"compute: {metrics.raw_events:,} raw events, {metrics.outputs:,} outputs, "

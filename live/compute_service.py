@@ -13,6 +13,9 @@ One iteration:
 After a crash the service resumes from the checkpoint and first processes exactly the
 intended batch again: the engine is pure, so the outputs and their messages are
 byte-identical and JetStream's duplicate window drops the ones that had landed.
+While Redis is unreachable every call to it is retried with backoff: the service holds its
+place (nothing moves past an unsaved checkpoint) and says so in its metrics (`/health`:
+live.compute_health).
 """
 
 from __future__ import annotations
@@ -21,16 +24,26 @@ import asyncio
 import datetime as dt
 import logging
 import signal
+import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import groupby
+from typing import TypeVar
+
+import nats.errors
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 import compute.flow as flow
 from compute.flow.checkpoint import Checkpointer, restore
 from compute.flow.kernel_engine import KernelEngine
 from infra.bus import Bus, LogMessage, StreamReader
+from infra.health import health_served
 from infra.settings import Settings
 from infra.state import Checkpoint, StateStore
+from live.compute_health import DEFAULT_MAX_LAG_MESSAGES, ComputeHealth
 from live.reorder import ReorderBuffer
 from schemas.events import Event
 from schemas.ordering import HighWater, admit
@@ -38,9 +51,14 @@ from schemas.subjects import RAW_STREAM, derived_subject
 
 log = logging.getLogger(__name__)
 _DAY_NS = 86_400 * 1_000_000_000
+T = TypeVar("T")
 
+
+_Restored = tuple[KernelEngine, ReorderBuffer, int, HighWater, tuple[int, int] | None]
 
 SNAPSHOT_EVERY = 600  # batches between full snapshots of the engine (deltas in between)
+REDIS_BACKOFF_S = (0.2, 5.0)  # first and longest wait between attempts while Redis is away
+LOG_LOOK_EVERY_S = 1.0  # how often the RAW stream's last sequence is read (for the lag)
 
 
 @dataclass
@@ -53,6 +71,17 @@ class ComputeMetrics:
     position: int = 0
     late_events: int = 0
     outputs_by_type: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    reading: bool = False  # restored and reading RAW
+    watermark_ns: int = -1  # the reorder buffer's, in event time
+    raw_last_seq: int = 0  # RAW's last sequence when last looked at
+    last_checkpoint_at: float | None = None  # wall clock, epoch seconds
+    waiting_for_redis: bool = False
+    failures: int = 0  # Redis calls that failed, poison messages, failed looks at RAW
+    last_failure: str = ""
+
+    def failed(self, message: str) -> None:
+        self.failures += 1
+        self.last_failure = message
 
 
 class ComputeService:
@@ -85,12 +114,48 @@ class ComputeService:
     def stop(self) -> None:
         self._stopping.set()
 
-    async def _restore(self) -> tuple[KernelEngine, ReorderBuffer, int, HighWater]:
-        checkpoint = await self.store.load()
-        saved = await self.store.load_engine()
+    async def _stored(self, call: Callable[[], Awaitable[T]], what: str) -> tuple[T] | None:
+        """`call()` against Redis, tried again with backoff while Redis is unreachable: its
+        result (in a 1-tuple), or None when the service is stopped first."""
+        wait, longest = REDIS_BACKOFF_S
+        while True:
+            try:
+                result = await call()
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                self.metrics.waiting_for_redis = True
+                self.metrics.failed(f"redis unreachable ({what}): {exc}"[:300])
+                log.warning("redis unreachable (%s): %s; retrying in %.1fs", what, exc, wait)
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), wait)
+                except TimeoutError:
+                    wait = min(wait * 2, longest)
+                    continue
+                return None
+            self.metrics.waiting_for_redis = False
+            return (result,)
+
+    async def _look_at_log(self) -> None:
+        """RAW's last sequence into `metrics.raw_last_seq` (the lag is visible while stalled)."""
+        try:
+            self.metrics.raw_last_seq = await self.bus.last_sequence(RAW_STREAM)
+        except (nats.errors.Error, TimeoutError) as exc:
+            self.metrics.failed(f"RAW's last sequence unknown: {exc!r}"[:300])
+
+    async def _keep_looking_at_log(self) -> None:
+        while True:
+            await asyncio.sleep(LOG_LOOK_EVERY_S)
+            await self._look_at_log()
+
+    async def _restore(self) -> _Restored | None:
+        """Engine, reorder buffer, position, high-water marks and the batch intent; None
+        when stopped while Redis was away."""
+        loaded = await self._stored(self._load, "restore")
+        if loaded is None:
+            return None
+        checkpoint, saved, intent = loaded[0]
         if checkpoint is None or saved is None:
             engine = KernelEngine.new(self.config, self.run_id)
-            return engine, ReorderBuffer(self.allowed_lateness_ns), 0, {}
+            return engine, ReorderBuffer(self.allowed_lateness_ns), 0, {}, intent
         snapshot, deltas = saved
         self._deltas = len(deltas)
         return (
@@ -98,7 +163,14 @@ class ComputeService:
             ReorderBuffer.restore(self.allowed_lateness_ns, checkpoint.state),
             checkpoint.position,
             checkpoint.high_water,
+            intent,
         )
+
+    async def _load(
+        self,
+    ) -> tuple[Checkpoint | None, tuple[bytes, list[bytes]] | None, tuple[int, int] | None]:
+        store = self.store
+        return await store.load(), await store.load_engine(), await store.load_intent()
 
     async def _next_batch(self, reader: StreamReader, through: int | None) -> list[LogMessage]:
         """The next messages: exactly up to `through` when replaying an intent."""
@@ -123,12 +195,18 @@ class ComputeService:
         With `finish`, reaching the end also ends the session: the reorder buffer is flushed
         and the engine closes every open packet and dark-pool window.
         """
-        engine, reorder, position, high_water = await self._restore()
+        restored = await self._restore()
+        if restored is None:
+            return self.metrics
+        engine, reorder, position, high_water, intent = restored
         saver = Checkpointer(engine.state)
         if position == 0:
             self._base = saver.snapshot()
-        intent = await self.store.load_intent()
         reader = await self.bus.reader(RAW_STREAM, start_seq=position + 1)
+        self.metrics.position = position
+        await self._look_at_log()  # a lag figure before the first report of `reading`
+        self.metrics.reading = True
+        looking = asyncio.create_task(self._keep_looking_at_log())
         try:
             while not self._stopping.is_set():
                 if until_idle and intent is None and not self._carry:
@@ -143,12 +221,18 @@ class ComputeService:
                 if not batch:
                     continue
                 if intent is None:
-                    await self.store.save_intent(batch[0].stream_seq, batch[-1].stream_seq)
+                    first, last = batch[0].stream_seq, batch[-1].stream_seq
+                    saved = await self._stored(
+                        partial(self.store.save_intent, first, last), "intent"
+                    )
+                    if saved is None:
+                        break
                 intent = None
                 released: list[Event] = []
                 for message in batch:
                     if message.error is not None:
                         self.metrics.poison_messages += 1
+                        self.metrics.failed(f"RAW {message.stream_seq} is poison: {message.error}")
                         log.warning("RAW %d is poison: %s", message.stream_seq, message.error)
                         continue
                     for event in message.events:
@@ -157,27 +241,38 @@ class ComputeService:
                             self.metrics.repeats_dropped += 1
                             continue
                         released.extend(reorder.push(event))
-                outputs = await self._step_by_day(engine, saver, released)
-                await self._publish(outputs)
+                stepped = await self._step_by_day(engine, saver, released)
+                if stepped is None:  # stopped while Redis was away: the intent redoes it
+                    break
+                await self._publish(stepped)
                 position = batch[-1].stream_seq
-                await self._checkpoint(saver, reorder, position, high_water)
+                if not await self._checkpoint(saver, reorder, position, high_water):
+                    break
                 self.metrics.batches += 1
                 self.metrics.late_events = reorder.late
+                self.metrics.watermark_ns = reorder.watermark
         finally:
+            self.metrics.reading = False
+            looking.cancel()
             await reader.close()
         return self.metrics
 
     async def _step_by_day(
         self, engine: KernelEngine, saver: Checkpointer, events: list[Event]
-    ) -> list[Event]:
+    ) -> list[Event] | None:
         """Step the engine, saving its state at each new UTC day before its first event
-        (splitting a batch never changes the output: the engine is batch-invariant)."""
+        (splitting a batch never changes the output: the engine is batch-invariant); None
+        when stopped while Redis was away."""
         outputs: list[Event] = []
         for day, group in groupby(events, key=lambda e: e.ts_recv // _DAY_NS):
             if day > self._snapshot_day:
                 date = dt.datetime.fromtimestamp(day * 86_400, dt.UTC).date().isoformat()
-                self._base = saver.snapshot()
-                await self.store.save_day_snapshot(date, self._base)
+                base = self._base = saver.snapshot()
+                saved = await self._stored(
+                    partial(self.store.save_day_snapshot, date, base), "day snapshot"
+                )
+                if saved is None:
+                    return None
                 self._snapshot_day = day
             outputs.extend(engine.step_events(list(group)))
             self._touched(engine, saver)
@@ -194,17 +289,24 @@ class ComputeService:
         reorder: ReorderBuffer,
         position: int,
         high_water: HighWater,
-    ) -> None:
+    ) -> bool:
         """Position, reorder buffer and the engine's rows changed since the last checkpoint
-        (on a snapshot taken since, or a fresh one every `snapshot_every` batches)."""
+        (on a snapshot taken since, or a fresh one every `snapshot_every` batches); False
+        when stopped while Redis was away."""
         if self._base is None and self._deltas >= self.snapshot_every:
             self._base = saver.snapshot()
-        delta = saver.delta()
+        delta, base = saver.delta(), self._base
         checkpoint = Checkpoint(state=reorder.snapshot(), position=position, high_water=high_water)
-        await self.store.save(checkpoint, snapshot=self._base, delta=delta)
+        saved = await self._stored(
+            partial(self.store.save, checkpoint, snapshot=base, delta=delta), "checkpoint"
+        )
+        if saved is None:
+            return False
         self._deltas = 1 if self._base is not None else self._deltas + 1
         self._base = None
         self.metrics.position = position
+        self.metrics.last_checkpoint_at = time.time()
+        return True
 
     async def _publish(self, outputs: list[Event]) -> None:
         by_type: dict[type[Event], list[Event]] = defaultdict(list)
@@ -224,7 +326,11 @@ async def run_compute(
     until_idle: bool,
     finish: bool,
     batch_messages: int,
+    health_port: int | None = None,
+    max_lag_messages: int = DEFAULT_MAX_LAG_MESSAGES,
 ) -> ComputeMetrics:
+    """The compute service until SIGINT/SIGTERM (or idle), serving `/health` on
+    127.0.0.1:`health_port` when given (degraded beyond `max_lag_messages` behind RAW)."""
     bus = await Bus.connect(nats_url, name="flowtape-compute")
     store = StateStore.connect(redis_url, settings.run_id)
     try:
@@ -239,7 +345,9 @@ async def run_compute(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, service.stop)
-        return await service.run(until_idle=until_idle, finish=finish)
+        health = ComputeHealth(service, max_lag_messages=max_lag_messages)
+        async with health_served(health.report, health_port, observe=health.observe):
+            return await service.run(until_idle=until_idle, finish=finish)
     finally:
         await store.close()
         await bus.close()
