@@ -26,6 +26,17 @@ Two ways to consume a source:
     for event in bulk_file_events("day.tcbbo.dbn.zst", normaliser=normaliser):
         ...
 
+CME Globex (`GLBX.MDP3`) files give `schemas.cme` events (`CmeInstrument`, `CmeTrade`,
+`CmeQuote`, `CmeStatistic`) and, with `emit_books`, the futures' depth as
+`schemas.book.Mbp10Event`, all in canonical order; put the `definition` file among the
+paths (it is read first), or every record quarantines as `missing_definition`:
+
+    normaliser = RecordNormaliser(emit_books=True)
+    for event in iter_file_events(["cl.definition.dbn.zst", "cl.mbp-10.dbn.zst",
+                                   "lo.definition.dbn.zst", "lo.mbp-1.dbn.zst"],
+                                  normaliser=normaliser):
+        ...
+
 A live client (or the synthetic market) hands records to the same handler:
 
     normaliser = RecordNormaliser("databento")
