@@ -83,6 +83,8 @@ class AlphaConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
                 raise AlphaConfigError(f"{name} must be > 0, got {getattr(self, name)}")
         if self.min_fresh_strikes < 0:
             raise AlphaConfigError(f"min_fresh_strikes must be >= 0, got {self.min_fresh_strikes}")
+        if not -1.0 <= self.rate <= 1.0:
+            raise AlphaConfigError(f"rate must be a decimal within [-1, 1], got {self.rate}")
         if not self.roots:
             raise AlphaConfigError("roots must name at least one futures product, got none")
 

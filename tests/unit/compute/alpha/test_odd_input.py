@@ -15,7 +15,9 @@ from schemas.events import Event, Heartbeat
 from tests.unit.compute.alpha.market import DAY, SCALE, SECOND, T0, CmeMarket
 
 IDS = st.integers(1, 8)
-PRICES = st.one_of(st.none(), st.integers(-5 * SCALE, 100 * SCALE), st.sampled_from([0, 1]))
+PRICES = st.one_of(
+    st.none(), st.integers(-5 * SCALE, 100 * SCALE), st.sampled_from([0, 1, 2**63 - 2])
+)
 SIZES = st.integers(-5, 50)
 
 
@@ -38,7 +40,9 @@ def odd_events(draw: st.DrawFn) -> list[Event]:
                     **common,
                     instrument_class=right,
                     asset=draw(st.sampled_from(["CL", "LO", "NG"])),
-                    expiration=T0 + draw(st.integers(-DAY, 60 * DAY)),
+                    expiration=draw(
+                        st.one_of(st.integers(T0 - DAY, T0 + 60 * DAY), st.just(2**63 - 1))
+                    ),
                     multiplier=1000,
                     tick=draw(st.one_of(st.none(), st.integers(0, SCALE))),
                     strike_price=None if right == "F" else draw(PRICES),
@@ -179,3 +183,37 @@ def test_crossed_zero_and_one_sided_option_quotes_are_not_used() -> None:
     assert expiry.fresh_strikes == 21 - 1
     assert expiry.iv_strikes == 21 - 4
     assert state.counters["unknown_instrument:quote"] == 1
+
+
+def test_mids_outside_the_no_arbitrage_bounds_are_counted_and_extreme_terms_do_not_crash() -> None:
+    market = CmeMarket(seed=9, strikes=tuple(range(60 * SCALE, 80 * SCALE + 1, SCALE)))
+    events, _ = market.session(3)
+    ts = T0 + 3 * SECOND
+    front = market.expiries[0]
+    violating = {  # out-of-the-money calls worth more than the future, or nothing
+        front.option_ids[(75 * SCALE, True)]: (90 * SCALE, 91 * SCALE),
+        front.option_ids[(76 * SCALE, True)]: (2**63 - 3, 2**63 - 2),
+    }
+    for n, (iid, (bid, ask)) in enumerate(violating.items()):
+        quote = CmeQuote(
+            ts_recv=ts + n, ts_event=ts, publisher_id=1, instrument_id=iid, source="t",
+            symbol="", sequence=0, bid_px=bid, ask_px=ask, bid_sz=1, ask_sz=1,
+        )  # fmt: skip
+        events.append(quote)
+    far = CmeInstrument(
+        ts_recv=ts + 5, ts_event=ts, publisher_id=1, instrument_id=77, source="t", symbol="far",
+        instrument_class="C", asset="LO", expiration=2**63 - 1, multiplier=1, tick=None,
+        strike_price=70 * SCALE, underlying_id=front.future_id,
+    )  # fmt: skip
+    events += [far, CmeQuote(
+        ts_recv=ts + 6, ts_event=ts, publisher_id=1, instrument_id=77, source="t", symbol="far",
+        sequence=0, bid_px=SCALE, ask_px=2 * SCALE, bid_sz=1, ask_sz=1,
+    )]  # fmt: skip
+    config = AlphaConfig(rate=1.0, strikes_window=10, min_fresh_strikes=0)
+    state, _ = step(initial_state(config, "bounds"), events)
+    state, (frame,) = finish(state)
+    assert isinstance(frame, AlphaFrame)
+    first, *_, last = frame.expiries
+    assert first.iv_rejected == 2
+    assert first.iv_strikes == first.fresh_strikes - 2
+    assert last.expiration == 2**63 - 1 and last.fresh_strikes == 1
