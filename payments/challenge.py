@@ -1,9 +1,9 @@
 """402 challenges and the credentials that answer them (`WWW-Authenticate: Payment …`).
 
-A challenge is stateless: its id is an HMAC over its other fields under the server's
-secret, so the server recognises its own challenges (and their expiry) without storing
-them, and nobody else can mint one. That a challenge is answered only once is the
-ledger's business (`payments.ledger`).
+A challenge is stateless: its id is a random nonce followed by an HMAC over the nonce and
+the other fields under the server's secret, so every challenge is new, the server
+recognises its own (and their expiry) without storing them, and nobody else can mint one.
+That a challenge is answered only once is the ledger's business (`payments.ledger`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +22,7 @@ from payments.errors import PaymentRefused
 METHOD = "tempo"
 INTENT = "session"
 SCHEME = "Payment"
+NONCE_BYTES = 12
 _FIELDS = ("id", "realm", "method", "intent", "request", "expires")
 _PARAM = re.compile(r'(\w+)="([^"]*)"')
 
@@ -91,23 +93,28 @@ class ChallengeIssuer:
         self.realm = realm
         self.ttl_s = ttl_s
 
-    def _id(self, realm: str, method: str, intent: str, request: str, expires: str) -> str:
-        body = canonical_json([realm, method, intent, request, expires])
-        return b64url_encode(hmac.new(self._key, body, hashlib.sha256).digest())
+    def _mac(
+        self, nonce: bytes, realm: str, method: str, intent: str, request: str, expires: str
+    ) -> bytes:
+        body = canonical_json([nonce.hex(), realm, method, intent, request, expires])
+        return hmac.new(self._key, body, hashlib.sha256).digest()
 
     def issue(self, request: dict[str, Any], now_s: float) -> Challenge:
         encoded = b64url_encode(canonical_json(request))
         expires = _iso(int(now_s) + self.ttl_s)
-        challenge_id = self._id(self.realm, METHOD, INTENT, encoded, expires)
-        return Challenge(challenge_id, self.realm, METHOD, INTENT, encoded, expires)
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        mac = self._mac(nonce, self.realm, METHOD, INTENT, encoded, expires)
+        return Challenge(b64url_encode(nonce + mac), self.realm, METHOD, INTENT, encoded, expires)
 
     def verify(self, challenge: Challenge, now_s: float) -> None:
         """Refuse a challenge this server did not issue, or one past its expiry."""
-        expected = self._id(
-            challenge.realm, challenge.method, challenge.intent, challenge.request,
+        presented = b64url_decode(challenge.id, "the challenge id")
+        nonce, mac = presented[:NONCE_BYTES], presented[NONCE_BYTES:]
+        expected = self._mac(
+            nonce, challenge.realm, challenge.method, challenge.intent, challenge.request,
             challenge.expires,
         )  # fmt: skip
-        if not hmac.compare_digest(expected, challenge.id):
+        if not hmac.compare_digest(expected, mac):
             raise PaymentRefused(
                 "the challenge was not issued by this server", code="challenge_forged"
             )

@@ -32,13 +32,22 @@ def test_the_request_is_unpadded_base64url_of_sorted_compact_json() -> None:
     )  # fmt: skip
 
 
-def test_the_id_is_an_hmac_of_the_fields_under_a_key_derived_from_the_secret() -> None:
+def test_the_id_is_a_nonce_and_an_hmac_of_it_and_the_fields_under_a_derived_key() -> None:
     challenge = ChallengeIssuer(SECRET, "flowtape", 300).issue(REQUEST, NOW)
+    raw = base64.urlsafe_b64decode(challenge.id + "=" * (-len(challenge.id) % 4))
+    nonce, mac = raw[:12], raw[12:]
     key = hmac.new(SECRET, b"flowtape mpp challenge", hashlib.sha256).digest()
-    fields = ["flowtape", "tempo", "session", challenge.request, challenge.expires]
+    fields = [nonce.hex(), "flowtape", "tempo", "session", challenge.request, challenge.expires]
     body = json.dumps(fields, separators=(",", ":")).encode()
-    expected = base64.urlsafe_b64encode(hmac.new(key, body, hashlib.sha256).digest()).rstrip(b"=")
-    assert challenge.id == expected.decode()
+    assert mac == hmac.new(key, body, hashlib.sha256).digest()
+
+
+def test_two_challenges_for_the_same_terms_at_the_same_second_differ() -> None:
+    issuer = ChallengeIssuer(SECRET, "flowtape", 300)
+    first, second = issuer.issue(REQUEST, NOW), issuer.issue(REQUEST, NOW)
+    assert first.id != second.id
+    issuer.verify(first, NOW)
+    issuer.verify(second, NOW)
 
 
 def test_the_header_round_trips() -> None:
