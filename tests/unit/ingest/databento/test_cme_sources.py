@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
+import databento_dbn as dbn
 import pytest
 
 from ingest.databento import (
@@ -12,10 +14,15 @@ from ingest.databento import (
     DatabentoHistoricalSource,
     DatabentoLiveConfig,
     DatabentoLiveSource,
+    RecordNormaliser,
     iter_file_events,
 )
 from ingest.databento.config import BadSymbols, stype_of
-from schemas.cme import CmeInstrument, CmeQuote
+from schemas.cme import CmeInstrument, CmeQuote, CmeTrade
+from schemas.events import Quarantined
+from synth.dbn import SymbolInterval, SymbolMapping
+from tests.unit.ingest.databento.glbx_records import CLM5, LOM5_C70, call_option, future, trade
+from tests.unit.ingest.dbn_files import DAY, T0, write_dbn
 from tests.unit.ingest.test_databento_paths import RecordedGateway
 
 
@@ -87,3 +94,42 @@ async def test_a_glbx_historical_range_downloads_the_days_definitions_with_it(
     # Both files are cached: connecting again downloads nothing.
     await DatabentoHistoricalSource(config, fetch=fetch).connect()
     assert len(asked) == 2
+
+
+def parent_metadata(schema: dbn.Schema, parents: dict[str, list[int]]) -> dbn.Metadata:
+    """A file requested by parent: its mappings name the parent, not each instrument."""
+    return dbn.Metadata(
+        dataset="GLBX.MDP3",
+        start=T0 - 3_600 * 10**9,
+        stype_in=dbn.SType.PARENT,
+        stype_out=dbn.SType.INSTRUMENT_ID,
+        schema=schema,
+        symbols=list(parents),
+        mappings=[
+            SymbolMapping(
+                parent, [SymbolInterval(DAY, DAY + dt.timedelta(days=1), str(i)) for i in ids]
+            )
+            for parent, ids in parents.items()
+        ],  # fmt: skip
+        end=T0 + 3_600 * 10**9,
+    )
+
+
+def test_files_requested_by_parent_are_named_by_their_definitions_failing_closed(tmp_path):
+    parents = {"CL.FUT": [CLM5], "LO.OPT": [LOM5_C70, 6002]}
+    definitions = write_dbn(
+        tmp_path / "d.dbn.zst",
+        parent_metadata(dbn.Schema.DEFINITION, parents),
+        [future(), call_option()],
+    )
+    trades = write_dbn(
+        tmp_path / "t.dbn.zst",
+        parent_metadata(dbn.Schema.TRADES, parents),
+        [trade(CLM5, T0, 70 * 10**9), trade(LOM5_C70, T0 + 1, 10**9), trade(6002, T0 + 2, 10**9)],
+    )
+    normaliser = RecordNormaliser()
+    got = list(iter_file_events([trades, definitions], normaliser=normaliser))
+    assert [type(e) for e in got] == [CmeInstrument] * 2 + [CmeTrade] * 2 + [Quarantined]
+    assert [e.symbol for e in got[2:4]] == ["CLM5", "LOM5 C7000"]  # never "CL.FUT"
+    assert got[-1].reason == "unmapped_instrument"  # LO.OPT's 6002 was never defined
+    assert normaliser.counters["metadata_mappings_not_raw_symbols"] == 2
