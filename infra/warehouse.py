@@ -36,7 +36,7 @@ from infra.derived_arrow import (
     print_inference_table,
 )
 from schemas.book import BOOK_RAW_EVENTS, MboEvent, Mbp10Event
-from schemas.cme import CmeInstrument, CmeQuote, CmeStatistic, CmeTrade
+from schemas.cme import CME_RAW_EVENTS, CmeInstrument, CmeQuote, CmeStatistic, CmeTrade
 from schemas.crypto import (
     BookUpdate,
     CryptoFeatures,
@@ -393,8 +393,9 @@ class Warehouse:
         return counts
 
     def read_events(self, event_type: type[Event], *, run_id: str, where: str = "") -> list[Event]:
-        """Stored market events of one type for a run, as events again (for replays)."""
-        if event_type not in MARKET_EVENTS:
+        """Stored market events of one type for a run, as events again (for replays); the
+        options flow's (`MARKET_EVENTS`) or CME's (`schemas.cme.CME_RAW_EVENTS`)."""
+        if event_type not in MARKET_EVENTS + CME_RAW_EVENTS:
             raise ValueError(f"only market events are read back, not {event_type.__name__}")
         columns = _columns(event_type)
         select = ", ".join(
