@@ -42,32 +42,40 @@ class Pricing(NamedTuple):
     forward: float | None
 
 
-def two_sided_mid(state: AlphaState, row: int) -> int | None:
-    """The mid (1e-9, rounded down) of a row's two-sided, uncrossed quote, else None."""
-    bid, ask = state.bid_px[row], state.ask_px[row]
-    if bid <= 0 or ask < bid:
+def _usable(state: AlphaState, row: int, oldest: int) -> bool:
+    if row == NO_ROW or (state.sampled[row] and state.quote_ts[row] < oldest):
+        return False
+    bid = state.bid_px[row]
+    return bid > 0 and state.ask_px[row] >= bid
+
+
+def usable_mid(state: AlphaState, row: int, oldest: int) -> int | None:
+    """The mid (1e-9, rounded down) of a row's usable quote (module docstring; a sample must
+    be from `oldest` on), else None."""
+    if not _usable(state, row, oldest):
         return None
-    return (bid + ask) // 2
+    return (state.bid_px[row] + state.ask_px[row]) // 2
 
 
 def fresh_mid(state: AlphaState, row: int, oldest: int) -> float | None:
-    """The mid in price units of a usable quote (module docstring; a sample must be at or
-    after `oldest`), else None."""
-    if row == NO_ROW or (state.sampled[row] and state.quote_ts[row] < oldest):
+    """`usable_mid` in price units, unrounded."""
+    if not _usable(state, row, oldest):
         return None
-    bid, ask = state.bid_px[row], state.ask_px[row]
-    if bid <= 0 or ask < bid:
-        return None
-    return (bid + ask) / (2 * PRICE_SCALE)
+    return (state.bid_px[row] + state.ask_px[row]) / (2 * PRICE_SCALE)
+
+
+def oldest_fresh(state: AlphaState, ts: int) -> int:
+    """The earliest sample time still fresh at `ts`."""
+    return ts - state.config.max_quote_age_ms * MS
 
 
 def pricing(state: AlphaState, group: ExpiryGroup, ts: int) -> Pricing:
     config = state.config
     years = (group.expiration - ts) / YEAR_NS
     growth = math.exp(config.rate * years)
-    oldest = ts - config.max_quote_age_ms * MS
+    oldest = oldest_fresh(state, ts)
     underlying = state.rows.get(group.underlying_id)
-    mid = None if underlying is None else two_sided_mid(state, underlying)
+    mid = None if underlying is None else usable_mid(state, underlying, oldest)
     symbol = "" if underlying is None else state.symbol[underlying]
     reference = None if mid is None or mid <= 0 else mid / PRICE_SCALE
     pairs: list[tuple[float, float, float, int]] = []  # distance, strike, C - P, oldest ts
@@ -109,7 +117,7 @@ def expiry_frame(state: AlphaState, group: ExpiryGroup, ts: int) -> ExpiryFrame:
     fresh_strikes = rejected = 0
     oldest_used = ts if inputs.parity_strikes == 0 else ts - inputs.parity_age_ns
     if forward is not None and group.strikes:
-        oldest = ts - config.max_quote_age_ms * MS
+        oldest = oldest_fresh(state, ts)
         for at in window(group, forward, config.strikes_window):
             call, put = group.calls[at], group.puts[at]
             call_mid, put_mid = fresh_mid(state, call, oldest), fresh_mid(state, put, oldest)

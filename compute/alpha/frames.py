@@ -1,8 +1,9 @@
 """The frame of each served root at one boundary, from the state (whose only change here is
 the skew EWMA and the pruning of trades older than the flow window).
 
-- front future: the nearest-expiry future of the root, not yet expired, with a two-sided
-  uncrossed quote; `cme_fwd_mid`, `signed_flow_10`, `trades_10` and `imb_5` are its own;
+- front future: the nearest-expiry future of the root, not yet expired, with a usable
+  quote (two-sided, uncrossed, fresh: `chain`); `cme_fwd_mid`, `signed_flow_10`,
+  `trades_10` and `imb_5` are its own;
 - expiries: the root's option expiries not yet expired, nearest first, at most
   `max_expiries`; `atm_iv` and `rr25` are the front expiry's, `iv_term_slope` the second's
   ATM vol minus the front's;
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import math
 
-from compute.alpha.chain import expiry_frame, two_sided_mid
+from compute.alpha.chain import expiry_frame, oldest_fresh, usable_mid
 from compute.alpha.config import MS
 from compute.alpha.state import NULL, AlphaState, ExpiryGroup, RootState
 from schemas.cme import AlphaFrame, ExpiryFrame, Health
@@ -44,9 +45,10 @@ def build_frames(state: AlphaState, ts: int) -> list[AlphaFrame]:
 
 def _front_future(state: AlphaState, root: RootState, ts: int) -> int | None:
     best: tuple[int, int, int] | None = None
+    oldest = oldest_fresh(state, ts)
     for row in root.futures:
         expiration = state.expiration[row]
-        if expiration <= ts or two_sided_mid(state, row) is None:
+        if expiration <= ts or usable_mid(state, row, oldest) is None:
             continue
         key = (expiration, state.instrument_id[row], row)
         if best is None or key < best:
@@ -134,7 +136,7 @@ def _frame(state: AlphaState, name: str, groups: list[ExpiryGroup], ts: int) -> 
         frame_id=make_id("alpha_frame", state.run_id, name, ts),
         root=name,
         front_symbol="" if front is None else state.symbol[front],
-        cme_fwd_mid=None if front is None else two_sided_mid(state, front),
+        cme_fwd_mid=None if front is None else usable_mid(state, front, oldest_fresh(state, ts)),
         atm_iv=atm,
         rr25=rr25,
         iv_term_slope=None

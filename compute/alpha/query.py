@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgspec
 
 from compute.alpha.black76 import forward_delta, implied_vol
-from compute.alpha.chain import fresh_mid, pricing
+from compute.alpha.chain import fresh_mid, oldest_fresh, pricing
 from compute.alpha.config import MS
 from compute.alpha.state import CALL, AlphaState
 from schemas.events import PRICE_SCALE
@@ -34,7 +34,7 @@ def option_vols(state: AlphaState, root: str, ts: int) -> list[OptionVol]:
     """The root's live expiries' usable quotes at `ts` (fresh, two-sided, uncrossed), by
     expiration, strike, put before call; an expiry without a forward gives none."""
     config = state.config
-    oldest = ts - config.max_quote_age_ms * MS
+    oldest = oldest_fresh(state, ts)
     found: list[OptionVol] = []
     groups = sorted(
         (group.expiration, group.asset, index)

@@ -25,11 +25,13 @@ def future(iid: int, symbol: str, expiration: int, asset: str = "CL") -> CmeInst
     )  # fmt: skip
 
 
-def quote(ts: int, iid: int, bid: float | None, ask: float | None) -> CmeQuote:
+def quote(
+    ts: int, iid: int, bid: float | None, ask: float | None, sampled: bool = False
+) -> CmeQuote:
     return CmeQuote(
         ts_recv=ts, ts_event=ts, publisher_id=1, instrument_id=iid, source="t", symbol="",
         sequence=0, bid_px=None if bid is None else round(bid * PX),
-        ask_px=None if ask is None else round(ask * PX), bid_sz=1, ask_sz=1,
+        ask_px=None if ask is None else round(ask * PX), bid_sz=1, ask_sz=1, sampled=sampled,
     )  # fmt: skip
 
 
@@ -140,6 +142,17 @@ def test_the_front_future_is_the_nearest_live_expiry_with_a_two_sided_quote() ->
     assert frames[T0 + 2 * SECOND].front_symbol == "CLQ6"
     assert frames[T0 + 3 * SECOND].front_symbol == "CLN6"
     assert frames[T0 + 3 * SECOND].cme_fwd_mid == 70_020_000_000
+
+
+def test_a_sampled_quote_serves_until_it_is_older_than_the_age_limit() -> None:
+    events: list[Event] = [
+        future(FRONT, "CLN6", T0 + 30 * DAY),
+        quote(T0, FRONT, 70.00, 70.02, sampled=True),
+        trade(T0 + 5 * SECOND, FRONT, "B", 1),
+    ]
+    _, frames = run(events, AlphaConfig(max_quote_age_ms=2_000))
+    mids = [frames[T0 + n * SECOND].cme_fwd_mid for n in (1, 2, 3, 4)]
+    assert mids == [70_010_000_000, 70_010_000_000, None, None]
 
 
 def test_a_long_gap_emits_its_first_boundaries_and_counts_the_rest() -> None:
