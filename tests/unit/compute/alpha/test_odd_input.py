@@ -4,6 +4,7 @@ time running backwards. Each is counted or read as what it is."""
 
 from __future__ import annotations
 
+import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -217,3 +218,26 @@ def test_mids_outside_the_no_arbitrage_bounds_are_counted_and_extreme_terms_do_n
     assert first.iv_rejected == 2
     assert first.iv_strikes == first.fresh_strikes - 2
     assert last.expiration == 2**63 - 1 and last.fresh_strikes == 1
+
+
+def test_a_redefinition_moves_the_instrument_and_an_unserved_one_is_forgotten() -> None:
+    def define(iid: int, right: str, strike: int | None, asset: str = "LO") -> CmeInstrument:
+        return CmeInstrument(
+            ts_recv=T0, ts_event=T0, publisher_id=1, instrument_id=iid, source="t",
+            symbol=f"I{iid}", instrument_class=right, asset=asset, expiration=T0 + 30 * DAY,
+            multiplier=1, tick=None, strike_price=strike,
+        )  # fmt: skip
+
+    future = define(1, "F", None, asset="CL")
+    option = msgspec.structs.replace(define(2, "C", 70 * SCALE), underlying_id=1)
+    moved = msgspec.structs.replace(option, strike_price=71 * SCALE, instrument_class="P")
+    state, _ = step(initial_state(AlphaConfig(), "redefine"), [future, option, moved])
+    (group,) = state.groups
+    assert (group.strikes, group.calls, group.puts) == ([71 * SCALE], [-1], [state.rows[2]])
+    assert state.roots["CL"].futures == [state.rows[1]]
+    state, _ = step(state, [msgspec.structs.replace(future, asset="NG")])
+    assert state.roots["CL"].futures == [] and 1 not in state.rows
+    state, _ = step(state, [msgspec.structs.replace(option, strike_price=None)])
+    assert group.strikes == [] and 2 not in state.rows  # a definition it cannot use: forgotten
+    assert state.counters == {"unserved_future": 1, "bad_option_definition": 1}
+    assert finish(state)[1][0].health_reason == "no_chain: no live option expiry"
