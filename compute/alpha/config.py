@@ -47,7 +47,8 @@ class AlphaConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     - freshness: a sampled quote (`bbo-1s`, `bbo-1m`) is fresh for `max_quote_age_ms`
       after its sample, a change stream's until it changes; the chain is stale with fewer
       than `min_fresh_strikes` fresh two-sided strikes in the front expiry's window, or
-      when no option quote of the root changed for `max_quiet_ms`;
+      when no option quote of the root changed for `max_quiet_ms` (a liquid chain's quotes
+      change many times a second: one second of silence makes the next frame but one stale);
     - `funding_symbols`: root -> the perpetual (`schemas.crypto.MarkPrice.symbol`) whose
       funding rate the root's frames carry.
     """
@@ -63,7 +64,7 @@ class AlphaConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     skew_k: float = 5.0
     max_quote_age_ms: int = 30_000
     min_fresh_strikes: int = 5
-    max_quiet_ms: int = 5_000
+    max_quiet_ms: int = 1_000
     funding_symbols: dict[str, str] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
