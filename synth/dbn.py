@@ -11,7 +11,7 @@ but the vectorisation.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ def _dtype(record_type: Any) -> np.dtype:
 
 TRADE = _dtype(dbn.TradeMsg)
 MBP1 = _dtype(dbn.MBP1Msg)
+MBP10 = _dtype(dbn.MBP10Msg)
 CMBP1 = _dtype(dbn.CMBP1Msg)
 STAT = _dtype(dbn.StatMsg)
 DEFINITION = _dtype(dbn.InstrumentDefMsg)
@@ -49,6 +50,7 @@ _RTYPES = {
     "trades": int(dbn.RType.MBP_0),
     "tbbo": int(dbn.RType.MBP_1),
     "mbp-1": int(dbn.RType.MBP_1),
+    "mbp-10": int(dbn.RType.MBP_10),
     "tcbbo": int(dbn.RType.TCBBO),
     "cmbp-1": int(dbn.RType.CMBP_1),
     "statistics": int(dbn.RType.STATISTICS),
@@ -58,6 +60,7 @@ _DTYPES = {
     "trades": TRADE,
     "tbbo": MBP1,
     "mbp-1": MBP1,
+    "mbp-10": MBP10,
     "tcbbo": CMBP1,
     "cmbp-1": CMBP1,
     "statistics": STAT,
@@ -151,6 +154,24 @@ class DbnFile:
         for start in range(0, len(self.records), batch):
             decoder.write(self.records[start : start + batch].tobytes())
             yield from decoder.decode()
+
+
+def write_files(
+    files: Iterable[DbnFile],
+    out_dir: Path,
+    date: dt.date,
+    report: Callable[[str, int, int], None],
+    total: int,
+) -> list[Path]:
+    """Write each file into `out_dir`; `report` is told each file's name as it starts, with the
+    records written before it of `total`."""
+    done = 0
+    paths = []
+    for f in files:
+        report(f.file_name(date), done, total)
+        paths.append(f.write(out_dir, date))
+        done += len(f.records)
+    return paths
 
 
 def fixed_str(values: Sequence[str], width: int) -> np.ndarray:

@@ -199,13 +199,9 @@ def write_session(
     report = progress or _unwatched
     sides = session.sides if session.sides is not None else []
     total = sum(len(f.records) for f in session.files.values()) + len(session.labels) + len(sides)
-    done = 0
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for f in session.files.values():
-        report(f.file_name(session.date), done, total)
-        paths.append(f.write(out_dir, session.date))
-        done += len(f.records)
+    paths = dbn.write_files(session.files.values(), out_dir, session.date, report, total)
+    done = sum(len(f.records) for f in session.files.values())
     report(LABELS_FILE, done, total)
     labels = out_dir / LABELS_FILE
     labels.write_bytes(encode_labels(session.labels))
