@@ -37,6 +37,10 @@ paths (it is read first), or every record quarantines as `missing_definition`:
                                   normaliser=normaliser):
         ...
 
+    # the same events, trade and top-of-book files decoded column-wise (about twice as fast)
+    for event in cme_file_events([...the same paths...], normaliser=normaliser):
+        ...
+
 A live client (or the synthetic market) hands records to the same handler:
 
     normaliser = RecordNormaliser("databento")
@@ -50,6 +54,7 @@ from ingest.databento.adapter import (
     DatabentoLiveSource,
 )
 from ingest.databento.bulk import bulk_file_batches, bulk_file_events
+from ingest.databento.cme_columns import cme_file_events
 from ingest.databento.config import (
     DatabentoFileConfig,
     DatabentoHistoricalConfig,
@@ -69,6 +74,7 @@ __all__ = [
     "RecordNormaliser",
     "bulk_file_batches",
     "bulk_file_events",
+    "cme_file_events",
     "Symbology",
     "iter_file_events",
     "read_dbn",

@@ -306,14 +306,14 @@ def _resolve(array: Any, normaliser: RecordNormaliser, schema: str) -> _Targets:
     option = np.array([t is not None and t[1] == OPTION for t in targets], bool)[index]
     if schema in QUOTE_FILES:
         trade = array["action"] == b"T"
-        problems = np.where(trade, print_problems(array), _quote_problems(array, option, schema))
+        problems = np.where(trade, print_problems(array), quote_problems(array, option, schema))
     else:
         trade = np.ones(len(array), bool)
         problems = print_problems(array)
     return _Targets(schema, targets, index, option, trade, special | problems)
 
 
-def _quote_problems(array: Any, option: Any, schema: str) -> Any:
+def quote_problems(array: Any, option: Any, schema: str) -> Any:
     """The quote rows the record path takes for what they say: venue quotes of options, and
     quotes it quarantines (`parsing.quote_problem`, an undefined event time)."""
     special = array["ts_event"] == UNDEF_TIMESTAMP

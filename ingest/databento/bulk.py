@@ -10,7 +10,7 @@ through `RecordNormaliser` itself, so the events and counters are exactly those 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,14 +76,23 @@ def bulk_file_batches(
         return
     normaliser.add_metadata(store.metadata)
     ordering = CanonicalBatches(normaliser.source)
-    for batch in _bulk_batches(store, schema, normaliser, chunk_records):
+    for batch in column_batches(store, schema, normaliser, chunk_records, _bulk_chunk):
         yield ordering.feed(batch)
     yield ordering.flush()
 
 
-def _bulk_batches(
-    store: DBNStore, schema: str, normaliser: RecordNormaliser, chunk_records: int
+ChunkBuilder = Callable[[Any, str, RecordNormaliser, int], list[Event]]
+
+
+def column_batches(
+    store: DBNStore,
+    schema: str,
+    normaliser: RecordNormaliser,
+    chunk_records: int,
+    build: ChunkBuilder,
 ) -> Iterator[list[Event]]:
+    """A file's `to_ndarray` chunks as `build` makes events of them (array, schema,
+    normaliser, DBN version), in file order; a file that breaks ends in a quarantine."""
     chunks = iter(store.to_ndarray(count=chunk_records))
     last_ts_recv = 0
     while True:
@@ -107,7 +116,7 @@ def _bulk_batches(
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            batch = _bulk_chunk(array, schema, normaliser, store.metadata.version)
+            batch = build(array, schema, normaliser, store.metadata.version)
         finally:
             if gc_was_enabled:
                 gc.enable()
@@ -163,11 +172,15 @@ def print_problems(array: Any) -> np.ndarray:
 
 
 def resolve_rows(
-    array: Any, symbology: Symbology
-) -> tuple[list[PrintTarget | None], np.ndarray, np.ndarray]:
-    """Who a chunk's rows are about, resolved once per (publisher, instrument, day): those
-    targets (None where the record path decides), each row's index into them, and the rows
-    the record path must take for who they are about (undefined receive time, unresolved)."""
+    array: Any,
+    symbology: Symbology,
+    target: Callable[[Symbology, int, int, int], Any] | None = None,
+) -> tuple[list[Any], np.ndarray, np.ndarray]:
+    """Who a chunk's rows are about, resolved once per (publisher, instrument, day) by
+    `target` (default: a print's `PrintTarget`): those targets (None where the record path
+    decides), each row's index into them, and the rows the record path must take for who
+    they are about (undefined receive time, unresolved)."""
+    target = target or _print_target
     ts_recv = array["ts_recv"]
     special = ts_recv == UNDEF_TIMESTAMP
     # Resolve each (publisher, instrument, day) once per chunk: packed into one uint64
@@ -185,7 +198,7 @@ def resolve_rows(
     unique_keys, index = np.unique(keys, return_inverse=True)
     index = index.reshape(-1)
     targets = [
-        _print_target(symbology, key >> 48, (key >> 16) & 0xFFFF_FFFF, key & 0xFFFF)
+        target(symbology, key >> 48, (key >> 16) & 0xFFFF_FFFF, key & 0xFFFF)
         for key in unique_keys.tolist()
     ]
     unresolved = np.array([target is None for target in targets], dtype=bool)

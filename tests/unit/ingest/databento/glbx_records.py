@@ -116,3 +116,19 @@ def settlement(iid: int, ts_recv: int, price: int) -> dbn.StatMsg:
         update_action=dbn.StatUpdateAction.NEW,
         stat_flags=1,
     )
+
+
+def sample(iid: int, ts_recv: int, bid: int, ask: int, ts_event: int) -> dbn.BBOMsg:
+    """A `bbo-1s` record; its `ts_event` is the last trade's (undefined before the first)."""
+    return dbn.BBOMsg(
+        rtype=dbn.RType.BBO_1S,
+        publisher_id=GLBX,
+        instrument_id=iid,
+        ts_event=ts_event,
+        price=UNDEF_PRICE,
+        size=0,
+        side=dbn.Side.NONE,
+        ts_recv=ts_recv,
+        sequence=1,
+        levels=dbn.BidAskPair(bid_px=bid, ask_px=ask, bid_sz=3, ask_sz=4),
+    )

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import databento_dbn as dbn
-
 from ingest.databento import RecordNormaliser, iter_file_events
 from schemas.cme import CmeInstrument, CmeQuote, CmeStatistic, CmeTrade
 from schemas.events import UNDEF_PRICE, UNDEF_TIMESTAMP, Event, Quarantined
 from tests.unit.ingest.databento.glbx_records import (
     CL_SPREAD,
     CLM5,
-    GLBX,
     LOM5_C70,
     call_option,
     definition,
     future,
+    sample,
     settlement,
     top_of_book,
     trade,
@@ -127,19 +125,8 @@ def test_trades_and_quotes_that_say_nothing_usable_are_quarantined_with_their_re
 
 
 def test_a_sampled_quote_before_the_first_trade_is_stamped_with_its_sample_time(tmp_path):
-    sample = dbn.BBOMsg(
-        rtype=dbn.RType.BBO_1S,
-        publisher_id=GLBX,
-        instrument_id=CLM5,
-        ts_event=UNDEF_TIMESTAMP,
-        price=UNDEF_PRICE,
-        size=0,
-        side=dbn.Side.NONE,
-        ts_recv=T0,
-        sequence=1,
-        levels=dbn.BidAskPair(bid_px=70 * DOLLAR, ask_px=70 * DOLLAR + 10**7, bid_sz=3, ask_sz=4),
-    )
-    got, _ = run(tmp_path, [future(), sample])
+    before_any_trade = sample(CLM5, T0, 70 * DOLLAR, 70 * DOLLAR + 10**7, UNDEF_TIMESTAMP)
+    got, _ = run(tmp_path, [future(), before_any_trade])
     quote = got[-1]
     assert isinstance(quote, CmeQuote) and quote.sampled and quote.ts_event == T0
 
