@@ -32,6 +32,7 @@ from ingest.databento.parsing import RecordNormaliser
 from ingest.databento.symbology import CME_DATASET, CME_KINDS, Symbology, Unresolved
 from ingest.merge import CanonicalBatches, merge_canonical
 from schemas.events import UNDEF_PRICE, Event
+from schemas.ordering import HighWater, admit
 
 CME_COLUMN_SCHEMAS = frozenset({"trades", "tbbo", "mbp-1", "bbo-1s", "bbo-1m"})
 _SAMPLED = frozenset({"bbo-1s", "bbo-1m"})
@@ -45,10 +46,12 @@ def cme_file_events(
     normaliser: RecordNormaliser | None = None,
     chunk_records: int = 131_072,
 ) -> Iterator[Event]:
-    """CME files as events in canonical order, the same events as `iter_file_events` of
-    the same files: the `definition` files first, whole trade and top-of-book files
-    column-wise, the others (MBP-10 with `emit_books`, statistics, a file cut short) by the
-    record path."""
+    """CME files as events in canonical order: the `definition` files first, whole trade and
+    top-of-book files column-wise, the others (MBP-10 with `emit_books`, statistics, a file
+    cut short) by the record path, the same events as `iter_file_events` of the same files
+    except that an event repeated across files (`trades` among `mbp-1`'s or `tbbo`'s,
+    `bbo-1s` samples among `bbo-1m`'s) is kept once, as the ingest service keeps it
+    (`schemas.ordering.admit`); each repeat dropped is counted as `repeated_event`."""
     normaliser = normaliser or RecordNormaliser()
     by_record: list[Path] = []
     by_column: list[tuple[Path, DBNStore]] = []
@@ -64,7 +67,7 @@ def cme_file_events(
         normaliser.add_metadata(store.metadata)
         batches = column_batches(store, str(store.schema), normaliser, chunk_records, cme_chunk)
         streams.append(_in_order(batches, normaliser.source))
-    return merge_canonical(streams)
+    return _once(merge_canonical(streams), normaliser)
 
 
 def _column_store(path: Path) -> DBNStore | None:
@@ -77,6 +80,15 @@ def _column_store(path: Path) -> DBNStore | None:
     if str(store.metadata.dataset) != CME_DATASET or schema not in CME_COLUMN_SCHEMAS:
         return None
     return store
+
+
+def _once(events: Iterable[Event], normaliser: RecordNormaliser) -> Iterator[Event]:
+    high_water: HighWater = {}
+    for event in events:
+        if admit(high_water, event):
+            yield event
+        else:
+            normaliser.counters["repeated_event"] += 1
 
 
 def _in_order(batches: Iterable[list[Event]], source: str) -> Iterator[Event]:

@@ -1,7 +1,8 @@
-"""The CME column path gives exactly the record path's events and counters."""
+"""The CME column path gives exactly the record path's events and counters, each event once."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import databento_dbn as dbn
@@ -11,6 +12,7 @@ from ingest.databento import RecordNormaliser, iter_file_events
 from ingest.databento.cme_columns import cme_file_events
 from schemas.cme import CmeQuote, CmeTrade
 from schemas.events import UNDEF_PRICE, UNDEF_TIMESTAMP, Quarantined
+from schemas.ordering import HighWater, admit
 from tests.unit.ingest.databento.glbx_records import (
     CLM5,
     LOM5_C70,
@@ -27,11 +29,16 @@ DOLLAR = 10**9
 
 
 def both_paths(paths: list[Path], chunk_records: int = 131_072, **options: bool) -> list:
+    """The column path's events, checked against the record path's kept as the ingest
+    service keeps them (a repeat of an event already admitted is dropped)."""
     by_records, by_columns = RecordNormaliser(**options), RecordNormaliser(**options)
-    expected = list(iter_file_events(paths, normaliser=by_records))
+    high_water: HighWater = {}
+    records = list(iter_file_events(paths, normaliser=by_records))
+    expected = [e for e in records if admit(high_water, e)]
     got = list(cme_file_events(paths, normaliser=by_columns, chunk_records=chunk_records))
     assert got == expected
-    assert by_columns.counters == by_records.counters
+    repeats = len(records) - len(expected)
+    assert by_columns.counters == by_records.counters + Counter(repeated_event=repeats)
     return got
 
 
@@ -80,6 +87,17 @@ def test_rows_the_record_path_must_judge_keep_their_places_across_chunks(tmp_pat
                               "nonpositive_size"])  # fmt: skip
     assert sum(isinstance(e, CmeTrade) for e in got) == 300 - 3
     assert sum(isinstance(e, CmeQuote) for e in got) == 300 - 4 + 300
+
+
+def test_the_trades_of_trades_and_of_mbp_1_are_one_trade_each(shared_data: Path):
+    folder = shared_data / "GLBX.MDP3"
+    schemas = ("definition", "trades", "tbbo")
+    normaliser = RecordNormaliser()
+    got = list(
+        cme_file_events([folder / f"test_data.{s}.dbn.zst" for s in schemas], normaliser=normaliser)
+    )
+    assert sum(isinstance(e, CmeTrade) for e in got) == 4  # tbbo repeats the 4 trades
+    assert normaliser.counters["repeated_event"] == 4
 
 
 def test_a_cut_file_goes_the_record_path_and_says_where_it_stops(tmp_path: Path):
