@@ -150,7 +150,7 @@ def _synth_cme(out: Path, seed: int, date: str, minutes: int, quiet: list[str] |
     counts = ", ".join(f"{schema} {len(f.records):,}" for schema, f in session.files.items())
     typer.echo(
         f"{session.n_records:,} records ({counts}), {len(session.labels):,} labelled seconds, "
-        f"{len(session.quiet)} quiet windows; {timing}",
+        f"quiet windows: {len(session.quiet)}; {timing}",
         err=True,
     )
 
