@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from schemas.events import Event
+
+if TYPE_CHECKING:
+    from ingest.bridge.mappings import SourceMapping
 
 
 @runtime_checkable
@@ -24,3 +27,10 @@ class Source(Protocol):
     async def close(self) -> None: ...
 
     def events(self) -> AsyncIterator[Event]: ...
+
+
+@runtime_checkable
+class IdMappedSource(Protocol):
+    """A source that declares how its ids map to canonical instruments (`ingest.bridge`)."""
+
+    def id_mapping(self) -> SourceMapping: ...
