@@ -16,6 +16,7 @@ from infra.bus import Bus
 from infra.health import health_served
 from infra.settings import Settings, get_settings
 from infra.stack import Stack
+from ingest.exposition import CONTENT_TYPE, ingest_metrics_text
 from ingest.health import IngestHealth
 from ingest.marketdata.providers import CRYPTO_SOURCES
 from ingest.service import METRICS_FILE, IngestConfig, IngestMetrics, IngestService
@@ -140,7 +141,7 @@ async def run_ingest(
 ) -> None:
     """Run the ingest service over `source` until it ends or is stopped, its counts on
     `meter` (an indeterminate bar: a source does not know how much it holds), serving
-    `/health` on 127.0.0.1:`health_port` when given."""
+    `/health` and `/metrics` on 127.0.0.1:`health_port` when given."""
     bus = await Bus.connect(nats_url, name=f"flowtape-ingest-{source.name}")
     try:
         await bus.ensure_streams()
@@ -149,7 +150,10 @@ async def run_ingest(
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, service.stop)
         health = IngestHealth(service)
-        async with health_served(health.report, health_port, observe=health.observe):
+        metrics_route = {"/metrics": (lambda: ingest_metrics_text(service), CONTENT_TYPE)}
+        async with health_served(
+            health.report, health_port, observe=health.observe, routes=metrics_route
+        ):
             metrics = await (service.run() if meter is None else _run_shown(service, meter))
         console.print(
             f"ingest {source.name}: {sum(metrics.events.values()):,} events, "
@@ -241,7 +245,8 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option(help="crypto: also publish md.events.{type}.{symbol}")
         ] = False,
         health_port: Annotated[
-            int | None, typer.Option(help="other sources: serve /health on 127.0.0.1 here")
+            int | None,
+            typer.Option(help="other sources: serve /health and /metrics on 127.0.0.1 here"),
         ] = None,
     ) -> None:
         """Publish one source's normalised events to the RAW stream; keeps its metrics in
@@ -260,7 +265,11 @@ def register(app: typer.Typer) -> None:
             symbols=symbols or [], speed=speed, seed=seed, minutes=minutes, settings=settings,
             start=start, end=end, books=books,
         )  # fmt: skip
-        config = IngestConfig(run_id=settings.run_id, reconnect=source in LIVE_SOURCES)
+        config = IngestConfig(
+            run_id=settings.run_id, reconnect=source in LIVE_SOURCES,
+            id_bridge_mode=settings.id_bridge_mode, id_overrides=settings.id_overrides,
+            id_overrides_poll_s=settings.id_overrides_poll_s,
+        )  # fmt: skip
         metrics_path = settings.data_dir.resolve() / METRICS_FILE.format(source=built.name)
         shown = Meter("ingest", "events") if source in ONE_SHOT_SOURCES else nullcontext()
         with Stack(settings, needs=("nats",)) as stack, shown as meter:

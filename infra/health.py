@@ -111,11 +111,28 @@ def health_handler(
     return health
 
 
-async def serve_health(report: Callable[[], dict[str, Any]], host: str, port: int) -> web.AppRunner:
-    """Serve `/health` alone on host:port (for services with no HTTP of their own); the
-    runner's `cleanup()` stops it."""
+def text_handler(text: Callable[[], str], content_type: str) -> Callable[[web.Request], Any]:
+    """An aiohttp handler serving `text()` (a `/metrics` exposition, say)."""
+
+    async def serve(_: web.Request) -> web.Response:
+        return web.Response(text=text(), headers={"Content-Type": content_type})
+
+    return serve
+
+
+# path -> (text, content type): more plain-text routes beside /health (`/metrics`)
+TextRoutes = dict[str, tuple[Callable[[], str], str]]
+
+
+async def serve_health(
+    report: Callable[[], dict[str, Any]], host: str, port: int, routes: TextRoutes | None = None
+) -> web.AppRunner:
+    """Serve `/health` (and `routes`) on host:port (for services with no HTTP of their own);
+    the runner's `cleanup()` stops it."""
     app = web.Application()
     app.router.add_get("/health", health_handler(report))
+    for path, (text, content_type) in (routes or {}).items():
+        app.router.add_get(path, text_handler(text, content_type))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
@@ -129,9 +146,11 @@ async def health_served(
     *,
     observe: Callable[[], None] = lambda: None,
     every_s: float = 0.5,
+    routes: TextRoutes | None = None,
 ) -> AsyncIterator[None]:
-    """While inside: `/health` on 127.0.0.1:`port` (nothing when `port` is None), and
-    `observe()` every `every_s` seconds so cycles and errors carry the time they happened."""
+    """While inside: `/health` (and `routes`) on 127.0.0.1:`port` (nothing when `port` is
+    None), and `observe()` every `every_s` seconds so cycles and errors carry the time they
+    happened."""
     if port is None:
         yield
         return
@@ -141,7 +160,7 @@ async def health_served(
             observe()
             await asyncio.sleep(every_s)
 
-    runner = await serve_health(report, "127.0.0.1", port)
+    runner = await serve_health(report, "127.0.0.1", port, routes)
     observing = asyncio.create_task(keep_observing())
     try:
         yield

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     alpaca_api_key: str = Field("", alias="ALPACA_API_KEY", repr=False)
     alpaca_secret_key: str = Field("", alias="ALPACA_SECRET_KEY", repr=False)
 
+    # Ingest's ID bridge (ingest.bridge): default | strict | shadow, and the operators'
+    # overrides file (TOML or JSON), polled for changes every FLOWTAPE_ID_OVERRIDES_POLL_S
+    id_bridge_mode: str = Field("default", alias="FLOWTAPE_ID_BRIDGE_MODE")  # checked there
+    id_overrides: Path | None = Field(None, alias="FLOWTAPE_ID_OVERRIDES")
+    id_overrides_poll_s: float = Field(1.0, gt=0, alias="FLOWTAPE_ID_OVERRIDES_POLL_S")
+
     # Retention: RETENTION_DAYS_<TABLE>=N, by lower-case table name (the sink checks them)
     retention_days: dict[str, str] = Field(default_factory=dict, alias="RETENTION_DAYS")
 

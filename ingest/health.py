@@ -1,5 +1,7 @@
 """An ingest service's `/health`: degraded while the log refuses its messages (it buffers and
-retries) or its buffer sheds events; events/s, repeats skipped and the last event time."""
+retries) or its buffer sheds events; events/s, repeats skipped, the last event time, the
+quarantine by reason and the ID bridge's counters (a failed overrides reload or a refused
+override is an error)."""
 
 from __future__ import annotations
 
@@ -17,12 +19,17 @@ class IngestHealth:
         self.service = service
         self.tracker = tracker or HealthTracker()
         self._rate_from = (time.monotonic(), 0)
+        self._bridge_problems = 0
         self.events_per_s = 0.0
 
     def observe(self) -> None:
         """Catch up with the service's counters; the event rate is over the last look."""
         metrics = self.service.metrics
         self.tracker.follow(metrics.published_messages, metrics.publish_failures, "publish failed")
+        bridge = self.service.bridge
+        for _ in range(bridge.problems - self._bridge_problems):
+            self.tracker.error(bridge.last_error or "id bridge")
+        self._bridge_problems = bridge.problems
         now, events = time.monotonic(), sum(metrics.events.values())
         since, before = self._rate_from
         if now - since >= 1.0:
@@ -43,6 +50,8 @@ class IngestHealth:
             events=sum(metrics.events.values()),
             repeatsSkipped=metrics.repeats_skipped,
             quarantined=metrics.quarantined,
+            quarantinedByReason=dict(metrics.quarantine_reasons),
             lastEventTime=iso_utc(metrics.last_ts_recv / 1e9 if metrics.last_ts_recv else None),
             buffered=len(self.service.buffer),
+            idBridge=self.service.bridge.report(),
         )

@@ -13,6 +13,11 @@ Inside the window JetStream's `Nats-Msg-Id` deduplication drops a retried messag
 are counted and logged as a warning (at most once per `repeat_warning_interval_s`); a
 source that can start elsewhere (`ResumableSource`, e.g. a generated market) is told the
 newest event time the log holds for it, so it does not replay what is there.
+
+Ids: every admitted event passes the ID bridge (`ingest.bridge`) in its source's lane: an
+id the source's own mapping (or an operator's override) does not map is quarantined
+(`unmapped_id`) unless the bridge runs in shadow mode. The overrides file is polled every
+`id_overrides_poll_s` and reloaded when it changes.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from nats.js.errors import NotFoundError
 
 from infra.bus import Bus, chunk_events
 from infra.files import write_json_atomically
+from ingest.bridge import DEFAULT_POLL_S, IdBridge, mapping_for
 from ingest.buffer import IngestBuffer
 from ingest.source import Source
 from schemas.book import BOOK_RAW_EVENTS
@@ -61,6 +67,7 @@ class IngestMetrics:
     published_messages: int = 0
     repeats_skipped: int = 0
     quarantined: int = 0
+    quarantine_reasons: Counter[str] = field(default_factory=Counter)
     publish_failures: int = 0
     last_ts_recv: int = 0
     last_publish_wall_ns: int = 0
@@ -76,6 +83,7 @@ class IngestMetrics:
             "published_messages": self.published_messages,
             "repeats_skipped": self.repeats_skipped,
             "quarantined": self.quarantined,
+            "quarantine_reasons": dict(self.quarantine_reasons),
             "publish_failures": self.publish_failures,
             "last_ts_recv": self.last_ts_recv,
             "last_publish_wall_ns": self.last_publish_wall_ns,
@@ -94,6 +102,9 @@ class IngestConfig:
     reconnect: bool = False  # live sources: reconnect after a failure instead of ending
     repeat_warning_interval_s: float = 10.0
     metrics_every_s: float = 1.0
+    id_bridge_mode: str = "default"  # or "strict", "shadow" (ingest.bridge.IdBridge)
+    id_overrides: Path | None = None  # the operators' id overrides file (TOML or JSON)
+    id_overrides_poll_s: float = DEFAULT_POLL_S
 
 
 class IngestService:
@@ -113,6 +124,8 @@ class IngestService:
         self.metrics_path = metrics_path
         self.buffer = IngestBuffer(self.config.buffer_capacity, source.name)
         self.metrics = IngestMetrics()
+        self.bridge = IdBridge(self.config.id_bridge_mode, self.config.id_overrides)
+        self._translate = self.bridge.lane(source.name, mapping_for(source)).translate
         self.high_water: HighWater = {}
         self.log_ts_recv = 0  # the newest event time of this source on the log
         self._unreported_repeats = 0
@@ -153,11 +166,13 @@ class IngestService:
         await self.source.connect()
         pump = asyncio.create_task(self._pump(), name=f"ingest-pump-{self.source.name}")
         writer = asyncio.create_task(self._write_metrics_periodically())
+        watcher = asyncio.create_task(self.bridge.watch(self.config.id_overrides_poll_s))
         try:
             await self._publish_loop()
         finally:
             pump.cancel()
             writer.cancel()
+            watcher.cancel()
             try:
                 await pump
             except asyncio.CancelledError:
@@ -177,6 +192,7 @@ class IngestService:
             "source": self.source.name,
             "health": self.health,
             **self.metrics.as_dict(),
+            "id_bridge": self.bridge.report(),
         }
         try:
             write_json_atomically(self.metrics_path, payload, sort_keys=True)
@@ -238,9 +254,11 @@ class IngestService:
             if now - self._last_repeat_warning >= self.config.repeat_warning_interval_s:
                 self._warn_repeats(now)
             return
+        event = self._translate(event)
         self.metrics.events[type(event).__name__] += 1
         if isinstance(event, Quarantined):
             self.metrics.quarantined += 1
+            self.metrics.quarantine_reasons[event.reason] += 1
         ts_recv = event.ts_recv
         if ts_recv > self.metrics.last_ts_recv:
             self.metrics.last_ts_recv = ts_recv
