@@ -3,15 +3,22 @@ sends one alert when a rule starts firing for a target and one recovery notice w
 
 Rules: `service_down` (no answer, or `status: down`), `degraded` (degraded for
 `degraded_polls` polls in a row), `backlog_growing` (`backlogSize` rising across
-`backlog_polls` polls), `stale` (`lastCycle` older than `stale_after_s`), `lagging` (a
-follower's `lastCycle` behind its leader's by more than `max_lag_s`), `clickhouse_down`
-and `jetstream_down` (NATS's monitoring `/healthz` with JetStream). A stream consumer's lag
-is the service's own figure (the sink's `backlogSize`), judged by `backlog_growing`.
+`backlog_polls` polls and at least `backlog_min`), `stale` (`lastCycle` older than
+`stale_after_s`), `lagging` (a follower's `lastCycle` behind its leader's by more than
+`max_lag_s`), `clickhouse_down`, `jetstream_down` (NATS's monitoring `/healthz` with
+JetStream) and `stale_data` (a source's newest market data on the log older than its
+`max_age_s` while its market is open; ops.market_hours). A stream consumer's lag is the
+service's own figure (the sink's `backlogSize`), judged by `backlog_growing`.
+
+`stale_data` counts silence only from the later of the market's opening and the monitor's
+start (data cannot be due before either), and holds its last verdict while the log cannot
+be read (`jetstream_down` says why).
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import urllib.parse
 from collections import defaultdict, deque
@@ -22,10 +29,13 @@ from typing import Any
 import aiohttp
 
 from infra.health import HealthTracker, iso_utc
-from ops.monitor_config import MonitorConfig
+from ops.market_hours import open_since
+from ops.monitor_config import MonitorConfig, Source
 from ops.notify import Notice, send
+from ops.source_activity import SourceActivity
 
 Condition = tuple[str, str]  # (rule, target)
+STALE_DATA = "stale_data"
 
 
 def _endpoint(base_url: str, path: str) -> str:
@@ -54,6 +64,8 @@ class Monitor:
         self._degraded_polls: dict[str, int] = defaultdict(int)
         window = config.rules.backlog_polls
         self._backlogs: dict[str, deque[int]] = defaultdict(lambda: deque(maxlen=window))
+        self.started_at = clock()
+        self.activity = SourceActivity(config.nats_url) if config.sources else None
 
     async def poll(self) -> dict[Condition, str]:
         """Look at everything once, notify what started or stopped; the firing conditions."""
@@ -80,6 +92,7 @@ class Monitor:
             _endpoint(self.config.nats_monitor_url, "/healthz?js-enabled-only=true")
         ):
             firing[("jetstream_down", "nats")] = "JetStream not healthy (/healthz)"
+        firing.update(await self._judge_sources())
         await self._notify(firing)
         self.tracker.cycle()
         return firing
@@ -91,7 +104,7 @@ class Monitor:
 
     async def _read(self, url: str) -> tuple[dict[str, Any] | None, str]:
         try:
-            timeout = aiohttp.ClientTimeout(total=max(1.0, self.config.poll_every_s / 2))
+            timeout = aiohttp.ClientTimeout(total=self.config.health_timeout_s)
             async with self.http.get(url, timeout=timeout) as response:
                 body = await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
@@ -118,13 +131,31 @@ class Monitor:
             seen = self._backlogs[name]
             seen.append(backlog)
             rising = all(a < b for a, b in zip(seen, list(seen)[1:], strict=False))
-            if len(seen) == rules.backlog_polls and rising:
+            if len(seen) == rules.backlog_polls and rising and backlog >= rules.backlog_min:
                 found[("backlog_growing", name)] = f"backlogSize {list(seen)}"
         last_cycle = body.get("lastCycle")
         if isinstance(last_cycle, str):
             age = self.clock() - datetime.fromisoformat(last_cycle).timestamp()
             if age > rules.stale_after_s:
                 found[("stale", name)] = f"last cycle {age:.0f} s ago"
+        return found
+
+    async def _judge_sources(self) -> dict[Condition, str]:
+        if self.activity is None:
+            return {}
+        seen = await self.activity.last_data(list(self.config.sources))
+        if seen is None:  # the log cannot be read: keep what was said
+            return {c: m for c, m in self.active.items() if c[0] == STALE_DATA}
+        now, found = self.clock(), {}
+        for name, source in self.config.sources.items():
+            silent = data_silence_s(source, seen[name], now, self.started_at)
+            if silent is not None and silent > source.max_age_s:
+                last = seen[name]
+                newest = f"newest data at {iso_utc(last)}" if last else "no data on the log"
+                message = (
+                    f"{newest}: {silent:.0f} s of open market without (max {source.max_age_s:g} s)"
+                )
+                found[(STALE_DATA, name)] = message
         return found
 
     async def _answers(self, url: str) -> bool:
@@ -150,9 +181,29 @@ class Monitor:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll every `poll_every_s` seconds until `stop` is set."""
-        while not stop.is_set():
-            await self.poll()
-            try:
-                await asyncio.wait_for(stop.wait(), self.config.poll_every_s)
-            except TimeoutError:
-                continue
+        try:
+            while not stop.is_set():
+                await self.poll()
+                try:
+                    await asyncio.wait_for(stop.wait(), self.config.poll_every_s)
+                except TimeoutError:
+                    continue
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Let go of the log connection (when sources are watched)."""
+        if self.activity is not None:
+            await self.activity.close()
+
+
+def data_silence_s(
+    source: Source, last_data: float | None, now: float, watching_since: float
+) -> float | None:
+    """How long `source`'s market has been open without data from it, counted from the
+    latest of its newest data, the market's opening and `watching_since`; None while its
+    market is closed."""
+    opened = open_since(source.hours, now)
+    if opened is None:
+        return None
+    return now - max(last_data or -math.inf, opened, watching_since)

@@ -102,7 +102,7 @@ async def test_one_alert_per_rule_and_a_recovery_for_each_fault(tmp_path: Path) 
     config = MonitorConfig(
         services={"sink": sink.url, "api": api.url}, poll_every_s=2.0,
         clickhouse_url=clickhouse.url, health_port=None,
-        rules=Rules(degraded_polls=2, backlog_polls=3, stale_after_s=60,
+        rules=Rules(degraded_polls=2, backlog_polls=3, backlog_min=0, stale_after_s=60,
                     follows=[Follows(follower="sink", leader="api", max_lag_s=30)]),
         channels=[Webhook(f"{base}/hook", SECRET), TelegramChat(base, TOKEN, "-100")],
         nats_monitor_url=monitoring_url(nats),

@@ -46,7 +46,7 @@ async def test_the_monitor_alerts_once_per_rule_on_a_real_sink(tmp_path: Path) -
     config = MonitorConfig(
         services={"sink": f"http://127.0.0.1:{health_port}/health"}, poll_every_s=1.0,
         clickhouse_url=clickhouse.url, health_port=None,
-        rules=Rules(degraded_polls=2, backlog_polls=3, stale_after_s=3600),
+        rules=Rules(degraded_polls=2, backlog_polls=3, backlog_min=0, stale_after_s=3600),
         channels=[Webhook(f"{base}/hook", SECRET), TelegramChat(base, TOKEN, "-1")],
     )  # fmt: skip
     parts = slices(build_session(prints=1500), 6)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ops.monitor_config import load_monitor_config
+from ops.monitor_config import Source, load_monitor_config
 from ops.notify import TelegramChat, Webhook
 from schemas.errors import ConfigError
 
@@ -19,6 +19,7 @@ def test_the_example_loads_with_both_channels_and_hides_their_secrets() -> None:
     assert set(config.services) == {
         "api",
         "sink",
+        "compute",
         "ingest-databento-live",
         "features",
         "daemon",
@@ -26,10 +27,12 @@ def test_the_example_loads_with_both_channels_and_hides_their_secrets() -> None:
     }
     assert (config.rules.degraded_polls, config.rules.backlog_polls) == (2, 3)
     assert config.nats_monitor_url == "http://127.0.0.1:8222"
-    (follows,) = config.rules.follows
-    assert (follows.follower, follows.leader, follows.max_lag_s) == (
-        "sink", "ingest-databento-live", 60,
-    )  # fmt: skip
+    assert [(f.follower, f.leader, f.max_lag_s) for f in config.rules.follows] == [
+        ("sink", "ingest-databento-live", 60), ("compute", "ingest-databento-live", 60),
+    ]  # fmt: skip
+    assert config.nats_url == "nats://127.0.0.1:4222" and config.rules.backlog_min == 1000
+    (source,) = config.sources.items()
+    assert source == ("databento", Source(hours="us_equities", max_age_s=120))
     webhook, chat = config.channels
     assert isinstance(webhook, Webhook) and webhook.secret == b"w-9c1e"
     assert isinstance(chat, TelegramChat) and chat.token == SECRETS["FLOWTAPE_TELEGRAM_TOKEN"]
@@ -58,3 +61,18 @@ def test_an_unknown_rule_is_refused(tmp_path: Path) -> None:
     (tmp_path / "m.toml").write_text("[services]\n[rules]\ndegraded_pols = 2\n")
     with pytest.raises(ConfigError, match="degraded_pols"):
         load_monitor_config(tmp_path / "m.toml", {})
+
+
+def test_sources_need_the_log_and_known_hours(tmp_path: Path) -> None:
+    without_log = EXAMPLE.read_text().replace('nats_url = "nats://127.0.0.1:4222"', "")
+    (tmp_path / "m.toml").write_text(without_log)
+    with pytest.raises(ConfigError, match=r"\[sources\] need nats_url"):
+        load_monitor_config(tmp_path / "m.toml", SECRETS)
+    bad_hours = EXAMPLE.read_text().replace('hours = "us_equities"', 'hours = "lunar"')
+    (tmp_path / "m.toml").write_text(bad_hours)
+    with pytest.raises(ConfigError, match="lunar"):
+        load_monitor_config(tmp_path / "m.toml", SECRETS)
+    bad_name = EXAMPLE.read_text().replace("[sources.databento]", '[sources."Data Bento"]')
+    (tmp_path / "m.toml").write_text(bad_name)
+    with pytest.raises(ConfigError, match="Data Bento"):
+        load_monitor_config(tmp_path / "m.toml", SECRETS)
