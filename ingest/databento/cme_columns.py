@@ -31,8 +31,7 @@ from ingest.databento.files import iter_file_events, survey_dbn
 from ingest.databento.parsing import RecordNormaliser
 from ingest.databento.symbology import CME_DATASET, CME_KINDS, Symbology, Unresolved
 from ingest.merge import CanonicalBatches, merge_canonical
-from schemas.events import UNDEF_PRICE, Event
-from schemas.ordering import HighWater, admit
+from schemas.events import UNDEF_PRICE, Event, MarketEvent
 
 CME_COLUMN_SCHEMAS = frozenset({"trades", "tbbo", "mbp-1", "bbo-1s", "bbo-1m"})
 _SAMPLED = frozenset({"bbo-1s", "bbo-1m"})
@@ -83,12 +82,17 @@ def _column_store(path: Path) -> DBNStore | None:
 
 
 def _once(events: Iterable[Event], normaliser: RecordNormaliser) -> Iterator[Event]:
-    high_water: HighWater = {}
+    """`events` (canonical order) without repeated market events. The canonical key ends
+    with the event's bytes, so a repeat comes right after its original: comparing with the
+    previous event drops what `schemas.ordering.admit` would, without encoding every event
+    again (quarantines, like every event `admit` does not order, are all kept)."""
+    previous: Event | None = None
     for event in events:
-        if admit(high_water, event):
-            yield event
-        else:
+        if event == previous and isinstance(event, MarketEvent):
             normaliser.counters["repeated_event"] += 1
+            continue
+        previous = event
+        yield event
 
 
 def _in_order(batches: Iterable[list[Event]], source: str) -> Iterator[Event]:

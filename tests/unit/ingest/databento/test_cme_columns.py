@@ -109,3 +109,16 @@ def test_a_cut_file_goes_the_record_path_and_says_where_it_stops(tmp_path: Path)
     got = both_paths([definitions, cut])
     assert isinstance(got[-1], Quarantined) and got[-1].reason == "truncated_dbn"
     assert sum(isinstance(e, CmeTrade) for e in got) == 4
+
+
+def test_a_file_given_twice_gives_its_events_once_and_its_quarantines_twice(shared_data: Path):
+    # As the ingest service would publish them: it admits a repeated event once, and keeps
+    # every quarantine (they are not ordered, so never repeats).
+    folder = shared_data / "GLBX.MDP3.options/options_exercise/databento"
+    quotes = folder / "options_bbo-1m_2026-01-09T20-55_2026-01-09T21-05.dbn.zst"
+    undefined = both_paths([folder / "futures_definition.dbn.zst", quotes, quotes])
+    assert [e.reason for e in undefined if isinstance(e, Quarantined)] == [
+        "missing_definition"
+    ] * 16
+    defined = both_paths([folder / "options_definition.dbn.zst", quotes, quotes])
+    assert sum(isinstance(e, CmeQuote) for e in defined) == 8
