@@ -18,15 +18,28 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from api.alpha_stream import AlphaStream, configured
 from api.auth import Authenticator, hide_frame_payloads
 from api.errors import EXCEPTION_HANDLERS
 from api.metrics import RequestCounter, count_requests
 from api.responses import JSON
-from api.routers import candles, health, history, metrics, playback, runs, sql, web, ws
+from api.routers import (
+    alpha_stream,
+    candles,
+    health,
+    history,
+    metrics,
+    playback,
+    runs,
+    sql,
+    web,
+    ws,
+)
 from api.services import Services
 from api.tape import Tape
 from infra.readonly_sql import SqlLimits
 from infra.settings import Settings, get_settings
+from payments.gateway import PaymentGateway
 
 # uvicorn's WebSocket implementation on the `websockets` sans-I/O core ("auto" picks the one
 # on websockets' deprecated legacy API).
@@ -51,9 +64,11 @@ def create_app(
     ws_queue_size: int = 5000,
     sql_limits: SqlLimits | None = None,
     migrate_schema: bool = False,
+    payments: PaymentGateway | None = None,
 ) -> FastAPI:
     """The API for these settings (servers are found when the app starts); with
-    `migrate_schema` it applies the ClickHouse migrations once connected."""
+    `migrate_schema` it applies the ClickHouse migrations once connected; the alpha stream
+    takes `payments` where given, else the MPP_* environment (api/alpha_stream.py)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -67,9 +82,11 @@ def create_app(
         app.state.services = services
         app.state.tape = tape
         app.state.stores = {}
+        app.state.alpha = await AlphaStream.open(settings, services, payments)
         try:
             yield
         finally:
+            await app.state.alpha.close()
             await tape.stop()
             await services.close()
 
@@ -88,4 +105,6 @@ def create_app(
     app.middleware("http")(count_requests)
     for router in ROUTERS:
         app.include_router(router)
+    if configured(payments):
+        app.include_router(alpha_stream.router)
     return app
