@@ -28,53 +28,76 @@ MINUTE = 60
 PRICE_FIELDS = ("open", "high", "low", "close")
 _PREMIUM = "toInt64(intDiv(toInt128(price) * size, 100000))"
 _IS_CALL = "substring(symbol, -9, 1) = 'C'"
+_ROLLED_OHLC = (
+    "min(open).price AS open, max(high) AS high, min(low) AS low, max(close).price AS close"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class CandleSource:
-    """Where one kind of key's candles come from: its prints (and the column naming the key
-    there), and optionally the view of 1-minute rows; the select lists of each."""
+    """Where one kind of key's candles come from: its prints (the column naming the key, the
+    columns of their canonical order, or None where no price is kept, and the sums over
+    them), and optionally the view of 1-minute rows with the same sums rolled up."""
 
     kind: str
     prints_table: str
     prints_key: str
-    prints_select: str
+    order: tuple[str, ...] | None
+    prints_sums: str
     minute_table: str | None = None
     minute_key: str = ""
-    minute_select: str = ""
-    priced: bool = True
+    minute_sums: str = ""
+
+    @property
+    def priced(self) -> bool:
+        return self.order is not None
+
+    def prints_select(self, *, with_keys: bool) -> str:
+        """OHLC and sums over prints; `with_keys` gives open and close as whole (canonical
+        key, price) tuples named `first` and `last` (ts_recv in ns), for merging."""
+        if self.order is None:
+            return self.prints_sums
+        if with_keys:
+            order = ", ".join(
+                "toUnixTimestamp64Nano(ts_recv)" if c == "ts_recv" else c for c in self.order
+            )
+            return (
+                f"min(({order}, price)) AS first, max(price) AS high, min(price) AS low, "
+                f"max(({order}, price)) AS last, {self.prints_sums}"
+            )
+        order, price_at = ", ".join(self.order), len(self.order) + 1
+        return (
+            f"min(({order}, price)).{price_at} AS open, max(price) AS high, "
+            f"min(price) AS low, max(({order}, price)).{price_at} AS close, {self.prints_sums}"
+        )
+
+    def minute_select(self) -> str:
+        if self.order is None:
+            return self.minute_sums
+        return f"{_ROLLED_OHLC}, {self.minute_sums}"
 
 
-def _ohlc(order: str) -> str:
-    """Open, high, low, close of prints whose canonical order is the tuple `order`."""
-    return (
-        f"min(({order}, price)).{order.count(',') + 2} AS open, max(price) AS high, "
-        f"min(price) AS low, max(({order}, price)).{order.count(',') + 2} AS close"
-    )
-
-
-_ROLLED_OHLC = (
-    "min(open).price AS open, max(high) AS high, min(low) AS low, max(close).price AS close"
-)
-_OPTION_ORDER = "ts_recv, publisher_id, instrument_id, sequence"
+CANONICAL_ORDER = ("ts_recv", "publisher_id", "instrument_id", "sequence")
+# The equity view orders by these (one instrument per symbol and publisher).
+EQUITY_ORDER = ("ts_recv", "publisher_id", "sequence")
 
 CONTRACT = CandleSource(
     kind="contract",
     prints_table="option_prints",
     prints_key="symbol",
-    prints_select=f"{_ohlc(_OPTION_ORDER)}, sum(toUInt64(size)) AS volume, "
-    f"toUInt64(count()) AS trades, sum({_PREMIUM}) AS premium_cents",
+    order=CANONICAL_ORDER,
+    prints_sums=f"sum(toUInt64(size)) AS volume, toUInt64(count()) AS trades, "
+    f"sum({_PREMIUM}) AS premium_cents",
     minute_table="candles_contract",
     minute_key="symbol",
-    minute_select=f"{_ROLLED_OHLC}, sum(volume) AS volume, sum(trades) AS trades, "
-    "sum(premium_cents) AS premium_cents",
+    minute_sums="sum(volume) AS volume, sum(trades) AS trades, sum(premium_cents) AS premium_cents",
 )
 UNDERLYING = CandleSource(
     kind="underlying",
-    priced=False,
     prints_table="option_prints",
     prints_key="underlying",
-    prints_select=(
+    order=None,
+    prints_sums=(
         f"sum(toUInt64(size)) AS volume, toUInt64(count()) AS trades, "
         f"sum({_PREMIUM}) AS premium_cents, "
         f"sumIf(toUInt64(size), {_IS_CALL}) AS call_volume, "
@@ -84,7 +107,7 @@ UNDERLYING = CandleSource(
     ),
     minute_table="candles_underlying",
     minute_key="underlying",
-    minute_select=(
+    minute_sums=(
         "sum(volume) AS volume, sum(trades) AS trades, sum(premium_cents) AS premium_cents, "
         "sum(call_volume) AS call_volume, sum(put_volume) AS put_volume, "
         "sum(call_premium_cents) AS call_premium_cents, "
@@ -95,19 +118,20 @@ EQUITY = CandleSource(
     kind="equity",
     prints_table="equity_prints",
     prints_key="symbol",
-    prints_select=f"{_ohlc('ts_recv, publisher_id, sequence')}, "
-    "sum(toUInt64(size)) AS volume, sumIf(toUInt64(size), off_exchange) AS off_exchange_volume, "
-    "toUInt64(count()) AS trades",
+    order=EQUITY_ORDER,
+    prints_sums="sum(toUInt64(size)) AS volume, "
+    "sumIf(toUInt64(size), off_exchange) AS off_exchange_volume, toUInt64(count()) AS trades",
     minute_table="candles_equity",
     minute_key="symbol",
-    minute_select=f"{_ROLLED_OHLC}, sum(volume) AS volume, "
-    "sum(off_exchange_volume) AS off_exchange_volume, sum(trades) AS trades",
+    minute_sums="sum(volume) AS volume, sum(off_exchange_volume) AS off_exchange_volume, "
+    "sum(trades) AS trades",
 )
 CRYPTO = CandleSource(
     kind="crypto",
     prints_table="crypto_trades",
     prints_key="symbol",
-    prints_select=f"{_ohlc(_OPTION_ORDER)}, sum(size) AS volume, toUInt64(count()) AS trades",
+    order=CANONICAL_ORDER,
+    prints_sums="sum(size) AS volume, toUInt64(count()) AS trades",
 )
 
 SOURCES: dict[str, CandleSource] = {s.kind: s for s in (CONTRACT, UNDERLYING, EQUITY, CRYPTO)}
@@ -164,7 +188,8 @@ def resolve_kind(warehouse: Warehouse, key: str, run_id: str, kind: str | None) 
 @dataclass(frozen=True, slots=True)
 class CandleRequest:
     """Which candles: the last `limit` buckets holding prints, of bucket start in
-    [since_ns, until_ns); `max_log_seq` counts only prints of stream messages up to it."""
+    [since_ns, until_ns); `max_log_seq` counts only prints of stream messages up to it;
+    `with_keys` reads the prints and keeps open and close with their canonical keys."""
 
     kind: str
     key: str
@@ -174,6 +199,7 @@ class CandleRequest:
     since_ns: int | None = None
     until_ns: int | None = None
     max_log_seq: int | None = None
+    with_keys: bool = False
 
 
 def _ceil_seconds(ns: int) -> int:
@@ -183,13 +209,18 @@ def _ceil_seconds(ns: int) -> int:
 def candle_sql(source: CandleSource, request: CandleRequest) -> tuple[str, dict[str, Any]]:
     """The query for a request, with its parameters."""
     seconds = request.timeframe.seconds
-    rolled = source.minute_table is not None and seconds >= MINUTE and request.max_log_seq is None
+    rolled = (
+        source.minute_table is not None
+        and seconds >= MINUTE
+        and request.max_log_seq is None
+        and not request.with_keys
+    )
     if rolled:
         table, key, time, select = (source.minute_table, source.minute_key, "bucket",
-                                    source.minute_select)  # fmt: skip
+                                    source.minute_select())  # fmt: skip
     else:
-        table, key, time, select = (source.prints_table, source.prints_key, "ts_recv",
-                                    source.prints_select)  # fmt: skip
+        table, key, time = source.prints_table, source.prints_key, "ts_recv"
+        select = source.prints_select(with_keys=request.with_keys)
     start = f"intDiv(toUnixTimestamp({time}), {{seconds:UInt32}}) * {{seconds:UInt32}}"
     clauses = ["run_id = {run_id:String}", f"{key} = {{key:String}}"]
     params: dict[str, Any] = {
@@ -217,6 +248,11 @@ def candle_sql(source: CandleSource, request: CandleRequest) -> tuple[str, dict[
     return sql, params
 
 
+def _integers(value: Any) -> Any:
+    """An aggregate as plain ints (a (canonical key, price) tuple as a tuple of them)."""
+    return tuple(int(v) for v in value) if isinstance(value, tuple) else int(value)
+
+
 def fetch_candles(warehouse: Warehouse, request: CandleRequest) -> list[dict[str, Any]]:
     """The candles a request names, oldest first: `start_ns`, OHLC (None for an
     underlying), volume, trades and the kind's own sums."""
@@ -230,6 +266,6 @@ def fetch_candles(warehouse: Warehouse, request: CandleRequest) -> list[dict[str
         candle: dict[str, Any] = {"start_ns": int(found.pop("start_s")) * 1_000_000_000}
         if not source.priced:
             candle.update(dict.fromkeys(PRICE_FIELDS))
-        candle.update({name: int(value) for name, value in found.items()})
+        candle.update({name: _integers(value) for name, value in found.items()})
         candles.append(candle)
     return candles

@@ -18,28 +18,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from api.alpha_stream import AlphaStream, configured
 from api.auth import Authenticator, hide_frame_payloads
+from api.candle_feed import CandleFeed
 from api.errors import EXCEPTION_HANDLERS
 from api.metrics import RequestCounter, count_requests
 from api.responses import JSON
-from api.routers import (
-    alpha_stream,
-    candles,
-    health,
-    history,
-    metrics,
-    playback,
-    runs,
-    sql,
-    web,
-    ws,
-)
+from api.routers import candles, health, history, metrics, playback, runs, sql, web, ws
 from api.services import Services
 from api.tape import Tape
 from infra.readonly_sql import SqlLimits
 from infra.settings import Settings, get_settings
-from payments.gateway import PaymentGateway
 
 # uvicorn's WebSocket implementation on the `websockets` sans-I/O core ("auto" picks the one
 # on websockets' deprecated legacy API).
@@ -64,11 +52,10 @@ def create_app(
     ws_queue_size: int = 5000,
     sql_limits: SqlLimits | None = None,
     migrate_schema: bool = False,
-    payments: PaymentGateway | None = None,
+    candle_seed_wait_s: float = 10.0,
 ) -> FastAPI:
     """The API for these settings (servers are found when the app starts); with
-    `migrate_schema` it applies the ClickHouse migrations once connected; the alpha stream
-    takes `payments` where given, else the MPP_* environment (api/alpha_stream.py)."""
+    `migrate_schema` it applies the ClickHouse migrations once connected."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -77,16 +64,17 @@ def create_app(
         await services.open()
         tape = Tape(services, queue_size=ws_queue_size)
         tape.start()
+        candle_feed = CandleFeed(services, seed_wait_s=candle_seed_wait_s)
         with contextlib.suppress(TimeoutError):  # serve anyway; /health tells the story
             await asyncio.wait_for(tape.ready.wait(), 5.0)
         app.state.services = services
         app.state.tape = tape
+        app.state.candle_feed = candle_feed
         app.state.stores = {}
-        app.state.alpha = await AlphaStream.open(settings, services, payments)
         try:
             yield
         finally:
-            await app.state.alpha.close()
+            await candle_feed.stop()
             await tape.stop()
             await services.close()
 
@@ -105,6 +93,4 @@ def create_app(
     app.middleware("http")(count_requests)
     for router in ROUTERS:
         app.include_router(router)
-    if configured(payments):
-        app.include_router(alpha_stream.router)
     return app

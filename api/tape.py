@@ -8,6 +8,11 @@ client -> server
       Replaces the client's filter. `symbols` empty or missing = every symbol. Without
       `since_seq` only messages stored after the subscription arrive; with it, the stream
       is first replayed from that sequence, then the live messages follow, in order.
+  {"action": "subscribe", "channels": ["candles"], "symbols": ["AAPL  240119C00190000"],
+   "tf": "1m", "kind": "contract"}
+      Live candles of those keys (api/candle_feed.py): `tf` and `kind` as /v1/candles reads
+      them (tf 1m unless given; kind optional for a key with stored prints or an OCC symbol).
+      Listing other channels too applies `symbols` to them as well.
   {"action": "unsubscribe", "channels": ["hits"]}   (no channels = all of them)
   {"action": "ping"}
   {"action": "auth", "key": "<API key>"}   the first message, when the handshake carried no
@@ -18,6 +23,10 @@ client -> server
 server -> client
   {"channel": "packets", "source": "live", "seq": <DERIVED stream sequence>, "data": {...}}
       one per matching event; events of one message share its seq.
+  {"channel": "candles", "source": "live", "seq": <RAW stream sequence>, "data": {"key",
+   "kind", "tf", "start_ns", "open", "high", "low", "close", "volume", "trades", ...}}
+      the updated candle of a bucket (the same fields as /v1/candles), sent when a print
+      changes it; `control` events `candles_incomplete` say a candle may miss stored prints.
   {"channel": "control", "event": "subscribed" | "unsubscribed" | "pong" | "error" |
    "dropped", ...}
       `subscribed` carries the stream position it starts after (`seq`); `dropped` tells a

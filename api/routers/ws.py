@@ -10,6 +10,8 @@ from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 from starlette import status
 
 from api.auth import Authenticator, presented_key
+from api.candle_feed import CHANNEL as CANDLES
+from api.candle_feed import CandleFeed
 from api.dependencies import TapeDep, get_auth
 from api.responses import JSON
 from api.tape import CHANNEL_NAMES, Client, Tape, control
@@ -42,6 +44,7 @@ async def live_tape(websocket: WebSocket, tape: TapeDep) -> None:
         if record is None:
             return
     client = Client(tape.queue_size)
+    candles: CandleFeed = websocket.app.state.candle_feed
     sender = asyncio.create_task(_send(websocket, client))
     replay: asyncio.Task[None] | None = None
     try:
@@ -52,11 +55,12 @@ async def live_tape(websocket: WebSocket, tape: TapeDep) -> None:
             if not await asyncio.to_thread(auth.still_valid, record):
                 await _close(websocket, "the API key was revoked")
                 break
-            replay = await _command(tape, client, text, replay)
+            replay = await _command(tape, candles, client, text, replay)
     except WebSocketDisconnect:
         pass
     finally:
         tape.remove(client)
+        candles.remove(client)
         tasks = [sender, *([replay] if replay else [])]
         for task in tasks:
             task.cancel()
@@ -122,13 +126,19 @@ class _Command(msgspec.Struct, forbid_unknown_fields=True):
     channels: list[str] | None = None
     symbols: list[str] | None = None
     since_seq: int | None = None
+    tf: str | None = None  # the candles channel's timeframe
+    kind: str | None = None  # what the candles channel's symbols name
 
 
 _command_decoder = msgspec.json.Decoder(_Command)
 
 
 async def _command(
-    tape: Tape, client: Client, text: str, replay: asyncio.Task[None] | None
+    tape: Tape,
+    candles: CandleFeed,
+    client: Client,
+    text: str,
+    replay: asyncio.Task[None] | None,
 ) -> asyncio.Task[None] | None:
     """Apply one client command before the next is read; returns the running replay, if any
     (a replay is the only part that runs on while later commands are applied)."""
@@ -141,12 +151,12 @@ async def _command(
             )
         )
         return replay
-    unknown = sorted(set(command.channels or []) - set(CHANNEL_NAMES))
+    unknown = sorted(set(command.channels or []) - {*CHANNEL_NAMES, CANDLES})
     if unknown:
         client.say(
             control(
                 "error",
-                detail=f"unknown channels {unknown}; expected some of {list(CHANNEL_NAMES)}",
+                detail=f"unknown channels {unknown}; expected some of {[*CHANNEL_NAMES, CANDLES]}",
             )
         )
         return replay
@@ -156,10 +166,20 @@ async def _command(
             await asyncio.gather(replay, return_exceptions=True)
             tape.release(client)
         channels = set(command.channels or CHANNEL_NAMES)
+        if CANDLES in channels:
+            channels.discard(CANDLES)
+            await candles.subscribe_command(client, command.symbols or [], command.tf, command.kind)
+            if not channels:
+                tape.unsubscribe(client, None)
+                return None
+        else:
+            candles.remove(client)
         symbols = frozenset(s.strip().upper() for s in command.symbols or [] if s.strip())
         return await _subscribe(tape, client, channels, symbols, command.since_seq)
     if command.action == "unsubscribe":
         leaving = set(command.channels) if command.channels else None
+        if leaving is None or CANDLES in leaving:
+            candles.remove(client)
         tape.unsubscribe(client, leaving)
         client.say(control("unsubscribed", channels=sorted(client.channels)))
         return replay
