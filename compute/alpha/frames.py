@@ -86,7 +86,10 @@ def _health(
     reasons: list[str] = []
     front = expiries[0]
     if front.forward is None and front.underlying_mid is None:
-        reasons.append(f"no_forward: no future quote and no call-put pair for {front.expiration}")
+        reasons.append(
+            f"no_forward: no future quote and no call-put pair for the front expiry "
+            f"({front.underlying_symbol} options expiring {front.expiration})"
+        )
     elif front.fresh_strikes < config.min_fresh_strikes:
         reasons.append(
             f"thin: {front.fresh_strikes} fresh two-sided strikes < {config.min_fresh_strikes}"

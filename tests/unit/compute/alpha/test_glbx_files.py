@@ -177,5 +177,8 @@ def test_mbp1_puts_without_a_future_quote_have_no_forward(shared_data: Path) -> 
     for frame in frames:
         assert frame.cme_fwd_mid is None and frame.front_symbol == ""
         assert frame.health == "stale_chain"
-        assert frame.health_reason.startswith("no_forward: no future quote and no call-put pair")
+        assert frame.health_reason.startswith(
+            "no_forward: no future quote and no call-put pair for the front expiry "
+            "(ESM4 options expiring 1718976600000000000)"
+        )
     assert option_vols(state, "ES", state.clock + MS) == []
