@@ -48,6 +48,7 @@ from compute.flow.layout import (
     K_EQUITY_QUOTE,
     K_GAP,
     K_HEARTBEAT,
+    K_NOT_RAW,
     K_OPEN_INTEREST,
     K_OPTION_PRINT,
     K_OPTION_QUOTE,
@@ -70,6 +71,7 @@ from schemas.events import (
     Quarantined,
 )
 from schemas.occ import parse_occ
+from schemas.ordering import _RANKS
 from schemas.raw_arrow import events_of
 
 _OPTION_ROWS = (OptionPrint, OptionQuote, OpenInterest)
@@ -179,11 +181,12 @@ class ArrowBatch(Sequence[Event]):
 
     def __init__(self, state: ColumnarState, tables: Mapping[type[Event], pa.Table]) -> None:
         self._items = [(t, table) for t, table in tables.items() if table.num_rows]
+        for event_type, _ in self._items:
+            if event_type not in _RANKS:
+                raise TypeError(f"{event_type.__name__} is not a raw event")
         self._which, self._rows = canonical_order(self._items)
         parts: list[_Part] = []
         for index, (event_type, table) in enumerate(self._items):
-            if event_type not in _KINDS:
-                raise TypeError(f"{event_type.__name__} is not a raw event")
             position = np.empty(table.num_rows, np.int64)
             taken = self._which == index
             position[self._rows[taken]] = np.flatnonzero(taken)
@@ -214,7 +217,9 @@ class ArrowBatch(Sequence[Event]):
 def _common_columns(part: _Part) -> None:
     t, out = part.table, part.out
     out[:, I_TS_RECV] = _ints(t, "ts_recv")
-    out[:, I_KIND] = _KINDS[part.event_type]
+    # Other systems' raw events (CME, order books) are not the flow engine's: K_NOT_RAW, as
+    # `columns_from_events` makes them.
+    out[:, I_KIND] = _KINDS.get(part.event_type, K_NOT_RAW)
     if part.event_type not in _MARKET_ROWS:
         return
     publishers = _ints(t, "publisher_id")
