@@ -205,7 +205,13 @@ def run_crypto(
             run_market_data(
                 providers,
                 stack.url("nats"),
-                MarketDataConfig(run_id=settings.run_id, md_subjects=md_subjects),
+                MarketDataConfig(
+                    run_id=settings.run_id,
+                    md_subjects=md_subjects,
+                    id_bridge_mode=settings.id_bridge_mode,
+                    id_overrides=settings.id_overrides,
+                    id_overrides_poll_s=settings.id_overrides_poll_s,
+                ),  # fmt: skip
                 http_port,
             )
         )

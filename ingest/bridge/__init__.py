@@ -6,7 +6,8 @@ instruments (symbols): every event the ingest service publishes passes through i
     event = lane.translate(event)       # the event, renamed by an override, or Quarantined
 
 - mappings.py: each id space and the source's own mapping (OCC contracts of Alpaca and
-  IBKR, recorded symbols), and which one a source has; databento_ids.py: Databento ids
+  IBKR, Alpaca stock tickers, crypto venue symbols, recorded symbols), and which one a
+  source has; databento_ids.py: Databento ids
   per day (imported only for a Databento or synthetic source);
 - overrides.py: the operators' overrides file (TOML or JSON);
 - lane.py: the per-event path of one source and its counters;
@@ -15,7 +16,13 @@ instruments (symbols): every event the ingest service publishes passes through i
 
 from ingest.bridge.bridge import DEFAULT_POLL_S, IdBridge
 from ingest.bridge.lane import ID_MISMATCH, MODES, UNMAPPED_ID, BridgeLane, Mode
-from ingest.bridge.mappings import ContractSetMapping, SourceMapping, SymbolMapping, mapping_for
+from ingest.bridge.mappings import (
+    ContractSetMapping,
+    SourceMapping,
+    SymbolMapping,
+    VenueSymbolMapping,
+    mapping_for,
+)
 from ingest.bridge.overrides import OverridesError, parse_overrides
 
 __all__ = [
@@ -23,6 +30,7 @@ __all__ = [
     "ID_MISMATCH",
     "MODES",
     "UNMAPPED_ID",
+    "VenueSymbolMapping",
     "BridgeLane",
     "ContractSetMapping",
     "IdBridge",

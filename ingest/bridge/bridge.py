@@ -29,7 +29,8 @@ class IdBridge:
 
     `mode` is `default` (overrides win), `strict` (an override conflicting with the source's
     own mapping is refused) or `shadow` (what would be quarantined passes, counted and
-    logged). `overrides_path` is read now (a missing or malformed file refuses to start) and
+    logged). `overrides_path` is read now (a missing or malformed file refuses to start, and
+    so does, in strict mode, an override a source's lane already finds conflicting) and
     again by `poll()` whenever its stat() signature changes; a reload that fails keeps the
     overrides in force and says why in one line (`last_error`).
     """
@@ -55,12 +56,16 @@ class IdBridge:
             self._digest = digest(text)
 
     def lane(self, source: str, mapping: SourceMapping) -> BridgeLane:
-        """The lane of `source`, with the overrides listed for it."""
+        """The lane of `source`, with the overrides listed for it; OverridesError when one
+        cannot be read or (strict mode) conflicts with what the source maps already."""
         lane = BridgeLane(source, mapping, self.mode, self._problem)
         try:
-            lane.use_overrides(lane.parse_overrides(self.table.get(source, {})))
+            overrides = lane.parse_overrides(self.table.get(source, {}))
         except ValueError as exc:
             raise OverridesError(f"{self.overrides_path}: {exc}") from None
+        if self.mode == "strict":
+            self._refuse_conflicts(lane.conflicts(overrides))
+        lane.use_overrides(overrides)
         self.lanes[source] = lane
         return lane
 
@@ -126,14 +131,18 @@ class IdBridge:
                 conflicts += lane.conflicts(parsed[source])
         if conflicts:
             self.refused_reloads += 1
+            self._refuse_conflicts(conflicts)
+        for source, overrides in parsed.items():
+            self.lanes[source].use_overrides(overrides)
+        self.table = table
+
+    def _refuse_conflicts(self, conflicts: list[str]) -> None:
+        if conflicts:
             more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
             raise OverridesError(
                 f"{self.overrides_path}: strict mode refuses {conflicts[0]}{more}",
                 code="id_override_conflict",
             )
-        for source, overrides in parsed.items():
-            self.lanes[source].use_overrides(overrides)
-        self.table = table
 
     def _stat(self) -> Signature | None:
         assert self.overrides_path is not None  # noqa: S101  (callers check)

@@ -7,6 +7,9 @@ knows of it:
   written `1234@2026-01-05`; the source's mapping is its symbology (`databento_ids.py`).
 - `occ` (Alpaca and IBKR options): the contract's padded OCC symbol; the source's mapping
   is the set of contracts it subscribed (Alpaca's selection, IBKR's configured contracts).
+- `ticker` (Alpaca stocks): the ticker; the source's mapping is its configured tickers.
+- `venue` (Binance, Bybit): the venue and its own symbol, written `binance-spot:BTCUSDT`;
+  the source's mapping is its symbology table (`BTC-USDT`, `BTC-USDT-PERP`).
 - `symbol` (in-memory recordings and sources that declare nothing else): the symbol the
   event was recorded with; only an empty symbol is unmapped.
 A source may declare its own (`ingest.source.IdMappedSource`).
@@ -44,11 +47,10 @@ class SourceMapping(Protocol):
 
 
 class ContractSetMapping:
-    """An OCC symbol is mapped when it is among the contracts the source subscribed."""
+    """A symbol (OCC, ticker) is mapped when it is among those the source subscribed."""
 
-    id_space = "occ"
-
-    def __init__(self, contracts: Callable[[], Iterable[str]]) -> None:
+    def __init__(self, contracts: Callable[[], Iterable[str]], id_space: str = "occ") -> None:
+        self.id_space = id_space
         self.key: Callable[[MarketEvent], Hashable] = attrgetter("symbol")
         self._contracts = contracts  # read again on each miss: a source selects on connect
 
@@ -60,6 +62,31 @@ class ContractSetMapping:
 
     def resolve(self, key: Hashable, event: Any | None) -> str | None:
         return key if isinstance(key, str) and key in set(self._contracts()) else None
+
+
+class VenueSymbolMapping:
+    """(venue, venue symbol) -> the canonical symbol the source's symbology table lists."""
+
+    id_space = "venue"
+
+    def __init__(self, table: Any) -> None:
+        self.key: Callable[[MarketEvent], Hashable] = attrgetter("venue", "venue_symbol")
+        self.table = table  # ingest.marketdata.symbology.SymbolTable
+
+    def parse_id(self, text: str) -> tuple[str, str]:
+        venue, _, venue_symbol = text.partition(":")
+        if not venue or not venue_symbol:
+            raise ValueError(f"expected venue:SYMBOL like 'binance-spot:BTCUSDT', got {text!r}")
+        return venue, venue_symbol
+
+    def describe(self, key: Hashable) -> str:
+        assert isinstance(key, tuple)  # noqa: S101  (keys come from key() or parse_id())
+        return ":".join(key)
+
+    def resolve(self, key: Hashable, event: Any | None) -> str | None:
+        assert isinstance(key, tuple)  # noqa: S101
+        found = self.table.lookup(*key)
+        return None if found is None else str(found.symbol)
 
 
 class SymbolMapping:
@@ -100,6 +127,12 @@ def mapping_for(source: object) -> SourceMapping:
         from ingest.bridge.databento_ids import DatabentoDayMapping
 
         return DatabentoDayMapping(normaliser.symbology)
+    stocks = _loaded_class("ingest.alpaca.stocks", "AlpacaStockSource")
+    if stocks is not None and isinstance(source, stocks):
+        return ContractSetMapping(lambda: source.config.symbols, id_space="ticker")
+    provider = _loaded_class("ingest.marketdata.provider", "WebSocketProvider")
+    if provider is not None and isinstance(source, provider):
+        return VenueSymbolMapping(source.table)
     alpaca = _loaded_class("ingest.alpaca.adapter", "AlpacaOptionSource")
     if alpaca is not None and isinstance(source, alpaca):
         return ContractSetMapping(lambda: (contract.symbol for contract in source.contracts))

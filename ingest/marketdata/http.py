@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from infra.health import health_handler
+from ingest.bridge.exposition import bridge_families
 from ingest.marketdata.service import MarketDataService
 
 
@@ -12,7 +13,9 @@ def build_app(service: MarketDataService) -> web.Application:
     """The routes, reading `service` live."""
 
     async def metrics(_: web.Request) -> web.Response:
-        text = service.metrics.prometheus(service.queue.stats())
+        bridge_lines: list[str] = []
+        bridge_families(bridge_lines, service.bridge)
+        text = service.metrics.prometheus(service.queue.stats()) + "\n".join(bridge_lines) + "\n"
         return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
     async def latest(request: web.Request) -> web.Response:

@@ -6,6 +6,10 @@ queue and publishes one acknowledged message per event type and provider
 (`flow.raw.<type>.<provider>`); a failed publish is kept and sent again, unchanged, with
 exponential backoff, while the queue absorbs what arrives meanwhile under its policy.
 
+Every event passes the ID bridge (`ingest.bridge`) in the lane of the provider that sent it
+(each provider's symbology table is its mapping; a failover pair is two providers) before
+the queue; the overrides file is polled every `id_overrides_poll_s`.
+
 `stop()` (SIGINT/SIGTERM) shuts down in order: the providers' WebSockets close, what the
 queue holds is published, the NATS connection is flushed. Nothing the queue accepted is
 lost; what its policy dropped is on the log as gap events.
@@ -18,12 +22,16 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from infra.bus import Bus, chunk_events
 from infra.health import HealthStatus, HealthTracker
+from ingest.bridge import DEFAULT_POLL_S, IdBridge, SymbolMapping, mapping_for
 from ingest.marketdata.backpressure import BackpressureQueue
+from ingest.marketdata.failover import FailoverSource
 from ingest.marketdata.metrics import MarketDataMetrics
 from ingest.source import Source
 from schemas.codec import to_json
@@ -42,6 +50,17 @@ class MarketDataConfig:
     backoff_initial_s: float = 0.1
     backoff_max_s: float = 5.0
     md_subjects: bool = False  # also publish JSON to md.events.{type}.{symbol} (core NATS)
+    id_bridge_mode: str = "default"  # or "strict", "shadow" (ingest.bridge.IdBridge)
+    id_overrides: Path | None = None  # the operators' id overrides file (TOML or JSON)
+    id_overrides_poll_s: float = DEFAULT_POLL_S
+
+
+def providers_of(sources: list[Source]) -> list[Source]:
+    """Each provider behind `sources` (a failover pair is two)."""
+    found: list[Source] = []
+    for source in sources:
+        found += [source.primary, source.backup] if isinstance(source, FailoverSource) else [source]
+    return found
 
 
 class MarketDataService:
@@ -54,6 +73,12 @@ class MarketDataService:
         self.queue = BackpressureQueue(config.queue_capacity)
         self.metrics = MarketDataMetrics()
         self.tracker = HealthTracker()
+        self.bridge = IdBridge(config.id_bridge_mode, config.id_overrides)
+        self._lanes: dict[str, Callable[[Event], Event]] = {
+            provider.name: self.bridge.lane(provider.name, mapping_for(provider)).translate
+            for provider in providers_of(sources)
+        }
+        self._bridge_problems = 0
         self.phase = "starting"
         self._stopping = asyncio.Event()
         self._outbox: list[tuple[str, bytes, int]] = []
@@ -75,6 +100,9 @@ class MarketDataService:
     def health_report(self) -> dict[str, Any]:
         """The health contract (infra.health), with how long each provider has sent no market
         data."""
+        for _ in range(self.bridge.problems - self._bridge_problems):
+            self.tracker.error(self.bridge.last_error or "id bridge")
+        self._bridge_problems = self.bridge.problems
         now = time.monotonic()
         return self.tracker.report(
             self.health,
@@ -85,6 +113,7 @@ class MarketDataService:
                 name: {"silent_s": round(now - seen, 3)}
                 for name, seen in sorted(self.metrics.last_data.items())
             },
+            idBridge=self.bridge.report(),
         )
 
     def bus_stats(self) -> dict[str, Any]:
@@ -102,9 +131,11 @@ class MarketDataService:
         pumps = [asyncio.create_task(self._pump(s), name=f"md-{s.name}") for s in self.sources]
         self.phase = "running"
         publisher = asyncio.create_task(self._publish_until_stopped())
+        watcher = asyncio.create_task(self.bridge.watch(self.config.id_overrides_poll_s))
         try:
             await self._stopping.wait()
         finally:
+            watcher.cancel()
             self.phase = "closing providers"
             for source in self.sources:
                 await source.close()
@@ -121,11 +152,21 @@ class MarketDataService:
 
     async def _pump(self, source: Source) -> None:
         try:
-            async for event in source.events():
+            async for received in source.events():
+                event = self._translate(received)
                 self.metrics.saw(event)
                 self.queue.put(event)
         except Exception:  # a provider that breaks is logged; the others go on
             log.exception("provider %s failed", source.name)
+
+    def _translate(self, event: Event) -> Event:
+        """The event through its provider's lane (a lane of recorded symbols for a provider
+        that was not listed at start)."""
+        name = str(getattr(event, "source", ""))
+        lane = self._lanes.get(name)
+        if lane is None:
+            lane = self._lanes[name] = self.bridge.lane(name, SymbolMapping()).translate
+        return lane(event)
 
     async def _publish_until_stopped(self) -> None:
         """Publish batches until stopped and the queue is empty."""

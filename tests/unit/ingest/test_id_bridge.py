@@ -6,15 +6,40 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from pathlib import Path
 
 import msgspec
 import pytest
 
-from ingest.bridge import ContractSetMapping, IdBridge, SymbolMapping, mapping_for
+from ingest.alpaca import (
+    AlpacaOptionsConfig,
+    AlpacaOptionSource,
+    AlpacaStocksConfig,
+    AlpacaStockSource,
+    ContractRef,
+)
+from ingest.binance.adapter import BinanceSource
+from ingest.binance.config import BinanceConfig
+from ingest.bridge import (
+    ContractSetMapping,
+    IdBridge,
+    OverridesError,
+    SymbolMapping,
+    VenueSymbolMapping,
+    mapping_for,
+)
 from ingest.bridge.databento_ids import DatabentoDayMapping
+from ingest.databento.adapter import DatabentoFileSource
+from ingest.databento.config import DatabentoFileConfig
 from ingest.databento.symbology import ContractInfo, Symbology
+from ingest.ibkr import IbkrOptionsConfig, IbkrOptionSource
+from ingest.marketdata.symbology import default_table
+from ingest.memory import IterableSource
+from ingest.synthetic.source import SyntheticSource
+from schemas.crypto import CryptoTrade
 from schemas.errors import ConfigError
 from schemas.events import Heartbeat, OptionPrint, Quarantined
+from tests.kit.crypto import crypto_trade
 from tests.kit.events import option_print, option_quote
 
 DAY = 86_400 * 10**9
@@ -187,13 +212,6 @@ def test_recorded_events_are_named_by_their_own_symbol_and_empty_is_unmapped() -
 
 
 def test_each_kind_of_source_has_its_own_mapping() -> None:
-    from ingest.alpaca import AlpacaOptionsConfig, AlpacaOptionSource, ContractRef
-    from ingest.databento.adapter import DatabentoFileSource
-    from ingest.databento.config import DatabentoFileConfig
-    from ingest.ibkr import IbkrOptionsConfig, IbkrOptionSource
-    from ingest.memory import IterableSource
-    from ingest.synthetic.source import SyntheticSource
-
     synthetic = SyntheticSource()
     assert isinstance(mapping_for(synthetic), DatabentoDayMapping)
     assert mapping_for(synthetic).symbology is synthetic.normaliser.symbology  # type: ignore[attr-defined]
@@ -210,6 +228,13 @@ def test_each_kind_of_source_has_its_own_mapping() -> None:
     assert ibkr_mapping.id_space == "occ"
     assert (ibkr_mapping.resolve(PUT, None), ibkr_mapping.resolve(CALL, None)) == (PUT, None)
 
+    binance = mapping_for(BinanceSource(BinanceConfig(symbols=["BTCUSDT"])))
+    assert isinstance(binance, VenueSymbolMapping)
+    assert binance.resolve(("binance-spot", "BTCUSDT"), None) == "BTC-USDT"
+    stocks = mapping_for(AlpacaStockSource(AlpacaStocksConfig(symbols=["AAPL"], api_key="k")))
+    assert stocks.id_space == "ticker"
+    assert (stocks.resolve("AAPL", None), stocks.resolve("MSFT", None)) == ("AAPL", None)
+
 
 def test_a_source_may_declare_its_own_mapping() -> None:
     declared = ContractSetMapping(lambda: [OTHER])
@@ -221,3 +246,44 @@ def test_a_source_may_declare_its_own_mapping() -> None:
             return declared
 
     assert mapping_for(Declaring()) is declared
+
+
+# ------------------------------------------------------------------ crypto venue symbols
+
+
+def test_a_venue_symbol_the_table_does_not_list_is_quarantined_and_listed_ones_pass() -> None:
+    lane = IdBridge().lane("binance", VenueSymbolMapping(default_table()))
+    listed = crypto_trade()
+    assert lane.translate(listed) is lane.translate(listed) is listed
+    unlisted = crypto_trade(venue_symbol="DOGEUSDT", symbol="DOGE-USDT")
+    out = lane.translate(unlisted)
+    assert isinstance(out, Quarantined) and out.reason == "unmapped_id"
+    assert "binance venue id binance-spot:DOGEUSDT" in out.detail
+    perp = crypto_trade(venue="binance-usdm", symbol="BTC-USDT")  # the table says -PERP
+    mismatched = lane.translate(perp)
+    assert isinstance(mismatched, Quarantined) and mismatched.reason == "id_mismatch"
+
+
+def test_venue_ids_are_written_venue_colon_symbol() -> None:
+    mapping = VenueSymbolMapping(default_table())
+    key = mapping.parse_id("bybit-linear:ETHUSDT")
+    assert key == ("bybit-linear", "ETHUSDT") and mapping.describe(key) == "bybit-linear:ETHUSDT"
+    assert mapping.resolve(key, None) == "ETH-USDT-PERP"
+    with pytest.raises(ValueError, match="venue:SYMBOL"):
+        mapping.parse_id("BTCUSDT")
+
+
+def test_strict_mode_refuses_to_start_on_an_override_the_source_already_contradicts(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "id-overrides.toml"
+    path.write_text(
+        '[[override]]\nsource = "binance"\nid = "binance-spot:BTCUSDT"\nsymbol = "XBT-USDT"\n'
+    )
+    table = default_table()
+    with pytest.raises(OverridesError, match="strict mode refuses binance id") as refused:
+        IdBridge("strict", path).lane("binance", VenueSymbolMapping(table))
+    assert refused.value.code == "id_override_conflict" and "'BTC-USDT'" in str(refused.value)
+    lane = IdBridge("default", path).lane("binance", VenueSymbolMapping(table))
+    renamed = lane.translate(crypto_trade())
+    assert isinstance(renamed, CryptoTrade) and renamed.symbol == "XBT-USDT"
