@@ -21,6 +21,7 @@ import cli.score
 import cli.sink
 import cli.sql
 import cli.stack
+import cli.subscribe
 import cli.synth
 from schemas.errors import FlowtapeError
 
@@ -30,7 +31,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 COMMAND_MODULES = (
     cli.stack, cli.sql, cli.synth, cli.ingest, cli.compute, cli.sink, cli.replay, cli.score,
     cli.api, cli.keys, cli.daemon, cli.record, cli.book, cli.features, cli.deliver,
-    cli.monitor,
+    cli.monitor, cli.subscribe,
 )  # fmt: skip
 for module in COMMAND_MODULES:
     module.register(app)

@@ -6,12 +6,15 @@ keys funded with gas money from the tester's own account and minted tokens.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import EthereumTesterProvider, Web3
 from web3.contract import Contract
+from web3.types import RPCEndpoint, RPCResponse
 
 from payments.config import Network
 from payments.escrow import ESCROW_CONTRACT, STABLE_COIN_CONTRACT, Escrow, artefact
@@ -20,16 +23,29 @@ from payments.transactions import send
 GAS_MONEY_WEI = 10**18
 
 
+class SerialProvider(EthereumTesterProvider):
+    """The tester provider one request at a time: py-evm is not thread-safe, and the API
+    server's calls (in worker threads) meet the test's own on one chain."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.RLock()
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        with self.lock:
+            return super().make_request(method, params)
+
+
 @dataclass
 class LocalChain:
     w3: Web3
-    provider: EthereumTesterProvider
+    provider: SerialProvider
     escrow_contract: Contract
     token: Contract
 
     @classmethod
     def start(cls) -> LocalChain:
-        provider = EthereumTesterProvider()
+        provider = SerialProvider()
         w3 = Web3(provider)
         deployer = w3.eth.accounts[0]
         deployed = []
@@ -72,5 +88,6 @@ class LocalChain:
     def travel(self, seconds: int) -> None:
         """Move the chain's clock forward and mine a block there."""
         tester = self.provider.ethereum_tester
-        tester.time_travel(self.now_s() + seconds)
-        tester.mine_blocks(1)
+        with self.provider.lock:
+            tester.time_travel(self.now_s() + seconds)
+            tester.mine_blocks(1)

@@ -18,11 +18,6 @@ DEPOSIT = 60_000  # sixty payments of 0.001 at 6 decimals
 FUNDS = 100_000
 
 
-@pytest.fixture(scope="module")
-def chain() -> LocalChain:
-    return LocalChain.start()
-
-
 def _open(chain: LocalChain) -> tuple[PayerChannel, LocalAccount, LocalAccount]:
     payer, payee = chain.account(FUNDS), chain.account()
     channel = open_channel(

@@ -21,16 +21,6 @@ from tests.integration.payments.chain import LocalChain
 from tests.integration.payments.session import DEPOSIT, FUNDS, PRICE, Clock, Payer, gateway
 
 
-@pytest.fixture(scope="module")
-def chain() -> LocalChain:
-    return LocalChain.start()
-
-
-@pytest.fixture(scope="module")
-def payee(chain: LocalChain) -> LocalAccount:
-    return chain.account()
-
-
 @pytest_asyncio.fixture
 async def clock() -> Clock:
     return Clock()
