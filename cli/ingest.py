@@ -16,6 +16,7 @@ from infra.bus import Bus
 from infra.health import health_served
 from infra.settings import Settings, get_settings
 from infra.stack import Stack
+from ingest.bridge import IdBridge
 from ingest.exposition import CONTENT_TYPE, ingest_metrics_text
 from ingest.health import IngestHealth
 from ingest.marketdata.providers import CRYPTO_SOURCES
@@ -263,6 +264,7 @@ def register(app: typer.Typer) -> None:
         logging.basicConfig(level=logging.INFO)
         settings = get_settings()
         settings.check_secrets()
+        IdBridge(settings.id_bridge_mode, settings.id_overrides)  # bad ones fail before servers
         if source in CRYPTO_SOURCES or source == ALPACA_STOCKS:
             run_crypto(source, symbols or [], ws_url, http_port, md_subjects, settings)
             return
