@@ -1,18 +1,20 @@
 """OHLCV candles of one key from ClickHouse: an option contract, an underlying's option
-activity, an equity, a crypto symbol.
+activity, an equity, a crypto symbol, a CME Globex instrument.
 
 Buckets are epoch-aligned by receive time (`ts_recv`), as the candle views bucket them. Open
 and close are the first and last print in canonical order (ts_recv, publisher, instrument,
 sequence; equities' views leave the instrument out, one per symbol and publisher). Frames of
-a minute and longer roll up the views' 1-minute rows; 1 s candles, crypto candles (no view)
-and candles bounded by `max_log_seq` (the live channel's seed) aggregate the prints. Only
+a minute and longer roll up the views' 1-minute rows; 1 s candles, crypto and CME candles
+(no view) and candles bounded by `max_log_seq` (the live channel's seed) aggregate the
+prints. Only
 buckets holding prints are returned. Every value reaches ClickHouse as a bound parameter.
 
 What a candle holds by kind: `contract` OHLC, volume (contracts), trades, premium_cents;
 `underlying` no OHLC (a price across strikes means nothing; the underlying's own price is its
 `equity` candle) but volume, trades and premium split by calls and puts; `equity` OHLC,
 volume (shares), off_exchange_volume, trades; `crypto` OHLC, volume (at 1e-8 units, every
-venue of the symbol together), trades.
+venue of the symbol together), trades; `future` OHLC, volume (contracts), trades of a CME
+instrument by its symbol (`ESZ4`; an option on a future by its own symbol too).
 """
 
 from __future__ import annotations
@@ -134,11 +136,21 @@ CRYPTO = CandleSource(
     prints_sums="sum(size) AS volume, toUInt64(count()) AS trades",
 )
 
-SOURCES: dict[str, CandleSource] = {s.kind: s for s in (CONTRACT, UNDERLYING, EQUITY, CRYPTO)}
+FUTURE = CandleSource(
+    kind="future",
+    prints_table="cme_trades",
+    prints_key="symbol",
+    order=CANONICAL_ORDER,
+    prints_sums="sum(toUInt64(size)) AS volume, toUInt64(count()) AS trades",
+)
+
+SOURCES: dict[str, CandleSource] = {
+    s.kind: s for s in (CONTRACT, UNDERLYING, EQUITY, CRYPTO, FUTURE)
+}
 KINDS: tuple[str, ...] = tuple(SOURCES)
 # A key that is not an OCC symbol is looked up in this order: a ticker with equity prints is
 # read as its price; one with option prints only as its options' activity.
-LOOKUP_ORDER: tuple[str, ...] = ("equity", "underlying", "crypto")
+LOOKUP_ORDER: tuple[str, ...] = ("equity", "underlying", "crypto", "future")
 
 
 def normalise_key(key: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from analytics.candles import CandleSource
+from schemas.cme import CmeTrade
 from schemas.crypto import CryptoTrade
 from schemas.events import EquityPrint, Event, OptionPrint
 
@@ -19,6 +20,7 @@ _SERIES_OF: dict[type[Event], tuple[tuple[str, str], ...]] = {
     OptionPrint: (("contract", "symbol"), ("underlying", "underlying")),
     EquityPrint: (("equity", "symbol"),),
     CryptoTrade: (("crypto", "symbol"),),
+    CmeTrade: (("future", "symbol"),),
 }
 PRINT_TYPES: tuple[type[Event], ...] = tuple(_SERIES_OF)
 PRINT_TYPE_OF_KIND: dict[str, type[Event]] = {

@@ -275,9 +275,10 @@ class CandleFeed:
                         start = self._apply(series, event, seq)
                         touched[(id(series), start)] = (series, start)
         for series, start in touched.values():
-            bucket = series.buckets.get(start)
-            if bucket is not None and bucket.ready:
+            if series.buckets[start].ready:
                 self._send(series, start)
+        for series, _ in touched.values():  # after sending: a bucket's last update goes out
+            self._drop_oldest(series)
 
     def _apply(self, series: Series, event: Any, seq: int) -> int:
         start = bucket_start(event.ts_recv, series.timeframe.seconds)
@@ -290,15 +291,14 @@ class CandleFeed:
             if series.started and stored:
                 # every earlier message of this subject is at or below seq - 1
                 self._read_stored(series, start, seq - 1)
-            self._drop_oldest(series, keep=start)
         bucket.candle.add_print(event)
         bucket.seq = seq
         return start
 
-    def _drop_oldest(self, series: Series, keep: int | None = None) -> None:
-        """Hold at most MAX_BUCKETS buckets: the oldest complete ones go (never `keep`, nor
-        one waiting for stored prints)."""
-        ready = sorted(start for start, b in series.buckets.items() if b.ready and start != keep)
+    def _drop_oldest(self, series: Series) -> None:
+        """Hold at most MAX_BUCKETS buckets: the oldest complete ones go (never one waiting
+        for stored prints)."""
+        ready = sorted(start for start, b in series.buckets.items() if b.ready)
         for oldest in ready[: max(0, len(series.buckets) - MAX_BUCKETS)]:
             del series.buckets[oldest]
             series.dropped_upto = max(oldest, series.dropped_upto or oldest)

@@ -1,5 +1,6 @@
-"""`/v1/candles/{key}`: OHLCV candles of a contract, an underlying, an equity or a crypto
-symbol, from ClickHouse (analytics/candles.py says what each kind's candle holds)."""
+"""`/v1/candles/{key}`: OHLCV candles of a contract, an underlying, an equity, a crypto
+symbol or a CME future, from ClickHouse (analytics/candles.py says what each kind's candle
+holds)."""
 
 from __future__ import annotations
 
@@ -52,17 +53,18 @@ Kind = Annotated[
         description="What the key names. `auto`: an OCC symbol (`AAPL  240119C00190000`, "
         "or compact `AAPL240119C00190000`) is a contract; another key is the first of equity "
         "(the ticker's own price from equity prints), underlying (its options' activity: "
-        "volume, trades, premium by calls and puts, no OHLC) and crypto (every venue's trades "
-        "of the symbol, e.g. BTC-USDT) that the run holds prints of.",
+        "volume, trades, premium by calls and puts, no OHLC), crypto (every venue's trades "
+        "of the symbol, e.g. BTC-USDT) and future (a CME Globex instrument's trades, e.g. "
+        "ESZ4) that the run holds prints of.",
         json_schema_extra={"enum": [AUTO, *KINDS]},
     ),
 ]
 Key = Annotated[
     str,
     Path(
-        description="An OCC contract symbol, a ticker (equity or underlying) or a crypto "
-        "symbol; case is ignored.",
-        examples=["AAPL  240119C00190000", "AAPL", "BTC-USDT"],
+        description="An OCC contract symbol, a ticker (equity or underlying), a crypto "
+        "symbol or a CME symbol; case is ignored.",
+        examples=["AAPL  240119C00190000", "AAPL", "BTC-USDT", "ESZ4"],
     ),
 ]
 From = Annotated[str | None, time_query("Candles starting at or after this time", "from")]

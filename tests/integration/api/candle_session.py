@@ -1,10 +1,11 @@
 """Prints of every candle kind over 30 hours, and candles aggregated from them directly.
 
 Option prints of two AAPL contracts and one MSFT contract (MSFT has no equity prints, so a
-bare `MSFT` is its options' activity), AAPL equity prints lit and off-exchange, and BTC-USDT
-trades on two venues. Receive times are drawn at random (seeded) across two UTC days, with
-runs of prints sharing one receive time on several publishers, so open and close depend on
-the canonical order and not on the insert order (prints are inserted shuffled).
+bare `MSFT` is its options' activity), AAPL equity prints lit and off-exchange, BTC-USDT
+trades on two venues and ESZ4 trades. Receive times are drawn at random (seeded) across two
+UTC days, with runs of prints sharing one receive time on several publishers, so open and
+close depend on the canonical order and not on the insert order (prints are inserted
+shuffled).
 
 `direct_candles` is the reference: a GROUP BY toStartOfInterval over the raw print table,
 open and close by argMin/argMax of the canonical key, written here apart from the code
@@ -17,6 +18,7 @@ import random
 from typing import Any
 
 from infra.warehouse import Warehouse
+from schemas.cme import CmeTrade
 from schemas.events import Event
 from tests.kit.crypto import crypto_trade
 from tests.kit.events import equity_print, option_print
@@ -28,6 +30,7 @@ DOLLAR = 10**9
 AAPL_CALL = "AAPL  240119C00190000"
 AAPL_PUT = "AAPL  240119P00185000"
 MSFT_CALL = "MSFT  240119C00400000"
+FUTURE = "ESZ4"
 TF_SECONDS = {"1s": 1, "1m": 60, "5m": 300, "1H": 3_600, "4H": 14_400, "1D": 86_400}
 _INTERVALS = {"1s": "1 SECOND", "1m": "1 MINUTE", "5m": "5 MINUTE", "1H": "1 HOUR",
               "4H": "4 HOUR", "1D": "1 DAY"}  # fmt: skip
@@ -91,10 +94,25 @@ def crypto_trades(rng: random.Random, count: int, *, start: int = T0, span: int 
     return out
 
 
+def cme_trades(rng: random.Random, count: int, *, start: int = T0, span: int = SPAN,
+               sequence0: int = 0) -> list[Event]:  # fmt: skip
+    """Trades of the front E-mini S&P future, ESZ4 (two instrument ids over the days)."""
+    out: list[Event] = []
+    for i, ts in enumerate(_times(rng, count, start, span)):
+        out.append(CmeTrade(
+            ts_recv=ts, ts_event=ts - 100, publisher_id=1, instrument_id=rng.choice([5, 6]),
+            source="databento", symbol=FUTURE, sequence=sequence0 + i,
+            price=rng.randrange(470_000, 480_000) * DOLLAR // 100, size=rng.randrange(1, 30),
+            side=rng.choice(["A", "B", "N"]),
+        ))  # fmt: skip
+    return out
+
+
 def candle_session(seed: int = 23) -> list[Event]:
     """The whole session, shuffled."""
     rng = random.Random(seed)
-    events = [*option_prints(rng, 400), *equity_prints(rng, 300), *crypto_trades(rng, 300)]
+    events = [*option_prints(rng, 400), *equity_prints(rng, 300), *crypto_trades(rng, 300),
+              *cme_trades(rng, 300)]  # fmt: skip
     rng.shuffle(events)
     return events
 
@@ -114,6 +132,7 @@ _REFERENCE: dict[str, tuple[str, str, str | None, str]] = {
                "sumIf(size, off_exchange) AS off_exchange_volume"),
     "crypto": ("crypto_trades", "symbol", "(ts_recv, publisher_id, instrument_id, sequence)",
                ""),
+    "future": ("cme_trades", "symbol", "(ts_recv, publisher_id, instrument_id, sequence)", ""),
 }  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from tests.conftest import Servers, scratch_warehouse
 from tests.integration.api.candle_session import (
     AAPL_CALL,
     AAPL_PUT,
+    FUTURE,
     HOUR,
     MSFT_CALL,
     T0,
@@ -28,7 +29,7 @@ from tests.integration.api.conftest import api_settings, serving
 
 KEYS = [("contract", AAPL_CALL), ("contract", AAPL_PUT), ("contract", MSFT_CALL),
         ("underlying", "AAPL"), ("underlying", "MSFT"), ("equity", "AAPL"),
-        ("crypto", "BTC-USDT")]  # fmt: skip
+        ("crypto", "BTC-USDT"), ("future", FUTURE)]  # fmt: skip
 PRICES = ("open", "high", "low", "close")
 
 
@@ -100,7 +101,8 @@ async def test_candles_of_a_run_hold_only_its_prints(
 
 
 @pytest.mark.parametrize(("key", "kind"), [("AAPL", "equity"), ("MSFT", "underlying"),
-                                           ("btc-usdt", "crypto"), (AAPL_CALL, "contract"),
+                                           ("btc-usdt", "crypto"), ("esz4", "future"),
+                                           (AAPL_CALL, "contract"),
                                            ("AAPL240119C00190000", "contract")])  # fmt: skip
 async def test_a_key_without_kind_is_read_as_the_first_kind_holding_its_prints(
     http: httpx.AsyncClient, key: str, kind: str
@@ -157,7 +159,8 @@ async def test_from_and_to_bound_the_bucket_starts(
     ({"limit": "0"}, "limit: expected a whole number from 1 to 5000, got '0'"),
     ({"limit": "5001"}, "limit: expected a whole number from 1 to 5000, got '5001'"),
     ({"limit": "ten"}, "limit: expected a whole number from 1 to 5000, got 'ten'"),
-    ({"kind": "bond"}, "kind: expected auto or one of contract, underlying, equity, crypto"),
+    ({"kind": "bond"}, "kind: expected auto or one of contract, underlying, equity, crypto, "
+                       "future, got 'bond'"),
 ])  # fmt: skip
 async def test_a_bad_tf_limit_or_kind_is_one_422_line(
     http: httpx.AsyncClient, params: dict[str, str], detail: str
@@ -195,7 +198,7 @@ async def test_the_schema_documents_the_tf_spellings_kinds_and_error_bodies(
     params = {p["name"]: p for p in operation["parameters"]}
     assert {"1m", "1H", "4H", "1D", "1h", "60", "1d"} <= set(params["tf"]["schema"]["enum"])
     assert params["kind"]["schema"]["enum"] == [
-        "auto", "contract", "underlying", "equity", "crypto",
+        "auto", "contract", "underlying", "equity", "crypto", "future",
     ]  # fmt: skip
     assert params["limit"]["schema"]["type"] == "integer"
     for status in ("400", "404", "422"):

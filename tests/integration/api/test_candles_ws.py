@@ -25,16 +25,19 @@ from schemas.subjects import raw_subject
 from tests.conftest import Servers
 from tests.integration.api.candle_session import (
     AAPL_CALL,
+    FUTURE,
     HOUR,
     T0,
+    cme_trades,
     crypto_trades,
     equity_prints,
     option_prints,
 )
 from tests.integration.api.conftest import api_settings, serving
 
-KEYS = [AAPL_CALL, "MSFT", "AAPL", "BTC-USDT"]
-KINDS = {AAPL_CALL: "contract", "MSFT": "underlying", "AAPL": "equity", "BTC-USDT": "crypto"}
+KEYS = [AAPL_CALL, "MSFT", "AAPL", "BTC-USDT", FUTURE]
+KINDS = {AAPL_CALL: "contract", "MSFT": "underlying", "AAPL": "equity", "BTC-USDT": "crypto",
+         FUTURE: "future"}  # fmt: skip
 FAST_SINK = SinkConfig(batch_wait_s=0.1, fetch_timeout_s=0.1)
 
 
@@ -55,6 +58,7 @@ def session(rng: random.Random, start: int, span: int, count: int, seq0: int) ->
         *option_prints(rng, count, start=start, span=span, sequence0=seq0),
         *equity_prints(rng, count, start=start, span=span, sequence0=seq0),
         *crypto_trades(rng, count // 2, start=start, span=span, sequence0=seq0),
+        *cme_trades(rng, count // 2, start=start, span=span, sequence0=seq0),
     ]
 
 
@@ -147,6 +151,7 @@ async def assert_final_updates_equal_rest(
             if key in (getattr(e, "symbol", None), getattr(e, "underlying", None))
             and (KINDS[key] != "underlying" or type(e).__name__ == "OptionPrint")
             and (KINDS[key] != "equity" or type(e).__name__ == "EquityPrint")
+            and (KINDS[key] != "future" or type(e).__name__ == "CmeTrade")
         }
         assert touched <= set(sent), (tf, key, sorted(touched - set(sent))[:3])
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from analytics.candles import SOURCES
 from analytics.live_candles import LiveCandle, bucket_start, series_of
+from schemas.cme import CmeTrade
 from schemas.crypto import CryptoTrade
 from schemas.events import EquityPrint, Event, OptionPrint
 from tests.kit.crypto import crypto_trade
@@ -18,7 +19,7 @@ from tests.kit.events import equity_print, option_print
 
 CALL, PUT = "AAPL  240119C00190000", "AAPL  240119P00185000"
 TYPE_OF = {"contract": OptionPrint, "underlying": OptionPrint, "equity": EquityPrint,
-           "crypto": CryptoTrade}  # fmt: skip
+           "crypto": CryptoTrade, "future": CmeTrade}  # fmt: skip
 
 
 def prints(seed: int, count: int) -> list[Event]:
@@ -33,6 +34,9 @@ def prints(seed: int, count: int) -> list[Event]:
         out.append(equity_print(ts_recv=ts, publisher_id=pub, sequence=i, price=price,
                                 size=size, off_exchange=rng.random() < 0.5))  # fmt: skip
         out.append(crypto_trade(ts_recv=ts, publisher_id=pub, sequence=i, price=price, size=size))
+        out.append(CmeTrade(ts_recv=ts, ts_event=ts, publisher_id=pub, source="databento",
+                            instrument_id=rng.randrange(2), symbol="ESZ4", sequence=i,
+                            price=price - 10**9, size=size, side="A"))  # fmt: skip
     return out
 
 
@@ -84,7 +88,7 @@ def test_stored_part_merged_into_live_part_is_the_candle_of_all_prints(
     events = prints(seed, count)
     random.Random(seed).shuffle(events)
     split = int(len(events) * cut)
-    for kind in ("contract", "underlying", "equity", "crypto"):
+    for kind in TYPE_OF:
         live = built(kind, events[split:])
         stored = built(kind, events[:split])
         if stored.sums:
@@ -98,6 +102,9 @@ def test_series_of_names_each_print_kind_and_nothing_else() -> None:
     ]  # fmt: skip
     assert series_of(equity_print(symbol="AAPL")) == [("equity", "AAPL")]
     assert series_of(crypto_trade(symbol="BTC-USDT")) == [("crypto", "BTC-USDT")]
+    future = CmeTrade(ts_recv=1, ts_event=1, publisher_id=1, instrument_id=5, source="databento",
+                      symbol="ESZ4", sequence=1, price=1, size=1, side="B")  # fmt: skip
+    assert series_of(future) == [("future", "ESZ4")]
     assert series_of(object()) == []  # type: ignore[arg-type]
 
 
