@@ -120,8 +120,10 @@ class BridgeLane:
         own = self.mapping.resolve(key, event)
         override = self._overrides.get(key)
         if override is not None and override != own:
-            if own is None or self.mode != "strict":
-                self._renames[key] = (event.symbol, override)
+            strict = self.mode == "strict"
+            if own is None or not strict:
+                if not strict:  # strict mode asks the source again until it knows the id
+                    self._renames[key] = (event.symbol, override)
                 self.counters.renamed += 1
                 return msgspec.structs.replace(event, symbol=override)
             self._refuse(key, override, own)

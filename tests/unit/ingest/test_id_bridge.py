@@ -187,8 +187,7 @@ def test_strict_mode_refuses_an_override_once_the_source_maps_its_id_otherwise()
     assert lane.conflicts(lane.overrides) == []  # the source does not know CALL yet
     first = lane.translate(print_of(CALL))
     assert isinstance(first, OptionPrint) and first.symbol == PUT
-    contracts.append(CALL)
-    lane.use_overrides(lane.parse_overrides({CALL: PUT}))
+    contracts.append(CALL)  # the source now maps CALL itself
     out = lane.translate(print_of(CALL))
     assert isinstance(out, OptionPrint) and out.symbol == CALL  # the source's own mapping
     assert lane.counters.overrides_refused == 1 and lane.overrides == {}
