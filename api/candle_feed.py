@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+from clickhouse_connect.driver.exceptions import OperationalError
 from nats.js.errors import NotFoundError
 
 from analytics.candles import (
@@ -50,6 +51,7 @@ from api.services import Services
 from api.tape import Client, control
 from api.views import dollars
 from infra.bus import LogMessage, StreamReader
+from schemas.errors import FlowtapeError
 from schemas.events import Event, event_tag
 from schemas.subjects import RAW_STREAM
 
@@ -62,8 +64,18 @@ _TIMEFRAME_SECONDS = tuple(frame.seconds for frame in TIMEFRAMES)
 _encode = msgspec.json.Encoder().encode
 
 
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def _subject(event_type: type[Event]) -> str:
     return f"flow.raw.{event_tag(event_type)}.>"
+
+
+class CandlesRefused(FlowtapeError):
+    """A candle subscription the feed cannot take (its message says why)."""
+
+    code = "candles"
 
 
 @dataclass(eq=False)
@@ -182,33 +194,44 @@ class CandleFeed:
         self, client: Client, symbols: list[str], tf: str | None, kind: str | None
     ) -> None:
         """The `candles` part of a subscribe command (`tf` 1m unless given; `kind` as
-        `/v1/candles` reads it, an unstored key needing it); a refusal is told to the
-        client in one line and leaves what it followed."""
+        `/v1/candles` reads it, an unstored key needing it). A refusal, or ClickHouse or NATS
+        away, is told to the client in one line; the connection stays."""
+        try:
+            timeframe, keys = await self._resolve(symbols, tf, kind)
+            await self.subscribe(client, keys, timeframe)
+        except CandlesRefused as refused:
+            client.say(control("error", detail=refused.args[0]))
+        except OperationalError as exc:
+            client.say(
+                control(
+                    "error", detail=f"candles: ClickHouse unreachable: {_first_line(exc)}; retry"
+                )
+            )
+        except Exception as exc:  # NATS away (Unavailable), or ClickHouse refusing: retry later
+            client.say(control("error", detail=f"candles: {_first_line(exc)}; retry"))
+
+    async def _resolve(
+        self, symbols: list[str], tf: str | None, kind: str | None
+    ) -> tuple[Timeframe, list[tuple[str, str]]]:
         try:
             timeframe = parse_timeframe(tf or "1m")
         except BadTimeframe as exc:
-            client.say(control("error", detail=exc.args[0]))
-            return
+            raise CandlesRefused(exc.args[0]) from exc
         if kind is not None and kind not in KINDS:
-            client.say(control("error", detail=f"kind: expected one of {', '.join(KINDS)}, "
-                               f"got {kind!r}"))  # fmt: skip
-            return
+            raise CandlesRefused(f"kind: expected one of {', '.join(KINDS)}, got {kind!r}")
         keys = list(dict.fromkeys(normalise_key(s) for s in symbols if s.strip()))
         if not keys:
-            client.say(control("error", detail="candles: name the keys in `symbols`"))
-            return
+            raise CandlesRefused("candles: name the keys in `symbols`")
         resolved = []
         for key in keys:
             found = kind or ("contract" if is_occ(key) else await self._stored_kind(key))
             if found is None:
-                detail = (
+                raise CandlesRefused(
                     f"candles: no prints of {key!r} stored in run {RUN_ID!r}; "
                     f"give `kind` ({', '.join(KINDS)})"
                 )
-                client.say(control("error", detail=detail))
-                return
             resolved.append((found, key))
-        await self.subscribe(client, resolved, timeframe)
+        return timeframe, resolved
 
     async def _stored_kind(self, key: str) -> str | None:
         warehouse = await asyncio.to_thread(self.services.warehouse)

@@ -17,6 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from api.app import create_app
 from infra.bus import Bus
+from infra.embedded import clickhouse_server
 from infra.warehouse import Warehouse
 from live.sink.config import SinkConfig
 from live.sink.service import Sink
@@ -180,3 +181,26 @@ async def api_for_candles(
                             fresh_warehouse.database)  # fmt: skip
     async with serving(create_app(settings)) as api:
         yield api.ws_url
+
+
+async def test_with_clickhouse_stopped_rest_candles_are_503_and_a_subscription_one_error_line(
+    servers: Servers, bus: Bus, tmp_path: Path
+) -> None:
+    clickhouse = clickhouse_server(tmp_path / "clickhouse")
+    await asyncio.to_thread(clickhouse.start)
+    try:
+        settings = api_settings(tmp_path, servers.nats_url, clickhouse.url, "flowtape")
+        async with serving(create_app(settings, migrate_schema=True)) as api:
+            await asyncio.to_thread(clickhouse.stop)
+            async with httpx.AsyncClient(base_url=api.base_url, timeout=30) as http:
+                response = await http.get("/v1/candles/AAPL")
+                assert response.status_code == 503 and response.json()["code"] == "unavailable"
+            async with connect(api.ws_url) as ws:
+                answer = await subscribe(ws, symbols=["AAPL"], tf="1m")
+                assert answer["event"] == "error" and answer["detail"].startswith("candles: ")
+                assert "ClickHouse" in answer["detail"] and "\n" not in answer["detail"]
+                await ws.send(json.dumps({"action": "ping"}))
+                pong = await receive(ws, 10)
+                assert pong is not None and pong["event"] == "pong"  # the connection stays
+    finally:
+        await asyncio.to_thread(clickhouse.stop)
