@@ -422,7 +422,8 @@ class RecordNormaliser:
         problem = _cme_definition_problem(record, contract.kind)
         if problem is not None:
             self.symbology.forget(record.instrument_id)
-            return [self.quarantine(record, problem, f"{record.raw_symbol!r}")]
+            detail = f"{record.raw_symbol!r} instrument_id={record.instrument_id}"
+            return [self.quarantine(record, problem, detail)]
         self.symbology.define(record.instrument_id, contract)
         return [cme_instrument(self.source, pub, record)]
 
