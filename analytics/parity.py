@@ -4,7 +4,7 @@ A fingerprint is (row count, wrapping sum of a 64-bit hash of each row's TSV tex
 included): independent of row order and insert batching, sensitive to any changed, missing
 or repeated row. It leaves out
 `run_id`, `log_seq` and the identifiers that are hashes over `run_id` (packet_id, hit_id,
-alert_id, event_id, hit_ids); the fields those identifiers are made from stay in.
+alert_id, event_id, hit_ids, frame_id); the fields those identifiers are made from stay in.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ RAW_TABLES = (
     "open_interest",
 )
 RUN_SCOPED = frozenset({"run_id", "log_seq", "packet_id", "hit_id", "alert_id", "event_id",
-                        "hit_ids"})  # fmt: skip
+                        "hit_ids", "frame_id"})  # fmt: skip
 
 Fingerprint = tuple[int, int]
 

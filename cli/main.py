@@ -6,6 +6,7 @@ import gc
 
 import typer
 
+import cli.alpha
 import cli.api
 import cli.book
 import cli.compute
@@ -31,7 +32,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 COMMAND_MODULES = (
     cli.stack, cli.sql, cli.synth, cli.ingest, cli.compute, cli.sink, cli.replay, cli.score,
     cli.api, cli.keys, cli.daemon, cli.record, cli.book, cli.features, cli.deliver,
-    cli.monitor, cli.subscribe,
+    cli.monitor, cli.subscribe, cli.alpha,
 )  # fmt: skip
 for module in COMMAND_MODULES:
     module.register(app)

@@ -12,6 +12,7 @@ from rich.table import Table
 
 import compute.flow as flow
 from analytics.report import build_report
+from cli.alpha import alpha_config
 from cli.errors import OutputError, writing
 from cli.progress import STDERR, Meter
 from cli.report_view import report_tables
@@ -85,7 +86,7 @@ def _print_summary(summary: ReplaySummary) -> None:
             table.add_row(name, f"{count:,}")
     for kind, count in sorted(summary.packets_by_kind.items()):
         table.add_row(f"packets: {kind}", f"{count:,}")
-    for name in ("ClassifierHit", "Alert", "DarkPoolEvent", "PrintInference"):
+    for name in ("ClassifierHit", "Alert", "DarkPoolEvent", "PrintInference", "AlphaFrame"):
         table.add_row(name, f"{summary.outputs.get(name, 0):,}")
     table.add_row("quarantined", f"{summary.quarantined:,}")
     table.add_row("wall time", f"{summary.wall_s:.1f} s")
@@ -127,6 +128,7 @@ def register(app: typer.Typer) -> None:
         request.check()  # before any server starts
         settings = get_settings()
         config = flow.config_from_settings(settings.raw_environment(flow.SEED_NAMES))
+        frames_config = alpha_config(settings)
         with (
             Stack(settings, needs=("clickhouse", "redis")) as stack,
             Warehouse.connect(stack.url("clickhouse"), settings.clickhouse_database) as warehouse,
@@ -136,7 +138,7 @@ def register(app: typer.Typer) -> None:
             summary = replay_session(
                 request, warehouse=warehouse, redis_url=stack.url("redis"), config=config,
                 cache_dir=settings.data_dir / "databento", run_id=run_id,
-                progress=_ReplayBar(meter),
+                progress=_ReplayBar(meter), alpha_config=frames_config,
             )  # fmt: skip
         _print_summary(summary)
         if summary.truncated:

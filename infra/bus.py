@@ -133,9 +133,12 @@ class Bus:
         start_seq: int,
         filter_subject: str | None = None,
         max_bytes: int = PULL_BYTES,
+        filter_subjects: Sequence[str] = (),
     ) -> StreamReader:
-        """Read `stream` in order from `start_seq` (see `StreamReader`)."""
+        """Read `stream` in order from `start_seq` (see `StreamReader`), only `filter_subject`
+        or, when given, any of `filter_subjects`."""
         reader = StreamReader(self, stream, start_seq, filter_subject, max_bytes)
+        reader.filter_subjects = list(filter_subjects)
         await reader.open()
         return reader
 
@@ -157,6 +160,7 @@ class StreamReader:
         self.stream = stream
         self.next_seq = max(1, start_seq)
         self.filter_subject = filter_subject
+        self.filter_subjects: list[str] = []  # several subjects (NATS 2.10 filter_subjects)
         self.max_bytes = max_bytes
         self.reopened = 0
         self._subscription: JetStreamContext.PullSubscription | None = None
@@ -170,6 +174,7 @@ class StreamReader:
             opt_start_seq=self.next_seq,
             ack_policy=AckPolicy.NONE,
             filter_subject=self.filter_subject,
+            filter_subjects=self.filter_subjects or None,
             inactive_threshold=CONSUMER_IDLE_S,
         )
         default = RAW_SUBJECTS if self.stream == RAW_STREAM else DERIVED_SUBJECTS

@@ -6,7 +6,8 @@ sequence the row came in; 0 for rows a replay wrote directly). Conversion rules:
 Array / Map, lists of nested records -> JSON text. PrintInference and FlowPacket events go to
 the tables of `schemas.derived_tables` instead (`infra.derived_arrow`): print_inference,
 flow_packets and packet_prints; MBO and MBP-10 venue events keep their records typed
-(`infra.book_arrow`). Heartbeats are liveness, not data: they stay on the log only.
+(`infra.book_arrow`), alpha frames their expiries (`infra.alpha_arrow`). Heartbeats are
+liveness, not data: they stay on the log only.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import OperationalError
 
+from infra.alpha_arrow import alpha_frames_table
 from infra.book_arrow import book_events_table
 from infra.derived_arrow import (
     columns_of,
@@ -36,7 +38,14 @@ from infra.derived_arrow import (
     print_inference_table,
 )
 from schemas.book import BOOK_RAW_EVENTS, MboEvent, Mbp10Event
-from schemas.cme import CME_RAW_EVENTS, CmeInstrument, CmeQuote, CmeStatistic, CmeTrade
+from schemas.cme import (
+    CME_RAW_EVENTS,
+    AlphaFrame,
+    CmeInstrument,
+    CmeQuote,
+    CmeStatistic,
+    CmeTrade,
+)
 from schemas.crypto import (
     BookUpdate,
     CryptoFeatures,
@@ -101,6 +110,7 @@ TABLES: dict[type[Event], str] = {
     CmeTrade: "cme_trades",
     CmeQuote: "cme_quotes",
     CmeStatistic: "cme_statistics",
+    AlphaFrame: "alpha_frames",
 }
 NOT_STORED: frozenset[type[Event]] = frozenset({Heartbeat})
 MARKET_EVENTS: tuple[type[Event], ...] = (
@@ -300,6 +310,9 @@ def tables_for(
         elif event_type in BOOK_RAW_EVENTS:
             books = book_events_table(cast(list[MboEvent] | list[Mbp10Event], group))
             tables[TABLES[event_type]] = stored_table(books, run_id=run_id, log_seqs=seqs)
+        elif event_type is AlphaFrame:
+            frames = alpha_frames_table(cast(list[AlphaFrame], group))
+            tables[TABLES[event_type]] = stored_table(frames, run_id=run_id, log_seqs=seqs)
         else:
             tables[TABLES[event_type]] = events_to_arrow(group, run_id=run_id, log_seqs=seqs)
     return tables

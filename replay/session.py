@@ -6,15 +6,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from compute.alpha import AlphaConfig
 from compute.flow import EngineConfig
 from compute.flow.columnar import ColumnarState
 from infra.runs import delete_run, register_run
 from infra.warehouse import Warehouse
 from ingest.databento import read_dbn
+from ingest.databento.files import survey_dbn
+from replay.alpha import glbx_paths, replay_alpha
 from replay.driver import ReplaySummary, replay_events, replay_tables
 from replay.sources import (
     SessionSpan,
@@ -144,34 +147,50 @@ def replay_session(
     cache_dir: Path,
     run_id: str | None = None,
     progress: ReplayProgress | None = None,
+    alpha_config: AlphaConfig | None = None,
 ) -> ReplaySummary:
     """Replay `request` into the (migrated) `warehouse` under `run_id`, replacing whatever
     that run held, and register the run (status `done`, or `incomplete` when an input
     stopped short: `summary.truncated` says which); downloads are cached as DBN files in
-    `cache_dir`, saved engine states are read from Redis at `redis_url`."""
+    `cache_dir`, saved engine states are read from Redis at `redis_url`. CME Globex files
+    (`GLBX.MDP3`) go through the alpha engine instead (`alpha_config`, else its defaults),
+    whole."""
     request.check()
     watcher = progress or _Logged()
     run = run_id or _default_run_id()
     start, end = parse_time_ns(request.start), parse_time_ns(request.end)
     params = request.params()
-    as_tables = _as_tables(request)
+    glbx = glbx_paths(request.paths)
+    if glbx and (start is not None or end is not None):
+        raise ReplayError("GLBX sessions are replayed whole: leave out --from and --to")
+    request = replace(request, paths=tuple(p for p in request.paths if p not in glbx))
+    flow_wanted = bool(request.paths) or not glbx
+    as_tables = flow_wanted and _as_tables(request)
     if as_tables:
         chunks, span = dbn_table_chunks(request.paths)
-    else:
+    elif flow_wanted:
         events, span, weights = _choose_events(request, warehouse, cache_dir, watcher)
     delete_run(warehouse, run)  # a run id names one result: replaying it replaces it
     register_run(warehouse, run, kind="replay", description="", params=params, status="running")
+    summary = ReplaySummary(run_id=run)
     if as_tables:
         watcher.begin(span)
         summary = replay_tables(
             chunks, run_id=run, config=config, warehouse=warehouse, progress=watcher.advance
         )
-    else:
+    elif flow_wanted:
         state, shards = _starting_state(request, redis_url, run, watcher)
         watcher.begin(span.within(start, end))
         summary = replay_events(
             within(events, start, end), run_id=run, config=config, warehouse=warehouse,
             state=state, progress=watcher.advance, shards=shards, weights=weights,
+        )  # fmt: skip
+    if glbx:
+        if not flow_wanted:
+            watcher.begin(SessionSpan.of_files(survey_dbn(path) for path in glbx))
+        summary = replay_alpha(
+            glbx, summary=summary, config=alpha_config or AlphaConfig(), warehouse=warehouse,
+            progress=watcher.advance,
         )  # fmt: skip
     status = "incomplete" if summary.truncated else "done"
     register_run(warehouse, run, kind="replay", description="", params=params, status=status)

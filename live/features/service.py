@@ -29,8 +29,8 @@ from infra.bus import Bus, LogMessage, StreamReader
 from infra.health import HealthStatus, HealthTracker
 from infra.state import Checkpoint, StateStore
 from live.reorder import ReorderBuffer
+from live.restore import restore_engine
 from schemas.crypto import CryptoFeatures, CryptoSignal
-from schemas.errors import ConfigError
 from schemas.events import Event, event_tag
 from schemas.subjects import RAW_STREAM, derived_subject
 
@@ -123,18 +123,13 @@ class FeaturesService:
         """The checkpointed engine, buffer and position; the unfinished batch, if any."""
         if self.store is None:
             return None
-        checkpoint = await self.store.load()
-        saved = await self.store.load_engine()
-        if checkpoint is not None and saved is not None:
-            state = decode_state(saved[0])
-            if state.config != self.state.config:
-                raise ConfigError(
-                    f"the features checkpoint of run {self.run_id!r} was made with other "
-                    "settings; start another run id"
-                )
-            self.state = state
-            self.reorder = ReorderBuffer.restore(self.allowed_lateness_ns, checkpoint.state)
-            self.position = checkpoint.position
+        restored = await restore_engine(
+            self.store, decode_state, config=self.state.config, what="features",
+            allowed_lateness_ns=self.allowed_lateness_ns, run_id=self.run_id,
+        )  # fmt: skip
+        if restored is not None:
+            self.state, self.reorder = restored.state, restored.reorder
+            self.position = restored.checkpoint.position
         return await self.store.load_intent()
 
     async def _next_batch(self, reader: StreamReader, through: int | None) -> list[LogMessage]:

@@ -28,7 +28,7 @@ from infra.bus import Bus
 from infra.warehouse import PACKET_PRINTS, TABLES, Warehouse
 from live.sink.errors import SinkError
 from schemas.book import BOOK_RAW_EVENTS
-from schemas.cme import CME_RAW_EVENTS
+from schemas.cme import CME_DERIVED_EVENTS, CME_RAW_EVENTS
 from schemas.crypto import CRYPTO_DERIVED_EVENTS, CRYPTO_RAW_EVENTS
 from schemas.events import DERIVED_EVENTS, RAW_EVENTS, FlowPacket, Quarantined
 from schemas.subjects import DERIVED_STREAM, RAW_STREAM
@@ -38,7 +38,7 @@ POSITIONS_TABLE = "sink_positions"
 DAY_NS = 86_400 * 10**9
 STREAM_EVENTS: dict[str, frozenset[type]] = {
     RAW_STREAM: frozenset(RAW_EVENTS + CRYPTO_RAW_EVENTS + BOOK_RAW_EVENTS + CME_RAW_EVENTS),
-    DERIVED_STREAM: frozenset(DERIVED_EVENTS + CRYPTO_DERIVED_EVENTS),
+    DERIVED_STREAM: frozenset(DERIVED_EVENTS + CRYPTO_DERIVED_EVENTS + CME_DERIVED_EVENTS),
 }
 
 PartitionKey = tuple[str, int]
