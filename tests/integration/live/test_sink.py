@@ -16,7 +16,7 @@ from live.sink.retention import apply_retention, retention_from_settings
 from live.sink.service import Sink
 from live.sink.singles import HeldSingles
 from schemas.book import BOOK_RAW_EVENTS
-from schemas.cme import CME_RAW_EVENTS
+from schemas.cme import CME_DERIVED_EVENTS, CME_RAW_EVENTS
 from schemas.crypto import CRYPTO_DERIVED_EVENTS, CRYPTO_RAW_EVENTS
 from schemas.events import ClassifierHit, FlowPacket, OptionPrint
 from schemas.subjects import DERIVED_STREAM, RAW_STREAM, derived_subject, raw_subject
@@ -44,8 +44,9 @@ async def test_every_published_event_is_stored_exactly_once_and_views_match(
     metrics = await Sink(bus, fresh_warehouse, config=SMALL_BATCHES).run_until_idle()
 
     assert digests(fresh_warehouse) == digests(reference)
-    # an options session holds no crypto, order-book or CME events
+    # an options session holds no crypto, order-book or CME events, nor alpha frames
     others = CRYPTO_RAW_EVENTS + CRYPTO_DERIVED_EVENTS + BOOK_RAW_EVENTS + CME_RAW_EVENTS
+    others += CME_DERIVED_EVENTS
     elsewhere = {TABLES[t] for t in others}
     options = {t: d for t, d in digests(fresh_warehouse).items() if t not in elsewhere}
     assert all(count > 0 for count, _ in options.values())
