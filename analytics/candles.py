@@ -19,7 +19,7 @@ instrument by its symbol (`ESZ4`; an option on a future by its own symbol too).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from analytics.timeframes import Timeframe
@@ -27,6 +27,7 @@ from infra.warehouse import Warehouse
 from schemas.occ import format_occ, parse_occ
 
 MINUTE = 60
+WINDOW_BUCKETS = 4  # how far back, in `limit`s of buckets, prints are first looked for
 PRICE_FIELDS = ("open", "high", "low", "close")
 _PREMIUM = "toInt64(intDiv(toInt128(price) * size, 100000))"
 _IS_CALL = "substring(symbol, -9, 1) = 'C'"
@@ -218,30 +219,33 @@ def _ceil_seconds(ns: int) -> int:
     return -(-ns // 1_000_000_000)
 
 
-def candle_sql(source: CandleSource, request: CandleRequest) -> tuple[str, dict[str, Any]]:
-    """The query for a request, with its parameters."""
-    seconds = request.timeframe.seconds
-    rolled = (
+def _rolled(source: CandleSource, request: CandleRequest) -> bool:
+    """Whether the request is read from the 1-minute view rather than the prints."""
+    return (
         source.minute_table is not None
-        and seconds >= MINUTE
+        and request.timeframe.seconds >= MINUTE
         and request.max_log_seq is None
         and not request.with_keys
     )
-    if rolled:
-        table, key, time, select = (source.minute_table, source.minute_key, "bucket",
-                                    source.minute_select())  # fmt: skip
+
+
+def _selection(
+    source: CandleSource, request: CandleRequest
+) -> tuple[str, str, list[str], dict[str, Any]]:
+    """(table, bucket start expression, conditions, parameters) of a request."""
+    if _rolled(source, request):
+        table, key, time = source.minute_table or "", source.minute_key, "bucket"
     else:
         table, key, time = source.prints_table, source.prints_key, "ts_recv"
-        select = source.prints_select(with_keys=request.with_keys)
     start = f"intDiv(toUnixTimestamp({time}), {{seconds:UInt32}}) * {{seconds:UInt32}}"
     clauses = ["run_id = {run_id:String}", f"{key} = {{key:String}}"]
     params: dict[str, Any] = {
         "run_id": request.run_id,
         "key": request.key,
-        "seconds": seconds,
+        "seconds": request.timeframe.seconds,
         "limit": request.limit,
     }
-    if rolled:
+    if _rolled(source, request):
         clauses.append(f"interval_s = {MINUTE}")
     if request.since_ns is not None:
         clauses.append(f"{start} >= {{since_s:Int64}}")
@@ -252,12 +256,33 @@ def candle_sql(source: CandleSource, request: CandleRequest) -> tuple[str, dict[
     if request.max_log_seq is not None:
         clauses.append("log_seq <= {max_log_seq:UInt64}")
         params["max_log_seq"] = request.max_log_seq
+    return table, start, clauses, params
+
+
+def candle_sql(source: CandleSource, request: CandleRequest) -> tuple[str, dict[str, Any]]:
+    """The query for a request, with its parameters."""
+    table, start, clauses, params = _selection(source, request)
+    select = (
+        source.minute_select()
+        if _rolled(source, request)
+        else source.prints_select(with_keys=request.with_keys)
+    )
     sql = (
         f"SELECT toInt64({start}) AS start_s, {select} FROM {table} "  # noqa: S608  (our table and column names; values are bound)
         f"WHERE {' AND '.join(clauses)} GROUP BY start_s ORDER BY start_s DESC "
         "LIMIT {limit:UInt32}"
     )
     return sql, params
+
+
+def _newest_start_s(
+    warehouse: Warehouse, source: CandleSource, request: CandleRequest
+) -> tuple[int, int]:
+    """(the newest bucket start, how many) of the prints a request selects."""
+    table, start, clauses, params = _selection(source, request)
+    sql = f"SELECT max(toInt64({start})), count() FROM {table} WHERE {' AND '.join(clauses)}"  # noqa: S608  (our table and column names; values are bound)
+    newest, found = warehouse.rows(sql, params)[0]
+    return int(newest), int(found)
 
 
 def _integers(value: Any) -> Any:
@@ -269,6 +294,26 @@ def fetch_candles(warehouse: Warehouse, request: CandleRequest) -> list[dict[str
     """The candles a request names, oldest first: `start_ns`, OHLC (None for an
     underlying), volume, trades and the kind's own sums."""
     source = SOURCES[request.kind]
+    if request.since_ns is None and not _rolled(source, request):
+        # Prints are read at query time: of a key with many, look back only as far as the
+        # last `limit` buckets need when a window of WINDOW_BUCKETS x limit buckets holds
+        # them all (exact: every bucket outside it is older), else read everything.
+        newest, count = _newest_start_s(warehouse, source, request)
+        if count == 0:
+            return []
+        if count <= WINDOW_BUCKETS * request.limit:
+            return _run(warehouse, source, request)
+        span = WINDOW_BUCKETS * request.limit * request.timeframe.seconds
+        window = replace(request, since_ns=(newest - span) * 1_000_000_000)
+        found = _run(warehouse, source, window)
+        if len(found) == request.limit:
+            return found
+    return _run(warehouse, source, request)
+
+
+def _run(
+    warehouse: Warehouse, source: CandleSource, request: CandleRequest
+) -> list[dict[str, Any]]:
     sql, params = candle_sql(source, request)
     result = warehouse.client.query(sql, parameters=params)
     names = list(result.column_names)

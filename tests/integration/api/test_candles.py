@@ -137,6 +137,17 @@ async def test_limit_keeps_the_last_buckets_oldest_first(
                                                            "BTC-USDT", "1s")))  # fmt: skip
 
 
+@pytest.mark.parametrize("tf", ["1s", "1H"])
+@pytest.mark.parametrize(("kind", "key"), KEYS)
+async def test_the_last_few_buckets_of_prints_read_at_query_time_are_the_newest(
+    http: httpx.AsyncClient, candle_warehouse: Warehouse, kind: str, key: str, tf: str
+) -> None:
+    expected = direct_candles(candle_warehouse, kind, key, tf)
+    for limit in (1, 2, 3, 40):  # a few fit the first look-back window, 40 do not
+        body = await candles(http, key, tf=tf, kind=kind, limit=limit)
+        assert bare(body["candles"], kind) == expected[-limit:], limit
+
+
 @pytest.mark.parametrize("tf", ["1s", "5m", "4H"])
 async def test_from_and_to_bound_the_bucket_starts(
     http: httpx.AsyncClient, candle_warehouse: Warehouse, tf: str
