@@ -3,8 +3,8 @@
 Protocol of `/v1/ws` (JSON text frames):
 
 client -> server
-  {"action": "subscribe", "channels": ["packets", "alerts", "hits", "darkpool", "inference"],
-   "symbols": ["AAPL"], "since_seq": 123}
+  {"action": "subscribe", "channels": ["packets", "alerts", "hits", "darkpool", "inference",
+   "alpha"], "symbols": ["AAPL"], "since_seq": 123}
       Replaces the client's filter. `symbols` empty or missing = every symbol. Without
       `since_seq` only messages stored after the subscription arrive; with it, the stream
       is first replayed from that sequence, then the live messages follow, in order.
@@ -22,7 +22,8 @@ client -> server
 
 server -> client
   {"channel": "packets", "source": "live", "seq": <DERIVED stream sequence>, "data": {...}}
-      one per matching event; events of one message share its seq.
+      one per matching event; events of one message share its seq. `alpha` carries the
+      CME alpha frames (`symbols` name roots: CL), the frames /v1/alpha/{root} stores.
   {"channel": "candles", "source": "live", "seq": <RAW stream sequence>, "data": {"key",
    "kind", "tf", "start_ns", "open", "high", "low", "close", "volume", "trades", ...}}
       the updated candle of a bucket (the same fields as /v1/candles), sent when a print
@@ -66,13 +67,16 @@ CHANNELS: dict[str, str] = {
     "flow.drv.classifier_hit": "hits",
     "flow.drv.darkpool_event": "darkpool",
     "flow.drv.print_inference": "inference",
+    "flow.drv.alpha_frame": "alpha",
 }
 CHANNEL_NAMES: tuple[str, ...] = tuple(CHANNELS.values())
 _encode = msgspec.json.Encoder().encode
 
 
 def event_symbol(event: Event) -> str:
-    return str(getattr(event, "underlying", None) or getattr(event, "symbol", ""))
+    """What a client's `symbols` match: the underlying, the symbol, or an alpha frame's root."""
+    found = getattr(event, "underlying", None) or getattr(event, "symbol", None)
+    return str(found or getattr(event, "root", ""))
 
 
 def envelope(channel: str, source: str, seq: int, event: Event) -> bytes:
