@@ -27,6 +27,7 @@ ROUTES: list[tuple[str, str, str]] = [
     ("GET", "/v1/alerts", "read"),
     ("GET", "/v1/hits", "read"),
     ("GET", "/v1/darkpool", "read"),
+    ("GET", "/v1/candles/AAPL?tf=1H", "read"),
     ("GET", "/v1/runs", "read"),
     ("GET", "/v1/runs/replay-a/report", "read"),
     ("GET", "/v1/queries", "read"),
