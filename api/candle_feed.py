@@ -116,7 +116,7 @@ class FeedMetrics:
 
 
 class CandleFeed:
-    """Follows the print subjects of RAW (from the first subscription on) and keeps the
+    """Follows the print subjects of RAW while any series is subscribed, and keeps the
     subscribed series."""
 
     def __init__(self, services: Services, *, seed_wait_s: float = 10.0) -> None:
@@ -128,6 +128,7 @@ class CandleFeed:
         self._of_client: dict[Client, list[Series]] = {}
         self._readers: list[asyncio.Task[None]] = []
         self._reads: set[asyncio.Task[None]] = set()
+        self._stopping: set[asyncio.Task[None]] = set()  # readers cancelled, not yet done
         self._start_lock = asyncio.Lock()
         self._poll_lock = asyncio.Lock()
         self._sink_position = 0  # the last position the sink was seen to have stored
@@ -150,12 +151,17 @@ class CandleFeed:
                 last = await bus.last_sequence(RAW_STREAM)
             for event_type in PRINT_TYPES:
                 self.positions[event_type] = last
-                self._readers.append(
-                    asyncio.create_task(self._follow(event_type), name="flowtape-candles")
-                )
+                reader = asyncio.create_task(self._follow(event_type), name="flowtape-candles")
+                reader.add_done_callback(self._stopping.discard)
+                self._readers.append(reader)
+
+    @property
+    def reading(self) -> bool:
+        """Whether the print subjects of RAW are being followed."""
+        return bool(self._readers)
 
     async def stop(self) -> None:
-        tasks = [*self._readers, *self._reads]
+        tasks = [*self._readers, *self._stopping, *self._reads]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -244,7 +250,7 @@ class CandleFeed:
         followed), and acknowledge."""
         await self._start()
         # From here to the registration nothing awaits: no message can fall in between.
-        self.remove(client)
+        self._forget(client)
         followed = []
         for kind, key in keys:
             name = (kind, key, timeframe.seconds)
@@ -273,6 +279,16 @@ class CandleFeed:
                     self._send(series, newest, only=client)
 
     def remove(self, client: Client) -> None:
+        """Forget the client's series; with no series left the feed stops reading RAW (the
+        next subscription starts it again from the stream's end)."""
+        self._forget(client)
+        if not self.series and self._readers:
+            for task in self._readers:
+                task.cancel()
+            self._stopping.update(self._readers)
+            self._readers.clear()
+
+    def _forget(self, client: Client) -> None:
         for series in self._of_client.pop(client, []):
             series.clients.discard(client)
             if not series.clients:

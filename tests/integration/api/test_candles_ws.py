@@ -34,7 +34,7 @@ from tests.integration.api.candle_session import (
     equity_prints,
     option_prints,
 )
-from tests.integration.api.conftest import api_settings, serving
+from tests.integration.api.conftest import Api, api_settings, serving
 
 KEYS = [AAPL_CALL, "MSFT", "AAPL", "BTC-USDT", FUTURE]
 KINDS = {AAPL_CALL: "contract", "MSFT": "underlying", "AAPL": "equity", "BTC-USDT": "crypto",
@@ -158,9 +158,9 @@ async def assert_final_updates_equal_rest(
 
 
 async def test_candle_subscriptions_refuse_a_bad_tf_kind_or_unknown_key_in_one_line(
-    api_for_candles: str,
+    api_for_candles: Api,
 ) -> None:
-    async with connect(api_for_candles) as ws:
+    async with connect(api_for_candles.ws_url) as ws:
         for command, detail in (
             ({"symbols": ["AAPL"], "tf": "2m"}, "tf: expected one of 1s, 1m, 5m, 1H, 4H, 1D"),
             ({"symbols": ["AAPL"], "kind": "bond"}, "kind: expected one of contract"),
@@ -171,6 +171,11 @@ async def test_candle_subscriptions_refuse_a_bad_tf_kind_or_unknown_key_in_one_l
             assert answer["event"] == "error" and answer["detail"].startswith(detail), answer
         ack = await subscribe(ws, symbols=["NOPE"], kind="equity", tf="1h")
         assert (ack["event"], ack["tf"], ack["kinds"]) == ("subscribed", "1H", {"NOPE": "equity"})
+        feed = api_for_candles.app.state.candle_feed
+        assert feed.reading
+        await ws.send(json.dumps({"action": "unsubscribe", "channels": ["candles"]}))
+        assert (await receive(ws, 10) or {}).get("event") == "unsubscribed"
+        assert feed.series == {} and not feed.reading  # nobody left: RAW is not read
 
 
 @pytest.fixture
@@ -180,7 +185,7 @@ async def api_for_candles(
     settings = api_settings(tmp_path, servers.nats_url, servers.clickhouse_url,
                             fresh_warehouse.database)  # fmt: skip
     async with serving(create_app(settings)) as api:
-        yield api.ws_url
+        yield api
 
 
 async def test_with_clickhouse_stopped_rest_candles_are_503_and_a_subscription_one_error_line(
