@@ -14,7 +14,8 @@ candle is sent. Candles agree with `/v1/candles` once the prints are stored:
 
 A bucket is sent only once complete in that sense. When the sink does not reach the bound in
 `seed_wait_s`, the clients get a `candles_incomplete` control message naming the key, and
-the candle holds what was stored. Only the `live` run's prints count.
+the candle holds what was stored. Only the `live` run's prints count; RAW is followed only
+while some series is subscribed.
 """
 
 from __future__ import annotations
@@ -47,9 +48,9 @@ from analytics.live_candles import (
     series_of,
 )
 from analytics.timeframes import TIMEFRAMES, BadTimeframe, Timeframe, parse_timeframe
+from api.candle_view import candle_view
 from api.services import Services
 from api.tape import Client, control
-from api.views import dollars
 from infra.bus import LogMessage, StreamReader
 from schemas.errors import FlowtapeError
 from schemas.events import Event, event_tag
@@ -439,13 +440,8 @@ class CandleFeed:
 
     def _send(self, series: Series, start: int, only: Client | None = None) -> None:
         bucket = series.buckets[start]
-        candle = bucket.candle.view()
-        data: dict[str, Any] = {"key": series.key, "kind": series.kind,
-                                "tf": series.timeframe.name}  # fmt: skip
-        for name, value in candle.items():
-            data[name] = value
-            if name in ("open", "high", "low", "close"):
-                data[f"{name}_dollars"] = dollars(value)
+        data = {"key": series.key, "kind": series.kind, "tf": series.timeframe.name,
+                **candle_view(bucket.candle.view())}  # fmt: skip
         text = _encode(
             {"channel": CHANNEL, "source": RUN_ID, "seq": bucket.seq, "data": data}
         ).decode()

@@ -4,19 +4,19 @@ holds)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import Response
 
-from analytics.candles import KINDS, PRICE_FIELDS, CandleRequest, fetch_candles, resolve_kind
+from analytics.candles import KINDS, CandleRequest, fetch_candles, resolve_kind
 from analytics.candles import normalise_key as normalise_candle_key
 from analytics.timeframes import SPELLINGS, BadTimeframe, Timeframe, parse_timeframe
+from api.candle_view import candle_view
 from api.dependencies import READ, StoreDep
 from api.error_responses import AUTH, error_responses
 from api.query_params import RunId, time_ns, time_query
 from api.responses import JSON
-from api.views import dollars
 
 DEFAULT_LIMIT = 500
 AUTO = "auto"
@@ -98,15 +98,6 @@ def _kind(text: str) -> str | None:
     return text.strip()
 
 
-def _view(candle: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in candle.items():
-        out[name] = value
-        if name in PRICE_FIELDS:
-            out[f"{name}_dollars"] = dollars(value)
-    return out
-
-
 @router.get("/v1/candles/{key}", responses=error_responses(400, 404, 422))
 def candles(
     key: Key,
@@ -138,6 +129,6 @@ def candles(
             "seconds": timeframe.seconds,
             "run_id": run_id,
             "count": len(rows),
-            "candles": [_view(row) for row in rows],
+            "candles": [candle_view(row) for row in rows],
         }
     )
