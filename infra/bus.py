@@ -2,12 +2,20 @@
 
 One message carries one micro-batch of events of one type (schemas.codec). Every publish
 waits for its acknowledgement and carries a content-addressed `Nats-Msg-Id`, so a retried
-publish inside the duplicate window is stored once.
+publish inside the duplicate window is stored once. That is what carries a publisher across
+a stream leader election in a NATS cluster: the acknowledgement times out, the same message
+goes again until a leader answers.
+
+NATS_URL may name several seeds, comma-separated (every node of a cluster); a Bus given
+several seeds keeps resending for up to `CLUSTER_PUBLISH_PATIENCE_S`, one given a single
+server fails at once and leaves retrying to its caller, as before.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,8 +24,9 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import NoStreamResponseError, NotFoundError, ServiceUnavailableError
 
+from infra.settings import get_settings
 from schemas.codec import CodecError, decode_batch, encode_batch
 from schemas.events import SCHEMA_VERSION, Event
 from schemas.ids import message_id
@@ -34,6 +43,13 @@ from schemas.subjects import (
 MAX_MESSAGE_BYTES = 900_000
 PULL_BYTES = 8_000_000  # about this much per pull (larger pulls trip slow-consumer limits)
 CONSUMER_IDLE_S = 3_600.0  # a reader's consumer outlives long pauses (a slow ClickHouse)
+# In a cluster a publish waits this long for its acknowledgement before sending the same
+# message again (an election leaves a stream without a leader for a few seconds) ...
+PUBLISH_ATTEMPT_S = 2.0
+# ... and gives up after this long; well inside the stream's duplicate window.
+CLUSTER_PUBLISH_PATIENCE_S = 60.0
+# No leader (yet), no responder, a timed-out acknowledgement: worth sending again.
+_RETRYABLE = (nats.errors.TimeoutError, NoStreamResponseError, ServiceUnavailableError)
 
 log = logging.getLogger(__name__)
 
@@ -71,28 +87,39 @@ def chunk_events(
 class Bus:
     """A JetStream connection with flowtape's streams."""
 
-    def __init__(self, nc: Client, js: JetStreamContext) -> None:
+    def __init__(
+        self, nc: Client, js: JetStreamContext, *, publish_patience_s: float = 0.0
+    ) -> None:
         self.nc = nc
         self.js = js
+        self.publish_patience_s = publish_patience_s  # 0: one attempt per publish
 
     @classmethod
     async def connect(cls, url: str, *, name: str = "flowtape", timeout_s: float = 10.0) -> Bus:
-        nc = await nats.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
-        return cls(nc, nc.jetstream(timeout=timeout_s))
+        """Connect to `url`: one server, or the seeds of a cluster comma-separated."""
+        seeds = [seed.strip() for seed in url.split(",") if seed.strip()]
+        nc = await nats.connect(
+            servers=seeds, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5
+        )
+        patience = CLUSTER_PUBLISH_PATIENCE_S if len(seeds) > 1 else 0.0
+        return cls(nc, nc.jetstream(timeout=timeout_s), publish_patience_s=patience)
 
     async def close(self) -> None:
         await self.nc.drain()
 
     async def ensure_streams(
-        self, *, max_bytes: int = -1, duplicate_window_s: float = 120.0
+        self, *, max_bytes: int = -1, duplicate_window_s: float = 120.0, replicas: int = 0
     ) -> None:
-        """Create RAW and DERIVED if missing, or update their limits (idempotent)."""
+        """Create RAW and DERIVED if missing, or update their limits (idempotent); `replicas`
+        copies of each (0: FLOWTAPE_STREAM_REPLICAS)."""
+        replicas = replicas or get_settings().stream_replicas
         for name, subjects in ((RAW_STREAM, RAW_SUBJECTS), (DERIVED_STREAM, DERIVED_SUBJECTS)):
             config = StreamConfig(
                 name=name,
                 subjects=[subjects],
                 max_bytes=max_bytes,
                 duplicate_window=duplicate_window_s,
+                num_replicas=replicas,
             )
             try:
                 await self.js.stream_info(name)
@@ -112,15 +139,33 @@ class Bus:
         """Publish one encoded batch and wait for its acknowledgement; returns its sequence.
 
         The message id is the body's content hash: resending the same body after a failed
-        acknowledgement is stored once within the stream's duplicate window.
+        acknowledgement is stored once within the stream's duplicate window. With
+        `publish_patience_s` the same body is resent until acknowledged or that time is up.
         """
         headers = {
             "Nats-Msg-Id": message_id(subject.encode() + b"\0" + run_id.encode() + body),
             RUN_ID_HEADER: run_id,
             SCHEMA_HEADER: str(SCHEMA_VERSION),
         }
-        ack = await self.js.publish(subject, body, headers=headers)
-        return int(ack.seq)
+        deadline = time.monotonic() + self.publish_patience_s
+        attempt_s = PUBLISH_ATTEMPT_S if self.publish_patience_s else None  # None: js default
+        delay = 0.05
+        while True:
+            try:
+                ack = await self.js.publish(subject, body, headers=headers, timeout=attempt_s)
+            except _RETRYABLE as exc:
+                if time.monotonic() + delay >= deadline:
+                    raise
+                log.warning("%s: publish not acknowledged (%r); sending again", subject, exc)
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, 1.0)
+                continue
+            return int(ack.seq)
+
+    async def stream_leader(self, stream: str) -> str:
+        """The server name of the node leading `stream` in a cluster ('' on a single node)."""
+        info = await self.js.stream_info(stream)
+        return (info.cluster.leader or "") if info.cluster is not None else ""
 
     async def last_sequence(self, stream: str) -> int:
         info = await self.js.stream_info(stream)

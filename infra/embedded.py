@@ -13,6 +13,7 @@ killed parent leaves no server behind.
 from __future__ import annotations
 
 import ctypes
+import json
 import shutil
 import signal
 import socket
@@ -23,7 +24,9 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from schemas.errors import ServerError
 
@@ -104,7 +107,8 @@ class EmbeddedServer:
     def log_path(self) -> Path:
         return self.data_dir / f"{self.name}.log"
 
-    def start(self, timeout_s: float = 60.0) -> None:
+    def start(self, timeout_s: float = 60.0, *, wait: bool = True) -> None:
+        """Start the process and, unless `wait` is false, `wait_healthy`."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(  # noqa: S603  (argv we built from installed binaries)
@@ -117,6 +121,11 @@ class EmbeddedServer:
             preexec_fn=_die_with_parent,  # noqa: PLW1509  (only async-signal-safe prctl)
         )
         log.close()
+        if wait:
+            self.wait_healthy(timeout_s)
+
+    def wait_healthy(self, timeout_s: float = 60.0) -> None:
+        assert self.process is not None  # noqa: S101  (start() set it)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -152,10 +161,20 @@ def nats_server(data_dir: Path, port: int | None = None) -> EmbeddedServer:
     """nats-server with JetStream, storing under `data_dir/jetstream`."""
     port = port or free_port()
     monitor = free_port()
+    return EmbeddedServer(
+        name="nats",
+        data_dir=data_dir,
+        command=_nats_command(data_dir, port, monitor, []),
+        url=f"nats://127.0.0.1:{port}",
+        healthy=lambda: _http_ok(f"http://127.0.0.1:{monitor}/healthz?js-enabled-only=true"),
+    )
+
+
+def _nats_command(data_dir: Path, port: int, monitor: int, extra: list[str]) -> list[str]:
     data_dir.mkdir(parents=True, exist_ok=True)
     config = data_dir / "nats.conf"
     config.write_text("max_payload: 8MB\n")  # batches of events travel as one message
-    command = [
+    return [
         _executable("nats-server"),
         "--config", str(config),
         "--jetstream",
@@ -163,14 +182,123 @@ def nats_server(data_dir: Path, port: int | None = None) -> EmbeddedServer:
         "--addr", "127.0.0.1",
         "--port", str(port),
         "--http_port", str(monitor),
+        *extra,
     ]  # fmt: skip
-    return EmbeddedServer(
-        name="nats",
-        data_dir=data_dir,
-        command=command,
-        url=f"nats://127.0.0.1:{port}",
-        healthy=lambda: _http_ok(f"http://127.0.0.1:{monitor}/healthz?js-enabled-only=true"),
-    )
+
+
+def _json_from(url: str) -> dict[str, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310  (loopback URL we built)
+            found: dict[str, Any] = json.loads(response.read())
+            return found
+    except (OSError, ValueError):
+        return {}
+
+
+@dataclass
+class NatsCluster:
+    """Several nats-server nodes routed into one JetStream cluster on loopback.
+
+    Each node keeps its ports and its store folder across `kill` and `restart`, so a node
+    brought back rejoins with its data, as a restarted machine would.
+    """
+
+    nodes: list[EmbeddedServer]
+    monitors: list[int]
+
+    @property
+    def url(self) -> str:
+        """Every node's client URL, comma-separated (the form NATS_URL takes for seeds)."""
+        return ",".join(node.url for node in self.nodes)
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        # A lone node of a cluster is not healthy until its peers route to it, so start all
+        # processes first and then wait for each.
+        try:
+            for node in self.nodes:
+                node.start(timeout_s, wait=False)
+            for node in self.nodes:
+                node.wait_healthy(timeout_s)
+            self.wait_for_meta_leader(timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        for node in reversed(self.nodes):
+            node.stop()
+
+    def node_named(self, server_name: str) -> int:
+        """The index of the node whose server name is `server_name`."""
+        for index, node in enumerate(self.nodes):
+            if node.name == server_name:
+                return index
+        raise ServerError(f"no node named {server_name!r} in this cluster")
+
+    def kill(self, index: int) -> None:
+        """SIGKILL one node: no shutdown, no goodbye to its peers."""
+        process = self.nodes[index].process
+        if process is not None:
+            process.kill()
+            process.wait(10)
+        self.nodes[index].process = None
+
+    def restart(self, index: int, timeout_s: float = 60.0) -> None:
+        self.nodes[index].start(timeout_s)
+
+    def running(self, index: int) -> bool:
+        process = self.nodes[index].process
+        return process is not None and process.poll() is None
+
+    def meta_leader(self) -> str:
+        """The server name of the JetStream meta leader, when the live nodes know one that is
+        itself alive; else ''."""
+        live = {self.nodes[i].name: i for i in range(len(self.nodes)) if self.running(i)}
+        for index in live.values():
+            jsz = _json_from(f"http://127.0.0.1:{self.monitors[index]}/jsz")
+            leader = str(jsz.get("meta_cluster", {}).get("leader", ""))
+            if leader in live:
+                return leader
+        return ""
+
+    def wait_for_meta_leader(self, timeout_s: float = 60.0) -> str:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if leader := self.meta_leader():
+                return leader
+            time.sleep(0.05)
+        raise ServerError(f"the NATS cluster elected no meta leader in {timeout_s:.0f}s")
+
+
+def nats_cluster(data_dir: Path, size: int = 3, *, name: str = "flowtape") -> NatsCluster:
+    """`size` nats-server nodes with JetStream, each routed to all others, storing under
+    `data_dir/nats-<i>`; server names are `nats-<i>`."""
+    ports = [free_port() for _ in range(size)]
+    routes = [free_port() for _ in range(size)]
+    monitors = [free_port() for _ in range(size)]
+    seeds = ",".join(f"nats://127.0.0.1:{route}" for route in routes)
+    nodes = []
+    for index in range(size):
+        server_name = f"nats-{index}"
+        clustering = [
+            "--server_name", server_name,
+            "--cluster_name", name,
+            "--cluster", f"nats://127.0.0.1:{routes[index]}",
+            "--routes", seeds,
+        ]  # fmt: skip
+        monitor = monitors[index]
+        nodes.append(
+            EmbeddedServer(
+                name=server_name,
+                data_dir=data_dir / server_name,
+                command=_nats_command(data_dir / server_name, ports[index], monitor, clustering),
+                url=f"nats://127.0.0.1:{ports[index]}",
+                healthy=partial(
+                    _http_ok, f"http://127.0.0.1:{monitor}/healthz?js-enabled-only=true"
+                ),
+            )
+        )
+    return NatsCluster(nodes, monitors)
 
 
 def redis_server(data_dir: Path, port: int | None = None) -> EmbeddedServer:

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     # JetStream
     stream_max_bytes: int = Field(8 * 1024**3, alias="STREAM_MAX_BYTES")
     stream_duplicate_window_s: float = Field(120.0, alias="STREAM_DUPLICATE_WINDOW_S")
+    # Copies of RAW and DERIVED kept by a NATS cluster (3 for `flowtape up --cluster 3`)
+    stream_replicas: int = Field(1, ge=1, le=5, alias="FLOWTAPE_STREAM_REPLICAS")
 
     # Live compute: the reorder buffer's patience (the engine's thresholds: compute.flow.config)
     allowed_lateness_ms: int = Field(2000, alias="ALLOWED_LATENESS_MS")
