@@ -24,7 +24,8 @@ from ingest.service import METRICS_FILE, IngestConfig, IngestMetrics, IngestServ
 from ingest.source import Source
 
 console = STDERR
-SOURCES = ("synthetic", "databento-file", "databento-hist", "databento-live", "alpaca", "ibkr")
+SOURCES = ("synthetic", "synthetic-cme", "databento-file", "databento-hist", "databento-live",
+           "alpaca", "ibkr")  # fmt: skip
 ALPACA_STOCKS = "alpaca-stocks"  # through the market-data service, like the crypto sources
 LIVE_SOURCES = frozenset({"databento-live", "alpaca", "ibkr"})
 # Sources that end when their input does: worth a progress bar.
@@ -54,6 +55,11 @@ def build_source(
         from synth.config import SynthConfig
 
         return SyntheticSource(SynthConfig(seed=seed, minutes=minutes), speed=speed)
+    if name == "synthetic-cme":
+        from ingest.synthetic.cme_source import SyntheticCmeSource
+        from synth.cme_config import CmeConfig
+
+        return SyntheticCmeSource(CmeConfig(seed=seed, minutes=minutes), speed=speed)
     if name == "databento-file":
         from ingest.databento.adapter import DatabentoFileSource
         from ingest.databento.config import DatabentoFileConfig

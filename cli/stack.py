@@ -23,13 +23,17 @@ from infra.migrate import migrate
 from infra.settings import Settings, get_settings
 from infra.stack import COMPONENTS, Stack, UpRecord, is_healthy
 from infra.warehouse import Warehouse
+from synth.cme_config import CmeConfig
 
 console = Console(stderr=True)
 
 # The long-running services `flowtape up` starts as child processes.
 SERVICES: tuple[tuple[str, ...], ...] = (
-    ("sink",), ("compute",), ("daemon",), ("ingest",), ("api",),
+    ("sink",), ("compute",), ("daemon",), ("ingest",), ("alpha",), ("api",),
 )  # fmt: skip
+# Beside the synthetic options market, a synthetic CME market (CL futures, LO options) whose
+# frames the alpha service computes at the rate its options were priced with.
+SYNTHETIC_CME: tuple[str, ...] = ("ingest", "--source", "synthetic-cme", "--minutes", "30")
 
 
 def open_warehouse(stack: Stack, settings: Settings) -> Warehouse:
@@ -68,6 +72,10 @@ def service_commands(
     for argv in SERVICES:
         if argv == ("ingest",):
             argv = ("ingest", "--source", source, *shlex.split(source_args))
+            if source == "synthetic":
+                commands.append(SYNTHETIC_CME)
+        elif argv == ("alpha",) and source == "synthetic":
+            argv = ("alpha", "--rate", str(CmeConfig().rate))
         elif argv == ("api",):
             log_level = "info" if verbose else "warning"  # info logs every request
             argv = ("api", "--host", api_host, "--port", str(api_port), "--log-level", log_level)

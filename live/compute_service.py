@@ -45,7 +45,7 @@ from infra.settings import Settings
 from infra.state import Checkpoint, StateStore
 from live.compute_health import DEFAULT_MAX_LAG_MESSAGES, ComputeHealth
 from live.reorder import ReorderBuffer
-from schemas.events import Event
+from schemas.events import RAW_EVENTS, Event
 from schemas.ordering import HighWater, admit
 from schemas.subjects import RAW_STREAM, derived_subject
 
@@ -66,6 +66,7 @@ class ComputeMetrics:
     batches: int = 0
     raw_events: int = 0
     repeats_dropped: int = 0
+    other_events: int = 0  # raw events of other systems, left to their services
     poison_messages: int = 0
     outputs: int = 0
     position: int = 0
@@ -237,6 +238,10 @@ class ComputeService:
                         continue
                     for event in message.events:
                         self.metrics.raw_events += 1
+                        if type(event) not in RAW_EVENTS:
+                            # other systems' events (CME, books, crypto): their services read them
+                            self.metrics.other_events += 1
+                            continue
                         if not admit(high_water, event):
                             self.metrics.repeats_dropped += 1
                             continue

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Iterable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 
@@ -52,7 +52,16 @@ def session_after(config: SynthConfig, ts_recv: int) -> SynthConfig:
     whole session does. Every event of the new day is then newer than anything before it on
     the log, with its own contracts and definitions.
     """
-    if first_record_ns(config) > ts_recv:
+    return next_session(config, ts_recv, first_record_ns)
+
+
+Dated = TypeVar("Dated", bound=msgspec.Struct)
+
+
+def next_session(config: Dated, ts_recv: int, first_record: Callable[[Dated], int]) -> Dated:
+    """`session_after` for any session config with a `date` whose first record is received
+    at `first_record(config)`."""
+    if first_record(config) > ts_recv:
         return config
     day = dt.datetime.fromtimestamp(ts_recv // NS, tz=NEW_YORK).date()
     while True:
@@ -60,7 +69,7 @@ def session_after(config: SynthConfig, ts_recv: int) -> SynthConfig:
         if day.weekday() >= 5:  # Saturday, Sunday
             continue
         moved = msgspec.structs.replace(config, date=day.isoformat())
-        if first_record_ns(moved) > ts_recv:
+        if first_record(moved) > ts_recv:
             return moved
 
 
@@ -69,36 +78,50 @@ def _normalise(records: Iterable[Any], normaliser: RecordNormaliser) -> Iterator
         yield from normaliser(record)
 
 
-class SyntheticSource:
-    """A synthetic session as a live source.
+class _Session(Protocol):
+    @property
+    def open_ns(self) -> int: ...
+
+
+C = TypeVar("C", bound=msgspec.Struct)
+S = TypeVar("S", bound=_Session)
+
+
+class PacedSessionSource(Generic[C, S]):
+    """A generated session as a live source (a subclass says how its market is generated,
+    when its first record comes and which events its live files give).
 
     `speed` scales session time to wall time (1 = real time, 60 = a minute per second,
     0 = as fast as possible). Reference data before the open (definitions, open interest)
     is released at once; pacing starts at the first second of the session. Told where the
-    log stands (`resume_after`), it moves to the next session day (`session_after`), so a
+    log stands (`resume_after`), it moves to the next session day (`next_session`), so a
     restarted live market continues instead of replaying what the log already holds.
     """
 
-    name = "synthetic"
+    name: str
+    emit_books = False  # futures' depth as book events (`RecordNormaliser`)
 
-    def __init__(
-        self,
-        config: SynthConfig | None = None,
-        *,
-        session: SyntheticSession | None = None,
-        speed: float = 1.0,
-    ) -> None:
+    def __init__(self, config: C, *, session: S | None = None, speed: float = 1.0) -> None:
         if speed < 0:
             raise ValueError(f"speed must be >= 0, got {speed}")
-        self.config = config or (session.config if session else SynthConfig())
+        self.config = config
         self.speed = speed
         self.session = session
-        self.normaliser = RecordNormaliser(self.name)
+        self.normaliser = RecordNormaliser(self.name, emit_books=self.emit_books)
         self._closed = False
+
+    def generate(self, config: C) -> S:
+        raise NotImplementedError
+
+    def first_record_ns(self, config: C) -> int:
+        raise NotImplementedError
+
+    def session_events(self, session: S) -> Iterator[Event]:
+        raise NotImplementedError
 
     def resume_after(self, ts_recv: int) -> None:
         """Start after `ts_recv`, the newest event time of this source on the log."""
-        config = session_after(self.config, ts_recv)
+        config = next_session(self.config, ts_recv, self.first_record_ns)
         if config is not self.config:
             self.config, self.session = config, None
 
@@ -106,7 +129,7 @@ class SyntheticSource:
         """Generate the session (in a worker thread: it takes a moment for big configs)."""
         self._closed = False
         if self.session is None:
-            self.session = await asyncio.to_thread(generate_session, self.config)
+            self.session = await asyncio.to_thread(self.generate, self.config)
 
     async def close(self) -> None:
         """Stop the event stream at the next event."""
@@ -118,19 +141,54 @@ class SyntheticSource:
             await self.connect()
         session = self.session
         assert session is not None  # noqa: S101  (connect() set it)
-        loop = asyncio.get_running_loop()
-        start_wall = loop.time()
-        emitted = 0
-        for event in session_events(session, self.normaliser):
-            if self._closed:
-                return
-            ts_recv = event.ts_recv
-            if self.speed > 0 and ts_recv > session.open_ns:
-                due = (ts_recv - session.open_ns) / 1e9 / self.speed
-                delay = due - (loop.time() - start_wall)
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            elif emitted % 1024 == 0:
-                await asyncio.sleep(0)  # let other tasks run while replaying flat out
-            emitted += 1
+        events = self.session_events(session)
+        async for event in paced(events, session.open_ns, self.speed, lambda: self._closed):
             yield event
+
+
+class SyntheticSource(PacedSessionSource[SynthConfig, SyntheticSession]):
+    """The synthetic options and equities market as a live source (`PacedSessionSource`)."""
+
+    name = "synthetic"
+
+    def __init__(
+        self,
+        config: SynthConfig | None = None,
+        *,
+        session: SyntheticSession | None = None,
+        speed: float = 1.0,
+    ) -> None:
+        config = config or (session.config if session else SynthConfig())
+        super().__init__(config, session=session, speed=speed)
+
+    def generate(self, config: SynthConfig) -> SyntheticSession:
+        return generate_session(config)
+
+    def first_record_ns(self, config: SynthConfig) -> int:
+        return first_record_ns(config)
+
+    def session_events(self, session: SyntheticSession) -> Iterator[Event]:
+        return session_events(session, self.normaliser)
+
+
+async def paced(
+    events: Iterable[Event], open_ns: int, speed: float, closed: Callable[[], bool]
+) -> AsyncIterator[Event]:
+    """`events` as a live session: those after `open_ns` when their `ts_recv` comes, session
+    time scaled by `speed` (0: flat out); ends early once `closed()`."""
+    loop = asyncio.get_running_loop()
+    start_wall = loop.time()
+    emitted = 0
+    for event in events:
+        if closed():
+            return
+        ts_recv = event.ts_recv
+        if speed > 0 and ts_recv > open_ns:
+            due = (ts_recv - open_ns) / 1e9 / speed
+            delay = due - (loop.time() - start_wall)
+            if delay > 0:
+                await asyncio.sleep(delay)
+        elif emitted % 1024 == 0:
+            await asyncio.sleep(0)  # let other tasks run while replaying flat out
+        emitted += 1
+        yield event

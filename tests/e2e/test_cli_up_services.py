@@ -116,7 +116,7 @@ def test_status_shows_the_api_and_the_services_and_exits_0(running: RunningUp) -
     report = json.loads(result.stdout)
     assert report["api"] == {"url": running.api_url, "answering": True}
     services = {s["name"]: s for s in report["services"]}
-    assert set(services) == {"sink", "compute", "daemon", "ingest", "api"}
+    assert set(services) == {"sink", "compute", "daemon", "ingest", "alpha", "api"}
     assert services["api"]["state"] == "running" and services["api"]["pid"] > 0
 
 
