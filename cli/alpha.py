@@ -18,12 +18,32 @@ from live.alpha.run import run_alpha
 _DEFAULTS = alpha.AlphaConfig()
 
 
+def funding_symbols(pairs: list[str]) -> dict[str, str]:
+    """`ROOT=SYMBOL` pairs (`CL=BTCUSDT`) as root -> perpetual."""
+    found: dict[str, str] = {}
+    for pair in pairs:
+        root, _, symbol = pair.partition("=")
+        if not (root.strip() and symbol.strip()):
+            raise typer.BadParameter(f"--funding expects ROOT=SYMBOL (CL=BTCUSDT), got {pair!r}")
+        found[root.strip()] = symbol.strip()
+    return found
+
+
 def alpha_config(
-    settings: Settings, roots: list[str] | None = None, rate: float = _DEFAULTS.rate
+    settings: Settings,
+    roots: list[str] | None = None,
+    rate: float = _DEFAULTS.rate,
+    funding: dict[str, str] | None = None,
 ) -> alpha.AlphaConfig:
-    """The engine's settings: `roots` (CL unless given) and `rate`, then SIDECAR_EMIT_MS,
-    STRIKES_WINDOW, ... from the environment (`compute.alpha.config_from_settings`)."""
-    base = msgspec.structs.replace(_DEFAULTS, roots=tuple(roots or _DEFAULTS.roots), rate=rate)
+    """The engine's settings: `roots` (CL unless given), `rate` and the perpetuals whose
+    funding a root's frames carry, then SIDECAR_EMIT_MS, STRIKES_WINDOW, ... from the
+    environment (`compute.alpha.config_from_settings`)."""
+    base = msgspec.structs.replace(
+        _DEFAULTS,
+        roots=tuple(roots or _DEFAULTS.roots),
+        rate=rate,
+        funding_symbols=funding or {},
+    )
     return alpha.config_from_settings(settings.raw_environment(SETTING_NAMES), base)
 
 
@@ -38,6 +58,10 @@ def register(app: typer.Typer) -> None:
         rate: Annotated[
             float, typer.Option(help="continuously compounded risk-free rate, a decimal")
         ] = _DEFAULTS.rate,
+        funding: Annotated[
+            list[str] | None,
+            typer.Option(help="ROOT=SYMBOL: the perpetual whose funding the root's frames carry"),
+        ] = None,
         until_idle: Annotated[bool, typer.Option(help="stop when RAW has nothing new")] = False,
         finish: Annotated[bool, typer.Option(help="with --until-idle: end the session")] = False,
         checkpoint: Annotated[
@@ -56,7 +80,7 @@ def register(app: typer.Typer) -> None:
         resumes). Runs until Ctrl-C."""
         logging.basicConfig(level=logging.INFO)
         settings = get_settings()
-        config = alpha_config(settings, roots, rate)
+        config = alpha_config(settings, roots, rate, funding_symbols(funding or []))
         needs: tuple[Component, ...] = ("nats", "redis") if checkpoint else ("nats",)
         with Stack(settings, needs=needs) as stack:
             metrics = asyncio.run(
