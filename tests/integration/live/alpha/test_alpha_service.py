@@ -12,17 +12,18 @@ from collections import Counter
 import aiohttp
 import pytest
 
+import compute.flow as flow
 from analytics.parity import table_fingerprint
 from infra.bus import Bus
 from infra.embedded import free_port
 from infra.health import health_served
+from infra.runs import list_runs
 from infra.warehouse import Warehouse
 from live.alpha.health import AlphaHealth
 from live.alpha.run import alpha_store
 from live.alpha.service import AlphaService
 from live.sink.service import Sink
-from replay.alpha import replay_alpha
-from replay.driver import ReplaySummary
+from replay.session import ReplayRequest, replay_session
 from schemas.cme import AlphaFrame
 from tests.conftest import Servers
 from tests.integration.live.alpha.session import (
@@ -65,10 +66,16 @@ async def test_live_frames_equal_the_engine_and_the_stored_replay(
     assert Counter(f.health for f in market)["ok"] >= 90
 
     await Sink(bus, fresh_warehouse).run_until_idle()
-    summary = replay_alpha(
-        files, summary=ReplaySummary(run_id="again"), config=CONFIG, warehouse=fresh_warehouse
-    )
+    request = ReplayRequest(paths=tuple(files))  # what `flowtape replay FILES` asks
+    summary = replay_session(
+        request, warehouse=fresh_warehouse, redis_url=servers.redis_url,
+        config=flow.EngineConfig(), cache_dir=session.paths[0].parent, run_id="again",
+        alpha_config=CONFIG,
+    )  # fmt: skip
     assert summary.outputs[AlphaFrame.__name__] == len(expected)
+    assert [(run["run_id"], run["status"]) for run in list_runs(fresh_warehouse)] == [
+        ("again", "done")
+    ]
     live = table_fingerprint(fresh_warehouse, "alpha_frames", "live")
     assert live == table_fingerprint(fresh_warehouse, "alpha_frames", "again")
     assert live[0] == len(expected)
