@@ -92,11 +92,17 @@ def up(
         str, typer.Option(help="more `flowtape ingest` options, e.g. '--minutes 30 --speed 10'")
     ] = "",
     verbose: Annotated[bool, typer.Option("--verbose", help="Log every API request.")] = False,
+    cluster: Annotated[
+        int,
+        typer.Option(
+            "--cluster", min=1, help="NATS as this many nodes; 3 or more: RAW and DERIVED on 3."
+        ),
+    ] = 1,
 ) -> None:
     """Servers (embedded unless configured), schema and services, until Ctrl-C. A service
     that dies is restarted; one that keeps dying right after it starts stops `up`."""
     settings = get_settings()
-    with Stack(settings, record=True) as stack:
+    with Stack(settings, record=True, nats_nodes=cluster) as stack:
         with open_warehouse(stack, settings) as warehouse:
             applied = migrate(warehouse)
         console.print(f"schema: {len(applied)} migration(s) applied")

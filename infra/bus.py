@@ -110,22 +110,23 @@ class Bus:
     async def ensure_streams(
         self, *, max_bytes: int = -1, duplicate_window_s: float = 120.0, replicas: int = 0
     ) -> None:
-        """Create RAW and DERIVED if missing, or update their limits (idempotent); `replicas`
-        copies of each (0: FLOWTAPE_STREAM_REPLICAS)."""
-        replicas = replicas or get_settings().stream_replicas
+        """Create RAW and DERIVED if missing, or update their limits (idempotent), with
+        `replicas` copies of each; 0 keeps an existing stream's copies and creates a new one
+        with FLOWTAPE_STREAM_REPLICAS (so a caller that does not say never shrinks them)."""
         for name, subjects in ((RAW_STREAM, RAW_SUBJECTS), (DERIVED_STREAM, DERIVED_SUBJECTS)):
             config = StreamConfig(
                 name=name,
                 subjects=[subjects],
                 max_bytes=max_bytes,
                 duplicate_window=duplicate_window_s,
-                num_replicas=replicas,
             )
             try:
-                await self.js.stream_info(name)
+                info = await self.js.stream_info(name)
             except NotFoundError:
+                config.num_replicas = replicas or get_settings().stream_replicas
                 await self.js.add_stream(config)
             else:
+                config.num_replicas = replicas or info.config.num_replicas
                 await self.js.update_stream(config)
 
     async def publish(self, subject: str, events: Sequence[Event], *, run_id: str) -> list[int]:

@@ -219,7 +219,7 @@ class NatsCluster:
                 node.start(timeout_s, wait=False)
             for node in self.nodes:
                 node.wait_healthy(timeout_s)
-            self.wait_for_meta_leader(timeout_s)
+            self.wait_until_formed(timeout_s)
         except BaseException:
             self.stop()
             raise
@@ -244,7 +244,9 @@ class NatsCluster:
         self.nodes[index].process = None
 
     def restart(self, index: int, timeout_s: float = 60.0) -> None:
+        """Start a stopped node again and wait until the meta leader counts it current."""
         self.nodes[index].start(timeout_s)
+        self.wait_until_formed(timeout_s)
 
     def running(self, index: int) -> bool:
         process = self.nodes[index].process
@@ -260,6 +262,43 @@ class NatsCluster:
             if leader in live:
                 return leader
         return ""
+
+    def stream_leader(self, stream: str) -> str:
+        """The server name of `stream`'s leader as a live node's monitor reports it, when
+        that leader is itself alive; else ''."""
+        live = {self.nodes[i].name: i for i in range(len(self.nodes)) if self.running(i)}
+        for index in live.values():
+            jsz = _json_from(f"http://127.0.0.1:{self.monitors[index]}/jsz?streams=true")
+            for account in jsz.get("account_details", []):
+                for detail in account.get("stream_detail", []):
+                    if detail.get("name") == stream:
+                        leader = str(detail.get("cluster", {}).get("leader", ""))
+                        if leader in live:
+                            return leader
+        return ""
+
+    def formed(self) -> bool:
+        """A live meta leader counts every other live node as a current peer (streams can be
+        placed on all of them)."""
+        live = {self.nodes[i].name: i for i in range(len(self.nodes)) if self.running(i)}
+        leader = self.meta_leader()
+        if not leader:
+            return False
+        jsz = _json_from(f"http://127.0.0.1:{self.monitors[live[leader]]}/jsz")
+        current = {
+            str(peer.get("name"))
+            for peer in jsz.get("meta_cluster", {}).get("replicas") or []
+            if peer.get("current") and not peer.get("offline")
+        }
+        return set(live) - {leader} <= current
+
+    def wait_until_formed(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.formed():
+                return
+            time.sleep(0.05)
+        raise ServerError(f"the NATS cluster did not form in {timeout_s:.0f}s")
 
     def wait_for_meta_leader(self, timeout_s: float = 60.0) -> str:
         deadline = time.monotonic() + timeout_s

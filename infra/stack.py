@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
-from infra.embedded import SERVER_FACTORIES, EmbeddedServer
+from infra.embedded import SERVER_FACTORIES, EmbeddedServer, nats_cluster
 from infra.files import write_json_atomically
 from infra.settings import Settings
 
@@ -39,7 +39,9 @@ def _host_port(url: str, default_port: int) -> tuple[str, int]:
 
 
 def is_healthy(component: Component, url: str) -> bool:
-    """A quick liveness probe of one server."""
+    """A quick liveness probe of one server (of any seed, for a cluster's seeds)."""
+    if "," in url:
+        return any(is_healthy(component, seed.strip()) for seed in url.split(","))
     try:
         if component == "clickhouse":
             parts = urllib.parse.urlsplit(url)
@@ -101,6 +103,7 @@ class Stack:
     settings: Settings
     needs: Iterable[Component] = COMPONENTS
     record: bool = False  # `flowtape up` records its servers for other commands
+    nats_nodes: int = 1  # more: an embedded NATS is a cluster of this many nodes
     endpoints: dict[Component, Endpoint] = field(default_factory=dict)
     owned: list[EmbeddedServer] = field(default_factory=list)
 
@@ -156,6 +159,9 @@ class Stack:
             if found and (self.external_url(component) or is_healthy(component, found.url)):
                 self.endpoints[component] = found
                 continue
+            if component == "nats" and self.nats_nodes > 1:
+                self._start_nats_cluster()
+                continue
             server = SERVER_FACTORIES[component](self.data_dir / component)
             try:
                 server.start()
@@ -167,6 +173,16 @@ class Stack:
         if self.record:
             self.record_services("", ())
         return self
+
+    def _start_nats_cluster(self) -> None:
+        cluster = nats_cluster(self.data_dir / "nats-cluster", self.nats_nodes)
+        try:
+            cluster.start()
+        except BaseException:
+            self.stop()
+            raise
+        self.owned.extend(cluster.nodes)
+        self.endpoints["nats"] = Endpoint("nats", cluster.url, "embedded")
 
     def record_services(self, api_url: str, services: Iterable[ServiceRecord]) -> None:
         """Write stack.json: the servers, the API's URL and the services, for other commands
@@ -202,4 +218,8 @@ class Stack:
     def environment(self) -> dict[str, str]:
         """Environment variables that point child processes at these servers."""
         names = {"nats": "NATS_URL", "redis": "REDIS_URL", "clickhouse": "CLICKHOUSE_URL"}
-        return {names[c]: e.url for c, e in self.endpoints.items()}
+        found = {names[c]: e.url for c, e in self.endpoints.items()}
+        nats = self.endpoints.get("nats")
+        if nats is not None and nats.origin == "embedded" and self.nats_nodes >= 3:
+            found["FLOWTAPE_STREAM_REPLICAS"] = "3"  # each stream on three nodes
+        return found

@@ -56,6 +56,7 @@ async def _kill_leader(cluster: NatsCluster, bus: Bus, stream: str) -> int:
 
 
 async def test_the_streams_are_replicated_on_every_node(cluster_bus: Bus) -> None:
+    await cluster_bus.ensure_streams()  # as a service that names no replicas: keeps three
     for stream in (RAW_STREAM, DERIVED_STREAM):
         info = await cluster_bus.js.stream_info(stream)
         assert info.config.num_replicas == 3
