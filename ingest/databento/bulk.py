@@ -19,7 +19,7 @@ import numpy as np
 from databento import DBNStore
 
 from ingest.databento.builders import equity_print, option_print
-from ingest.databento.files import iter_file_events
+from ingest.databento.files import DbnReadError, decoded, iter_file_events
 from ingest.databento.parsing import RecordNormaliser
 from ingest.databento.symbology import (
     CME_KINDS,
@@ -296,12 +296,23 @@ def _with_record_path_rows(
         start = stop
         if row:
             normaliser.saw_ts_recv(int(ts_recv[row - 1]))
-        out.extend(normaliser(_record_of(array[row].tobytes(), version)))
+        raw = array[row].tobytes()
+        record = _record_of(raw, version)
+        if record is None:
+            detail = f"a row whose length byte ({raw[0]}) is not its schema's record size"
+            out.append(normaliser.quarantine(raw, "malformed_dbn", detail))
+        else:
+            out.extend(normaliser(record))
     out.extend(prints[start:])
     return out
 
 
 def _record_of(raw: bytes, version: int) -> Any:
+    """The record in one row's bytes, or None when they are not one whole record."""
     decoder = dbn.DBNDecoder(has_metadata=False, input_version=version)
     decoder.write(raw)
-    return decoder.decode()[0]
+    try:
+        records = decoded(decoder, "a row")
+    except DbnReadError:
+        return None
+    return records[0] if len(records) == 1 else None

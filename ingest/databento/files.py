@@ -49,11 +49,8 @@ def read_dbn(path: str | Path, chunk_bytes: int = 1 << 20) -> Iterator[Any]:
         count = 0
         try:
             for chunk in _decompressed(fh, path, chunk_bytes):
-                try:
-                    decoder.write(chunk)
-                    records = decoder.decode()
-                except Exception as exc:  # noqa: BLE001  (DBNError and friends)
-                    raise DbnReadError("malformed_dbn", f"{path}: {exc}") from exc
+                decoder.write(chunk)
+                records = decoded(decoder, str(path))
                 seen_any = seen_any or bool(records)
                 count += len(records)
                 yield from records
@@ -66,6 +63,20 @@ def read_dbn(path: str | Path, chunk_bytes: int = 1 << 20) -> Iterator[Any]:
             raise _truncated(path, count - 1, f"{leftover} trailing bytes are not a whole record")
     finally:
         fh.close()
+
+
+def decoded(decoder: dbn.DBNDecoder, where: str) -> list[Any]:
+    """`decoder.decode()`, with what the DBN library refuses as `DbnReadError(malformed_dbn)`:
+    its DBNError, and the Rust panic a record shorter than its record type raises (pyo3's
+    PanicException, a BaseException that `except Exception` lets through)."""
+    try:
+        return decoder.decode()
+    except Exception as exc:  # noqa: BLE001  (DBNError and friends)
+        raise DbnReadError("malformed_dbn", f"{where}: {exc}") from exc
+    except BaseException as exc:
+        if type(exc).__name__ != "PanicException":  # pyo3_runtime cannot be imported
+            raise
+        raise DbnReadError("malformed_dbn", f"{where}: {str(exc).splitlines()[0]}") from exc
 
 
 class _CutFrame(Exception):
@@ -152,10 +163,10 @@ def survey_dbn(path: str | Path, chunk_bytes: int = 1 << 20) -> DbnSurvey | None
 def _decode(raw: bytes, version: int) -> Any:
     """The one record in `raw`, or None when it does not decode as one."""
     decoder = dbn.DBNDecoder(has_metadata=False, input_version=version)
+    decoder.write(raw)
     try:
-        decoder.write(raw)
-        records = decoder.decode()
-    except Exception:  # noqa: BLE001  (records of several sizes: the first one stands in)
+        records = decoded(decoder, "the last record")
+    except DbnReadError:  # records of several sizes: the first one stands in
         return None
     return records[0] if len(records) == 1 else None
 

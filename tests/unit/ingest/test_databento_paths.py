@@ -371,6 +371,20 @@ def test_garbage_records_after_a_valid_header_are_quarantined_not_raised(tmp_pat
     assert got[0].reason in {"unknown_publisher", "unmapped_instrument", "malformed_dbn"}
 
 
+@pytest.mark.parametrize("length_byte", [0, 9, 13])  # 48-byte trades: 12 is right
+def test_bulk_path_quarantines_a_row_whose_length_byte_is_not_its_records(tmp_path, length_byte):
+    records = [trade(101, T0 + i, 10**9, 1, sequence=i) for i in range(4)]
+    records[2] = trade(999, T0 + 2, 10**9, 1, sequence=2)  # unmapped: the record path's row
+    meta = metadata(SYMBOLS, schema=dbn.Schema.TRADES)
+    raw = bytearray(dbn_bytes(meta, records))
+    raw[len(bytes(meta)) + 2 * len(bytes(records[0]))] = length_byte
+    path = tmp_path / "bent.trades.dbn"
+    path.write_bytes(bytes(raw))
+    got = list(bulk_file_events(path, normaliser=RecordNormaliser()))
+    assert [type(e) for e in got] == [OptionPrint, OptionPrint, Quarantined, OptionPrint]
+    assert got[2].reason == "malformed_dbn" and f"({length_byte})" in got[2].detail
+
+
 # ---------------------------------------------------------------------- merging, order
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from ingest.databento.files import DbnReadError, read_dbn, survey_dbn
+from ingest.databento.files import DbnReadError, iter_file_events, read_dbn, survey_dbn
+from schemas.events import Quarantined
 from tests.unit.ingest.dbn_files import T0, metadata, trade
 
 SYMBOLS = {"SPY   250221C00600000": 1001}
@@ -55,3 +56,18 @@ def test_a_whole_file_surveys_complete_from_its_first_to_its_last_record(tmp_pat
     survey = survey_dbn(path)
     assert survey is not None and survey.complete
     assert (survey.first_ts_recv, survey.last_ts_recv) == (T0, T0 + 9000)
+
+
+def test_a_record_shorter_than_its_type_is_malformed_not_a_panic(tmp_path: Path) -> None:
+    # The DBN library panics (pyo3's PanicException, a BaseException) on such a record.
+    records = [trade(1001, T0 + n, 1_000_000_000, 1, sequence=n + 1) for n in range(3)]
+    raw = bytearray(bytes(metadata(SYMBOLS)) + b"".join(bytes(r) for r in records))
+    at = len(bytes(metadata(SYMBOLS))) + len(bytes(records[0]))
+    raw[at] = 9  # 36 bytes, where a trade has 48
+    path = tmp_path / "short.trades.dbn"
+    path.write_bytes(bytes(raw[: at + 36]))
+    with pytest.raises(DbnReadError, match="expected length of at least 48 bytes") as raised:
+        list(read_dbn(path))
+    assert raised.value.reason == "malformed_dbn"
+    events = list(iter_file_events(path))
+    assert isinstance(events[-1], Quarantined) and events[-1].reason == "malformed_dbn"
