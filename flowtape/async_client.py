@@ -20,7 +20,7 @@ from flowtape.wire import (
     SubscribeRequest,
     Update,
     checked,
-    replies,
+    decode_reply,
     with_id,
 )
 from schemas.ipc import (
@@ -212,7 +212,7 @@ class AsyncMarketDataClient(ClientOptions):
                 while True:
                     header = await reader.readexactly(FRAME_HEADER.size)
                     length = frame_length(header, self.max_frame_bytes)
-                    reply = replies.decode(await reader.readexactly(length))
+                    reply = decode_reply(await reader.readexactly(length))
                     self._route(reply)
             except (asyncio.IncompleteReadError, ConnectionError):
                 pass

@@ -28,7 +28,7 @@ from flowtape.wire import (
     SubscribeRequest,
     Update,
     checked,
-    replies,
+    decode_reply,
     with_id,
 )
 from schemas.ipc import (
@@ -249,7 +249,7 @@ class MarketDataClient(ClientOptions):
             end = offset + FRAME_HEADER.size + length
             if len(buffer) < end:
                 break
-            yield replies.decode(buffer[offset + FRAME_HEADER.size : end])
+            yield decode_reply(buffer[offset + FRAME_HEADER.size : end])
             offset = end
         del buffer[:offset]
 

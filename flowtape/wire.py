@@ -9,6 +9,7 @@ import msgspec
 
 from schemas.ipc import (
     DEFAULT_MAX_FRAME_BYTES,
+    MALFORMED_FRAME,
     AnyReply,
     CandleUpdate,
     ErrorReply,
@@ -28,6 +29,17 @@ Update = CandleUpdate | OrderbookUpdate | TradeUpdate
 SubscribeRequest = SubscribeCandles | SubscribeOrderbook | SubscribeTrades
 
 replies = msgspec.msgpack.Decoder(AnyReply)
+
+
+def decode_reply(body: bytes | bytearray) -> Reply:
+    """One frame body from the daemon; `IpcError(malformed_frame)` when it is not a reply
+    (not MessagePack, strings that are not UTF-8, or fields no reply has)."""
+    try:
+        return replies.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise IpcError(
+            f"the daemon sent a frame that is not a reply: {exc}", code=MALFORMED_FRAME
+        ) from exc
 
 
 class ClientOptions:

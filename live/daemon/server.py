@@ -175,10 +175,11 @@ class DaemonServer:
         self.stats.requests += 1
         try:
             request = _requests.decode(body)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            # A MessagePack string that is not UTF-8 raises UnicodeDecodeError, not DecodeError.
             try:
                 loose = _anything.decode(body)
-            except msgspec.DecodeError as broken:
+            except (msgspec.DecodeError, UnicodeDecodeError) as broken:
                 self._refuse(connection, MALFORMED_FRAME, f"the body is not MessagePack: {broken}")
                 return False
             self._error(connection, _request_id(loose), *_classify(loose, exc))
@@ -313,7 +314,7 @@ def _request_id(loose: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _classify(loose: object, exc: msgspec.DecodeError) -> tuple[str, str]:
+def _classify(loose: object, exc: ValueError) -> tuple[str, str]:
     """Why a MessagePack body is not a request: an unknown `op`, or bad fields."""
     if not isinstance(loose, dict):
         return BAD_REQUEST, f"a request is a map with an op, got {type(loose).__name__}"

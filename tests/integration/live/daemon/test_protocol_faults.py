@@ -57,6 +57,9 @@ async def a_bystander_is_served(socket_path: Path) -> None:
     [
         (body_frame(b"\xc1\xc1\xc1"), MALFORMED_FRAME),  # 0xc1 is never valid MessagePack
         (body_frame(b"\x92\x01"), MALFORMED_FRAME),  # an array cut short
+        # MessagePack strings that are not UTF-8: in a request's field, and as its `op`
+        (body_frame(GET_TRADES.replace(b"\xa4AAPL", b"\xa4\xff\xfe\xfd\xfc")), MALFORMED_FRAME),
+        (body_frame(b"\x81\xa2op\xa2\xff\xfe"), MALFORMED_FRAME),
         (struct.pack(">I", 10_000) + b"x" * 16, FRAME_TOO_LARGE),
         (struct.pack(">I", 2**32 - 1), FRAME_TOO_LARGE),
     ],
