@@ -197,6 +197,8 @@ class StreamReader:
     gap; the reader then opens a new consumer right after the last message it returned.
     Pulls are sized by bytes (`max_bytes`, from a running mean of message sizes) because
     nats-server drops a client as a slow consumer when one pull delivers too much at once.
+    In a cluster the consumer lives on one node; when that node is gone the reader opens a
+    new consumer the same way.
     """
 
     def __init__(
@@ -238,6 +240,14 @@ class StreamReader:
         try:
             messages = await self._subscription.fetch(count, timeout=timeout_s)
         except (TimeoutError, nats.errors.TimeoutError):
+            return []
+        except ServiceUnavailableError:
+            # The consumer's node is down (a cluster node lost): a new consumer on a live node
+            log.warning(
+                "%s: consumer unavailable; reading again from %d", self.stream, self.next_seq
+            )
+            self.reopened += 1
+            await self.open()
             return []
         out: list[LogMessage] = []
         for message in messages:

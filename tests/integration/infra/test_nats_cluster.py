@@ -101,6 +101,31 @@ async def test_a_repeated_publish_after_a_leader_change_is_stored_once(
     assert await cluster_bus.last_sequence(RAW_STREAM) == first[0]
 
 
+async def test_a_reader_whose_consumer_node_is_killed_reads_on_without_gaps_or_repeats(
+    cluster: NatsCluster, cluster_bus: Bus
+) -> None:
+    subject = raw_subject(OptionPrint, "synthetic")
+    published = [option_print(sequence=n, ts_recv=1_000 + n) for n in range(40)]
+    for event in published[:20]:
+        await cluster_bus.publish(subject, [event], run_id="live")
+    reader = await cluster_bus.reader(RAW_STREAM, start_seq=1)
+    read = [e for m in await reader.fetch(10, timeout_s=2.0) for e in m.events]
+    (consumer,) = await cluster_bus.js.consumers_info(RAW_STREAM)
+    assert consumer.cluster is not None and consumer.cluster.leader
+    cluster.kill(cluster.node_named(consumer.cluster.leader))
+    for event in published[20:]:
+        await cluster_bus.publish(subject, [event], run_id="live")
+    deadline = time.monotonic() + 60
+    while len(read) < len(published) and time.monotonic() < deadline:
+        try:
+            read.extend(e for m in await reader.fetch(100, timeout_s=1.0) for e in m.events)
+        except Exception:  # noqa: S112  (opening a consumer mid-election times out; try again)
+            continue
+    await reader.close()
+    assert reader.reopened >= 1
+    assert read == published
+
+
 async def _store_on_single_node(bus: Bus, warehouse: Warehouse, session: Session) -> None:
     await publish(bus, session)
     await Sink(bus, warehouse, config=SinkConfig(batch_rows=300)).run_until_idle()
