@@ -64,6 +64,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         until_idle: Annotated[bool, typer.Option(help="stop when RAW has nothing new")] = False,
         finish: Annotated[bool, typer.Option(help="with --until-idle: end the session")] = False,
+        batch_messages: Annotated[int, typer.Option(min=1, help="RAW messages per step")] = 64,
         checkpoint: Annotated[
             bool, typer.Option(help="checkpoint in Redis and resume there after a restart")
         ] = True,
@@ -88,7 +89,7 @@ def register(app: typer.Typer) -> None:
                           allowed_lateness_ns=settings.allowed_lateness_ns,
                           redis_url=stack.url("redis") if checkpoint else None,
                           health_port=health_port, until_idle=until_idle,
-                          finish_session=finish,
+                          finish_session=finish, batch_messages=batch_messages,
                           duplicate_window_s=settings.stream_duplicate_window_s)
             )  # fmt: skip
         typer.echo(

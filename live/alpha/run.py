@@ -29,6 +29,7 @@ async def run_alpha(
     health_port: int | None = None,
     until_idle: bool = False,
     finish_session: bool = False,
+    batch_messages: int = 64,
     duplicate_window_s: float = 120.0,
 ) -> AlphaMetrics:
     """The service until SIGINT/SIGTERM (or idle), serving `/health` on
@@ -38,8 +39,9 @@ async def run_alpha(
     try:
         await bus.ensure_streams(duplicate_window_s=duplicate_window_s)
         service = AlphaService(
-            bus, config, run_id=run_id, allowed_lateness_ns=allowed_lateness_ns, store=store
-        )
+            bus, config, run_id=run_id, allowed_lateness_ns=allowed_lateness_ns, store=store,
+            max_batch_messages=batch_messages,
+        )  # fmt: skip
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, service.stop)

@@ -45,12 +45,13 @@ def cme_files(folder: Path, seed: int = 5, minutes: int = 2) -> CmeFiles:
     return CmeFiles(paths, session.open_ns, session.close_ns)
 
 
-async def publish(bus: Bus, files: list[Path]) -> int:
-    """The files on RAW through the ingest service; returns RAW's last sequence."""
+async def publish(bus: Bus, files: list[Path], batch: int = INGEST_BATCH) -> int:
+    """The files on RAW through the ingest service (messages of at most `batch` events);
+    returns RAW's last sequence."""
     source = DatabentoFileSource(
         DatabentoFileConfig(paths=[str(p) for p in files], emit_books=True)
     )
-    await IngestService(source, bus, IngestConfig(batch_size=INGEST_BATCH)).run()
+    await IngestService(source, bus, IngestConfig(batch_size=batch)).run()
     return await bus.last_sequence("RAW")
 
 

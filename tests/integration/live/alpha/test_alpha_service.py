@@ -6,8 +6,12 @@ Redis checkpoint mid-session loses and repeats nothing."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
 import uuid
 from collections import Counter
+from subprocess import DEVNULL
 
 import aiohttp
 import pytest
@@ -119,3 +123,31 @@ async def test_a_restart_from_the_checkpoint_mid_session_repeats_and_loses_nothi
         await store.close()
     assert 0 < first.metrics.position < last_seq
     assert await derived_frames(bus) == engine_frames(files, "live")
+
+
+@pytest.mark.slow  # two processes of the command, each starting up
+async def test_kill_9_mid_session_and_restart_gives_the_uninterrupted_frames(
+    bus: Bus, servers: Servers, session: CmeFiles
+) -> None:
+    await publish(bus, session.paths, batch=200)
+    run_id = f"live-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ, **servers.environment(), "FLOWTAPE_RUN_ID": run_id,
+        "ALLOWED_LATENESS_MS": str(LATENESS_NS // 10**6),
+    }  # fmt: skip
+    command = [sys.executable, "-m", "cli.main", "alpha", "--until-idle", "--finish",
+               "--batch-messages", "4", "--rate", str(CONFIG.rate)]  # fmt: skip
+    store = alpha_store(servers.redis_url, run_id)
+    killed = await asyncio.create_subprocess_exec(*command, env=env, stdout=DEVNULL)
+    while await bus.last_sequence("DERIVED") < 5:  # noqa: ASYNC110  (polling the stream)
+        assert killed.returncode is None, "the service ended before it could be killed"
+        await asyncio.sleep(0.01)
+    killed.send_signal(signal.SIGKILL)
+    await killed.wait()
+    checkpoint = await store.load()
+    await store.close()
+    assert checkpoint is not None and 0 < checkpoint.position < await bus.last_sequence("RAW")
+
+    finished = await asyncio.create_subprocess_exec(*command, env=env, stdout=DEVNULL)
+    assert await asyncio.wait_for(finished.wait(), 120) == 0
+    assert await derived_frames(bus) == engine_frames(session.paths, run_id)
