@@ -90,9 +90,10 @@ class BybitNormaliser(VenueNormaliser):
         for trade in data:
             if not isinstance(trade, dict):
                 raise BadFrame(f"data: expected a trade object, got {trade!r}")
-            side = _SIDES.get(trade.get("S"))  # type: ignore[arg-type]
+            taker = trade.get("S")
+            side = _SIDES.get(taker) if isinstance(taker, str) else None  # a list is unhashable
             if side is None:
-                raise BadFrame(f"S: expected Buy or Sell, got {trade.get('S')!r}")
+                raise BadFrame(f"S: expected Buy or Sell, got {taker!r}")
             trade_id = trade.get("i")
             if not isinstance(trade_id, str) or not trade_id:
                 raise BadFrame(f"i: expected a trade id, got {trade_id!r}")

@@ -113,6 +113,8 @@ def test_a_level_one_book_is_a_quote() -> None:
          "malformed_message"),
         ('{"topic": "publicTrade.BTCUSDT", "type": "snapshot", "ts": 1, "data": [{"T": 1, "S": '
          '"Long", "v": "1", "p": "1", "i": "x", "seq": 1}]}', "malformed_message"),
+        ('{"topic": "publicTrade.BTCUSDT", "type": "snapshot", "ts": 1, "data": [{"T": 1, "S": '
+         '["Buy"], "v": "1", "p": "1", "i": "x", "seq": 1}]}', "malformed_message"),
     ],
 )  # fmt: skip
 def test_bad_frames_are_quarantined_with_their_reason(text: str, reason: str) -> None:
