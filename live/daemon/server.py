@@ -319,7 +319,7 @@ def _classify(loose: object, exc: ValueError) -> tuple[str, str]:
     if not isinstance(loose, dict):
         return BAD_REQUEST, f"a request is a map with an op, got {type(loose).__name__}"
     op = loose.get("op")
-    if op not in REQUEST_OPS:
+    if not isinstance(op, str) or op not in REQUEST_OPS:  # a list or an Ext is unhashable
         return (
             UNKNOWN_REQUEST,
             f"unknown op {op!r}; expected one of {', '.join(sorted(REQUEST_OPS))}",

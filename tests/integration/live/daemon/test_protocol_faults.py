@@ -87,6 +87,7 @@ async def test_a_broken_frame_gets_an_error_frame_and_closes_only_its_connection
     [
         ({"op": "get_weather", "id": 3}, UNKNOWN_REQUEST, "unknown op 'get_weather'"),
         ({"id": 4, "venue": "x"}, UNKNOWN_REQUEST, "unknown op None"),
+        ({"op": ["get_trades"], "id": 9}, UNKNOWN_REQUEST, "unknown op ['get_trades']"),
         ({"op": "get_candles", "id": 5, "venue": "databento"}, BAD_REQUEST, "get_candles:"),
         ({"op": "get_trades", "id": 6, "venue": "databento", "symbol": "AAPL", "count": "many"},
          BAD_REQUEST, "Expected `int`"),
