@@ -47,3 +47,13 @@ def test_a_credential_with_a_5000_digit_number_is_refused() -> None:
     huge = body.replace('"n": 0', '"n": ' + "9" * 5000).encode()
     with pytest.raises(PaymentRefused):
         Credential.from_header("Payment " + b64url_encode(huge))
+
+
+@pytest.mark.xfail(strict=True, raises=UnicodeEncodeError, reason="surrogate in canonical_json")
+def test_a_credential_whose_challenge_holds_a_lone_surrogate_is_refused() -> None:
+    issuer = ChallengeIssuer(b"secret", "flowtape", 300)
+    fields = issuer.issue({"amount": "1"}, NOW_S).as_json()
+    body = json.dumps({"challenge": fields | {"realm": "\ud800"}, "payload": {}, "source": "x"})
+    credential = Credential.from_header("Payment " + b64url_encode(body.encode()))
+    with pytest.raises(PaymentRefused):
+        issuer.verify(credential.challenge, NOW_S)
