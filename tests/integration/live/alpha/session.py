@@ -17,8 +17,6 @@ from ingest.databento import (
 )
 from ingest.service import IngestConfig, IngestService
 from schemas.cme import AlphaFrame
-from schemas.events import Event
-from schemas.subjects import DERIVED_STREAM
 from synth.cme import generate_cme_session, write_cme_session
 from synth.cme_config import CmeConfig
 
@@ -66,13 +64,3 @@ def _engine_frames(files: tuple[Path, ...], run_id: str) -> tuple[AlphaFrame, ..
 def engine_frames(files: list[Path], run_id: str) -> list[AlphaFrame]:
     """The frames of the files run through the engine directly, the session finished."""
     return list(_engine_frames(tuple(files), run_id))
-
-
-async def derived_frames(bus: Bus) -> list[Event]:
-    """Every event on DERIVED, in stream order."""
-    reader = await bus.reader(DERIVED_STREAM, start_seq=1)
-    events: list[Event] = []
-    while batch := await reader.fetch(500, timeout_s=0.5):
-        events.extend(e for message in batch for e in message.events)
-    await reader.close()
-    return events

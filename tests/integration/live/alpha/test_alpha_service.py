@@ -35,10 +35,10 @@ from tests.integration.live.alpha.session import (
     LATENESS_NS,
     CmeFiles,
     cme_files,
-    derived_frames,
     engine_frames,
     publish,
 )
+from tests.integration.live.test_compute_service import derived
 
 SECOND = 10**9
 
@@ -61,7 +61,7 @@ async def test_live_frames_equal_the_engine_and_the_stored_replay(
         await store.close()
 
     expected = engine_frames(files, "live")
-    assert await derived_frames(bus) == expected
+    assert await derived(bus) == expected
     assert metrics.frames == len(expected) and metrics.late_events == 0
     # one CL frame per whole second of the session, the close's from `finish`
     market = [f for f in expected if f.ts_recv > session.open_ns]
@@ -122,7 +122,7 @@ async def test_a_restart_from_the_checkpoint_mid_session_repeats_and_loses_nothi
     finally:
         await store.close()
     assert 0 < first.metrics.position < last_seq
-    assert await derived_frames(bus) == engine_frames(files, "live")
+    assert await derived(bus) == engine_frames(files, "live")
 
 
 @pytest.mark.slow  # two processes of the command, each starting up
@@ -150,4 +150,4 @@ async def test_kill_9_mid_session_and_restart_gives_the_uninterrupted_frames(
 
     finished = await asyncio.create_subprocess_exec(*command, env=env, stdout=DEVNULL)
     assert await asyncio.wait_for(finished.wait(), 120) == 0
-    assert await derived_frames(bus) == engine_frames(session.paths, run_id)
+    assert await derived(bus) == engine_frames(session.paths, run_id)

@@ -20,12 +20,11 @@ from tests.integration.live.alpha.session import (
     CONFIG,
     LATENESS_NS,
     cme_files,
-    derived_frames,
     engine_frames,
     publish,
 )
 from tests.integration.live.sessions import session_events
-from tests.integration.live.test_compute_service import by_type, engine_outputs
+from tests.integration.live.test_compute_service import by_type, derived, engine_outputs
 
 
 async def test_compute_and_alpha_each_take_their_own_events_from_one_raw_stream(
@@ -44,9 +43,9 @@ async def test_compute_and_alpha_each_take_their_own_events_from_one_raw_stream(
     alpha = AlphaService(bus, CONFIG, run_id=run_id, allowed_lateness_ns=LATENESS_NS)
     await alpha.run(until_idle=True, finish_session=True)
 
-    derived = await derived_frames(bus)
-    frames = [event for event in derived if isinstance(event, AlphaFrame)]
-    flow_outputs = [event for event in derived if not isinstance(event, AlphaFrame)]
+    outputs = await derived(bus)
+    frames = [event for event in outputs if isinstance(event, AlphaFrame)]
+    flow_outputs = [event for event in outputs if not isinstance(event, AlphaFrame)]
     assert frames == engine_frames(files, run_id)
     assert by_type(flow_outputs) == by_type(engine_outputs(options, run_id))
     assert metrics.other_events > 0 and alpha.metrics.raw_events < metrics.raw_events
