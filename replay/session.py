@@ -117,6 +117,8 @@ class ReplayRequest:
         elif self.paths:
             for path in self.paths:
                 _check_dbn(path)
+            if (self.start or self.end) and glbx_paths(self.paths):
+                raise ReplayError("GLBX sessions are replayed whole: leave out --from and --to")
         else:
             raise ReplayError("give DBN files, --from-run RUN --date D, or --dataset")
 
@@ -161,8 +163,6 @@ def replay_session(
     start, end = parse_time_ns(request.start), parse_time_ns(request.end)
     params = request.params()
     glbx = glbx_paths(request.paths)
-    if glbx and (start is not None or end is not None):
-        raise ReplayError("GLBX sessions are replayed whole: leave out --from and --to")
     request = replace(request, paths=tuple(p for p in request.paths if p not in glbx))
     flow_wanted = bool(request.paths) or not glbx
     as_tables = flow_wanted and _as_tables(request)
