@@ -23,7 +23,19 @@ from api.candle_feed import CandleFeed
 from api.errors import EXCEPTION_HANDLERS
 from api.metrics import RequestCounter, count_requests
 from api.responses import JSON
-from api.routers import alpha, candles, health, history, metrics, playback, runs, sql, web, ws
+from api.routers import (
+    alpha,
+    candles,
+    health,
+    history,
+    metrics,
+    panels,
+    playback,
+    runs,
+    sql,
+    web,
+    ws,
+)
 from api.services import Services
 from api.tape import Tape
 from infra.readonly_sql import SqlLimits
@@ -40,6 +52,7 @@ ROUTERS = (
     runs.router,
     history.router,
     candles.router,
+    panels.router,
     alpha.router,
     sql.router,
     playback.router,

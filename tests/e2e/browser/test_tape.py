@@ -1,0 +1,216 @@
+"""The live view of `flowtape up` in Chromium: panels, filters, row styles, pause, layout."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tests.e2e.browser.conftest import RunningUp, Tab
+
+pytestmark = pytest.mark.slow
+
+PANELS = ("flow", "alerts", "hits", "darkpool", "prints", "equities")
+
+
+async def wait_js(tab: Tab, expression: str, timeout_s: float = 60) -> None:
+    await tab.page.wait_for_function(expression, timeout=timeout_s * 1000)
+
+
+async def flow_items(tab: Tab) -> list[dict[str, Any]]:
+    return await tab.page.evaluate(  # type: ignore[no-any-return]
+        "window.flowtape.lists.flow.all().map(p => ({id: p.packet_id, underlying: p.underlying,"
+        " premium_cents: p.premium_cents, kind: p.kind, run_id: p.run_id}))"
+    )
+
+
+async def test_each_panel_fills_and_the_chart_draws_candles(tab: Tab) -> None:
+    await tab.open()
+    for panel in PANELS:
+        await wait_js(tab, f"window.flowtape.lists.{panel}.size > 0")
+    await wait_js(tab, "window.flowtape.chart.bars.length > 0")
+    strip = await tab.page.locator("#sev-strip button").all_inner_texts()
+    assert len(strip) == 5 and sum(int(t.split(": ")[1]) for t in strip) > 0
+    rows = await tab.page.locator("#flow-list .row").count()
+    assert 0 < rows < 80, "only the rows in view are in the DOM"
+    await tab.shot("panels-live")
+    assert tab.errors == []
+
+
+async def test_premium_floor_defaults_and_min_premium_and_symbol_filters_narrow_the_tape(
+    tab: Tab, stack: RunningUp
+) -> None:
+    await tab.open()
+    assert await tab.page.input_value("#f-min-premium") == "25000"
+    await wait_js(tab, "window.flowtape.lists.flow.size > 0")
+    assert all(p["premium_cents"] >= 2_500_000 for p in await flow_items(tab))
+
+    await tab.page.fill("#f-min-premium", "0")
+    await tab.page.click("#filters button[type=submit]")
+    await wait_js(tab, "window.flowtape.lists.flow.size >= 100")
+    everything = await flow_items(tab)
+    assert min(p["premium_cents"] for p in everything) < 2_500_000
+
+    await tab.page.fill("#f-min-premium", "100000")
+    await tab.page.click("#filters button[type=submit]")
+    await wait_js(tab, "window.flowtape.lists.flow.size > 0")
+    large = await flow_items(tab)
+    assert all(p["premium_cents"] >= 10_000_000 for p in large)
+    assert any(p["premium_cents"] < 10_000_000 for p in everything)
+
+    top = stack.get("/v1/flow/top-tickers", limit=1)["items"][0]["underlying"]
+    await tab.page.fill("#f-min-premium", "0")
+    await tab.page.fill("#f-symbols", top.lower())
+    await tab.page.click("#filters button[type=submit]")
+    await wait_js(tab, "window.flowtape.lists.flow.size > 0")
+    await tab.page.wait_for_timeout(1500)  # live rows keep arriving under the new filter
+    one = await flow_items(tab)
+    assert {p["underlying"] for p in one} == {top}
+    shown = await tab.page.locator("#flow-list .row:not([hidden]) .c-sym").all_inner_texts()
+    assert set(shown) == {top}
+    query = parse_qs(urlparse(tab.page.url).query)
+    assert query["symbols"] == [top] and query["min_premium"] == ["0"]
+    await tab.shot("filter-symbol")
+
+    await tab.open(f"?symbols={top}&min_premium=50000&side=buy")  # a shared link
+    assert await tab.page.input_value("#f-symbols") == top
+    assert await tab.page.input_value("#f-side") == "buy"
+    await wait_js(tab, "window.flowtape.lists.flow.size > 0")
+    shared = await tab.page.evaluate(
+        "window.flowtape.lists.flow.all().map(p => [p.underlying, p.side, p.premium_cents])"
+    )
+    assert all(u == top and s == "buy" and c >= 5_000_000 for u, s, c in shared)
+
+
+async def test_sweep_golden_sweep_and_block_rows_are_styled_apart_from_singles(
+    tab: Tab, stack: RunningUp
+) -> None:
+    golden = stack.get("/v1/hits", rule="golden_sweep", limit=1)["items"][0]
+    await tab.open(f"?symbols={golden['underlying']}&min_premium=0&kind=golden")
+    find = (
+        f"window.flowtape.lists.flow.items.findIndex(p => p.packet_id === '{golden['packet_id']}')"
+    )
+    await wait_js(tab, f"{find} >= 0")
+    await tab.page.click("#flow-pause")  # the rows hold still while we look at them
+    assert await tab.page.evaluate(
+        "window.flowtape.lists.flow.all().every(p => p.kind === 'sweep')"
+        " && document.querySelectorAll('#flow-list .row:not([hidden]):not(.golden)').length === 0"
+    )
+    index = await tab.page.evaluate(find)
+    await tab.page.evaluate(
+        f"document.getElementById('flow-list').scrollTop = {max(index - 3, 0) * 22}"
+    )
+    row = tab.page.locator(f'#flow-list .row[data-packet="{golden["packet_id"]}"]')
+    await row.wait_for()
+    assert "golden" in (await row.get_attribute("class") or "")
+    assert await row.locator(".c-kind").inner_text() == "golden sweep"  # and a star before it
+
+    async def look(selector: str) -> tuple[str, str, str]:
+        """The row's edge, background and kind colour, read as soon as such a row is drawn."""
+        drawn = await tab.page.wait_for_function(
+            f"(() => {{ const r = document.querySelector('{selector}'); if (!r) return null;"
+            " const s = getComputedStyle(r), k = getComputedStyle(r.querySelector('.c-kind'));"
+            " return [s.boxShadow, s.backgroundColor, k.color]; })()",
+            timeout=60_000,
+        )
+        return tuple(await drawn.json_value())
+
+    styles = {"golden": await look(f'#flow-list .row[data-packet="{golden["packet_id"]}"]')}
+    await tab.page.click("#flow-pause")
+    await tab.page.fill("#f-symbols", "")
+    for kind in ("sweep", "block", "single"):  # the kind filter brings one of each to the top
+        await tab.page.select_option("#f-kind", kind)
+        await tab.page.click("#filters button[type=submit]")
+        styles[kind] = await look(f"#flow-list .row.k-{kind}:not(.golden)")
+        kinds = await tab.page.evaluate("window.flowtape.lists.flow.all().map(p => p.kind)")
+        assert set(kinds) == {kind}
+    await tab.shot("row-styles")
+    assert len(set(styles.values())) == 4, styles
+
+
+async def test_pause_holds_the_visible_rows_while_the_counter_grows(tab: Tab) -> None:
+    await tab.open("?min_premium=0")
+    await wait_js(tab, "window.flowtape.lists.flow.size > 20")
+    await tab.page.click("#flow-pause")
+    keys = "[...document.querySelectorAll('#flow-list .row:not([hidden])')].map(r => r.dataset.key)"
+    held = await tab.page.evaluate(keys)
+    await wait_js(tab, "window.flowtape.lists.flow.heldCount >= 5")
+    await tab.page.wait_for_timeout(500)
+    assert await tab.page.evaluate(keys) == held
+    counter, count = await tab.page.evaluate(
+        "[document.getElementById('flow-counter').textContent,"
+        " window.flowtape.lists.flow.heldCount]"
+    )
+    assert counter == f"paused · {count} new" and count >= 5
+    await tab.shot("paused")
+    await tab.page.click("#flow-pause")
+    await wait_js(tab, "window.flowtape.lists.flow.heldCount === 0")
+    await tab.page.wait_for_timeout(300)
+    assert (await tab.page.evaluate(keys))[0] != held[0]
+    assert await tab.page.inner_text("#flow-counter") == ""
+
+
+async def test_scrolled_down_the_rows_in_view_stay_put_as_new_rows_arrive(tab: Tab) -> None:
+    await tab.open("?min_premium=0")
+    await wait_js(tab, "window.flowtape.lists.flow.size > 200")
+    await tab.page.evaluate("document.getElementById('flow-list').scrollTop = 2200")
+    await tab.page.wait_for_timeout(200)
+    top = (
+        "(() => { const v = document.getElementById('flow-list');"
+        " const i = Math.ceil(v.scrollTop / 22);"
+        " return window.flowtape.lists.flow.items[i].packet_id; })()"
+    )
+    before = await tab.page.evaluate(top)
+    size = await tab.size("flow")
+    await wait_js(tab, f"window.flowtape.lists.flow.size > {size + 5}")
+    await tab.page.wait_for_timeout(200)
+    assert await tab.page.evaluate(top) == before
+
+
+async def test_hidden_panels_stay_hidden_after_a_reload(tab: Tab) -> None:
+    await tab.open()
+    await tab.page.click("#panel-menu summary")
+    await tab.page.uncheck('#panel-menu input[data-panel="darkpool"]')
+    await tab.page.uncheck('#panel-menu input[data-panel="hits"]')
+    assert await tab.page.is_hidden("#panel-darkpool") and await tab.page.is_hidden("#panel-hits")
+    await tab.page.reload()
+    await tab.page.wait_for_function("window.flowtape !== undefined")
+    assert await tab.page.is_hidden("#panel-darkpool") and await tab.page.is_hidden("#panel-hits")
+    assert await tab.page.is_visible("#panel-alerts")
+    await tab.shot("panels-hidden")
+
+
+async def test_the_evidence_drawer_shows_money_in_dollars(tab: Tab, stack: RunningUp) -> None:
+    alert = stack.get("/v1/alerts", limit=1)["items"][0]
+    await tab.open(f"?packet={alert['packet_id']}")
+    body = tab.page.locator("#evidence-body")
+    await body.locator("h3", has_text="Alerts").wait_for()
+    text = await body.inner_text()
+    assert "_cents" not in text
+    premium = alert["thresholds"].get("min_premium_cents")
+    if premium is not None:
+        assert f"min_premium ${premium / 100:,.0f}" in text
+    premium_shown = await tab.page.evaluate(
+        "[...document.querySelectorAll('#evidence-body dt')]"
+        ".find(d => d.textContent === 'premium').nextElementSibling.textContent"
+    )
+    assert premium_shown.startswith("$")
+    await tab.shot("evidence")
+
+
+async def test_at_420_px_the_tape_shows_side_premium_and_size(tab: Tab) -> None:
+    await tab.page.set_viewport_size({"width": 420, "height": 860})
+    await tab.open("?min_premium=0")
+    await wait_js(tab, "window.flowtape.lists.flow.size > 0")
+    await tab.page.locator("#panel-flow").scroll_into_view_if_needed()
+    drawn = await tab.page.wait_for_function(
+        "(() => { const r = document.querySelector('#flow-list .row:not([hidden])');"
+        " if (!r) return null;"
+        " return ['.c-side', '.c-prem', '.c-size'].map(c => { const e = r.querySelector(c),"
+        " b = e.getBoundingClientRect(); return [c, b.left, b.right, e.textContent]; }); })()"
+    )
+    cells = await drawn.json_value()
+    for cell, left, right, text in cells:
+        assert 0 <= left and right <= 420 and right - left > 20 and text.strip(), cell
+    await tab.shot("narrow-420px")

@@ -1,0 +1,140 @@
+// One row of each panel, as a trader reads it. Each renderer fills a row node (a CSS grid of
+// cells); `marks` holds what other channels told about a packet (golden sweep, severity).
+
+import {
+  contract, dollars, el, etTime, expiryOf, int, price, severityBadge, shortDollars, utcTitle,
+  venueCode, venueName,
+} from "./format.js";
+
+export const marks = {
+  golden: new Set(),          // packet ids a golden_sweep hit fired on
+  severity: new Map(),        // packet id -> highest alert severity
+};
+
+const cell = (cls, text, title) => el("span", { class: cls, text, title });
+const sideClass = (side) => (side === "buy" ? "buy" : side === "sell" ? "sell" : "");
+
+function timeCell(ns) { return cell("c-time", etTime(ns), utcTitle(ns)); }
+
+function venuesCell(ids) {
+  return cell("c-venues", (ids || []).map(venueCode).join(" "), (ids || []).map(venueName).join(", "));
+}
+
+function dominantBucket(counts) {
+  let best = "", most = -1;
+  for (const [bucket, n] of Object.entries(counts || {})) if (n > most) { best = bucket; most = n; }
+  return best;
+}
+
+/** A flow packet: contract, side and bucket, fill vs bid/ask, size, premium, kind. */
+export function flowRow(packet, node) {
+  const legs = packet.legs || [];
+  const leg = legs[0] || {};
+  const multi = legs.length > 1;
+  const golden = marks.golden.has(packet.packet_id);
+  const kind = golden ? "golden sweep" : packet.kind;
+  node.className = `row flow k-${packet.kind}${golden ? " golden" : ""} ${sideClass(packet.side)}`;
+  node.dataset.packet = packet.packet_id;
+  node.dataset.symbol = packet.underlying;
+  const first = (packet.members || [])[0];
+  const bidAsk = first && first.nbbo_bid_px_dollars !== undefined
+    ? `${price(first.nbbo_bid_px_dollars)}×${price(first.nbbo_ask_px_dollars)}` : "";
+  const bucket = dominantBucket(packet.bucket_counts);
+  const volOi = leg.open_interest ? `${int.format(leg.day_volume ?? 0)}/${int.format(leg.open_interest)}` : "—";
+  node.replaceChildren(
+    timeCell(packet.ts_start),
+    cell("c-sym", packet.underlying),
+    cell(`c-side ${sideClass(packet.side)}`, `${packet.side || "?"}${bucket ? " " + bucket : ""}`),
+    cell("c-prem num", shortDollars(packet.premium_cents), dollars(packet.premium_cents)),
+    cell("c-size num", int.format(packet.size)),
+    cell("c-exp", multi ? `${legs.length} legs` : expiryOf(leg.expiration_date)),
+    cell("c-strike num", multi ? "" : price(leg.strike_price_dollars)),
+    cell(`c-right r-${leg.right || ""}`, multi ? "" : leg.right || ""),
+    cell("c-fill num", `${price(leg.vwap_px_dollars)}${bucket ? " @" + bucket : ""}`, bidAsk ? `bid×ask at trade ${bidAsk}` : "no NBBO in this view"),
+    cell("c-kind", packet.structure && packet.structure !== packet.kind ? `${kind} · ${packet.structure}` : kind),
+    venuesCell(packet.venues),
+    cell("c-voloi num", volOi, leg.open_interest && leg.day_volume > leg.open_interest ? "volume above open interest" : undefined),
+    cell("c-spot num", price(packet.spot_px_dollars)),
+    el("span", { class: "c-sev" }, severityBadge(marks.severity.get(packet.packet_id))),
+  );
+}
+
+/** An option print with the engine's side, bucket and the NBBO it used. */
+export function printRow(print, node) {
+  const c = contract(print.symbol);
+  const premium = print.premium_cents ?? Math.floor((print.price * print.size) / 100000);
+  node.className = `row print ${sideClass(print.side)}`;
+  node.dataset.symbol = print.underlying;
+  node.replaceChildren(
+    timeCell(print.ts_event),
+    cell("c-sym", print.underlying),
+    cell(`c-side ${sideClass(print.side)}`, `${print.side || "?"} ${print.bucket || ""}`),
+    cell("c-prem num", shortDollars(premium), dollars(premium)),
+    cell("c-size num", int.format(print.size)),
+    cell("c-exp", c ? c.expiry : print.symbol),
+    cell("c-strike num", c ? price(c.strike) : ""),
+    cell(`c-right r-${c?.right || ""}`, c?.right || ""),
+    cell("c-fill num", price(print.price_dollars), `bid×ask ${price(print.nbbo_bid_px_dollars)}×${price(print.nbbo_ask_px_dollars)}`),
+    cell("c-venues", venueCode(print.publisher_id), venueName(print.publisher_id)),
+  );
+}
+
+/** An equity print; off-exchange (TRF/ATS) prints are marked. */
+export function equityRow(trade, node) {
+  node.className = `row equity${trade.off_exchange ? " offex" : ""}`;
+  node.dataset.symbol = trade.symbol;
+  const notional = Math.round((trade.price_dollars ?? 0) * trade.size * 100);
+  node.replaceChildren(
+    timeCell(trade.ts_event),
+    cell("c-sym", trade.symbol),
+    cell("c-fill num", price(trade.price_dollars), `bid×ask ${price(trade.bid_px_dollars)}×${price(trade.ask_px_dollars)}`),
+    cell("c-size num", int.format(trade.size)),
+    cell("c-prem num", shortDollars(notional), dollars(notional)),
+    cell("c-venue", trade.off_exchange ? `${trade.venue} · off-exch` : trade.venue),
+  );
+}
+
+/** An alert: severity, underlying, title, rules, score. */
+export function alertRow(alert, node) {
+  node.className = `row alert sev-row${Math.min(alert.severity, 5)}`;
+  node.dataset.packet = alert.packet_id;
+  node.dataset.symbol = alert.underlying;
+  node.replaceChildren(
+    timeCell(alert.ts_event),
+    el("span", { class: "c-sev" }, severityBadge(alert.severity)),
+    cell("c-sym", alert.underlying),
+    cell("c-title", alert.title),
+    cell("c-rules", alert.rules.join(" + ")),
+    cell("c-score num", Number(alert.score).toFixed(2)),
+  );
+}
+
+/** A classifier hit: rule, underlying, packet kind, premium, score. */
+export function hitRow(hit, node) {
+  node.className = `row hit${hit.rule === "golden_sweep" ? " golden" : ""}`;
+  node.dataset.packet = hit.packet_id;
+  node.dataset.symbol = hit.underlying;
+  node.replaceChildren(
+    timeCell(hit.ts_event),
+    cell("c-rule", hit.rule),
+    cell("c-sym", hit.underlying),
+    cell("c-kind", hit.packet_kind),
+    cell("c-prem num", shortDollars(hit.premium_cents), dollars(hit.premium_cents)),
+    cell("c-score num", Number(hit.score).toFixed(2)),
+  );
+}
+
+/** A dark-pool inference: kind, symbol, size, notional, impact, confidence. */
+export function darkpoolRow(event, node) {
+  node.className = "row darkpool";
+  node.dataset.symbol = event.symbol;
+  node.replaceChildren(
+    timeCell(event.ts_start),
+    cell("c-sym", event.symbol),
+    cell("c-kind", event.kind.replaceAll("_", " ")),
+    cell("c-size num", int.format(event.size)),
+    cell("c-prem num", shortDollars(event.notional_cents), dollars(event.notional_cents)),
+    cell("c-impact num", event.price_impact_bps === null ? "—" : `${Number(event.price_impact_bps).toFixed(1)} bp`),
+    cell("c-conf num", Number(event.confidence).toFixed(2)),
+  );
+}
