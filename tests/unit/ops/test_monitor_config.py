@@ -20,6 +20,7 @@ def test_the_example_loads_with_both_channels_and_hides_their_secrets() -> None:
         "api",
         "sink",
         "compute",
+        "alpha",
         "ingest-databento-live",
         "features",
         "daemon",

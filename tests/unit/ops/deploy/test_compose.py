@@ -29,7 +29,7 @@ def health_port_of(service: dict[str, Any]) -> int:
     return int(command[command.index("--health-port") + 1])
 
 
-@pytest.mark.parametrize("name", ["api", "ingest", "sink", "compute"])
+@pytest.mark.parametrize("name", ["api", "ingest", "sink", "compute", "alpha"])
 def test_the_service_is_checked_through_its_own_health_port(name: str) -> None:
     service = COMPOSE["services"][name]
     (url_port,) = HEALTH_URL.findall(" ".join(service["healthcheck"]["test"]))
@@ -43,6 +43,7 @@ def test_the_service_is_checked_through_its_own_health_port(name: str) -> None:
         ("sink", "flowtape-sink.service"),
         ("ingest", "ingest-databento-live.env.example"),
         ("compute", "flowtape-compute.service"),
+        ("alpha", "flowtape-alpha.service"),
     ],
 )
 def test_systemd_serves_health_where_compose_checks_it(name: str, unit_or_env: str) -> None:
@@ -72,4 +73,4 @@ async def test_the_compose_check_passes_only_on_ok(status: str, healthy: bool) -
             checked.append(name)
     finally:
         await runner.cleanup()
-    assert sorted(checked) == ["api", "compute", "ingest", "sink"]
+    assert sorted(checked) == ["alpha", "api", "compute", "ingest", "sink"]
