@@ -27,16 +27,19 @@ from databento import DBNStore
 
 from infra.warehouse import events_to_arrow
 from ingest.databento.builders import equity_print, equity_quote, option_print, option_quote
-from ingest.databento.bulk import PrintTarget, _record_of, print_problems, resolve_rows
+from ingest.databento.bulk import PrintTarget, print_problems, record_path_events, resolve_rows
 from ingest.databento.files import iter_file_events
-from ingest.databento.parsing import OPRA_CONSOLIDATED_PUBLISHER, RecordNormaliser
+from ingest.databento.parsing import (
+    MAX_TIMESTAMP,
+    OPRA_CONSOLIDATED_PUBLISHER,
+    RecordNormaliser,
+)
 from ingest.databento.symbology import OPTION
 from ingest.merge import _late
 from schemas.derived_tables import TIMESTAMP
 from schemas.events import (
     SCHEMA_VERSION,
     UNDEF_PRICE,
-    UNDEF_TIMESTAMP,
     EquityPrint,
     EquityQuote,
     Event,
@@ -149,7 +152,7 @@ def _chunk_tables(
         if row:
             normaliser.saw_ts_recv(int(array["ts_recv"][row - 1]))
             newest = max(newest, int(plain_newest[row - 1]))
-        for event in normaliser(_record_of(array[row].tobytes(), version)):
+        for event in record_path_events(array[row].tobytes(), version, normaliser):
             slow.append(_late(event, newest, file.source) if event.ts_recv < newest else event)
             newest = max(newest, event.ts_recv)
             file.last_ts_recv = event.ts_recv
@@ -316,7 +319,7 @@ def _resolve(array: Any, normaliser: RecordNormaliser, schema: str) -> _Targets:
 def quote_problems(array: Any, option: Any, schema: str) -> Any:
     """The quote rows the record path takes for what they say: venue quotes of options, and
     quotes it quarantines (`parsing.quote_problem`, an undefined event time)."""
-    special = array["ts_event"] == UNDEF_TIMESTAMP
+    special = array["ts_event"] > np.uint64(MAX_TIMESTAMP)  # undefined, or beyond int64
     if schema in VENUE_BBO_FILES:
         special |= option & (array["publisher_id"] != OPRA_CONSOLIDATED_PUBLISHER)
     bid, ask = array["bid_px_00"], array["ask_px_00"]

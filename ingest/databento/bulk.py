@@ -20,7 +20,7 @@ from databento import DBNStore
 
 from ingest.databento.builders import equity_print, option_print
 from ingest.databento.files import DbnReadError, decoded, iter_file_events
-from ingest.databento.parsing import RecordNormaliser
+from ingest.databento.parsing import MAX_TIMESTAMP, RecordNormaliser
 from ingest.databento.symbology import (
     CME_KINDS,
     NS_PER_DAY,
@@ -34,6 +34,7 @@ from ingest.merge import CanonicalBatches
 from schemas.events import UNDEF_PRICE, UNDEF_TIMESTAMP, Event, Quarantined
 
 BULK_SCHEMAS = frozenset({"trades", "tbbo", "tcbbo"})
+_SIDES = np.array([b"A", b"B", b"N"], dtype="S1")  # dbn.Side: ask, bid, none
 
 PrintTarget = tuple[Publisher, str, str, str]  # publisher, kind, symbol, underlying
 
@@ -164,7 +165,8 @@ def print_problems(array: Any) -> np.ndarray:
     """The trade rows the record path quarantines or looks closer at for what they say."""
     price = array["price"]
     special = (price == UNDEF_PRICE) | (price < 0) | (array["size"] == 0)
-    special |= array["ts_event"] == UNDEF_TIMESTAMP
+    special |= array["ts_event"] > np.uint64(MAX_TIMESTAMP)  # undefined, or beyond int64
+    special |= ~np.isin(array["side"], _SIDES)  # the record path refuses an unknown side
     # tcbbo arrays use the CBBO layout, where the (always trade) action is reserved.
     if "action" in (array.dtype.names or ()):
         special |= array["action"] != b"T"
@@ -296,15 +298,20 @@ def _with_record_path_rows(
         start = stop
         if row:
             normaliser.saw_ts_recv(int(ts_recv[row - 1]))
-        raw = array[row].tobytes()
-        record = _record_of(raw, version)
-        if record is None:
-            detail = f"a row whose length byte ({raw[0]}) is not its schema's record size"
-            out.append(normaliser.quarantine(raw, "malformed_dbn", detail))
-        else:
-            out.extend(normaliser(record))
+        out.extend(record_path_events(array[row].tobytes(), version, normaliser))
     out.extend(prints[start:])
     return out
+
+
+def record_path_events(raw: bytes, version: int, normaliser: RecordNormaliser) -> list[Event]:
+    """The record path's events of one column row; a row that is not one whole record (its
+    length byte disagrees with its schema's record size) is quarantined `malformed_dbn`."""
+    record = _record_of(raw, version)
+    if record is None:
+        detail = f"a row whose length byte ({raw[0]}) is not its schema's record size"
+        return [normaliser.quarantine(raw, "malformed_dbn", detail)]
+    events: list[Event] = normaliser(record)
+    return events
 
 
 def _record_of(raw: bytes, version: int) -> Any:

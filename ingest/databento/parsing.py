@@ -64,7 +64,6 @@ from ingest.databento.builders import (
     option_print,
     option_quote,
     undef_price,
-    undef_ts,
 )
 from ingest.databento.cme import cme_instrument, cme_quote, cme_statistic, cme_trade
 from ingest.databento.symbology import (
@@ -87,6 +86,8 @@ from ingest.databento.symbology import (
 from schemas.events import UNDEF_PRICE, UNDEF_TIMESTAMP, Event, Heartbeat, Quarantined
 
 OPRA_CONSOLIDATED_PUBLISHER = 30  # OPRA.PILLAR.OPRA
+# The latest time an event may carry: DBN times are u64, flowtape's (DateTime64, Arrow) int64.
+MAX_TIMESTAMP = 2**63 - 1
 _UNDEF_QTY = 2**63 - 1  # StatMsg.quantity's undefined value
 
 # The record types that carry a receive time (system, error and mapping messages do not).
@@ -146,7 +147,7 @@ class RecordNormaliser:
 
     def saw_ts_recv(self, ts_recv: int) -> None:
         """Note a receive time handled outside `__call__` (the column path)."""
-        if ts_recv != UNDEF_TIMESTAMP and ts_recv > self._last_ts_recv:
+        if self._last_ts_recv < ts_recv <= MAX_TIMESTAMP:
             self._last_ts_recv = ts_recv
 
     # ------------------------------------------------------------------ entry points
@@ -207,7 +208,7 @@ class RecordNormaliser:
         """A Quarantined event for `record`, keeping its raw bytes as evidence."""
         self.counters[f"quarantined:{reason}"] += 1
         ts_recv = record.ts_recv if isinstance(record, _RECEIVED_RECORDS) else UNDEF_TIMESTAMP
-        if ts_recv == UNDEF_TIMESTAMP:
+        if ts_recv > MAX_TIMESTAMP:  # undefined or beyond int64
             ts_recv = self._last_ts_recv
         try:
             payload = bytes(record)
@@ -226,6 +227,8 @@ class RecordNormaliser:
         """The instrument of a market-data record, or its quarantine."""
         if ts_recv == UNDEF_TIMESTAMP:
             return self.quarantine(record, "undefined_ts_recv")
+        if ts_recv > MAX_TIMESTAMP:
+            return self.quarantine(record, "ts_recv_out_of_range", f"ts_recv={ts_recv}")
         self._last_ts_recv = ts_recv
         resolved = self.symbology.resolve(record.publisher_id, instrument_id, ts_recv // NS_PER_DAY)
         if isinstance(resolved, Unresolved):
@@ -256,6 +259,8 @@ class RecordNormaliser:
         ts_event = record.ts_event
         if ts_event == UNDEF_TIMESTAMP:
             return [self.quarantine(record, "undefined_ts_event")]
+        if ts_event > MAX_TIMESTAMP:
+            return [self.quarantine(record, "ts_event_out_of_range", f"ts_event={ts_event}")]
         sequence = getattr(record, "sequence", 0)
         side = record.side.value
         flags = int(record.flags)
@@ -329,6 +334,8 @@ class RecordNormaliser:
             # A sampled BBO's ts_event is its last trade's time (undefined before the first
             # trade); the quote itself is the state at the end of the interval, ts_recv.
             ts_event = ts_recv
+        if ts_event > MAX_TIMESTAMP:
+            return [self.quarantine(record, "ts_event_out_of_range", f"ts_event={ts_event}")]
         sequence = getattr(record, "sequence", 0)
         if kind in CME_KINDS:
             return [
@@ -382,7 +389,7 @@ class RecordNormaliser:
         pub = publisher_info(record.publisher_id)
         if pub is None:
             return [self.quarantine(record, "unknown_publisher")]
-        if record.ts_recv != UNDEF_TIMESTAMP:
+        if record.ts_recv <= MAX_TIMESTAMP:
             self._last_ts_recv = record.ts_recv
         contract = contract_info(
             pub, record.raw_symbol, record.instrument_class.value, record.underlying
@@ -403,7 +410,7 @@ class RecordNormaliser:
         if strike is None:
             return [self.quarantine(record, "undefined_strike", f"{contract.symbol!r}")]
         ts_event = record.ts_event
-        if record.ts_recv == UNDEF_TIMESTAMP or ts_event == UNDEF_TIMESTAMP:
+        if record.ts_recv > MAX_TIMESTAMP or ts_event > MAX_TIMESTAMP:  # undefined, or beyond
             return [self.quarantine(record, "undefined_timestamp")]
         return [
             option_contract(
@@ -449,7 +456,7 @@ class RecordNormaliser:
         if quantity == _UNDEF_QTY or quantity < 0:
             return [self.quarantine(record, "bad_open_interest", f"quantity={quantity}")]
         ts_event = record.ts_event
-        if ts_event == UNDEF_TIMESTAMP:
+        if ts_event > MAX_TIMESTAMP:  # undefined, or beyond int64
             return [self.quarantine(record, "undefined_ts_event")]
         key = (instrument_id, ts_recv // NS_PER_DAY)
         if self._open_interest.get(key) == quantity:
@@ -471,7 +478,7 @@ class RecordNormaliser:
         instrument = self._resolve(record, ts_recv, instrument_id)
         if isinstance(instrument, Quarantined):
             return [instrument]
-        if record.ts_event == UNDEF_TIMESTAMP:
+        if record.ts_event > MAX_TIMESTAMP:  # undefined, or beyond int64
             return [self.quarantine(record, "undefined_ts_event")]
         pub, _, symbol, _ = instrument
         return [cme_statistic(self.source, pub, symbol, record)]
@@ -486,6 +493,8 @@ class RecordNormaliser:
         ts_recv = record.ts_recv
         if ts_recv == UNDEF_TIMESTAMP:
             return [self.quarantine(record, "undefined_ts_recv")]
+        if ts_recv > MAX_TIMESTAMP:
+            return [self.quarantine(record, "ts_recv_out_of_range", f"ts_recv={ts_recv}")]
         self._last_ts_recv = ts_recv
         named = self.symbology.name(
             record.publisher_id, record.instrument_id, ts_recv // NS_PER_DAY
@@ -504,7 +513,7 @@ class RecordNormaliser:
         return []
 
     def _on_system(self, record: dbn.SystemMsg) -> list[Event]:
-        ts = undef_ts(record.ts_event) or self._last_ts_recv
+        ts = record.ts_event if record.ts_event <= MAX_TIMESTAMP else self._last_ts_recv
         if record.is_heartbeat():
             return [Heartbeat(ts_recv=ts, source=self.source)]
         self.counters["system_messages"] += 1
@@ -557,7 +566,7 @@ def quote_problem(
 
 def _cme_definition_problem(record: dbn.InstrumentDefMsg, kind: str) -> str | None:
     """Why a CME definition cannot be used, or None."""
-    if record.ts_recv == UNDEF_TIMESTAMP or record.ts_event == UNDEF_TIMESTAMP:
+    if record.ts_recv > MAX_TIMESTAMP or record.ts_event > MAX_TIMESTAMP:  # undefined, or beyond
         return "undefined_timestamp"
     if record.expiration == UNDEF_TIMESTAMP:
         return "undefined_expiration"

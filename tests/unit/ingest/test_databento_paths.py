@@ -25,6 +25,7 @@ from ingest.databento import (
     read_dbn,
 )
 from ingest.source import Source
+from replay.sources import dbn_tables
 from schemas.cme import CME_RAW_EVENTS, CmeInstrument
 from schemas.events import (
     UNDEF_PRICE,
@@ -383,6 +384,45 @@ def test_bulk_path_quarantines_a_row_whose_length_byte_is_not_its_records(tmp_pa
     got = list(bulk_file_events(path, normaliser=RecordNormaliser()))
     assert [type(e) for e in got] == [OptionPrint, OptionPrint, Quarantined, OptionPrint]
     assert got[2].reason == "malformed_dbn" and f"({length_byte})" in got[2].detail
+
+
+@pytest.mark.parametrize("side", [b"X", b"\xb3"])
+def test_bulk_path_leaves_a_trade_of_unknown_side_to_the_record_path(tmp_path, side):
+    records = [trade(101, T0 + i, 10**9, 1, sequence=i) for i in range(3)]
+    meta = metadata(SYMBOLS, schema=dbn.Schema.TRADES)
+    raw = bytearray(dbn_bytes(meta, records))
+    one = bytes(records[0])
+    raw[len(bytes(meta)) + len(one) + one.index(b"TN") + 1] = side[0]  # action T, side N
+    path = tmp_path / "side.trades.dbn"
+    path.write_bytes(bytes(raw))
+    slow, slow_norm = run(path)
+    fast_norm = RecordNormaliser()
+    fast = list(bulk_file_events(path, normaliser=fast_norm))
+    assert fast == slow
+    assert fast_norm.counters == slow_norm.counters
+    assert reasons(fast) == ["unparseable_record"]
+
+
+@pytest.mark.parametrize(
+    ("ts_recv", "ts_event", "reason"),
+    [(2**63 + 5, T0, "ts_recv_out_of_range"), (T0 + 1, 2**63, "ts_event_out_of_range")],
+)
+def test_a_time_beyond_int64_is_quarantined_on_every_path(tmp_path, ts_recv, ts_event, reason):
+    # DBN times are u64; flowtape's (DateTime64, Arrow) are int64: such a time cannot be stored.
+    records = [trade(101, T0 + i, 10**9, 1, sequence=i) for i in range(3)]
+    bent = trade(101, ts_recv, 10**9, 1, sequence=1)
+    bent.ts_event = ts_event
+    records[1] = bent
+    path = write_dbn(tmp_path / "far.trades.dbn.zst", metadata(SYMBOLS, schema=dbn.Schema.TRADES),
+                     records)  # fmt: skip
+    slow, slow_norm = run(path)
+    fast_norm = RecordNormaliser()
+    fast = list(bulk_file_events(path, normaliser=fast_norm))
+    assert fast == slow and fast_norm.counters == slow_norm.counters
+    assert reasons(slow) == [reason]
+    assert all(event.ts_recv < 2**63 for event in slow)
+    tables, _ = dbn_tables([path])
+    assert tables[Quarantined].column("reason").to_pylist() == [reason]
 
 
 # ---------------------------------------------------------------------- merging, order
