@@ -1,9 +1,11 @@
 """Fuzz the Databento edge: DBN byte streams and DBN records through `RecordNormaliser`.
 
-An input is one selector byte and the rest. Selectors (low two bits; 3 reads as 0):
+An input is one selector byte and the rest. Selectors (low two bits):
 0 the rest is a DBN file, read by the file path (`iter_file_events`, books on), plain or,
   with bit 2 set, zstd-compressed first;
 1 the same bytes read by the column path (`bulk_file_events`);
+3 the same bytes read by replay's Arrow path (`replay.sources.dbn_tables`: the Arrow
+  column builder for trade and top-of-book files, the record path for the others);
 2 a field-level mutation of a real record: a record of the samples (its layout and record
   type kept) with fuzzed bytes written over its fields, normalised by a normaliser that
   holds that dataset's metadata and definitions, so the record reaches the handlers behind
@@ -23,10 +25,11 @@ from typing import Any
 import atheris
 from fuzzing import SCRATCH, SHARED_DATA, run
 
-with atheris.instrument_imports(include=["ingest.databento", "ingest.merge"]):
+with atheris.instrument_imports(include=["ingest.databento", "ingest.merge", "replay.sources"]):
     from ingest.databento.bulk import bulk_file_events
     from ingest.databento.files import iter_file_events
     from ingest.databento.parsing import RecordNormaliser
+    from replay.sources import dbn_tables
 
 import databento_dbn as dbn
 import zstandard
@@ -84,6 +87,9 @@ def one(data: bytes) -> list[str]:
             body = zstandard.ZstdCompressor(level=1).compress(body)
         _file.write_bytes(body)
         normaliser = RecordNormaliser(emit_books=True)
+        if mode == 3:
+            quarantined = dbn_tables([_file])[0].get(Quarantined)
+            return [] if quarantined is None else quarantined.column("reason").to_pylist()
         if mode == 1:
             events = list(bulk_file_events(_file, normaliser=normaliser))
         else:
@@ -117,6 +123,8 @@ def seeds() -> Iterator[bytes]:
         yield b"\x00" + head
         if "trades" in path.name or "tbbo" in path.name:
             yield b"\x01" + head
+        if "trades" in path.name or "mbp-1" in path.name or "tbbo" in path.name:
+            yield b"\x03" + head
         if "definition" in path.name:
             yield b"\x04" + head  # compressed by the harness
     for index in range(len(_templates)):
