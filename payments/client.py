@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,7 @@ class AlphaSubscriber:
     channel: PayerChannel
     payer: str
     http: httpx.AsyncClient
+    renew_spread_s: float = 0.0  # renew after a random wait up to this: no wave of payments
     cumulative: int = 0
     token: str = ""
     expires_s: int = 0
@@ -101,6 +103,7 @@ class AlphaSubscriber:
             await self.pay()
         stop = stop or asyncio.Event()
         headers = {"Authorization": f"Bearer {self.token}"}
+        renewing: asyncio.Task[None] | None = None
         async with websockets.connect(self.ws_url(), additional_headers=headers) as ws:
             await ws.send(json.dumps({"t": "subscribe", "symbols": [self.symbol]}))
             stopping = asyncio.ensure_future(stop.wait())
@@ -120,11 +123,21 @@ class AlphaSubscriber:
                         result = on_frame(message["data"])
                         if result is not None:
                             await result
-                    elif kind == "payment-need-voucher":
-                        await self.pay()
-                        await ws.send(json.dumps({"t": "authorization", "token": self.token}))
+                    elif kind == "payment-need-voucher" and renewing is None:
+                        # Paid beside the stream: frames keep coming while the voucher is out.
+                        renewing = asyncio.create_task(self._renew(ws))
+                    elif kind == "authorized":
+                        renewing = None
             finally:
                 stopping.cancel()
+                if renewing is not None:
+                    await renewing
+
+    async def _renew(self, ws: websockets.ClientConnection) -> None:
+        if self.renew_spread_s:
+            await asyncio.sleep(random.uniform(0.0, self.renew_spread_s))  # noqa: S311
+        await self.pay()
+        await ws.send(json.dumps({"t": "authorization", "token": self.token}))
 
     async def close(self) -> dict[str, Any]:
         """Send the last voucher with action `close`: the server closes the channel on-chain."""

@@ -159,7 +159,10 @@ class PaymentGateway:
                 code="malformed",
             )
         voucher = Voucher.from_json(credential.payload)
-        signer = voucher_signer(voucher, self.network.chain_id, self.network.escrow)
+        # Off the event loop: recovering a signature is the costliest step of a payment.
+        signer = await asyncio.to_thread(
+            voucher_signer, voucher, self.network.chain_id, self.network.escrow
+        )
         channel_id = "0x" + voucher.channel_id.hex()
         onchain = None
         if action in ("open", "topUp"):

@@ -6,6 +6,8 @@ requests, and must be on disk before the minute it buys is served. Redis runs th
 compare-and-set as one Lua script, and `WAITAOF 1 0` returns only once this connection's
 writes are fsynced to the append-only file (the embedded server runs with appendonly yes),
 so a reply, and with it a stream token, never exists for a voucher a restart could lose.
+Each change runs on a connection of its own from the pool, so concurrent vouchers wait for
+the same fsync instead of queueing behind each other's.
 ClickHouse has neither the atomic compare-and-set nor a synchronous durable write.
 
 Keys (namespace `flowtape:mpp`): `channel:{id}` the channel's state as JSON; `challenge:{id}`
@@ -25,6 +27,8 @@ from payments.errors import PaymentRefused, PaymentUnavailable
 
 NAMESPACE = "flowtape:mpp"
 FSYNC_TIMEOUT_MS = 2_000
+MAX_CONNECTIONS = 64
+CONNECTION_WAIT_S = 30
 
 # KEYS: channel, open set[, challenge]; ARGV: expected state ("" = absent), new state,
 # channel id, finalised ("1"/"0")[, credential digest, challenge expiry (epoch s)].
@@ -55,15 +59,16 @@ class Ledger:
     """Channel states in Redis; every change a durable compare-and-set."""
 
     def __init__(self, client: redis.Redis) -> None:
-        if not client.single_connection_client:
-            # WAITAOF covers the writes of its own connection only.
-            raise ValueError("the ledger needs a single-connection Redis client")
         self.client = client
         self._script = client.register_script(_COMPARE_AND_SET)
 
     @classmethod
     def connect(cls, url: str) -> Ledger:
-        return cls(redis.Redis.from_url(url, single_connection_client=True))
+        # A burst of vouchers waits for a free connection rather than failing.
+        pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=MAX_CONNECTIONS, timeout=CONNECTION_WAIT_S
+        )
+        return cls(redis.Redis(connection_pool=pool))
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -89,33 +94,36 @@ class Ledger:
         the result durably; `challenge` = (challenge id, credential digest, expiry) marks the
         challenge answered in the same step, refusing one answered by another credential."""
         keys = [self._key(channel_id), f"{NAMESPACE}:open"]
-        while True:
-            raw = await self.client.get(keys[0])
-            purchase = decide(None if raw is None else _decode(raw))
-            args: list[str | int] = [
-                (raw or b"").decode(), _encode(purchase.state).decode(), channel_id.lower(),
-                "1" if purchase.state.finalized else "0",
-            ]  # fmt: skip
-            if challenge is not None:
-                challenge_id, digest, expires_s = challenge
-                keys_now = [*keys, f"{NAMESPACE}:challenge:{challenge_id}"]
-                args += [digest, expires_s]
-            else:
-                keys_now = keys
-            written = await self._script(keys=keys_now, args=args)
-            if written == -1:
-                raise PaymentRefused(
-                    "this challenge was already answered; ask for a new one",
-                    code="challenge_replayed",
-                )
-            if written == 1:
-                await self._durable()
-                return purchase
-            # Another request changed the channel between the read and the write: decide again.
+        # One connection for the read, the write and WAITAOF: it waits for this
+        # connection's own writes.
+        async with self.client.client() as connection:
+            while True:
+                raw = await connection.get(keys[0])
+                purchase = decide(None if raw is None else _decode(raw))
+                args: list[str | int] = [
+                    (raw or b"").decode(), _encode(purchase.state).decode(), channel_id.lower(),
+                    "1" if purchase.state.finalized else "0",
+                ]  # fmt: skip
+                if challenge is not None:
+                    challenge_id, digest, expires_s = challenge
+                    keys_now = [*keys, f"{NAMESPACE}:challenge:{challenge_id}"]
+                    args += [digest, expires_s]
+                else:
+                    keys_now = keys
+                written = await self._script(keys=keys_now, args=args, client=connection)
+                if written == -1:
+                    raise PaymentRefused(
+                        "this challenge was already answered; ask for a new one",
+                        code="challenge_replayed",
+                    )
+                if written == 1:
+                    await self._durable(connection)
+                    return purchase
+                # Another request changed the channel between the read and the write: again.
 
-    async def _durable(self) -> None:
+    async def _durable(self, connection: redis.Redis) -> None:
         try:
-            local, _replicas = await self.client.execute_command("WAITAOF", 1, 0, FSYNC_TIMEOUT_MS)
+            local, _replicas = await connection.execute_command("WAITAOF", 1, 0, FSYNC_TIMEOUT_MS)
         except redis.ResponseError:  # appendonly is off: there is nothing to wait for
             local = 0
         if int(local) < 1:
