@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from api.alpha_stream import AlphaStream, configured
 from api.auth import Authenticator, hide_frame_payloads
 from api.candle_feed import CandleFeed
 from api.errors import EXCEPTION_HANDLERS
@@ -25,6 +26,7 @@ from api.metrics import RequestCounter, count_requests
 from api.responses import JSON
 from api.routers import (
     alpha,
+    alpha_stream,
     candles,
     health,
     history,
@@ -40,6 +42,7 @@ from api.services import Services
 from api.tape import Tape
 from infra.readonly_sql import SqlLimits
 from infra.settings import Settings, get_settings
+from payments.gateway import PaymentGateway
 
 # uvicorn's WebSocket implementation on the `websockets` sans-I/O core ("auto" picks the one
 # on websockets' deprecated legacy API).
@@ -66,10 +69,12 @@ def create_app(
     ws_queue_size: int = 5000,
     sql_limits: SqlLimits | None = None,
     migrate_schema: bool = False,
+    payments: PaymentGateway | None = None,
     candle_seed_wait_s: float = 10.0,
 ) -> FastAPI:
     """The API for these settings (servers are found when the app starts); with
-    `migrate_schema` it applies the ClickHouse migrations once connected."""
+    `migrate_schema` it applies the ClickHouse migrations once connected; the alpha stream
+    takes `payments` where given, else the MPP_* environment (api/alpha_stream.py)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -85,9 +90,11 @@ def create_app(
         app.state.tape = tape
         app.state.candle_feed = candle_feed
         app.state.stores = {}
+        app.state.alpha = await AlphaStream.open(settings, services, payments)
         try:
             yield
         finally:
+            await app.state.alpha.close()
             await candle_feed.stop()
             await tape.stop()
             await services.close()
@@ -107,4 +114,6 @@ def create_app(
     app.middleware("http")(count_requests)
     for router in ROUTERS:
         app.include_router(router)
+    if configured(payments):
+        app.include_router(alpha_stream.router)
     return app

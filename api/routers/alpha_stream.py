@@ -1,0 +1,243 @@
+"""The paid alpha stream: `GET /skills`, `GET /mpp/session`, `WS /ws/stream/{symbol}`.
+
+Payment is these routes' only key (no API key): `/mpp/session` without a `Payment`
+credential answers 402 with a challenge; with an accepted one, 200
+`{ok, symbol, token, expiresAt, minutes}` and a `Payment-Receipt` header. The WebSocket
+takes the stream token as `?token=` or `Authorization: Bearer`, then the message
+`{"t": "subscribe", "symbols": ["CL"]}`; it sends `{"t": "subscribed"}`, the frames
+(`{"t": "frame", "seq", "data"}`), `{"t": "payment-need-voucher", "expiresAt"}`
+MPP_VOUCHER_LEAD_S before the paid time ends, and at the end `{"t": "payment-expired"}`
+and a close (1008). The client pays another voucher at `/mpp/session` and sends
+`{"t": "authorization", "token": "…"}`, answered by `{"t": "authorized", "expiresAt"}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+import redis.asyncio as redis
+from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
+from starlette import status
+
+from api.alpha_feed import FrameQueue
+from api.alpha_stream import AlphaStream
+from api.error_responses import ErrorBody
+from api.responses import JSON
+from payments.errors import PaymentRefused, PaymentUnavailable
+from payments.gateway import PaymentGateway
+from payments.tokens import StreamGrant
+
+router = APIRouter(tags=["alpha stream (paid)"])
+
+
+def _documented(statuses: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=`: each status with its meaning here and the `{detail, code}` body."""
+    schema = ErrorBody.model_json_schema()
+    return {
+        status: {"description": meaning, "content": {"application/json": {"schema": schema}}}
+        for status, meaning in statuses.items()
+    }
+
+
+UNAVAILABLE = {503: "The alpha stream is not configured (MPP_*), or its chain or Redis is down."}
+SESSION_RESPONSES = _documented(
+    {
+        402: "Payment required: the body and `WWW-Authenticate` carry a fresh challenge; a"
+        " refused credential says why in `code`.",
+        403: "The channel pays for another symbol.",
+        404: "The symbol is not sold here.",
+        422: "No symbol, or one longer than 16 characters.",
+        **UNAVAILABLE,
+    }
+)
+
+FIRST_MESSAGE_TIMEOUT_S = 10.0
+TICK_S = 0.25  # how often a quiet stream looks at the clock (paid-time checks)
+_BEARER = "bearer "
+
+
+def _stream(connection: Request | WebSocket) -> AlphaStream:
+    stream: AlphaStream = connection.app.state.alpha
+    return stream
+
+
+def _refusal(refused: PaymentRefused, gateway: PaymentGateway, symbol: str) -> JSON:
+    body = {"detail": str(refused), "code": refused.code}
+    if refused.status != 402:
+        return JSON(body, status_code=refused.status)
+    try:
+        challenge = gateway.challenge(symbol)
+    except PaymentRefused as unknown:
+        return JSON({"detail": str(unknown), "code": unknown.code}, status_code=unknown.status)
+    return JSON(
+        body | {"challenge": challenge.as_json()},
+        status_code=402,
+        headers={"WWW-Authenticate": challenge.header()},
+    )
+
+
+@router.get("/skills", responses=_documented(UNAVAILABLE))
+def skills(request: Request) -> JSON:
+    """What the alpha stream sells: symbols, price per minute, network, payment method."""
+    return JSON(_stream(request).require().catalog())
+
+
+@router.get("/mpp/session", responses=SESSION_RESPONSES)
+async def mpp_session(request: Request, symbol: str = Query(..., max_length=16)) -> JSON:
+    """A 402 challenge, or a stream token for an accepted `Authorization: Payment` credential."""
+    gateway = _stream(request).require()
+    authorization = request.headers.get("authorization", "")
+    try:
+        if not authorization.lower().startswith("payment "):
+            raise PaymentRefused("payment required", code="payment_required")
+        receipt = await gateway.redeem(symbol, authorization)
+    except PaymentRefused as refused:
+        return _refusal(refused, gateway, symbol)
+    except (PaymentUnavailable, OSError, redis.RedisError) as exc:
+        detail = str(exc) or type(exc).__name__
+        return JSON({"detail": f"payment unavailable: {detail}", "code": "unavailable"}, 503)
+    return JSON(receipt.as_json(), headers={"Payment-Receipt": receipt.header()})
+
+
+def _presented_token(websocket: WebSocket) -> str:
+    authorization = websocket.headers.get("authorization", "")
+    if authorization[: len(_BEARER)].lower() == _BEARER:
+        return authorization[len(_BEARER) :].strip()
+    return websocket.query_params.get("token", "")
+
+
+async def _deny(websocket: WebSocket, status_code: int, detail: str, code: str) -> None:
+    await websocket.send_denial_response(
+        JSON({"detail": detail, "code": code}, status_code=status_code)
+    )
+
+
+@router.websocket("/ws/stream/{symbol}")
+async def alpha_stream(websocket: WebSocket, symbol: str) -> None:
+    """The paid frames of one root (protocol in this module's docstring)."""
+    stream = _stream(websocket)
+    if stream.gateway is None:
+        await _deny(websocket, 503, f"the alpha stream is not available: {stream.reason}",
+                    "unavailable")  # fmt: skip
+        return
+    token = _presented_token(websocket)
+    try:
+        if not token:
+            raise PaymentRefused(
+                "a stream token is required: pay at /mpp/session", code="token_missing", status=401
+            )
+        grant = stream.gateway.verify_token(token, symbol)
+    except PaymentRefused as refused:
+        await _deny(websocket, refused.status, str(refused), refused.code)
+        return
+    await websocket.accept()
+    session = _Session(websocket, stream, symbol, grant)
+    with contextlib.suppress(WebSocketDisconnect):
+        await session.run()
+
+
+class _Session:
+    """One subscriber's connection: frames while paid, a payment reminder, then the end."""
+
+    def __init__(
+        self, websocket: WebSocket, stream: AlphaStream, symbol: str, grant: StreamGrant
+    ) -> None:
+        self.websocket = websocket
+        self.stream = stream
+        self.gateway = stream.require()
+        self.symbol = symbol
+        self.grant = grant
+        self.asked = False
+        self.control: list[dict[str, Any]] = []
+        self.gone = False
+        self.queue: FrameQueue | None = None
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.websocket.send_text(json.dumps(message))
+
+    async def run(self) -> None:
+        if not await self._subscribed():
+            return
+        self.queue = self.stream.feed.subscribe(self.symbol)
+        receiver = asyncio.create_task(self._receive())
+        try:
+            await self.send({"t": "subscribed", "symbol": self.symbol,
+                             "expiresAt": self.grant.expires_s})  # fmt: skip
+            await self._serve(self.queue)
+        finally:
+            self.stream.feed.unsubscribe(self.symbol, self.queue)
+            receiver.cancel()
+            await asyncio.gather(receiver, return_exceptions=True)
+
+    async def _subscribed(self) -> bool:
+        expected = f'expected {{"t": "subscribe", "symbols": ["{self.symbol}"]}}'
+        try:
+            text = await asyncio.wait_for(self.websocket.receive_text(), FIRST_MESSAGE_TIMEOUT_S)
+            message = json.loads(text)
+        except (TimeoutError, json.JSONDecodeError, KeyError):
+            await self._close("malformed", expected)
+            return False
+        if not isinstance(message, dict) or message.get("t") != "subscribe":
+            await self._close("malformed", expected)
+            return False
+        if message.get("symbols") != [self.symbol]:
+            await self._close(
+                "token_symbol",
+                f"the stream token is for {self.symbol} only, not {message.get('symbols')!r:.60}",
+            )
+            return False
+        return True
+
+    async def _serve(self, queue: FrameQueue) -> None:
+        lead_s = self.gateway.config.voucher_lead_s
+        while not self.gone:
+            while self.control:
+                await self.send(self.control.pop(0))
+            now = self.gateway.clock()
+            if now >= self.grant.expires_s:
+                await self.send({"t": "payment-expired", "expiredAt": self.grant.expires_s})
+                await self.websocket.close(status.WS_1008_POLICY_VIOLATION, "payment required")
+                return
+            if not self.asked and now >= self.grant.expires_s - lead_s:
+                self.asked = True
+                await self.send({"t": "payment-need-voucher", "expiresAt": self.grant.expires_s})
+            frame = await queue.next(TICK_S)
+            # A frame that waited past the paid time is not sent: no free minute.
+            if frame is not None and self.gateway.clock() < self.grant.expires_s:
+                await self.websocket.send_text(frame)
+
+    async def _receive(self) -> None:
+        try:
+            while True:
+                text = await self.websocket.receive_text()
+                self.control.append(self._command(text))
+                if self.queue is not None:
+                    self.queue.wake()
+        except (WebSocketDisconnect, RuntimeError):
+            self.gone = True
+            if self.queue is not None:
+                self.queue.wake()
+
+    def _command(self, text: str) -> dict[str, Any]:
+        try:
+            message = json.loads(text)
+        except json.JSONDecodeError:
+            message = None
+        if not isinstance(message, dict) or message.get("t") != "authorization":
+            expected = 'expected {"t": "authorization", "token": "<stream token>"}'
+            return {"t": "error", "code": "malformed", "detail": expected}
+        try:
+            grant = self.gateway.verify_token(str(message.get("token", "")), self.symbol)
+        except PaymentRefused as refused:
+            return {"t": "error", "code": refused.code, "detail": str(refused)}
+        if grant.expires_s > self.grant.expires_s:
+            self.grant, self.asked = grant, False
+        return {"t": "authorized", "expiresAt": self.grant.expires_s}
+
+    async def _close(self, code: str, detail: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.send({"t": "error", "code": code, "detail": detail})
+            await self.websocket.close(status.WS_1008_POLICY_VIOLATION, detail[:120])
