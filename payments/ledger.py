@@ -71,7 +71,7 @@ class Ledger:
         return cls(redis.Redis(connection_pool=pool))
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self.client.aclose(close_connection_pool=True)
 
     def _key(self, channel_id: str) -> str:
         return f"{NAMESPACE}:channel:{channel_id.lower()}"
