@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from api.app import create_app
 from infra.keys import SCOPES, KeyStore
 from infra.warehouse import Warehouse
+from schemas.cme import AlphaFrame
 from tests.conftest import Servers
 from tests.integration.api.conftest import Api, api_settings, serving
 
@@ -28,6 +29,7 @@ ROUTES: list[tuple[str, str, str]] = [
     ("GET", "/v1/hits", "read"),
     ("GET", "/v1/darkpool", "read"),
     ("GET", "/v1/candles/AAPL?tf=1H", "read"),
+    ("GET", "/v1/alpha/CL", "read"),
     ("GET", "/v1/runs", "read"),
     ("GET", "/v1/runs/replay-a/report", "read"),
     ("GET", "/v1/queries", "read"),
@@ -35,6 +37,13 @@ ROUTES: list[tuple[str, str, str]] = [
     ("POST", "/v1/sql", "sql"),
     ("GET", "/v1/playback/replay-a?speed=0", "replay"),
 ]
+# A stored frame, so /v1/alpha/CL answers 200 to a key that may read it.
+ALPHA_FRAME = AlphaFrame(
+    ts_recv=1_700_000_000_000_000_000, run_id="live", frame_id="frame-cl", root="CL",
+    front_symbol="CLZ3", cme_fwd_mid=75_000_000_000, atm_iv=None, rr25=None,
+    iv_term_slope=None, skew_signal=None, signed_flow_10=0, trades_10=0, imb_5=None,
+    book_levels=0, funding=None, health="stale_chain", health_reason="no_chain", expiries=[],
+)  # fmt: skip
 PUBLIC = ["/", "/web/tape.js", "/health", "/metrics", "/docs", "/openapi.json"]
 
 
@@ -54,6 +63,7 @@ def keys(keyed_dir: Path) -> dict[str, str]:
 async def keyed_api(
     servers: Servers, seeded: Warehouse, keyed_dir: Path, keys: dict[str, str]
 ) -> AsyncIterator[Api]:
+    seeded.insert_events([ALPHA_FRAME], run_id="live", log_seq=1)
     settings = api_settings(keyed_dir, servers.nats_url, servers.clickhouse_url, seeded.database)
     settings = settings.model_copy(update={"api_auth": "keys"})
     async with serving(create_app(settings)) as running:
