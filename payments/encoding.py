@@ -24,15 +24,21 @@ def b64url_decode(text: str, what: str) -> bytes:
 
 def canonical_json(value: Any) -> bytes:
     """JSON with sorted keys and no insignificant whitespace (the RFC 8785 form of the
-    strings, integers and objects the protocol uses): equal values, equal bytes."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    strings, integers and objects the protocol uses): equal values, equal bytes; a string
+    holding a lone surrogate has no UTF-8 form and is refused."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError as exc:
+        raise PaymentRefused(f"a string is not valid Unicode: {exc}", code="malformed") from exc
 
 
 def json_object(data: bytes, what: str) -> dict[str, Any]:
     """A JSON object from `data`; a refusal naming `what` otherwise."""
     try:
         value = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    # ValueError also covers an integer past Python's digit limit; RecursionError deep nesting.
+    except (ValueError, RecursionError) as exc:
         raise PaymentRefused(f"{what} is not JSON: {exc}", code="malformed") from exc
     if not isinstance(value, dict):
         raise PaymentRefused(f"{what} must be a JSON object, got {value!r:.60}", code="malformed")

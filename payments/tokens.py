@@ -43,12 +43,20 @@ class StreamTokens:
         tampered with, has expired or is for another symbol."""
         encoded, _, signature = token.partition(".")
         body = b64url_decode(encoded, "the stream token")
-        if not signature or not hmac.compare_digest(self._sign(body), signature):
+        # compare_digest takes only ASCII str: any other signature is forged anyway.
+        if not signature.isascii() or not hmac.compare_digest(self._sign(body), signature):
             raise PaymentRefused(
                 "the stream token's signature does not match", code="token_forged", status=401
             )
         claims = json_object(body, "the stream token")
-        grant = StreamGrant(str(claims["sym"]), str(claims["ch"]), int(claims["exp"]))
+        try:
+            grant = StreamGrant(str(claims["sym"]), str(claims["ch"]), int(claims["exp"]))
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise PaymentRefused(
+                f"the stream token's claims are malformed: {exc!r:.60}",
+                code="malformed",
+                status=401,
+            ) from exc
         if grant.expires_s <= now_s:
             raise PaymentRefused(
                 f"the stream token expired at {grant.expires_s}; pay another voucher",

@@ -57,7 +57,8 @@ class Voucher:
         channel_id = _hex_bytes(payload.get("channelId"), "channelId", 32)
         signature = _hex_bytes(payload.get("signature"), "signature", 65)
         amount = payload.get("cumulativeAmount")
-        if not isinstance(amount, str) or not amount.isdigit():
+        # isdigit alone accepts other scripts' digits and superscripts, which int() refuses.
+        if not isinstance(amount, str) or not (amount.isascii() and amount.isdigit()):
             raise PaymentRefused(
                 f"cumulativeAmount must be a decimal string, got {amount!r:.40}", code="malformed"
             )
