@@ -1,6 +1,8 @@
 """The alpha service's `/health` (the infra.health contract).
 
 - `down`: not reading RAW (restoring, stopped or failed) or NATS is unreachable;
+- `degraded`: reading, but a root's latest frame says `stale_chain` (its reason is in
+  `lastFrames`): the frames go on, and they say the chain cannot be trusted;
 - `ok` otherwise, idle included.
 
 A batch processed (and checkpointed) is a cycle; a poison message or a failure that stopped
@@ -33,6 +35,8 @@ class AlphaHealth:
     def status(self) -> HealthStatus:
         if not self.service.metrics.reading or not self.service.bus.nc.is_connected:
             return "down"
+        if any(f.health != "ok" for f in self.service.metrics.last_frames.values()):
+            return "degraded"
         return "ok"
 
     def report(self) -> dict[str, Any]:
