@@ -5,6 +5,10 @@ ClickHouse's system tables; the analyzer's query tree (`EXPLAIN QUERY TREE`) the
 table and table function a query reads, through aliases, CTEs and subqueries; ClickHouse's own
 `readonly=1` is what finally enforces it (and forbids the query from raising its own limits
 with SETTINGS).
+
+Raw CME data stays inside the platform under its data licence: a caller that may not take it
+out (an API key without the admin scope) is refused any query whose tree reads a raw CME
+table, or the book tables, which hold GLBX rows beside other venues' and are refused whole.
 """
 
 from __future__ import annotations
@@ -37,6 +41,11 @@ TABLE_FUNCTIONS = frozenset(
      "generateRandom", "values", "null"}
 )  # fmt: skip
 
+# Tables holding raw CME (GLBX.MDP3) records; derived frames such as alpha_frames may leave.
+RAW_LICENSED_TABLES = frozenset(
+    {"cme_instruments", "cme_trades", "cme_quotes", "cme_statistics", "mbo_events", "mbp10_events"}
+)
+
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 _STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`|\"(?:[^\"\\]|\\.)*\"")
 _LITERALS = re.compile(r"'(?:[^'\\]|\\.)*'")
@@ -50,6 +59,10 @@ _TREE_FUNCTION = re.compile(r"\btable_function_name: (\w+)")
 
 class SqlRejected(FlowtapeError):
     code = "sql_rejected"
+
+
+class RawDataRefused(SqlRejected):
+    code = "raw_data_licensed"
 
 
 class SqlFailed(FlowtapeError):
@@ -115,15 +128,23 @@ def check_read_only(sql: str) -> str:
     return statement
 
 
-def _refuse_system_sources(warehouse: Warehouse, statement: str, settings: dict[str, Any]) -> None:
+def _refuse_system_sources(
+    warehouse: Warehouse, statement: str, settings: dict[str, Any], raw_cme: bool
+) -> None:
     """SqlRejected when the analyzer resolves any table the query reads to a system table,
-    or any table function but those that only generate rows."""
+    or any table function but those that only generate rows; RawDataRefused when it reads
+    a raw CME table and `raw_cme` is False."""
     tree = "\n".join(
         row[0] for row in _query(warehouse, f"EXPLAIN QUERY TREE {statement}", settings).result_rows
     )
     for name in _TREE_TABLE.findall(tree):
         database, _, table = name.partition(".")
         _refuse_system_table(database.strip("`"), table.strip("`"))
+        if not raw_cme and table.strip("`") in RAW_LICENSED_TABLES:
+            raise RawDataRefused(
+                f"{table.strip('`')} holds raw CME data, which only an admin key may read; "
+                "derived tables such as alpha_frames are readable"
+            )
     for function in _TREE_FUNCTION.findall(tree):
         if function not in TABLE_FUNCTIONS:
             raise SqlRejected(
@@ -149,9 +170,15 @@ def server_message(exc: BaseException) -> str:
 
 
 def run_read_only(
-    warehouse: Warehouse, sql: str, limits: SqlLimits, max_rows: int | None = None
+    warehouse: Warehouse,
+    sql: str,
+    limits: SqlLimits,
+    max_rows: int | None = None,
+    *,
+    raw_cme: bool = True,
 ) -> dict[str, Any]:
-    """Run one reading statement with readonly=1, a row cap and a time limit."""
+    """Run one reading statement with readonly=1, a row cap and a time limit; with
+    `raw_cme=False` a query reading raw CME tables is refused."""
     statement = check_read_only(sql)
     cap = min(max_rows or limits.max_rows, limits.max_rows)
     settings = {
@@ -162,7 +189,7 @@ def run_read_only(
         "max_execution_time": limits.max_execution_s,
     }
     if statement_keyword(statement) not in DESCRIBING_STATEMENTS:
-        _refuse_system_sources(warehouse, statement, settings)
+        _refuse_system_sources(warehouse, statement, settings, raw_cme)
     result = _query(warehouse, statement, settings)
     rows = list(result.result_rows)
     return {

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from analytics.queries import QueryError, get_query, list_queries, run_query
-from api.dependencies import READ, SQL, SqlLimitsDep, StoreDep
+from api.dependencies import READ, SQL, BearerKey, HeaderKey, SqlLimitsDep, StoreDep, get_auth
 from api.error_responses import AUTH, error_responses
 from api.responses import JSON
 from infra.readonly_sql import check_read_only, run_read_only
@@ -29,6 +29,16 @@ def read_only_request(body: SqlRequest) -> SqlRequest:
     return body
 
 
+def may_read_raw_cme(request: Request, bearer: BearerKey, header: HeaderKey) -> bool:
+    """Whether the caller may take raw CME data out: an admin key, or development mode
+    (which serves loopback only)."""
+    auth = get_auth(request)
+    if not auth.enabled:
+        return True
+    record = auth.keys.verify(bearer.credentials if bearer else header or "")
+    return record is not None and "admin" in record.scopes
+
+
 def known_query(name: str) -> str:
     """The name of a named query, or a 404 (before the store is reached)."""
     try:
@@ -43,10 +53,12 @@ def sql(
     body: Annotated[SqlRequest, Depends(read_only_request)],
     store: StoreDep,
     limits: SqlLimitsDep,
+    raw_cme: Annotated[bool, Depends(may_read_raw_cme)],
 ) -> Response:
     """One read-only statement, run with readonly=1, a row cap and a time limit; anything
-    else is refused with 400."""
-    return JSON(run_read_only(store.warehouse, body.sql, limits, body.max_rows))
+    else, and raw CME tables for a key without the admin scope, is refused with 400."""
+    result = run_read_only(store.warehouse, body.sql, limits, body.max_rows, raw_cme=raw_cme)
+    return JSON(result)
 
 
 @router.get("/v1/queries", dependencies=[READ])
