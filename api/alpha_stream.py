@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from web3 import Web3
 
@@ -66,7 +67,19 @@ class AlphaStream:
     feed: AlphaFeed
     gateway: PaymentGateway | None
     reason: str = ""
+    settler: Settler | None = None
     settling: asyncio.Task[None] | None = None
+
+    def report(self) -> dict[str, Any]:
+        """The paid stream's part of the API's `/health`: available or why not, and its
+        settler (last good pass, last failure's kind, circuit breaker)."""
+        return {
+            "available": self.gateway is not None,
+            "reason": self.reason,
+            "subscribers": sum(len(queues) for queues in self.feed.subscribers.values()),
+            "framesRead": self.feed.frames_read,
+            "settlement": self.settler.report() if self.settler is not None else None,
+        }
 
     def require(self) -> PaymentGateway:
         if self.gateway is None:
@@ -87,10 +100,10 @@ class AlphaStream:
         stream = cls(AlphaFeed(services), gateway, reason)
         if gateway is not None:
             stream.feed.start()
-            settler = Settler(
+            stream.settler = Settler(
                 gateway.ledger, gateway.escrow, interval_s=gateway.config.settle_interval_s
             )
-            stream.settling = asyncio.create_task(settler.run(), name="flowtape-mpp-settler")
+            stream.settling = asyncio.create_task(stream.settler.run(), name="flowtape-mpp-settler")
         return stream
 
     async def close(self) -> None:

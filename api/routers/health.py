@@ -8,9 +8,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from api.alpha_stream import AlphaStream
 from api.dependencies import ServicesDep, TapeDep
 from api.responses import JSON
 from infra.health import HealthStatus, http_status
@@ -25,13 +26,23 @@ INGEST_METRICS_GLOB = "ingest-metrics-*.json"
     "/health",
     responses={503: {"description": "A component is down; the body is the same report."}},
 )
-async def health(services: ServicesDep, tape: TapeDep) -> Response:
+async def health(request: Request, services: ServicesDep, tape: TapeDep) -> Response:
     """Each component's status; 200 only when every one is up, else 503."""
     components = await services.health()
     for name, component in components.items():
         tape.health.condition(name, not component["up"], f"{name}: {component.get('detail', '')}")
     up = [c["up"] for c in components.values()]
     status: HealthStatus = "ok" if all(up) else "degraded" if any(up) else "down"
+    extra: dict[str, Any] = {}
+    alpha: AlphaStream | None = getattr(request.app.state, "alpha", None)
+    if alpha is not None and alpha.gateway is not None:
+        extra["alphaStream"] = stream = alpha.report()
+        settlement = stream["settlement"] or {}
+        breaker_open = bool(settlement.get("circuitBreakerOpen"))
+        message = f"settlement circuit open: {settlement.get('lastFailureKind', '')}"
+        tape.health.condition("settlement", breaker_open, message)
+        if breaker_open and status == "ok":
+            status = "degraded"
     body = tape.health.report(
         status,
         components=components,
@@ -41,6 +52,7 @@ async def health(services: ServicesDep, tape: TapeDep) -> Response:
             "clients": len(tape.clients),
         },
         ingest=_ingest_metrics(services.settings.data_dir),
+        **extra,
     )
     return JSON(body, status_code=http_status(body))
 
