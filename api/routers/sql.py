@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from analytics.queries import QueryError, get_query, list_queries, run_query
-from api.dependencies import READ, SQL, BearerKey, HeaderKey, SqlLimitsDep, StoreDep, get_auth
+from api.dependencies import READ, BearerKey, HeaderKey, SqlLimitsDep, StoreDep, get_auth
 from api.error_responses import AUTH, error_responses
 from api.responses import JSON
 from infra.readonly_sql import check_read_only, run_read_only
@@ -29,14 +29,12 @@ def read_only_request(body: SqlRequest) -> SqlRequest:
     return body
 
 
-def may_read_raw_cme(request: Request, bearer: BearerKey, header: HeaderKey) -> bool:
-    """Whether the caller may take raw CME data out: an admin key, or development mode
-    (which serves loopback only)."""
-    auth = get_auth(request)
-    if not auth.enabled:
-        return True
-    record = auth.keys.verify(bearer.credentials if bearer else header or "")
-    return record is not None and "admin" in record.scopes
+def sql_caller_reads_raw_cme(request: Request, bearer: BearerKey, header: HeaderKey) -> bool:
+    """The `sql` scope check (as SQL does it) and whether the caller may also take raw CME
+    data out: an admin key, or development mode, which serves loopback only."""
+    key = bearer.credentials if bearer else header
+    record = get_auth(request).authorize(request, "sql", key)
+    return record is None or record.allows("admin")
 
 
 def known_query(name: str) -> str:
@@ -48,12 +46,13 @@ def known_query(name: str) -> str:
     return name
 
 
-@router.post("/v1/sql", dependencies=[SQL], responses=error_responses(400, 503))
+@router.post("/v1/sql", responses=error_responses(400, 503))
 def sql(
+    # First: the key is checked before the statement is looked at.
+    raw_cme: Annotated[bool, Depends(sql_caller_reads_raw_cme)],
     body: Annotated[SqlRequest, Depends(read_only_request)],
     store: StoreDep,
     limits: SqlLimitsDep,
-    raw_cme: Annotated[bool, Depends(may_read_raw_cme)],
 ) -> Response:
     """One read-only statement, run with readonly=1, a row cap and a time limit; anything
     else, and raw CME tables for a key without the admin scope, is refused with 400."""

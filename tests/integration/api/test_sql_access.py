@@ -157,3 +157,11 @@ def test_the_operators_cli_reads_raw_cme_tables(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["symbol,price", "CLZ3,75"]
+
+
+async def test_a_caller_without_a_key_is_refused_before_the_statement_is_read(
+    keyed: Api,
+) -> None:
+    async with httpx.AsyncClient(base_url=keyed.base_url, timeout=30) as client:
+        response = await client.post("/v1/sql", json={"sql": "DROP TABLE alerts"})
+    assert response.status_code == 401, response.text
