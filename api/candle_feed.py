@@ -73,6 +73,9 @@ def _subject(event_type: type[Event]) -> str:
     return f"flow.raw.{event_tag(event_type)}.>"
 
 
+FUTURES_LICENSED = "candles: CME futures are licensed exchange data; an admin key reads them"
+
+
 class CandlesRefused(FlowtapeError):
     """A candle subscription the feed cannot take (its message says why)."""
 
@@ -198,13 +201,23 @@ class CandleFeed:
     # ------------------------------------------------------------------ subscriptions
 
     async def subscribe_command(
-        self, client: Client, symbols: list[str], tf: str | None, kind: str | None
+        self,
+        client: Client,
+        symbols: list[str],
+        tf: str | None,
+        kind: str | None,
+        *,
+        futures_allowed: bool = False,
     ) -> None:
         """The `candles` part of a subscribe command (`tf` 1m unless given; `kind` as
         `/v1/candles` reads it, an unstored key needing it). A refusal, or ClickHouse or NATS
-        away, is told to the client in one line; the connection stays."""
+        away, is told to the client in one line; the connection stays. CME futures' candles
+        are licensed exchange data: only callers inside the platform (`futures_allowed`: an
+        admin key, or development mode on loopback) may follow them."""
         try:
             timeframe, keys = await self._resolve(symbols, tf, kind)
+            if not futures_allowed and any(found == "future" for found, _ in keys):
+                raise CandlesRefused(FUTURES_LICENSED)
             await self.subscribe(client, keys, timeframe)
         except CandlesRefused as refused:
             client.say(control("error", detail=refused.args[0]))

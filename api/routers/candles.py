@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
 from analytics.candles import KINDS, CandleRequest, fetch_candles, resolve_kind
 from analytics.candles import normalise_key as normalise_candle_key
 from analytics.timeframes import SPELLINGS, BadTimeframe, Timeframe, parse_timeframe
 from api.candle_view import candle_view
-from api.dependencies import READ, StoreDep
+from api.dependencies import READ, BearerKey, HeaderKey, StoreDep, get_auth
 from api.error_responses import AUTH, error_responses
 from api.query_params import RunId, time_ns, time_query
 from api.responses import JSON
@@ -100,8 +100,11 @@ def _kind(text: str) -> str | None:
 
 @router.get("/v1/candles/{key}", responses=error_responses(400, 404, 422))
 def candles(
+    request: Request,
     key: Key,
     store: StoreDep,
+    bearer: BearerKey,
+    header: HeaderKey,
     tf: Tf = "1m",
     limit: Limit = str(DEFAULT_LIMIT),
     kind: Kind = AUTO,
@@ -111,7 +114,8 @@ def candles(
 ) -> Response:
     """Candles of `key`, oldest first: bucket start (`start_ns`), open, high, low, close
     (1e-9 dollars, with `_dollars` beside), volume, trades and the kind's own sums (premium in
-    cents). Only buckets holding prints. Unknown key in the run: 404."""
+    cents). Only buckets holding prints. Unknown key in the run: 404. CME futures are
+    licensed exchange data: their candles need an admin key (403 otherwise)."""
     timeframe, count, wanted = _timeframe(tf), _limit(limit), _kind(kind)
     since_ns, until_ns = time_ns("from", from_), time_ns("to", to)
     symbol = normalise_candle_key(key)
@@ -119,8 +123,10 @@ def candles(
     if found is None:
         what = f"{wanted} " if wanted else ""
         raise HTTPException(404, f"no prints of {what}{symbol!r} in run {run_id!r}")
-    request = CandleRequest(found, symbol, timeframe, run_id, count, since_ns, until_ns)
-    rows = fetch_candles(store.warehouse, request)
+    if found == "future":
+        get_auth(request).authorize(request, "admin", bearer.credentials if bearer else header)
+    asked = CandleRequest(found, symbol, timeframe, run_id, count, since_ns, until_ns)
+    rows = fetch_candles(store.warehouse, asked)
     return JSON(
         {
             "key": symbol,

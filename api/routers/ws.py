@@ -43,6 +43,7 @@ async def live_tape(websocket: WebSocket, tape: TapeDep) -> None:
         record = await _first_message_key(websocket, auth)
         if record is None:
             return
+    inside = record is None or record.allows("admin")  # development mode or an admin key
     client = Client(tape.queue_size)
     candles: CandleFeed = websocket.app.state.candle_feed
     sender = asyncio.create_task(_send(websocket, client))
@@ -55,7 +56,7 @@ async def live_tape(websocket: WebSocket, tape: TapeDep) -> None:
             if not await asyncio.to_thread(auth.still_valid, record):
                 await _close(websocket, "the API key was revoked")
                 break
-            replay = await _command(tape, candles, client, text, replay)
+            replay = await _command(tape, candles, client, text, replay, inside)
     except WebSocketDisconnect:
         pass
     finally:
@@ -139,6 +140,7 @@ async def _command(
     client: Client,
     text: str,
     replay: asyncio.Task[None] | None,
+    futures_allowed: bool = False,
 ) -> asyncio.Task[None] | None:
     """Apply one client command before the next is read; returns the running replay, if any
     (a replay is the only part that runs on while later commands are applied)."""
@@ -168,7 +170,13 @@ async def _command(
         channels = set(command.channels or CHANNEL_NAMES)
         if CANDLES in channels:
             channels.discard(CANDLES)
-            await candles.subscribe_command(client, command.symbols or [], command.tf, command.kind)
+            await candles.subscribe_command(
+                client,
+                command.symbols or [],
+                command.tf,
+                command.kind,
+                futures_allowed=futures_allowed,
+            )
             if not channels:
                 tape.unsubscribe(client, None)
                 return None

@@ -17,7 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from api.app import create_app
 from infra.keys import SCOPES, KeyStore
 from infra.warehouse import Warehouse
-from schemas.cme import AlphaFrame
+from schemas.cme import AlphaFrame, CmeTrade
 from tests.conftest import Servers
 from tests.integration.api.conftest import Api, api_settings, serving
 
@@ -44,6 +44,11 @@ ALPHA_FRAME = AlphaFrame(
     iv_term_slope=None, skew_signal=None, signed_flow_10=0, trades_10=0, imb_5=None,
     book_levels=0, funding=None, health="stale_chain", health_reason="no_chain", expiries=[],
 )  # fmt: skip
+FUTURE_TRADE = CmeTrade(
+    ts_recv=1_700_000_000_000_000_000, ts_event=1_700_000_000_000_000_000, publisher_id=1,
+    instrument_id=5602, source="databento", symbol="ESZ4", sequence=1,
+    price=5_200_250_000_000, size=2, side="B",
+)  # fmt: skip
 PUBLIC = ["/", "/web/tape.js", "/health", "/metrics", "/docs", "/openapi.json"]
 
 
@@ -63,7 +68,7 @@ def keys(keyed_dir: Path) -> dict[str, str]:
 async def keyed_api(
     servers: Servers, seeded: Warehouse, keyed_dir: Path, keys: dict[str, str]
 ) -> AsyncIterator[Api]:
-    seeded.insert_events([ALPHA_FRAME], run_id="live", log_seq=1)
+    seeded.insert_events([ALPHA_FRAME, FUTURE_TRADE], run_id="live", log_seq=1)
     settings = api_settings(keyed_dir, servers.nats_url, servers.clickhouse_url, seeded.database)
     settings = settings.model_copy(update={"api_auth": "keys"})
     async with serving(create_app(settings)) as running:
@@ -187,3 +192,20 @@ async def test_the_live_tape_needs_a_read_key_in_a_header_or_the_first_message(
             async with connect(keyed_api.ws_url, additional_headers=headers):
                 pass
         assert refused.value.response.status_code == status
+
+
+async def test_cme_futures_candles_need_an_admin_key_on_rest_and_the_tape(
+    keyed_api: Api, keys: dict[str, str]
+) -> None:
+    path = "/v1/candles/ESZ4?kind=future&tf=1m"
+    refused = await call(keyed_api, "GET", path, keys["read"])
+    assert refused.status_code == 403 and "admin" in refused.json()["detail"]
+    allowed = await call(keyed_api, "GET", path, keys["admin"])
+    assert allowed.status_code == 200
+    assert [c["trades"] for c in allowed.json()["candles"]] == [1]
+    subscribe = {"action": "subscribe", "channels": ["candles"], "symbols": ["ESZ4"],
+                 "kind": "future"}  # fmt: skip
+    async with connect(keyed_api.ws_url, additional_headers={"X-API-Key": keys["read"]}) as ws:
+        await ws.send(json.dumps(subscribe))
+        reply = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    assert reply["event"] == "error" and "licensed" in reply["detail"]
