@@ -1,0 +1,175 @@
+# ruff: noqa: T201  (a benchmark prints its figures)
+"""Frame times of the web page in headless Chromium, and playback pace at 60x.
+
+Starts `flowtape up` on the synthetic market in a temporary folder, opens the page in
+Debian's Chromium (Playwright) with every panel shown and the premium floor at 0 (every
+packet is drawn), and reads the page's own frame times (web/frames.js: from the start of a
+frame's animation callbacks to the first task after it, so script, style, layout and paint)
+while the tape runs. Then copies the live rows into a stored run, plays it back at 60x and
+compares the page's position clock (and the newest row drawn) with wall time x 60.
+Printed: frames measured, rows/s drawn, frame time p50/p95/p99/max; the playback's pace.
+
+    .venv/bin/python bench/bench_web_frames.py [--speed 1] [--seconds 30] [--playback-seconds 20]
+
+Run it once with --speed 1 (the synthetic default rate) and once with --speed 10.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from infra.runs import register_run
+from infra.warehouse import Warehouse
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+# What playback of a run reads: packets, alerts, and the prints lone singles are made of.
+RUN_TABLES = ("flow_packets", "packet_prints", "alerts", "print_inference", "option_prints")
+STORED = "bench-web-60x"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_up(folder: Path, speed: float) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("NATS_URL", "REDIS_URL", "CLICKHOUSE_URL")
+    }
+    env |= {"FLOWTAPE_DATA_DIR": str(folder / ".flowtape"), "API_PORT": str(free_port())}
+    process = subprocess.Popen(  # noqa: S603  (our own CLI)
+        [sys.executable, "-m", "cli.main", "up", "--source-args", f"--minutes 390 --speed {speed}"],
+        cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            record: dict[str, Any] = json.loads((folder / ".flowtape" / "stack.json").read_text())
+            health = httpx.get(f"{record['api_url']}/health", timeout=5).json()
+            if health["status"] == "ok" and health["tape"]["position"] > 0:
+                return process, record
+        except (OSError, ValueError, KeyError, httpx.HTTPError):
+            pass
+        time.sleep(1)
+    process.send_signal(signal.SIGINT)
+    raise SystemExit("flowtape up did not come up within 300 s")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def measure_live(page: Page, seconds: float) -> None:
+    page.wait_for_function("window.flowtape.lists.flow.size > 0", timeout=120_000)
+    page.evaluate("window.flowtape.frames.clear()")
+    rows_before = page.evaluate(
+        "window.flowtape.lists.flow.size + window.flowtape.lists.prints.size"
+    )
+    time.sleep(seconds)
+    frames: list[float] = page.evaluate("window.flowtape.frames.all()")
+    rows_after = page.evaluate(
+        "window.flowtape.lists.flow.size + window.flowtape.lists.prints.size"
+    )
+    print(f"live tape: {len(frames)} frames in {seconds:.0f} s, "
+          f"{(rows_after - rows_before) / seconds:.1f} rows/s drawn (flow + option prints, "
+          "lists capped)")  # fmt: skip
+    print(f"  frame time ms: p50 {percentile(frames, 0.5):.2f}  p95 {percentile(frames, 0.95):.2f}"
+          f"  p99 {percentile(frames, 0.99):.2f}  max {max(frames):.2f}")  # fmt: skip
+
+
+def store_run(warehouse: Warehouse) -> None:
+    for table in RUN_TABLES:
+        # the live rows are selected first: in one SELECT, WHERE run_id would mean the alias
+        warehouse.command(
+            f"INSERT INTO {table} SELECT * REPLACE ('{STORED}' AS run_id) "  # noqa: S608  (our names)
+            f"FROM (SELECT * FROM {table} WHERE run_id = 'live')"
+        )
+        copied = warehouse.scalar(f"SELECT count() FROM {table} WHERE run_id = '{STORED}'")  # noqa: S608
+        print(f"stored run {STORED}: {copied} rows of {table}")
+    register_run(warehouse, STORED, kind="replay", description="bench copy of live",
+                 params={}, status="done")  # fmt: skip
+
+
+def measure_playback(page: Page, seconds: float) -> None:
+    page.select_option("#run", STORED)
+    page.wait_for_function("document.getElementById('status').textContent.includes('press Play')")
+    page.fill("#speed", "60")
+    page.click("#pb-play")
+    try:
+        page.wait_for_function("window.flowtape.playback.clock !== null", timeout=120_000)
+    except PlaywrightTimeout:
+        raise SystemExit(f"playback did not start: {page.inner_text('#status')}") from None
+    sample = (
+        "({wall: performance.now(), clock: window.flowtape.playback.clock,"
+        " drawn: window.flowtape.lists.flow.items[0]?.ts_start ?? null,"
+        " state: window.flowtape.playback.state})"
+    )
+    time.sleep(1)
+    first = last = page.evaluate(sample)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:  # the pace over the samples taken while it plays
+        time.sleep(0.5)
+        now = page.evaluate(sample)
+        if now["state"] != "playing":
+            break
+        last = now
+    if last is first:
+        print("playback: the stored run played out within a second; run longer (--seconds)")
+        return
+    wall_s = (last["wall"] - first["wall"]) / 1000
+    clock_pace = (last["clock"] - first["clock"]) / 1e9 / wall_s
+    drawn_pace = (last["drawn"] - first["drawn"]) / 1e9 / wall_s
+    print(f"playback at 60x over {wall_s:.1f} s: position clock {clock_pace:.1f}x "
+          f"({100 * (clock_pace / 60 - 1):+.1f} %), newest row drawn {drawn_pace:.1f}x "
+          f"({100 * (drawn_pace / 60 - 1):+.1f} %)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--speed", type=float, default=1.0, help="synthetic pace (1 = default)")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--playback-seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench-web-"))
+    process, record = start_up(folder, args.speed)
+    try:
+        print(f"flowtape up, synthetic market at {args.speed:g}x: {record['api_url']}")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                                 args=CHROMIUM_ARGS)  # fmt: skip
+            page = browser.new_page(viewport={"width": 1600, "height": 900})
+            page.goto(f"{record['api_url']}/?min_premium=0")
+            measure_live(page, args.seconds)
+            with Warehouse.connect(record["urls"]["clickhouse"], "flowtape") as warehouse:
+                store_run(warehouse)
+            page.reload()
+            page.wait_for_function("window.flowtape !== undefined")
+            measure_playback(page, args.playback_seconds)
+            browser.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(120)
+
+
+if __name__ == "__main__":
+    main()
