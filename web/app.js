@@ -291,6 +291,7 @@ const playback = new Playback({
     else if (now === "paused") setStatus(`playback of ${playback.runId} paused`, "replay");
     else if (now === "playing") setStatus(`playing back ${playback.runId} at ${playback.speed}×`, "replay");
     else if (state.runId !== "live") setStatus(`stored run ${state.runId} — press Play`, "replay");
+    showClock();  // the clock and completion agree with the status at once
   },
 });
 

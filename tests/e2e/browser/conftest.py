@@ -95,7 +95,8 @@ def prepare(running: RunningUp) -> None:
     wait_for(lambda: running.get("/v1/packets", kind="block")["count"], "a block")
 
 
-@pytest.fixture(scope="session")
+# package scope: `flowtape up` and Chromium stop when the browser tests end, not with the session
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningUp]:
     """`flowtape up` for these tests; FLOWTAPE_BROWSER_UP names the folder of one already
     running (started with SYNTHETIC's options) to use instead, while iterating."""
@@ -127,7 +128,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningUp]:
         reader.join(10)
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture(scope="package")
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
