@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.browser.conftest import Tab
 
@@ -33,11 +34,17 @@ async def test_clicking_a_chart_marker_opens_that_packets_evidence(tab: Tab) -> 
         "window.flowtape.chart.bars.length > 1 && window.flowtape.chart.points.size > 2",
         timeout=60_000,
     )
-    marker = await tab.page.evaluate(LONE_MARKER)
-    assert marker is not None and marker["room"] > 8, marker
-    await tab.page.mouse.move(marker["x"], marker["y"])
-    await tab.page.mouse.click(marker["x"], marker["y"])
-    await tab.page.wait_for_selector("#evidence:not([hidden]) h2")
+    # the live chart refreshes every 10 s and may move under the pointer: aim again then
+    for _ in range(3):
+        marker = await tab.page.evaluate(LONE_MARKER)
+        assert marker is not None and marker["room"] > 8, marker
+        await tab.page.mouse.move(marker["x"], marker["y"])
+        await tab.page.mouse.click(marker["x"], marker["y"])
+        try:
+            await tab.page.wait_for_selector("#evidence:not([hidden]) h2", timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            continue
     shown = await tab.page.evaluate(
         "[...document.querySelectorAll('#evidence-body dt')]"
         ".find(d => d.textContent === 'packet').nextElementSibling.textContent"

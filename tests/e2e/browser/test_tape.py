@@ -131,10 +131,12 @@ async def test_sweep_golden_sweep_and_block_rows_are_styled_apart_from_singles(
 
 async def test_pause_holds_the_visible_rows_while_the_counter_grows(tab: Tab) -> None:
     await tab.open("?min_premium=0")
-    await wait_js(tab, "window.flowtape.lists.flow.size > 20")
-    await tab.page.click("#flow-pause")
     keys = "[...document.querySelectorAll('#flow-list .row:not([hidden])')].map(r => r.dataset.key)"
+    await wait_js(tab, f"{keys}.length >= 10")
+    await tab.page.click("#flow-pause")
+    await tab.page.wait_for_timeout(200)  # rows taken before the click are drawn in a frame
     held = await tab.page.evaluate(keys)
+    assert len(held) >= 10
     await wait_js(tab, "window.flowtape.lists.flow.heldCount >= 5")
     await tab.page.wait_for_timeout(500)
     assert await tab.page.evaluate(keys) == held
