@@ -30,6 +30,12 @@ ROUTES: list[tuple[str, str, str]] = [
     ("GET", "/v1/darkpool", "read"),
     ("GET", "/v1/candles/AAPL?tf=1H", "read"),
     ("GET", "/v1/alpha/CL", "read"),
+    ("GET", "/v1/prints/options", "read"),
+    ("GET", "/v1/prints/equities", "read"),
+    ("GET", "/v1/flow/net-premium", "read"),
+    ("GET", "/v1/flow/top-tickers", "read"),
+    ("GET", "/v1/runs/replay-a/span", "read"),
+    ("GET", "/v1/venues", "read"),
     ("GET", "/v1/runs", "read"),
     ("GET", "/v1/runs/replay-a/report", "read"),
     ("GET", "/v1/queries", "read"),
@@ -49,7 +55,7 @@ FUTURE_TRADE = CmeTrade(
     instrument_id=5602, source="databento", symbol="ESZ4", sequence=1,
     price=5_200_250_000_000, size=2, side="B",
 )  # fmt: skip
-PUBLIC = ["/", "/web/tape.js", "/health", "/metrics", "/docs", "/openapi.json"]
+PUBLIC = ["/", "/web/app.js", "/health", "/metrics", "/docs", "/openapi.json"]
 
 
 @pytest.fixture(scope="module")
