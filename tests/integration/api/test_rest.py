@@ -269,9 +269,11 @@ async def test_the_page_and_its_script_are_served_and_the_openapi_lists_the_endp
 ) -> None:
     page = await http.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    assert '<script src="/web/tape.js">' in page.text
-    script = await http.get("/web/tape.js")
-    assert script.status_code == 200 and "/v1/ws" in script.text
+    assert '<script type="module" src="/web/app.js">' in page.text
+    assert (await http.get("/web/app.js")).status_code == 200
+    feed = await http.get("/web/live.js")
+    assert feed.status_code == 200 and "/v1/ws" in feed.text
+    assert (await http.get("/web/vendor/lightweight-charts.js")).status_code == 200
     assert (await http.get("/web/tape.css")).status_code == 200
     paths = (await http.get("/openapi.json")).json()["paths"]
     for path in ("/v1/packets", "/v1/packets/{packet_id}", "/v1/sql", "/v1/playback/{run_id}",

@@ -9,6 +9,7 @@ from ingest.source import Source
 
 OPTIONS: dict[str, dict[str, object]] = {
     "synthetic": {},
+    "synthetic-cme": {},
     "databento-file": {"paths": [Path("session.dbn.zst")]},
     "databento-hist": {
         "dataset": "GLBX.MDP3",
