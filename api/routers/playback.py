@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -39,6 +40,10 @@ class EventStream(StreamingResponse):
 # problem in a 400.
 CHANNELS_PATTERN = r"^(?:packets|alerts)(?:,(?:packets|alerts))*$"
 _Item = tuple[int, int, str, str, dict[str, Any]]  # (ts, channel rank, id, channel, data)
+PAGE_SIZE = 2000  # rows a query reads (packets with their lone singles, or alerts)
+READ_AHEAD = 2 * PAGE_SIZE  # events read before they are due
+CHUNK_EVENTS = 500  # events due together sent in one write at most
+TOGETHER_S = 0.01  # events due this close go out together (a browser frame is 16 ms)
 
 
 def playback_channels(
@@ -93,7 +98,7 @@ async def playback(
 
 
 async def _pages(
-    store: Store, table: Table, channel: str, filters: Filters, size: int = 500
+    store: Store, table: Table, channel: str, filters: Filters, size: int = PAGE_SIZE
 ) -> AsyncIterator[_Item]:
     rank = 0 if table is PACKETS else 1  # a packet goes before the alert raised on it
     after: tuple[int, str] | None = None
@@ -122,21 +127,63 @@ async def _merged(sources: list[AsyncIterator[_Item]]) -> AsyncIterator[_Item]:
             heads.append((following, index))
 
 
+@dataclass(frozen=True)
+class _Done:
+    """The end of the events read, or the error that ended the reading."""
+
+    error: Exception | None
+
+
+async def _read_ahead(items: AsyncIterator[_Item], queue: asyncio.Queue[_Item | _Done]) -> None:
+    """Fill `queue` from `items` (the next pages are read while the current ones play)."""
+    try:
+        async for item in items:
+            await queue.put(item)
+    except Exception as error:  # noqa: BLE001  (handed to the stream, which raises it)
+        await queue.put(_Done(error))
+    else:
+        await queue.put(_Done(None))
+
+
 async def _paced(
     items: AsyncIterator[_Item], speed: float, max_wait_s: float
 ) -> AsyncIterator[str]:
+    """The events at their due times (run time / speed). Events due within TOGETHER_S of
+    each other go out as one chunk, and the stream sleeps once per chunk, until the next
+    event is due."""
     loop = asyncio.get_running_loop()
-    target = loop.time()
+    queue: asyncio.Queue[_Item | _Done] = asyncio.Queue(READ_AHEAD)
+    reader = asyncio.create_task(_read_ahead(items, queue))
+    target = 0.0  # when the current event is due (loop time); the first is due on arrival
     previous: int | None = None
     seq = 0
-    async for ts, _, _, channel, data in items:
-        if speed > 0 and previous is not None:
-            target += min(max(ts - previous, 0) / 1e9 / speed, max_wait_s)
-            delay = target - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-        previous = ts
-        seq += 1
-        body = encode_json({"channel": channel, "source": "playback", "seq": seq, "data": data})
-        yield f"event: {channel}\nid: {seq}\ndata: {body.decode()}\n\n"
-    yield f"event: end\ndata: {control('end', count=seq)}\n\n"
+    chunk: list[str] = []
+    try:
+        while True:
+            if chunk and (queue.empty() or len(chunk) >= CHUNK_EVENTS):
+                yield "".join(chunk)
+                chunk = []
+            item = await queue.get()
+            if isinstance(item, _Done):
+                if item.error is not None:
+                    raise item.error
+                break
+            ts, _, _, channel, data = item
+            if previous is None:
+                target = loop.time()
+            elif speed > 0:
+                target += min(max(ts - previous, 0) / 1e9 / speed, max_wait_s)
+                delay = target - loop.time()
+                if delay > TOGETHER_S:
+                    if chunk:
+                        yield "".join(chunk)
+                        chunk = []
+                    await asyncio.sleep(delay)
+            previous = ts
+            seq += 1
+            body = encode_json({"channel": channel, "source": "playback", "seq": seq, "data": data})
+            chunk.append(f"event: {channel}\nid: {seq}\ndata: {body.decode()}\n\n")
+        chunk.append(f"event: end\ndata: {control('end', count=seq)}\n\n")
+        yield "".join(chunk)
+    finally:
+        reader.cancel()

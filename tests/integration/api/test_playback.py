@@ -7,8 +7,17 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 
+from api.routers.playback import PAGE_SIZE
+from infra.warehouse import Warehouse
 from tests.integration.api.conftest import Api
+from tests.integration.api.session import SECOND, alert, member, packet
+from tests.kit.samples import T0
+
+LONG_RUN = "replay-long"
+LONG_PACKETS = 2 * PAGE_SIZE + 500  # three pages of packets
+LONG_SPAN_S = 60  # the packets spread evenly over a minute of event time
 
 
 async def play(api: Api, run_id: str, **params: Any) -> tuple[list[dict[str, Any]], float]:
@@ -75,3 +84,43 @@ async def test_playback_of_an_unknown_run_is_404_and_bad_channels_a_400(rest_api
         assert (await client.get("/v1/playback/never-ran")).status_code == 404
         bad = await client.get("/v1/playback/replay-a", params={"channels": "trades"})
         assert bad.status_code == 400
+
+
+@pytest.fixture(scope="module")
+def long_run(seeded: Warehouse) -> list[tuple[str, str]]:
+    """A minute of a run with more packets than two pages hold, an alert on every 100th; the
+    events in the order playback owes them (an alert right after its packet)."""
+    step = LONG_SPAN_S * SECOND // LONG_PACKETS
+    packets = [
+        packet(LONG_RUN, f"p{k:05d}", "AAPL", "sweep", T0 + k * step, 100_000 + k,
+               [member(T0 + k * step, 20, k, 10**9, 1)])
+        for k in range(LONG_PACKETS)
+    ]  # fmt: skip
+    alerts = [
+        alert(LONG_RUN, f"a{k:05d}", packets[k], 3, ["sweep"]) for k in range(0, LONG_PACKETS, 100)
+    ]
+    seeded.insert_events([*packets, *alerts], run_id=LONG_RUN)
+    expected = []
+    for k, p in enumerate(packets):
+        expected.append(("packets", p.packet_id))
+        if k % 100 == 0:
+            expected.append(("alerts", f"a{k:05d}"))
+    return expected
+
+
+async def test_a_run_longer_than_its_pages_plays_whole_and_in_order(
+    rest_api: Api, long_run: list[tuple[str, str]]
+) -> None:
+    frames, _ = await play(rest_api, LONG_RUN, speed=0)
+    assert labels(frames) == [*long_run, ("end", "")]
+    assert [f["seq"] for f in frames[:-1]] == list(range(1, len(long_run) + 1))
+
+
+async def test_a_paced_run_sends_every_event_once_at_the_runs_pace(
+    rest_api: Api, long_run: list[tuple[str, str]]
+) -> None:
+    # a minute at 120x is half a second (its pace is bench/bench_web_frames.py's to measure):
+    # events due together go out together, none is lost, none goes out early
+    frames, took = await play(rest_api, LONG_RUN, speed=120)
+    assert labels(frames) == [*long_run, ("end", "")]
+    assert took >= 0.45
