@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from cli.progress import STDERR, Meter
+from compute.flow.shards import Router
 from infra.bus import Bus
 from infra.health import health_served
 from infra.settings import Settings, get_settings
@@ -145,14 +146,19 @@ async def run_ingest(
     metrics_path: Path,
     meter: Meter | None = None,
     health_port: int | None = None,
+    partitions: int = 1,
 ) -> None:
     """Run the ingest service over `source` until it ends or is stopped, its counts on
     `meter` (an indeterminate bar: a source does not know how much it holds), serving
-    `/health` and `/metrics` on 127.0.0.1:`health_port` when given."""
+    `/health` and `/metrics` on 127.0.0.1:`health_port` when given; the options-flow events
+    split over `partitions` subjects (live.partitions)."""
     bus = await Bus.connect(nats_url, name=f"flowtape-ingest-{source.name}")
     try:
         await bus.ensure_streams()
-        service = IngestService(source, bus, config, metrics_path=metrics_path)
+        partitioner = Router(partitions, stable=True) if partitions > 1 else None
+        service = IngestService(
+            source, bus, config, metrics_path=metrics_path, partitioner=partitioner
+        )
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, service.stop)
@@ -288,5 +294,6 @@ def register(app: typer.Typer) -> None:
         shown = Meter("ingest", "events") if source in ONE_SHOT_SOURCES else nullcontext()
         with Stack(settings, needs=("nats",)) as stack, shown as meter:
             asyncio.run(
-                run_ingest(built, stack.url("nats"), config, metrics_path, meter, health_port)
-            )
+                run_ingest(built, stack.url("nats"), config, metrics_path, meter, health_port,
+                           partitions=settings.partitions)
+            )  # fmt: skip

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
 
     # Live compute: the reorder buffer's patience (the engine's thresholds: compute.flow.config)
     allowed_lateness_ms: int = Field(2000, alias="ALLOWED_LATENESS_MS")
+    # Logical partitions of live compute, by underlying (fixed for a run; live.partitions)
+    partitions: int = Field(1, ge=1, le=1024, alias="FLOWTAPE_PARTITIONS")
 
     # Sources: secrets, handed to the source configs by whoever builds them; kept out of repr
     databento_api_key: str = Field("", alias="DATABENTO_API_KEY", repr=False)

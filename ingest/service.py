@@ -6,6 +6,12 @@ per event type (`flow.raw.<type>.<source>`). When the log is unreachable the dra
 messages are kept and resent unchanged, with exponential backoff, while new events wait in
 the buffer under its loss policy.
 
+Partitions: given a `Partitioner` of more than one partition (the composition root passes
+`compute.flow.shards.Router` with stable placement), the options-flow events are split by
+underlying into one message per partition (`flow.raw.<type>.<source>.p<k>`), and the events
+every partition needs (heartbeats, gaps) go to `...<source>.all`; other systems' events keep
+their subjects.
+
 Repeats: on start the service reads the last message of each of its subjects and skips
 every event at or below those high-water marks (schemas.ordering.admit), so a source that
 replays its session after JetStream's duplicate window still adds nothing to the log.
@@ -27,6 +33,7 @@ import logging
 import math
 import time
 from collections import Counter, defaultdict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -44,7 +51,15 @@ from schemas.codec import decode_batch
 from schemas.crypto import CRYPTO_RAW_EVENTS
 from schemas.events import RAW_EVENTS, Event, Heartbeat, Quarantined
 from schemas.ordering import HighWater, admit
-from schemas.subjects import RAW_STREAM, raw_subject
+from schemas.subjects import (
+    BROADCAST_EVENTS,
+    BROADCAST_PARTITION,
+    PARTITIONED_EVENTS,
+    RAW_STREAM,
+    partition_token,
+    partitioned_raw_subject,
+    raw_subject,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +105,14 @@ class IngestMetrics:
         }
 
 
+class Partitioner(Protocol):
+    """Splits a batch of options-flow events into one list per partition, in batch order."""
+
+    shards: int
+
+    def route(self, batch: Sequence[Event]) -> list[list[Event]]: ...
+
+
 @dataclass
 class IngestConfig:
     run_id: str = "live"
@@ -117,6 +140,7 @@ class IngestService:
         config: IngestConfig | None = None,
         *,
         metrics_path: Path | None = None,
+        partitioner: Partitioner | None = None,
     ) -> None:
         self.source = source
         self.bus = bus
@@ -135,6 +159,7 @@ class IngestService:
         self._wake = asyncio.Event()
         self._outbox: deque[tuple[str, bytes]] = deque()
         self._last_event_monotonic_ns = 0
+        self._router = partitioner if partitioner is not None and partitioner.shards > 1 else None
 
     @property
     def health(self) -> str:
@@ -149,14 +174,15 @@ class IngestService:
     async def load_high_water(self) -> None:
         """Marks from the last message of each of this source's subjects on the log."""
         for event_type in RAW_EVENTS + CRYPTO_RAW_EVENTS + BOOK_RAW_EVENTS + CME_RAW_EVENTS:
-            subject = raw_subject(event_type, self.source.name)
-            try:
-                message = await self.bus.js.get_last_msg(RAW_STREAM, subject)
-            except NotFoundError:
-                continue
-            for event in decode_batch(message.data or b""):
-                admit(self.high_water, event)
-                self.log_ts_recv = max(self.log_ts_recv, event.ts_recv)
+            # partitioned, the newest event of a type is in the last message of one partition
+            for subject, _ in self._by_subject(event_type, []):
+                try:
+                    message = await self.bus.js.get_last_msg(RAW_STREAM, subject)
+                except NotFoundError:
+                    continue
+                for event in decode_batch(message.data or b""):
+                    admit(self.high_water, event)
+                    self.log_ts_recv = max(self.log_ts_recv, event.ts_recv)
 
     async def run(self) -> IngestMetrics:
         await self.load_high_water()
@@ -314,9 +340,26 @@ class IngestService:
         for event in events:
             by_type[type(event)].append(event)
         return [
-            (raw_subject(event_type, self.source.name), body)
+            (subject, body)
             for event_type, group in by_type.items()
-            for _, body in chunk_events(group)
+            for subject, part in self._by_subject(event_type, group)
+            for _, body in chunk_events(part)
+        ]
+
+    def _by_subject(
+        self, event_type: type[Event], events: list[Event]
+    ) -> list[tuple[str, list[Event]]]:
+        """The events of one type by subject: one, or one per partition holding any (with
+        no events: every subject of the type)."""
+        source = self.source.name
+        if self._router is None or event_type not in PARTITIONED_EVENTS:
+            return [(raw_subject(event_type, source), events)]
+        if event_type in BROADCAST_EVENTS:
+            return [(partitioned_raw_subject(event_type, source, BROADCAST_PARTITION), events)]
+        return [
+            (partitioned_raw_subject(event_type, source, partition_token(k)), part)
+            for k, part in enumerate(self._router.route(events))
+            if part or not events
         ]
 
     async def _send_outbox(self) -> None:

@@ -14,7 +14,7 @@ from schemas.crypto import (
     CryptoTrade,
     ProviderHeartbeat,
 )
-from schemas.events import DERIVED_EVENTS, RAW_EVENTS, Event, event_tag
+from schemas.events import DERIVED_EVENTS, RAW_EVENTS, Event, Gap, Heartbeat, event_tag
 
 RAW_STREAM = "RAW"
 DERIVED_STREAM = "DERIVED"
@@ -38,6 +38,35 @@ def raw_subject(event_type: type[Event], source: str) -> str:
     if event_type not in RAW_EVENTS + CRYPTO_RAW_EVENTS + BOOK_RAW_EVENTS + CME_RAW_EVENTS:
         raise ValueError(f"{event_type.__name__} is not a raw event")
     return f"flow.raw.{event_tag(event_type)}.{_check_token(source, 'source')}"
+
+
+# Partitioned live compute (FLOWTAPE_PARTITIONS > 1): the options-flow raw events travel on
+# `flow.raw.<type>.<source>.p<k>`, one subject per logical partition of the underlyings, and
+# the events every partition's engine needs (heartbeats, gaps) on `...<source>.all`.
+PARTITIONED_EVENTS: frozenset[type[Event]] = frozenset(RAW_EVENTS)
+BROADCAST_EVENTS: frozenset[type[Event]] = frozenset({Heartbeat, Gap})  # they only move time
+BROADCAST_PARTITION = "all"
+
+
+def partition_token(partition: int) -> str:
+    """`p<k>`, the last token of partition `partition`'s raw subjects."""
+    if partition < 0:
+        raise ValueError(f"a partition is a number >= 0, got {partition}")
+    return f"p{partition}"
+
+
+def partitioned_raw_subject(event_type: type[Event], source: str, token: str) -> str:
+    """`flow.raw.<type>.<source>.<token>`, e.g. `flow.raw.option_print.databento.p1`; the
+    token is a `partition_token` or `BROADCAST_PARTITION`."""
+    if event_type not in PARTITIONED_EVENTS:
+        raise ValueError(f"{event_type.__name__} is not partitioned")
+    return f"{raw_subject(event_type, source)}.{_check_token(token, 'partition token')}"
+
+
+def partition_filters(partition: int) -> tuple[str, str]:
+    """The raw subjects partition `partition` reads: its own and the broadcast ones."""
+    own = partition_token(partition)
+    return f"flow.raw.*.*.{own}", f"flow.raw.*.*.{BROADCAST_PARTITION}"
 
 
 def derived_subject(event_type: type[Event]) -> str:
