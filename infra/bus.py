@@ -172,6 +172,18 @@ class Bus:
         info = await self.js.stream_info(stream)
         return int(info.state.last_seq)
 
+    async def last_sequence_of(self, stream: str, subjects: Sequence[str]) -> int:
+        """The sequence of the last message on any of `subjects` (wildcards allowed); 0 when
+        none has any."""
+        last = 0
+        for subject in subjects:
+            try:
+                message = await self.js.get_last_msg(stream, subject)
+            except NotFoundError:
+                continue
+            last = max(last, int(message.seq or 0))
+        return last
+
     async def reader(
         self,
         stream: str,

@@ -11,6 +11,9 @@ Keys are namespaced by run id:
   (JetStream then drops the resent messages);
 - `flowtape:{run_id}:snapshot:{day}`: the engine state at the start of each UTC day, where
   replays of that day can start.
+A partition of partitioned live compute keeps the same keys under `flowtape:{run_id}:{partition}:`
+(e.g. `flowtape:live:p1of4:checkpoint`), so its checkpoint belongs to the partition, not to
+whichever worker runs it.
 Expiry is the engine's business (event time), never a Redis TTL.
 """
 
@@ -34,17 +37,18 @@ class Checkpoint:
 class StateStore:
     """Checkpoint storage for one run."""
 
-    def __init__(self, client: redis.Redis, run_id: str) -> None:
+    def __init__(self, client: redis.Redis, run_id: str, *, partition: str = "") -> None:
         self.client = client
         self.run_id = run_id
-        self.key = f"flowtape:{run_id}:checkpoint"
-        self.intent_key = f"flowtape:{run_id}:intent"
-        self.engine_key = f"flowtape:{run_id}:engine:snapshot"
-        self.deltas_key = f"flowtape:{run_id}:engine:deltas"
+        self.prefix = f"flowtape:{run_id}:{partition}" if partition else f"flowtape:{run_id}"
+        self.key = f"{self.prefix}:checkpoint"
+        self.intent_key = f"{self.prefix}:intent"
+        self.engine_key = f"{self.prefix}:engine:snapshot"
+        self.deltas_key = f"{self.prefix}:engine:deltas"
 
     @classmethod
-    def connect(cls, url: str, run_id: str) -> StateStore:
-        return cls(redis.Redis.from_url(url), run_id)
+    def connect(cls, url: str, run_id: str, *, partition: str = "") -> StateStore:
+        return cls(redis.Redis.from_url(url), run_id, partition=partition)
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -103,7 +107,7 @@ class StateStore:
         return int(first), int(last)
 
     def snapshot_key(self, day: str) -> str:
-        return f"flowtape:{self.run_id}:snapshot:{day}"
+        return f"{self.prefix}:snapshot:{day}"
 
     async def save_day_snapshot(self, day: str, state: bytes) -> bool:
         """The engine state before the first event of `day` (YYYY-MM-DD); the first one

@@ -16,6 +16,10 @@ byte-identical and JetStream's duplicate window drops the ones that had landed.
 While Redis is unreachable every call to it is retried with backoff: the service holds its
 place (nothing moves past an unsaved checkpoint) and says so in its metrics (`/health`:
 live.compute_health).
+Partitioned (`live.partitions`): a service runs one logical partition, reading only that
+partition's RAW subjects and the broadcast ones, with the partition's own checkpoint; a
+worker runs a service per partition it owns, and DERIVED receives every partition's outputs
+on the usual subjects.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import logging
 import signal
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import groupby
@@ -44,7 +48,9 @@ from infra.health import health_served
 from infra.settings import Settings
 from infra.state import Checkpoint, StateStore
 from live.compute_health import DEFAULT_MAX_LAG_MESSAGES, ComputeHealth
+from live.partitions import Partition, check_partition_count
 from live.reorder import ReorderBuffer
+from live.worker_health import WorkerHealth
 from schemas.events import RAW_EVENTS, Event
 from schemas.ordering import HighWater, admit
 from schemas.subjects import RAW_STREAM, derived_subject
@@ -97,8 +103,10 @@ class ComputeService:
         allowed_lateness_ns: int,
         max_batch_messages: int = 64,
         snapshot_every: int = SNAPSHOT_EVERY,
+        partition: Partition | None = None,
     ) -> None:
         self.bus = bus
+        self.partition = partition
         self.store = store
         self.config = config
         self.run_id = store.run_id
@@ -135,10 +143,16 @@ class ComputeService:
             self.metrics.waiting_for_redis = False
             return (result,)
 
+    async def _log_end(self) -> int:
+        """The sequence of RAW's last message that this service reads."""
+        if self.partition is None:
+            return await self.bus.last_sequence(RAW_STREAM)
+        return await self.bus.last_sequence_of(RAW_STREAM, self.partition.filters)
+
     async def _look_at_log(self) -> None:
         """RAW's last sequence into `metrics.raw_last_seq` (the lag is visible while stalled)."""
         try:
-            self.metrics.raw_last_seq = await self.bus.last_sequence(RAW_STREAM)
+            self.metrics.raw_last_seq = await self._log_end()
         except (nats.errors.Error, TimeoutError) as exc:
             self.metrics.failed(f"RAW's last sequence unknown: {exc!r}"[:300])
 
@@ -171,6 +185,8 @@ class ComputeService:
         self,
     ) -> tuple[Checkpoint | None, tuple[bytes, list[bytes]] | None, tuple[int, int] | None]:
         store = self.store
+        count = 1 if self.partition is None else self.partition.count
+        await check_partition_count(store.client, self.run_id, count)
         return await store.load(), await store.load_engine(), await store.load_intent()
 
     async def _next_batch(self, reader: StreamReader, through: int | None) -> list[LogMessage]:
@@ -203,7 +219,8 @@ class ComputeService:
         saver = Checkpointer(engine.state)
         if position == 0:
             self._base = saver.snapshot()
-        reader = await self.bus.reader(RAW_STREAM, start_seq=position + 1)
+        filters = () if self.partition is None else self.partition.filters
+        reader = await self.bus.reader(RAW_STREAM, start_seq=position + 1, filter_subjects=filters)
         self.metrics.position = position
         await self._look_at_log()  # a lag figure before the first report of `reading`
         self.metrics.reading = True
@@ -211,7 +228,7 @@ class ComputeService:
         try:
             while not self._stopping.is_set():
                 if until_idle and intent is None and not self._carry:
-                    if await self.bus.last_sequence(RAW_STREAM) <= position:
+                    if await self._log_end() <= position:
                         if finish:
                             outputs = engine.step_events(reorder.flush(), finish=True)
                             self._touched(engine, saver)
@@ -323,6 +340,21 @@ class ComputeService:
             self.metrics.outputs_by_type[event_type.__name__] += len(group)
 
 
+async def run_partitions(
+    services: Sequence[ComputeService], *, until_idle: bool, finish: bool
+) -> list[ComputeMetrics]:
+    """Run the services side by side; a failure in one stops the others (its error is
+    raised once they have stopped)."""
+    tasks = [
+        asyncio.create_task(service.run(until_idle=until_idle, finish=finish))
+        for service in services
+    ]
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    for service in services:
+        service.stop()
+    return list(await asyncio.gather(*tasks))
+
+
 async def run_compute(
     nats_url: str,
     redis_url: str,
@@ -333,26 +365,47 @@ async def run_compute(
     batch_messages: int,
     health_port: int | None = None,
     max_lag_messages: int = DEFAULT_MAX_LAG_MESSAGES,
-) -> ComputeMetrics:
+    partitions: Sequence[Partition] = (),
+) -> list[ComputeMetrics]:
     """The compute service until SIGINT/SIGTERM (or idle), serving `/health` on
-    127.0.0.1:`health_port` when given (degraded beyond `max_lag_messages` behind RAW)."""
+    127.0.0.1:`health_port` when given (degraded beyond `max_lag_messages` behind RAW);
+    with `partitions`, one service per partition, each with its own checkpoint."""
     bus = await Bus.connect(nats_url, name="flowtape-compute")
-    store = StateStore.connect(redis_url, settings.run_id)
+    owned: list[Partition | None] = [*partitions] or [None]
+    stores = [
+        StateStore.connect(redis_url, settings.run_id, partition=p.label if p else "")
+        for p in owned
+    ]
     try:
         await bus.ensure_streams(duplicate_window_s=settings.stream_duplicate_window_s)
-        service = ComputeService(
-            bus,
-            store,
-            flow.config_from_settings(settings.raw_environment(flow.SEED_NAMES)),
-            allowed_lateness_ns=settings.allowed_lateness_ns,
-            max_batch_messages=batch_messages,
-        )
+        config = flow.config_from_settings(settings.raw_environment(flow.SEED_NAMES))
+        services = [
+            ComputeService(
+                bus,
+                store,
+                config,
+                allowed_lateness_ns=settings.allowed_lateness_ns,
+                max_batch_messages=batch_messages,
+                partition=partition,
+            )
+            for partition, store in zip(owned, stores, strict=True)
+        ]
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, service.stop)
-        health = ComputeHealth(service, max_lag_messages=max_lag_messages)
+            loop.add_signal_handler(signum, partial(_stop_all, services))
+        health: ComputeHealth | WorkerHealth
+        if len(services) == 1:
+            health = ComputeHealth(services[0], max_lag_messages=max_lag_messages)
+        else:
+            health = WorkerHealth(services, max_lag_messages=max_lag_messages)
         async with health_served(health.report, health_port, observe=health.observe):
-            return await service.run(until_idle=until_idle, finish=finish)
+            return await run_partitions(services, until_idle=until_idle, finish=finish)
     finally:
-        await store.close()
+        for store in stores:
+            await store.close()
         await bus.close()
+
+
+def _stop_all(services: Sequence[ComputeService]) -> None:
+    for service in services:
+        service.stop()
