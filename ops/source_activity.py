@@ -1,6 +1,7 @@
 """When each source last put market data on the log: the newest RAW message of any of its
-subjects (`flow.raw.<type>.<source>`) but the ones that carry no market data (heartbeats,
-gaps, provider switches, quarantined input), by the time JetStream stored it.
+subjects (`flow.raw.<type>.<source>`, with a partition token when partitioned) but the ones
+that carry no market data (heartbeats, gaps, provider switches, quarantined input), by the
+time JetStream stored it.
 
 Read from JetStream rather than from the ingest service's `/health`, so a source is judged
 by what reached the log whatever became of its process, and a recorded session paced into
@@ -60,11 +61,15 @@ class SourceActivity:
 
     @staticmethod
     async def _last(bus: Bus, source: str) -> float | None:
-        try:
-            info = await bus.js.stream_info(RAW_STREAM, subjects_filter=f"flow.raw.*.{source}")
-        except nats.js.errors.NotFoundError:
-            return None  # no RAW stream yet: nothing from anyone
-        subjects = [s for s in info.state.subjects or {} if s.split(".")[2] not in NOT_MARKET_DATA]
+        found: list[str] = []
+        # partitioned live compute adds a partition token: `flow.raw.<type>.<source>.p<k>`
+        for pattern in (f"flow.raw.*.{source}", f"flow.raw.*.{source}.*"):
+            try:
+                info = await bus.js.stream_info(RAW_STREAM, subjects_filter=pattern)
+            except nats.js.errors.NotFoundError:
+                return None  # no RAW stream yet: nothing from anyone
+            found.extend(info.state.subjects or {})
+        subjects = [s for s in found if s.split(".")[2] not in NOT_MARKET_DATA]
         newest: float | None = None
         for subject in subjects:
             message = await bus.js.get_last_msg(RAW_STREAM, subject)
