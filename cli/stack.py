@@ -98,11 +98,17 @@ def up(
             "--cluster", min=1, help="NATS as this many nodes; 3 or more: RAW and DERIVED on 3."
         ),
     ] = 1,
+    shards: Annotated[
+        int,
+        typer.Option(
+            "--shards", min=1, help="ClickHouse as this many shards, Distributed tables over them."
+        ),
+    ] = 1,
 ) -> None:
     """Servers (embedded unless configured), schema and services, until Ctrl-C. A service
     that dies is restarted; one that keeps dying right after it starts stops `up`."""
     settings = get_settings()
-    with Stack(settings, record=True, nats_nodes=cluster) as stack:
+    with Stack(settings, record=True, nats_nodes=cluster, clickhouse_shards=shards) as stack:
         with open_warehouse(stack, settings) as warehouse:
             applied = migrate(warehouse)
         console.print(f"schema: {len(applied)} migration(s) applied")

@@ -22,7 +22,7 @@ import sys
 import sysconfig
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -364,12 +364,19 @@ def redis_server(data_dir: Path, port: int | None = None) -> EmbeddedServer:
 
 
 def clickhouse_server(
-    data_dir: Path, port: int | None = None, *, query_log: bool = False
+    data_dir: Path,
+    port: int | None = None,
+    *,
+    query_log: bool = False,
+    tcp_port: int | None = None,
+    shards: Sequence[str] = (),
+    name: str = "clickhouse",
 ) -> EmbeddedServer:
-    """ClickHouse (chdb-core's engine) serving HTTP on `port` and TCP on another free port;
-    `query_log` keeps `system.query_log` and `system.part_log` (for benchmarks)."""
+    """ClickHouse (chdb-core's engine) serving HTTP on `port` and TCP on `tcp_port` (free
+    ports unless given); `query_log` keeps `system.query_log` and `system.part_log` (for
+    benchmarks); `shards` (`host:tcp_port` each) makes it one shard of that cluster."""
     port = port or free_port()
-    tcp_port = free_port()
+    tcp_port = tcp_port or free_port()
     command = [
         sys.executable,
         "-m", "infra.chserver",
@@ -377,9 +384,10 @@ def clickhouse_server(
         "--http-port", str(port),
         "--tcp-port", str(tcp_port),
         *(["--query-log"] if query_log else []),
+        *(arg for shard in shards for arg in ("--shard", shard)),
     ]  # fmt: skip
     return EmbeddedServer(
-        name="clickhouse",
+        name=name,
         data_dir=data_dir,
         command=command,
         url=f"http://127.0.0.1:{port}",

@@ -5,6 +5,12 @@ what is new, and every statement is written to be safe to repeat (IF NOT EXISTS)
 also checks that every table and view the migrations leave exists, and recreates what is
 missing from its latest CREATE statement (plus the columns later migrations added to it),
 following the DROPs and RENAMEs of later migrations.
+
+On a sharded ClickHouse (a Warehouse with several `shard_urls`) the same runs on every
+shard with each table renamed `<name>_local` (materialised views read and write the local
+tables), and after every statement that creates, alters, renames or drops a table its
+`Distributed` table `<name>` over all shards follows it (infra/sharding.py). Plain views
+keep reading the Distributed tables.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
+from infra.chserver import CLUSTER
+from infra.sharding import LOCAL_SUFFIX, PER_SHARD_TABLES, distributed_ddl, key_column
 from infra.warehouse import Warehouse
 from schemas.errors import MigrationError
 
@@ -32,6 +40,10 @@ _DROPS = re.compile(
 _RENAMES = re.compile(
     r"^RENAME\s+TABLE\s+(?:IF\s+EXISTS\s+)?`?(\w+)`?\s+TO\s+`?(\w+)`?\s*$", re.IGNORECASE
 )
+_CREATES_TABLE = re.compile(r"^CREATE\s+(?:OR\s+REPLACE\s+)?TABLE\b", re.IGNORECASE)
+_CREATES_PLAIN_VIEW = re.compile(r"^CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\b", re.IGNORECASE)
+_ALTERS = re.compile(r"^ALTER\s+TABLE\s+`?(\w+)`?", re.IGNORECASE)
+_TABLE_AFTER = r"(\b(?:FROM|JOIN|INTO|TABLE|TO|EXISTS)\s+`?)({names})(`?)(?!\w)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +124,12 @@ def _renamed(statement: str, pattern: re.Pattern[str], name: str) -> str:
     return statement[: match.start(1)] + name + statement[match.end(1) :]
 
 
-def restore_missing(warehouse: Warehouse, migrations: list[Migration]) -> list[str]:
+def restore_missing(
+    warehouse: Warehouse, migrations: list[Migration], sharded: frozenset[str] = frozenset()
+) -> list[str]:
     """Recreate the tables and views of applied `migrations` that are missing; returns their
-    names, or MigrationError naming those that cannot be recreated."""
+    names, or MigrationError naming those that cannot be recreated. On a shard, the tables
+    of `sharded` are their `_local` tables."""
     present = {
         str(row[0])
         for row in warehouse.rows(
@@ -122,11 +137,13 @@ def restore_missing(warehouse: Warehouse, migrations: list[Migration]) -> list[s
             {"db": warehouse.database},
         )
     }
-    missing = [obj for obj in schema_objects(migrations) if obj.name not in present]
+    missing = [
+        obj for obj in schema_objects(migrations) if _stored_name(obj.name, sharded) not in present
+    ]
     for obj in missing:
         try:
             for statement in obj.statements:
-                warehouse.command(statement)
+                warehouse.command(localised(statement, sharded))
         except Exception as exc:
             names = ", ".join(o.name for o in missing)
             raise MigrationError(
@@ -140,7 +157,13 @@ def restore_missing(warehouse: Warehouse, migrations: list[Migration]) -> list[s
 
 def migrate(warehouse: Warehouse) -> list[Migration]:
     """Apply every migration not yet applied and recreate any table or view of theirs that
-    is missing; returns the migrations applied now."""
+    is missing; returns the migrations applied now (on each shard of a sharded one)."""
+    if warehouse.sharded:
+        return _migrate_shards(warehouse)
+    return _migrate_one(warehouse)
+
+
+def _migrate_one(warehouse: Warehouse, sharded: frozenset[str] = frozenset()) -> list[Migration]:
     done = applied_versions(warehouse)
     applied: list[Migration] = []
     for migration in available_migrations():
@@ -148,7 +171,9 @@ def migrate(warehouse: Warehouse) -> list[Migration]:
             continue
         for statement in migration.statements():
             try:
-                warehouse.command(statement)
+                warehouse.command(localised(statement, sharded))
+                for table in _tables_changed(statement) & sharded:
+                    sync_distributed(warehouse, table)
             except Exception as exc:
                 raise MigrationError(
                     f"migration {migration.version:04d}_{migration.name} failed: {exc}"
@@ -158,5 +183,105 @@ def migrate(warehouse: Warehouse) -> list[Migration]:
             {"v": migration.version, "n": migration.name},
         )
         applied.append(migration)
-    restore_missing(warehouse, available_migrations())
+    restore_missing(warehouse, available_migrations(), sharded)
+    for table in sorted(sharded):
+        sync_distributed(warehouse, table)
+    return applied
+
+
+# ------------------------------------------------------------------ shards
+
+
+def sharded_tables(migrations: list[Migration]) -> frozenset[str]:
+    """The tables the migrations leave that are spread over the shards (all but the
+    per-shard ones)."""
+    tables = {
+        obj.name for obj in schema_objects(migrations) if _CREATES_TABLE.match(obj.statements[0])
+    }
+    return frozenset(tables - PER_SHARD_TABLES)
+
+
+def localised(statement: str, sharded: frozenset[str]) -> str:
+    """`statement` as run on a shard: each table of `sharded` it names (after FROM, JOIN,
+    INTO, TABLE, TO or EXISTS) becomes its `_local` table; plain views are left reading the
+    Distributed tables."""
+    if not sharded or _CREATES_PLAIN_VIEW.match(statement):
+        return statement
+    names = "|".join(sorted((re.escape(name) for name in sharded), key=len, reverse=True))
+    pattern = re.compile(_TABLE_AFTER.format(names=names), re.IGNORECASE)
+    return pattern.sub(lambda m: f"{m[1]}{m[2]}{LOCAL_SUFFIX}{m[3]}", statement)
+
+
+def _stored_name(name: str, sharded: frozenset[str]) -> str:
+    return f"{name}{LOCAL_SUFFIX}" if name in sharded else name
+
+
+def _tables_changed(statement: str) -> set[str]:
+    """The tables a statement creates, alters, drops or renames."""
+    changed: set[str] = set()
+    for pattern in (_CREATES, _ALTERS, _DROPS):
+        if match := pattern.match(statement):
+            changed.add(match[1])
+    if renamed := _RENAMES.match(statement):
+        changed.update((renamed[1], renamed[2]))
+    return changed
+
+
+def _columns(warehouse: Warehouse, table: str) -> list[tuple[str, str]]:
+    return [
+        (str(name), str(kind))
+        for name, kind in warehouse.rows(
+            "SELECT name, type FROM system.columns WHERE database = currentDatabase() "
+            "AND table = {t:String} ORDER BY position",
+            {"t": table},
+        )
+    ]
+
+
+def sync_distributed(shard: Warehouse, table: str) -> None:
+    """Make the Distributed table `table` match `<table>_local` on this shard: created with
+    its columns, recreated when they changed (it holds no rows), dropped with it."""
+    local = _columns(shard, f"{table}{LOCAL_SUFFIX}")
+    engine = shard.scalar(
+        "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = {t:String}",
+        {"t": table},
+    )
+    if engine is not None and engine != "Distributed":
+        raise MigrationError(
+            f"{shard.database}.{table} is a {engine} table, not the Distributed table of a "
+            "sharded database: a one-server database is not turned into shards in place "
+            "(migrate a new database and copy the runs over)"
+        )
+    if engine is not None and _columns(shard, table) == local:
+        return
+    if engine is not None:
+        shard.command(f"DROP TABLE `{table}` SYNC")
+    if local:
+        column = key_column(table, [name for name, _ in local])
+        shard.command(distributed_ddl(table, shard.database, column))
+
+
+def _migrate_shards(warehouse: Warehouse) -> list[Migration]:
+    """Migrate every shard; the cluster the servers name must have as many shards."""
+    counted = int(
+        warehouse.scalar(
+            "SELECT uniqExact(shard_num) FROM system.clusters WHERE cluster = {c:String}",
+            {"c": CLUSTER},
+        )
+        or 0
+    )
+    if counted != len(warehouse.shard_urls):
+        raise MigrationError(
+            f"CLICKHOUSE_URL names {len(warehouse.shard_urls)} shards but the server's "
+            f"remote_servers cluster {CLUSTER!r} has {counted}"
+        )
+    sharded = sharded_tables(available_migrations())
+    applied: list[Migration] = []
+    shards = warehouse.connect_shards()
+    try:
+        for shard in shards:
+            applied = _migrate_one(shard, sharded)
+    finally:
+        for shard in shards:
+            shard.close()
     return applied

@@ -17,12 +17,13 @@ import os
 import socket
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
+from infra.chcluster import clickhouse_cluster
 from infra.embedded import SERVER_FACTORIES, EmbeddedServer, nats_cluster
 from infra.files import write_json_atomically
 from infra.settings import Settings
@@ -104,6 +105,7 @@ class Stack:
     needs: Iterable[Component] = COMPONENTS
     record: bool = False  # `flowtape up` records its servers for other commands
     nats_nodes: int = 1  # more: an embedded NATS is a cluster of this many nodes
+    clickhouse_shards: int = 1  # more: an embedded ClickHouse is this many shards
     endpoints: dict[Component, Endpoint] = field(default_factory=dict)
     owned: list[EmbeddedServer] = field(default_factory=list)
 
@@ -162,6 +164,9 @@ class Stack:
             if component == "nats" and self.nats_nodes > 1:
                 self._start_nats_cluster()
                 continue
+            if component == "clickhouse" and self.clickhouse_shards > 1:
+                self._start_clickhouse_cluster()
+                continue
             server = SERVER_FACTORIES[component](self.data_dir / component)
             try:
                 server.start()
@@ -176,13 +181,27 @@ class Stack:
 
     def _start_nats_cluster(self) -> None:
         cluster = nats_cluster(self.data_dir / "nats-cluster", self.nats_nodes)
+        self._start_group("nats", cluster.start, cluster.nodes, cluster.url)
+
+    def _start_clickhouse_cluster(self) -> None:
+        cluster = clickhouse_cluster(self.data_dir / "clickhouse-shards", self.clickhouse_shards)
+        self._start_group("clickhouse", cluster.start, cluster.shards, cluster.url)
+
+    def _start_group(
+        self,
+        component: Component,
+        start: Callable[[], None],
+        servers: list[EmbeddedServer],
+        url: str,
+    ) -> None:
+        """Start a cluster's servers, owned by this stack and reached at `url`."""
         try:
-            cluster.start()
+            start()
         except BaseException:
             self.stop()
             raise
-        self.owned.extend(cluster.nodes)
-        self.endpoints["nats"] = Endpoint("nats", cluster.url, "embedded")
+        self.owned.extend(servers)
+        self.endpoints[component] = Endpoint(component, url, "embedded")
 
     def record_services(self, api_url: str, services: Iterable[ServiceRecord]) -> None:
         """Write stack.json: the servers, the API's URL and the services, for other commands

@@ -340,15 +340,48 @@ _INSERT_SETTINGS = {"optimize_on_insert": 0}
 
 
 class Warehouse:
-    """A ClickHouse client bound to flowtape's database."""
+    """A ClickHouse client bound to flowtape's database.
 
-    def __init__(self, client: Client, database: str, url: str | None = None) -> None:
+    A comma-separated URL names the shards of a sharded ClickHouse (infra/chcluster.py), in
+    shard order: the client talks to the first, which reads and writes every shard through
+    the Distributed tables; `shard_urls` keeps them all, for what works on each shard.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        database: str,
+        url: str | None = None,
+        shard_urls: tuple[str, ...] = (),
+    ) -> None:
         self.client = client
         self.database = database
         self.url = url  # what `connect` was given: other processes can connect alike
+        self.shard_urls = shard_urls
+
+    @property
+    def sharded(self) -> bool:
+        return len(self.shard_urls) > 1
+
+    def connect_shards(self) -> list[Warehouse]:
+        """A Warehouse on each shard's own server, same database (the caller closes them)."""
+        shards: list[Warehouse] = []
+        try:
+            for url in self.shard_urls:
+                shards.append(Warehouse.connect(url, self.database))
+        except BaseException:
+            for shard in shards:
+                shard.close()
+            raise
+        return shards
 
     @classmethod
     def connect(cls, url: str, database: str | None = None, *, create: bool = True) -> Warehouse:
+        urls = tuple(part.strip() for part in url.split(",") if part.strip())
+        if len(urls) > 1:
+            warehouse = cls.connect(urls[0], database, create=create)
+            warehouse.url, warehouse.shard_urls = url, urls
+            return warehouse
         kwargs = parse_clickhouse_url(url)
         database = database or kwargs.pop("database", None) or "flowtape"
         kwargs.pop("database", None)

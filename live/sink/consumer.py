@@ -4,6 +4,13 @@ The sink stops pulling while an insert fails (JetStream keeps the backlog), retr
 exponential backoff, then catches up. A message that cannot be decoded or converted, or that
 a reachable ClickHouse keeps refusing, goes to `quarantine` with its reason instead of
 blocking the stream.
+
+On a sharded ClickHouse (`Warehouse.sharded`) the sink writes each shard's `_local` tables
+itself rather than through the Distributed tables: a row goes to the shard its key picks
+(infra/sharding.py, the Distributed tables' own rule), each insert stays one atomic insert
+into one partition of one shard, and each shard records its own position
+(live/sink/positions.py). Inserting through a Distributed table, even a synchronous one,
+splits one insert into one per shard without saying which of them failed.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
@@ -20,6 +28,7 @@ import pyarrow.compute as pc
 from clickhouse_connect.driver.exceptions import OperationalError
 
 from infra.bus import Bus, LogMessage, StreamReader
+from infra.sharding import LOCAL_SUFFIX, split_by_shard
 from infra.warehouse import Warehouse, events_to_arrow, tables_for
 from live.sink.config import SinkConfig
 from live.sink.errors import SinkError
@@ -32,6 +41,7 @@ from live.sink.positions import (
     message_starts,
     quarantine_source,
     record_checkpoint,
+    shard_keys,
     split_partitions,
     stream_tables,
 )
@@ -83,11 +93,15 @@ class StreamSink:
         self.metrics = metrics
         self.tables = stream_tables(stream)
         self.allowed = STREAM_EVENTS[stream]
-        self.stored = StoredRows()
+        self.shards: list[Warehouse] = [warehouse]  # each shard's server, or the one server
+        self.suffix = ""  # of the tables the sink writes: a shard's `_local` tables
+        self.keys: dict[str, str] = {}  # per table, the column that picks a row's shard
+        self.stored = [StoredRows()]  # per shard
+        self.checkpoint = 0  # every shard holds every message up to here
         self.next_seq = 1
         self.held = HeldSingles()
         self.reader: StreamReader | None = None
-        self.pending: dict[str, list[pa.Table]] = {}
+        self.pending: dict[tuple[int, str], list[pa.Table]] = {}  # by (shard, table)
         self.pending_rows = 0
         self.pending_since = 0.0
         self.pending_last_seq = 0
@@ -100,6 +114,9 @@ class StreamSink:
 
     async def start(self) -> None:
         """Read where the tables stand and open a reader right after the stored position."""
+        if self.warehouse.sharded and len(self.shards) == 1:
+            self.shards = await self._retrying(self.warehouse.connect_shards, "connecting")
+            self.suffix = LOCAL_SUFFIX
         await self._retrying(self._load_positions, "reading stored positions")
         await self._refresh_last_seq(force=True)
         if self.metrics.last_seq < self.metrics.position:
@@ -114,19 +131,26 @@ class StreamSink:
         await self._open_reader()
 
     def _load_positions(self) -> None:
-        self.stored = StoredRows.load(self.warehouse, self.stream, self.tables)
-        checkpoint = self.stored.checkpoint
+        self.stored = [
+            StoredRows.load(shard, self.stream, self.tables, self.suffix) for shard in self.shards
+        ]
+        if self.suffix:
+            self.keys = shard_keys(self.warehouse, self.tables)
+        checkpoint = self.checkpoint = min(stored.checkpoint for stored in self.stored)
         self.next_seq = checkpoint + 1
         if self.stream == DERIVED_STREAM:  # re-read what refills the held singles
             self.next_seq = max(1, checkpoint + 1 - HOLD_MESSAGES)
         self.metrics.position = checkpoint
-        if self.stored.ahead:
-            log.info(
-                "%s: resuming after %d; tables ahead of it: %s",
-                self.stream,
-                checkpoint,
-                self.stored.ahead_max,
-            )
+        for shard, stored in enumerate(self.stored):
+            if stored.ahead or stored.checkpoint > checkpoint:
+                log.info(
+                    "%s: resuming after %d; shard %d stored up to %d, tables ahead of it: %s",
+                    self.stream,
+                    checkpoint,
+                    shard,
+                    stored.checkpoint,
+                    stored.ahead_max,
+                )
 
     async def _open_reader(self) -> None:
         if self.reader is not None:
@@ -154,6 +178,10 @@ class StreamSink:
             except Exception as exc:
                 log.debug("%s: closing reader: %s", self.stream, exc)
             self.reader = None
+        if self.suffix:
+            for shard in self.shards:
+                shard.close()
+            self.shards, self.suffix = [self.warehouse], ""
 
     async def run(self, *, until_idle: bool) -> None:
         """Consume until `stop` is set, or (with `until_idle`) until caught up and flushed."""
@@ -219,7 +247,7 @@ class StreamSink:
     def _accept(self, message: LogMessage) -> None:
         seq = message.stream_seq
         self.next_seq = seq + 1
-        if seq <= self.stored.checkpoint:  # stored: read again only to hold its singles
+        if seq <= self.checkpoint:  # stored: read again only to hold its singles
             if message.error is None:
                 self.held.hold(seq, message.events)
                 self.held.claim(seq, message.events)
@@ -227,10 +255,11 @@ class StreamSink:
         self.metrics.messages += 1
         tables = self._convert(message)
         for table, data in tables.items():
-            data = self._drop_stored(table, data, seq)
-            if data.num_rows:
-                self.pending.setdefault(table, []).append(data)
-                self.pending_rows += data.num_rows
+            for shard, rows in self._route(table, data).items():
+                kept = self._drop_stored(shard, table, rows, seq)
+                if kept.num_rows:
+                    self.pending.setdefault((shard, table), []).append(kept)
+                    self.pending_rows += kept.num_rows
         if not self.pending_since:
             self.pending_since = time.monotonic()
         self.pending_last_seq = seq
@@ -271,8 +300,14 @@ class StreamSink:
         rows = events_to_arrow([event], run_id=message.run_id or "unknown", log_seqs=[seq])
         return {QUARANTINE: rows}
 
-    def _drop_stored(self, table: str, data: pa.Table, seq: int) -> pa.Table:
-        kept = self.stored.unstored(table, data, seq)
+    def _route(self, table: str, data: pa.Table) -> dict[int, pa.Table]:
+        """`data`'s rows by the shard they belong on (all on shard 0 of one server)."""
+        if not self.suffix:
+            return {0: data}
+        return split_by_shard(data, self.keys[table], len(self.shards))
+
+    def _drop_stored(self, shard: int, table: str, data: pa.Table, seq: int) -> pa.Table:
+        kept = self.stored[shard].unstored(table, data, seq)
         self.metrics.skipped_rows += data.num_rows - kept.num_rows
         return kept
 
@@ -303,8 +338,24 @@ class StreamSink:
         if task is not None:
             await task
 
-    async def _write(self, pending: dict[str, list[pa.Table]], rows: int, upto: int) -> None:
-        """Insert a batch (per table and partition, quarantine last), then record its position."""
+    async def _write(
+        self, pending: dict[tuple[int, str], list[pa.Table]], rows: int, upto: int
+    ) -> None:
+        """Insert a batch shard by shard (per table and partition, quarantine last), recording
+        each shard's position once it holds its part."""
+        for shard, target in enumerate(self.shards):
+            await self._write_shard(shard, {t: d for (s, t), d in pending.items() if s == shard})
+            await self._retrying(
+                partial(record_checkpoint, target, self.stream, upto), "recording the position"
+            )
+        self.checkpoint = upto
+        self.metrics.position = upto
+        self.metrics.batches += 1
+        self.metrics.last_batch_rows = rows
+        self.metrics.max_batch_rows = max(self.metrics.max_batch_rows, rows)
+        await self._refresh_last_seq()
+
+    async def _write_shard(self, shard: int, pending: dict[str, list[pa.Table]]) -> None:
         ordered = sorted(pending, key=lambda t: (t == QUARANTINE, t))
         rejected: list[pa.Table] = []
         for table in ordered:
@@ -313,34 +364,27 @@ class StreamSink:
                 if rejected:
                     data = pa.concat_tables([data, *rejected], promote_options="default")
                 data = data.sort_by("log_seq")
-            rejected.extend(await self._insert_table(table, data))
+            rejected.extend(await self._insert_table(shard, table, data))
         if rejected and QUARANTINE not in pending:
             data = pa.concat_tables(rejected, promote_options="default").sort_by("log_seq")
-            await self._insert_table(QUARANTINE, data)
-        await self._retrying(
-            lambda: record_checkpoint(self.warehouse, self.stream, upto), "recording the position"
-        )
-        self.metrics.position = upto
-        self.metrics.batches += 1
-        self.metrics.last_batch_rows = rows
-        self.metrics.max_batch_rows = max(self.metrics.max_batch_rows, rows)
-        await self._refresh_last_seq()
+            await self._insert_table(shard, QUARANTINE, data)
 
-    async def _insert_table(self, table: str, data: pa.Table) -> list[pa.Table]:
-        """Insert one table's batch; returns quarantine rows for messages ClickHouse refused."""
+    async def _insert_table(self, shard: int, table: str, data: pa.Table) -> list[pa.Table]:
+        """Insert one table's batch; returns quarantine rows for messages ClickHouse refused
+        (they stay on this shard: its quarantine rows follow its stream order)."""
         rejected: list[pa.Table] = []
-        for part in split_partitions(data, self.stored.layouts[table]):
+        for part in split_partitions(data, self.stored[shard].layouts[table]):
             for chunk in cut_at_messages(part, self.config.max_insert_rows):
-                if await self._insert(table, chunk):
+                if await self._insert(shard, table, chunk):
                     self._count(table, chunk.num_rows)
                 else:
-                    rejected.extend(await self._insert_each_message(table, chunk))
+                    rejected.extend(await self._insert_each_message(shard, table, chunk))
         return rejected
 
     def _count(self, table: str, rows: int) -> None:
         self.metrics.rows[table] = self.metrics.rows.get(table, 0) + rows
 
-    async def _insert_each_message(self, table: str, chunk: pa.Table) -> list[pa.Table]:
+    async def _insert_each_message(self, shard: int, table: str, chunk: pa.Table) -> list[pa.Table]:
         """ClickHouse keeps refusing `chunk`: insert it message by message, quarantining the
         messages it refuses (in order, so the positions rule still holds)."""
         rejected: list[pa.Table] = []
@@ -348,7 +392,7 @@ class StreamSink:
         starts = message_starts(chunk)
         for begin, end in zip(starts, starts[1:], strict=False):
             one = chunk.slice(begin, end - begin)
-            if await self._insert(table, one, attempts=1):
+            if await self._insert(shard, table, one, attempts=1):
                 self._count(table, one.num_rows)
                 continue
             seq = int(seqs[begin])
@@ -361,13 +405,13 @@ class StreamSink:
                     self.metrics.last_error,
                 )
                 continue
-            rejected.append(self._refused_rows(table, one, seq))
+            rejected.append(self._refused_rows(shard, table, one, seq))
         return rejected
 
-    def _refused_rows(self, table: str, rows: pa.Table, seq: int) -> pa.Table:
+    def _refused_rows(self, shard: int, table: str, rows: pa.Table, seq: int) -> pa.Table:
         self.metrics.quarantined += 1
         run_id = str(rows.column("run_id")[0].as_py())
-        day_column = self.stored.layouts[table].day_column
+        day_column = self.stored[shard].layouts[table].day_column
         ts = int(pc.cast(rows.column(day_column), pa.int64())[0].as_py()) if day_column else 0
         event = Quarantined(
             ts_recv=ts,
@@ -378,9 +422,11 @@ class StreamSink:
         )
         log.warning("%s: ClickHouse refused message %d for %s", self.stream, seq, table)
         rows = events_to_arrow([event], run_id=run_id, log_seqs=[seq])
-        return self._drop_stored(QUARANTINE, rows, seq)  # stored before a restart
+        return self._drop_stored(shard, QUARANTINE, rows, seq)  # stored before a restart
 
-    async def _insert(self, table: str, data: pa.Table, *, attempts: int | None = None) -> bool:
+    async def _insert(
+        self, shard: int, table: str, data: pa.Table, *, attempts: int | None = None
+    ) -> bool:
         """Insert with retries; False when a reachable server refused it `attempts` times."""
         limit = attempts or self.config.rejected_attempts
         refused = 0
@@ -388,12 +434,12 @@ class StreamSink:
         while True:
             started = time.perf_counter()
             try:
-                await asyncio.to_thread(self._insert_now, table, data)
+                await asyncio.to_thread(self._insert_now, shard, table, data)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self.metrics.last_error = f"insert {table}: {_short(exc)}"
-                if not _unreachable(exc) and await asyncio.to_thread(self._ping):
+                if not _unreachable(exc) and await asyncio.to_thread(self._ping, shard):
                     refused += 1
                     if refused >= limit:
                         return False
@@ -409,12 +455,13 @@ class StreamSink:
             self.metrics.insert_seconds_max = max(self.metrics.insert_seconds_max, elapsed)
             return True
 
-    def _insert_now(self, table: str, data: pa.Table) -> None:
-        self.warehouse.insert_arrow(table, data.combine_chunks())  # one record batch: one block
+    def _insert_now(self, shard: int, table: str, data: pa.Table) -> None:
+        # one record batch: one block
+        self.shards[shard].insert_arrow(f"{table}{self.suffix}", data.combine_chunks())
 
-    def _ping(self) -> bool:
+    def _ping(self, shard: int) -> bool:
         try:
-            return bool(self.warehouse.client.ping())
+            return bool(self.shards[shard].client.ping())
         except Exception:
             return False
 

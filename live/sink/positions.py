@@ -11,6 +11,9 @@
 - After every flush the sink records the stream position it fully stored in
   `sink_positions`; that only bounds how far back a restart re-reads: it resumes from there
   and drops, per partition, the rows the tables already hold (`StoredRows`).
+- On a sharded ClickHouse all of this holds per shard: each shard's `_local` tables get
+  their rows in stream order, each shard's `sink_positions` its own position, and a restart
+  resumes after the smallest of them, dropping per shard what that shard holds.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from infra.bus import Bus
+from infra.sharding import key_of_sharding
 from infra.warehouse import PACKET_PRINTS, TABLES, Warehouse
 from live.sink.errors import SinkError
 from schemas.book import BOOK_RAW_EVENTS
@@ -122,14 +126,17 @@ def parse_partition_key(table: str, key: str) -> Layout:
     return Layout(table, by_run, day_column)
 
 
-def table_layouts(warehouse: Warehouse, tables: Iterable[str]) -> dict[str, Layout]:
+def table_layouts(
+    warehouse: Warehouse, tables: Iterable[str], suffix: str = ""
+) -> dict[str, Layout]:
+    """Each table's partitioning, read from `<table><suffix>` (a shard's `_local` table)."""
     wanted = list(tables)
     rows = warehouse.rows(
         "SELECT name, partition_key FROM system.tables "
         "WHERE database = currentDatabase() AND name IN {names:Array(String)}",
-        {"names": wanted},
+        {"names": [f"{table}{suffix}" for table in wanted]},
     )
-    found = {name: parse_partition_key(name, key) for name, key in rows}
+    found = {name.removesuffix(suffix): parse_partition_key(name, key) for name, key in rows}
     missing = sorted(set(wanted) - set(found))
     if missing:
         raise SinkError(
@@ -202,13 +209,17 @@ def record_checkpoint(warehouse: Warehouse, stream: str, position: int) -> None:
 
 
 def stored_positions(
-    warehouse: Warehouse, stream: str, layouts: Mapping[str, Layout], after: int
+    warehouse: Warehouse,
+    stream: str,
+    layouts: Mapping[str, Layout],
+    after: int,
+    suffix: str = "",
 ) -> dict[str, dict[PartitionKey, int]]:
     """Per table and partition, the largest log_seq above `after` that `stream` stored."""
     positions: dict[str, dict[PartitionKey, int]] = {}
     for table, layout in layouts.items():
         rows = warehouse.rows(
-            f"SELECT {layout.select_key()}, max(log_seq) FROM `{table}` "  # noqa: S608  (names from system.tables)
+            f"SELECT {layout.select_key()}, max(log_seq) FROM `{table}{suffix}` "  # noqa: S608  (names from system.tables)
             f"WHERE log_seq > {{after:UInt64}} AND {_scope(stream, table)} GROUP BY 1, 2",
             {"after": after},
         )
@@ -242,15 +253,39 @@ class StoredRows:
         self.ahead_max = {t: max(p.values()) for t, p in self.ahead.items()}
 
     @classmethod
-    def load(cls, warehouse: Warehouse, stream: str, tables: Iterable[str]) -> StoredRows:
-        layouts = table_layouts(warehouse, tables)
+    def load(
+        cls, warehouse: Warehouse, stream: str, tables: Iterable[str], suffix: str = ""
+    ) -> StoredRows:
+        """Where `warehouse`'s tables stand (a shard's: `<table><suffix>`)."""
+        layouts = table_layouts(warehouse, tables, suffix)
         checkpoint = stored_checkpoint(warehouse, stream)
-        return cls(layouts, checkpoint, stored_positions(warehouse, stream, layouts, checkpoint))
+        ahead = stored_positions(warehouse, stream, layouts, checkpoint, suffix)
+        return cls(layouts, checkpoint, ahead)
 
     def unstored(self, table: str, data: pa.Table, seq: int) -> pa.Table:
         """The rows of message `seq` for `table` that the table does not hold yet."""
+        if seq <= self.checkpoint:  # a shard ahead of the others holds all of it
+            return data.slice(0, 0)
         if seq > self.ahead_max.get(table, 0):
             return data
         positions = self.ahead.get(table, {})
         keep = [seq > positions.get(key, 0) for key in self.layouts[table].keys(data)]
         return data.filter(pa.array(keep, pa.bool_()))
+
+
+def shard_keys(warehouse: Warehouse, tables: Iterable[str]) -> dict[str, str]:
+    """The key column of each table's Distributed table (whose value picks a row's shard)."""
+    wanted = list(tables)
+    rows = warehouse.rows(
+        "SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() "
+        "AND engine = 'Distributed' AND name IN {names:Array(String)}",
+        {"names": wanted},
+    )
+    found = {str(name): key_of_sharding(str(name), str(key)) for name, key in rows}
+    missing = sorted(set(wanted) - set(found))
+    if missing:
+        raise SinkError(
+            f"expected Distributed tables {missing} in {warehouse.database} on a sharded "
+            "ClickHouse; run `flowtape migrate`"
+        )
+    return found
