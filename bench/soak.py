@@ -1,0 +1,546 @@
+"""Soak: the synthetic options market at a set rate of option prints through `flowtape up` for
+an hour (or `--seconds`), sampling every process's memory and CPU, the log's lag and
+ClickHouse's parts.
+
+`flowtape up` runs in a temporary folder, its ingest playing synthetic sessions at
+`--rate` / 40 times real time (the synthetic market prints 40 option prints per second of
+session time, its quotes and equities scaled alike). A session is `--session-minutes` of
+market; when one has played, the next day's session starts as `flowtape ingest` in the same
+folder (it resumes after the log), so the market prints for the whole soak; while the next
+session is generated (seconds) nothing prints.
+
+Every `--interval` seconds it samples: the RSS and CPU (% of a core over the interval) of
+every process of the stack, named by command (up, nats-server, valkey-server, clickhouse,
+sink, compute, daemon, alpha, api, ingest synthetic, ingest synthetic-cme); the lag in
+messages (compute: RAW's last sequence minus the position checkpointed in Redis; sink: each
+stream's last sequence minus the position stored in ClickHouse; pending: the largest
+`num_pending` among each stream's JetStream consumers being read, the API's tape among
+them); how many consumers each stream has (a reader that opens a new consumer leaves its
+old one to the server's idle limit); ClickHouse's active parts per table; the option
+prints stored and their rate. The samples go to DIR/soak.csv (rewritten after every
+sample), the curves to DIR/soak.png, the stack's output to DIR/stack.log. Printed at the
+end (and kept in DIR/summary.txt): the achieved prints/s, each process's RSS after the
+warm-up (min, max, spread = (max - min) / min) and mean CPU, the largest lags, consumers and
+parts, and two verdicts:
+
+- RSS flat: every process that ran under one pid from the end of the warm-up on keeps its
+  spread within 10 %. A process started again (the ingest of each new session, a service
+  `up` restarted) is shown, not judged.
+- lag bounded: each lag series after the warm-up has its max over the second half within
+  1.5 x its max over the first half, and does not rise through the whole second half
+  (non-decreasing from its first to its last sample there, ending higher); a series that
+  stays under 100 messages (well under a second of messages here) counts as bounded.
+
+    .venv/bin/python bench/soak.py [--seconds 3600] [--interval 10] [--rate 5000] [--out build/soak]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import datetime as dt
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import matplotlib
+import psutil
+from nats.js.api import ConsumerInfo
+
+from infra.bus import Bus
+from infra.settings import get_settings
+from infra.state import StateStore
+from infra.warehouse import Warehouse
+from live.sink.positions import stored_lag
+from schemas.subjects import DERIVED_STREAM, RAW_STREAM
+from synth.config import SynthConfig
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
+
+SESSION_PRINTS_PER_S = SynthConfig().option_prints_per_second  # per second of session time
+PRINTS_TABLE = "option_prints"
+RSS_SPREAD_LIMIT = 0.10
+LAG_GROWTH_LIMIT = 1.5
+LAG_FLOOR = 100  # messages
+MB = 1024 * 1024
+STARTUP_S = 300
+MAX_FAILED_SESSIONS = 5
+SERVER_ENV = ("NATS_URL", "REDIS_URL", "CLICKHOUSE_URL")  # the soak's stack is its own
+LAGS = ("lag_compute", "lag_sink_raw", "lag_sink_derived", "pending_raw", "pending_derived")
+CONSUMERS = ("consumers_raw", "consumers_derived")
+# A reader pulls at least every second: a consumer with no pull waiting and no delivery for
+# this long has been left behind (or its reader is stalled, which the stored lags show).
+READ_WITHIN = dt.timedelta(seconds=5)
+CONSUMER_PAGE = 256  # consumers per answer of the JetStream API
+
+
+def free_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def flowtape(
+    folder: Path, env: dict[str, str], argv: list[str], log: Path
+) -> subprocess.Popen[bytes]:
+    """`flowtape ARGV` in `folder`, its output appended to `log`."""
+    with log.open("ab") as output:
+        return subprocess.Popen(  # noqa: S603  (our own CLI)
+            [sys.executable, "-m", "cli.main", *argv], cwd=folder, env=env,
+            stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+def stack_record(folder: Path) -> dict[str, Any]:
+    """What `flowtape up` in `folder` recorded: servers, API URL, services."""
+    found: dict[str, Any] = json.loads((folder / ".flowtape" / "stack.json").read_text())
+    return found
+
+
+def start_up(
+    folder: Path, env: dict[str, str], source_args: str, log: Path
+) -> subprocess.Popen[bytes]:
+    """`flowtape up` on the synthetic market, once its /health answers 200."""
+    process = flowtape(folder, env, ["up", "--source-args", source_args], log)
+    deadline = time.monotonic() + STARTUP_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"flowtape up exited with status {process.returncode}; see {log}")
+        try:
+            if httpx.get(f"{stack_record(folder)['api_url']}/health", timeout=5).status_code == 200:
+                return process
+        except (OSError, ValueError, KeyError, httpx.HTTPError):
+            pass
+        time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    raise SystemExit(f"flowtape up was not healthy within {STARTUP_S} s; see {log}")
+
+
+class SessionChain:
+    """Keeps the synthetic options market printing: once a session has played (`up`'s own
+    ingest, then each one started here), the next starts as `flowtape ingest`."""
+
+    def __init__(self, folder: Path, env: dict[str, str], ingest_argv: list[str], log: Path):
+        self.folder, self.env, self.ingest_argv, self.log = folder, env, ingest_argv, log
+        self.process: subprocess.Popen[bytes] | None = None
+        self.sessions = 1  # `up`'s ingest plays the first
+        self.failed = 0
+
+    def keep_printing(self) -> None:
+        if self.process is None:
+            if not self._first_session_played():
+                return
+        else:
+            status = self.process.poll()
+            if status is None:
+                return
+            if status != 0:
+                self.failed += 1
+                print(f"a session's ingest exited with status {status}; see {self.log}")
+                if self.failed >= MAX_FAILED_SESSIONS:
+                    raise SystemExit(f"{self.failed} sessions failed; see {self.log}")
+        self.process = flowtape(self.folder, self.env, self.ingest_argv, self.log)
+        self.sessions += 1
+
+    def _first_session_played(self) -> bool:
+        for service in stack_record(self.folder)["services"]:
+            if shlex.split(service["command"]) == self.ingest_argv:
+                return bool(service["state"] == "finished")
+        return False
+
+    @property
+    def pids(self) -> list[int]:
+        return [self.process.pid] if self.process and self.process.poll() is None else []
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(60)
+
+
+def process_name(cmdline: list[str]) -> str:
+    """A stack process named by its command: the `flowtape` subcommand (an ingest with its
+    source), `clickhouse` for the embedded server, else the program's file name."""
+    if "cli.main" in cmdline:
+        argv = cmdline[cmdline.index("cli.main") + 1 :]
+        if argv[:2] == ["ingest", "--source"] and len(argv) > 2:
+            return f"ingest {argv[2]}"
+        return argv[0] if argv else "flowtape"
+    if "infra.chserver" in cmdline:
+        return "clickhouse"
+    # valkey-server rewrites its title to "valkey-server 127.0.0.1:PORT"
+    return Path(cmdline[0].split()[0]).name if cmdline and cmdline[0] else "unnamed"
+
+
+@dataclass
+class ProcessLook:
+    """The stack's processes at one moment."""
+
+    rss_mb: dict[str, float]  # summed by name
+    pids: dict[str, set[int]]
+    cpu_s: dict[int, float]  # user + system seconds each pid has spent so far
+
+
+def look_at_processes(roots: Iterable[int]) -> ProcessLook:
+    """The processes under `roots`, themselves included."""
+    look = ProcessLook(defaultdict(float), defaultdict(set), {})
+    for root in roots:
+        try:
+            top = psutil.Process(root)
+            tree = [top, *top.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        for process in tree:
+            try:
+                name = process_name(process.cmdline())
+                rss = process.memory_info().rss / MB
+                cpu = process.cpu_times()
+            except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+                continue  # ended between the listing and the look
+            look.rss_mb[name] += rss
+            look.pids[name].add(process.pid)
+            look.cpu_s[process.pid] = cpu.user + cpu.system
+    return look
+
+
+def cpu_percent(before: ProcessLook, after: ProcessLook, seconds: float) -> dict[str, float]:
+    """Each name's CPU over the interval, in % of one core (a pid new in `after` counts all
+    its time: it started within the interval)."""
+    return {
+        name: 100 * sum(after.cpu_s[p] - before.cpu_s.get(p, 0.0) for p in pids) / seconds
+        for name, pids in after.pids.items()
+    }
+
+
+@dataclass
+class Sample:
+    t_s: float
+    processes: ProcessLook
+    cpu_pct: dict[str, float]
+    lags: dict[str, int]
+    consumers: dict[str, int]
+    parts: dict[str, int]
+    prints: int  # option prints stored
+    prints_per_s: float
+
+
+@dataclass
+class Probes:
+    """The connections the samples are read through."""
+
+    bus: Bus
+    store: StateStore
+    warehouse: Warehouse
+
+    async def lags(self) -> tuple[dict[str, int], dict[str, int]]:
+        """The lags in messages, and how many JetStream consumers each stream has."""
+        raw_last = await self.bus.last_sequence(RAW_STREAM)
+        position = await self.store.client.hget(self.store.key, "position")
+        stored = await stored_lag(self.bus, self.warehouse)
+        lags = {
+            "lag_compute": max(0, raw_last - int(position or 0)),
+            "lag_sink_raw": stored[RAW_STREAM]["lag"],
+            "lag_sink_derived": stored[DERIVED_STREAM]["lag"],
+        }
+        counts = {}
+        for stream in (RAW_STREAM, DERIVED_STREAM):
+            consumers = await self.consumers(stream)
+            now = dt.datetime.now(dt.UTC)
+            read = [
+                c for c in consumers
+                if c.num_waiting
+                or (c.delivered and c.delivered.last_active
+                    and now - c.delivered.last_active <= READ_WITHIN)
+            ]  # fmt: skip
+            lags[f"pending_{stream.lower()}"] = max((c.num_pending or 0 for c in read), default=0)
+            counts[f"consumers_{stream.lower()}"] = len(consumers)
+        return lags, counts
+
+    async def consumers(self, stream: str) -> list[ConsumerInfo]:
+        """Every consumer of `stream`: those being read, and those a reader left behind when
+        it opened a new one (the server drops them once idle for the reader's idle limit)."""
+        found: list[ConsumerInfo] = []
+        while True:
+            page = await self.bus.js.consumers_info(stream, offset=len(found))
+            found.extend(page)
+            if len(page) < CONSUMER_PAGE:
+                return found
+
+    def parts_and_prints(self) -> tuple[dict[str, int], int]:
+        """Active parts per table, and the option prints they hold (the folder holds only the
+        live run)."""
+        rows = self.warehouse.rows(
+            "SELECT table, count(), sum(rows) FROM system.parts"
+            " WHERE active AND database = currentDatabase() GROUP BY table ORDER BY table"
+        )
+        parts = {str(table): int(count) for table, count, _ in rows}
+        prints = next((int(total) for table, _, total in rows if table == PRINTS_TABLE), 0)
+        return parts, prints
+
+    def prints_per_day(self) -> list[tuple[str, int]]:
+        rows = self.warehouse.rows(
+            f"SELECT toString(toDate(ts_recv)) AS day, count() FROM {PRINTS_TABLE}"  # noqa: S608  (our table)
+            " GROUP BY day ORDER BY day"
+        )
+        return [(str(day), int(count)) for day, count in rows]
+
+
+async def take_samples(
+    probes: Probes, roots: list[int], chain: SessionChain, seconds: float, interval: float,
+    csv_path: Path,
+) -> list[Sample]:  # fmt: skip
+    samples: list[Sample] = []
+    started = time.monotonic()
+    while True:
+        t_s = time.monotonic() - started
+        processes = look_at_processes([*roots, *chain.pids])
+        parts, prints = await asyncio.to_thread(probes.parts_and_prints)
+        lags, consumers = await probes.lags()
+        rate, cpu = 0.0, {}
+        if samples:
+            elapsed = t_s - samples[-1].t_s
+            rate = (prints - samples[-1].prints) / elapsed
+            cpu = cpu_percent(samples[-1].processes, processes, elapsed)
+        samples.append(Sample(t_s, processes, cpu, lags, consumers, parts, prints, rate))
+        write_csv(samples, csv_path)
+        if t_s >= seconds:
+            return samples
+        due = started + min(seconds, len(samples) * interval)
+        while (now := time.monotonic()) < due:
+            chain.keep_printing()
+            await asyncio.sleep(min(0.5, due - now))
+
+
+def write_csv(samples: list[Sample], path: Path) -> None:
+    names = sorted({name for s in samples for name in s.processes.rss_mb})
+    tables = sorted({table for s in samples for table in s.parts})
+    header = ["t_s", "prints", "prints_per_s", *(f"rss_mb:{n}" for n in names),
+              *(f"cpu_pct:{n}" for n in names), *LAGS, *CONSUMERS, "parts_total",
+              *(f"parts:{t}" for t in tables)]  # fmt: skip
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for s in samples:
+            rss, cpu = s.processes.rss_mb, s.cpu_pct
+            writer.writerow([
+                f"{s.t_s:.3f}", s.prints, f"{s.prints_per_s:.1f}",
+                *(f"{rss[n]:.3f}" if n in rss else "" for n in names),
+                *(f"{cpu[n]:.1f}" if n in cpu else "" for n in names),
+                *(s.lags[lag] for lag in LAGS), *(s.consumers[c] for c in CONSUMERS),
+                sum(s.parts.values()),
+                *(s.parts.get(t, 0) for t in tables),
+            ])  # fmt: skip
+
+
+def lag_is_bounded(values: list[int]) -> bool:
+    """The rule in the module docstring."""
+    if max(values, default=0) < LAG_FLOOR:
+        return True
+    half = len(values) // 2
+    first, second = values[:half], values[half:]
+    if not first:
+        return False  # one sample over the floor says nothing about a bound
+    rises_throughout = (
+        len(second) > 1
+        and second[-1] > second[0]
+        and all(b >= a for a, b in zip(second, second[1:], strict=False))
+    )
+    return max(second) <= LAG_GROWTH_LIMIT * max(first) and not rises_throughout
+
+
+def summary(
+    samples: list[Sample], warmup_s: float, asked_rate: float, sessions: int, failed: int
+) -> list[str]:
+    """The figures and the two verdicts, as printed lines."""
+    settled = [s for s in samples if s.t_s >= warmup_s]
+    first, last = samples[0], samples[-1]
+    achieved = (last.prints - first.prints) / (last.t_s - first.t_s)
+    lines = [
+        f"achieved: {last.prints:,} option prints stored, {achieved:,.0f} prints/s over the run "
+        f"({100 * achieved / asked_rate:.0f} % of {asked_rate:,.0f} asked), median "
+        f"{statistics.median(s.prints_per_s for s in settled):,.0f} prints/s per interval "
+        f"after the warm-up; {sessions} sessions started, {failed} failed",
+        "processes after the warm-up: RSS (MB) min, max, spread; mean CPU (% of a core)",
+    ]
+    worst: tuple[float, str] = (0.0, "")
+    restarted = []
+    for name in sorted({n for s in settled for n in s.processes.rss_mb}):
+        present = [s for s in settled if name in s.processes.rss_mb]
+        values = [s.processes.rss_mb[name] for s in present]
+        pids = set().union(*(s.processes.pids[name] for s in present))
+        cpu = statistics.mean(s.cpu_pct.get(name, 0.0) for s in present)
+        low, high = min(values), max(values)
+        spread = (high - low) / low
+        note = ""
+        if len(pids) > 1:
+            note = f"  ({len(pids)} processes one after another: not judged)"
+            restarted.append(name)
+        else:
+            worst = max(worst, (spread, name))
+            if len(present) < len(settled):
+                note = f"  (in {len(present)} of {len(settled)} samples)"
+        lines.append(
+            f"  {name:<22} {low:8.1f} {high:8.1f} {100 * spread:6.1f} %  cpu {cpu:5.1f} %{note}"
+        )
+    lags = {lag: [s.lags[lag] for s in settled] for lag in LAGS}
+    lines.append(
+        "max lag after the warm-up (messages): "
+        + ", ".join(f"{lag} {max(values)}" for lag, values in lags.items())
+    )
+    lines.append(
+        "JetStream consumers (read and left behind): "
+        + ", ".join(
+            f"{name} max {max(s.consumers[name] for s in samples)}, "
+            f"at the end {samples[-1].consumers[name]}"
+            for name in CONSUMERS
+        )
+    )
+    parts_total = [sum(s.parts.values()) for s in samples]
+    busiest = max(samples[-1].parts, key=lambda t: samples[-1].parts[t], default="none")
+    lines.append(
+        f"active parts: max total {max(parts_total)}, at the end {parts_total[-1]} "
+        f"(most in {busiest}: {samples[-1].parts.get(busiest, 0)})"
+    )
+    flat = worst[0] <= RSS_SPREAD_LIMIT
+    lines.append(
+        f"verdict: RSS flat within 10 % after warm-up: {'yes' if flat else 'no'} "
+        f"(largest spread {100 * worst[0]:.1f} % in {worst[1] or 'none'}; "
+        f"not judged: {', '.join(restarted) or 'none'})"
+    )
+    unbounded = [lag for lag, values in lags.items() if not lag_is_bounded(values)]
+    lines.append(
+        f"verdict: lag bounded: {'no' if unbounded else 'yes'} "
+        f"(unbounded: {', '.join(unbounded) or 'none'})"
+    )
+    return lines
+
+
+def plot(samples: list[Sample], warmup_s: float, path: Path) -> None:
+    minutes = [s.t_s / 60 for s in samples]
+    figure, (rss, lag, consumers, parts, rate) = plt.subplots(5, 1, figsize=(11, 16), sharex=True)
+    palette = plt.get_cmap("tab20")
+    rss.set_prop_cycle(color=[palette(i) for i in range(palette.N)])  # a dozen processes
+    for name in sorted({n for s in samples for n in s.processes.rss_mb}):
+        rss.plot(minutes, [s.processes.rss_mb.get(name, float("nan")) for s in samples], label=name)
+    rss.set_ylabel("RSS (MB)")
+    rss.legend(fontsize="small", ncol=3)
+    for name in LAGS:
+        lag.plot(minutes, [s.lags[name] for s in samples], label=name)
+    lag.set_ylabel("lag (messages)")
+    lag.legend(fontsize="small", ncol=3)
+    for name in CONSUMERS:
+        consumers.plot(minutes, [s.consumers[name] for s in samples], label=name)
+    consumers.set_ylabel("JetStream consumers")
+    consumers.legend(fontsize="small")
+    tables = sorted(samples[-1].parts, key=lambda t: -samples[-1].parts[t])[:5]
+    parts.plot(minutes, [sum(s.parts.values()) for s in samples], label="total", linewidth=2)
+    for table in tables:
+        parts.plot(minutes, [s.parts.get(table, 0) for s in samples], label=table)
+    parts.set_ylabel("active parts")
+    parts.legend(fontsize="small", ncol=3)
+    rate.plot(minutes[1:], [s.prints_per_s for s in samples[1:]])
+    rate.set_ylabel("option prints stored / s")
+    rate.set_xlabel("minutes")
+    for axes in (rss, lag, consumers, parts, rate):
+        axes.axvline(warmup_s / 60, color="grey", linestyle="--", linewidth=1)
+        axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+async def soak(
+    folder: Path, up: subprocess.Popen[bytes], chain: SessionChain, args: argparse.Namespace,
+) -> list[Sample]:  # fmt: skip
+    urls = stack_record(folder)["urls"]
+    bus = await Bus.connect(urls["nats"], name="soak")
+    store = StateStore.connect(urls["redis"], get_settings().run_id)
+    warehouse = Warehouse.connect(urls["clickhouse"], get_settings().clickhouse_database)
+    probes = Probes(bus, store, warehouse)
+    try:
+        samples = await take_samples(
+            probes, [up.pid], chain, args.seconds, args.interval, args.out / "soak.csv"
+        )
+        days = await asyncio.to_thread(probes.prints_per_day)
+        counts = [count for _, count in days]
+        print(f"session days stored: {len(days)} (option prints per day: min "
+              f"{min(counts, default=0):,}, max {max(counts, default=0):,})")  # fmt: skip
+        return samples
+    finally:
+        await bus.close()
+        await store.close()
+        warehouse.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=3600.0, help="sampling time")
+    parser.add_argument("--interval", type=float, default=10.0, help="seconds between samples")
+    parser.add_argument("--rate", type=float, default=5000.0, help="option prints/s asked")
+    parser.add_argument(
+        "--warmup", type=float, help="seconds not judged (default 10 %% of the run)"
+    )
+    parser.add_argument(
+        "--session-minutes", type=int, default=120, help="market minutes per session"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("build/soak"))
+    parser.add_argument("--keep", action="store_true", help="keep the stack's folder")
+    args = parser.parse_args()
+    if not (args.seconds > 0 and args.interval > 0 and args.rate > 0):
+        parser.error("--seconds, --interval and --rate must be > 0")
+    if args.warmup is not None and not 0 <= args.warmup < args.seconds:
+        parser.error(
+            f"--warmup must be within 0..{args.seconds:g} s (--seconds), got {args.warmup:g}"
+        )
+    warmup_s = args.seconds / 10 if args.warmup is None else args.warmup
+    speed = args.rate / SESSION_PRINTS_PER_S
+    ingest = [
+        "ingest", "--source", "synthetic", "--minutes", str(args.session_minutes),
+        "--speed", f"{speed:g}", "--seed", str(args.seed),
+    ]  # fmt: skip
+    args.out.mkdir(parents=True, exist_ok=True)
+    log = args.out / "stack.log"
+    log.write_bytes(b"")
+    folder = Path(tempfile.mkdtemp(prefix="soak-"))
+    env = {k: v for k, v in os.environ.items() if k not in SERVER_ENV}
+    env |= {"FLOWTAPE_DATA_DIR": str(folder / ".flowtape"), "API_PORT": str(free_port())}
+    print(f"soak: {args.seconds:g} s at {args.rate:g} option prints/s asked (synthetic market at "
+          f"{speed:g}x, sessions of {args.session_minutes} market minutes = "
+          f"{args.session_minutes * 60 / speed:.1f} s), a sample every {args.interval:g} s, "
+          f"warm-up {warmup_s:g} s; stack in {folder}")  # fmt: skip
+    up = start_up(folder, env, shlex.join(ingest[3:]), log)
+    chain = SessionChain(folder, env, ingest, log)
+    try:
+        samples = asyncio.run(soak(folder, up, chain, args))
+    finally:
+        chain.stop()
+        up.send_signal(signal.SIGTERM)  # `up` stops its services and servers on SIGTERM
+        up.wait(120)
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    plot(samples, warmup_s, args.out / "soak.png")
+    lines = summary(samples, warmup_s, args.rate, chain.sessions, chain.failed)
+    (args.out / "summary.txt").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(f"samples: {args.out / 'soak.csv'}; curves: {args.out / 'soak.png'}")
+
+
+if __name__ == "__main__":
+    main()
