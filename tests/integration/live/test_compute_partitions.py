@@ -24,6 +24,7 @@ import compute.flow as flow
 from analytics.parity import DERIVED_TABLES, RAW_TABLES, Fingerprint, fingerprints
 from compute.flow.shards import Router
 from infra.bus import Bus
+from infra.embedded import free_port
 from infra.state import StateStore
 from ingest.memory import IterableSource
 from ingest.service import IngestConfig, IngestService
@@ -38,6 +39,7 @@ from schemas.subjects import DERIVED_STREAM, RAW_STREAM, partition_filters
 from tests.conftest import Servers, scratch_warehouse
 from tests.integration.live.sessions import session_events
 from tests.kit.events import gap, heartbeat
+from tests.kit.health import read_health
 
 pytestmark = pytest.mark.slow
 
@@ -84,12 +86,16 @@ class Scenario:
         source = IterableSource("synthetic", self.events)
         await IngestService(source, self.bus, config, partitioner=router).run()
 
-    async def worker(self, *partitions: int) -> asyncio.subprocess.Process:
+    async def worker(
+        self, *partitions: int, health_port: int | None = None
+    ) -> asyncio.subprocess.Process:
         """`flowtape compute` for `partitions` (all when none are named)."""
         command = [sys.executable, "-m", "cli.main", "compute", "--until-idle", "--finish",
                    "--batch-messages", "2"]  # fmt: skip
         if partitions:
             command += ["--partitions", ",".join(map(str, partitions))]
+        if health_port is not None:
+            command += ["--health-port", str(health_port)]
         env = {
             **os.environ, **self.servers.environment(), "FLOWTAPE_RUN_ID": self.run_id,
             "ALLOWED_LATENESS_MS": str(LATENESS_MS), "FLOWTAPE_PARTITIONS": str(self.partitions),
@@ -228,8 +234,12 @@ async def test_a_partition_moved_to_a_worker_added_mid_session_keeps_the_same_ta
     the workers that own the new split; the partition resumes from its own checkpoint."""
     expected, moved = await published(bus, servers, tmp_path)
     end = await moved.end_of(1)
-    both = await moved.worker()
+    health_port = free_port()
+    both = await moved.worker(health_port=health_port)
     await moved.past(1, end // 2, both)
+    status, health = await asyncio.to_thread(read_health, health_port)
+    assert (status, health["status"], sorted(health["partitions"])) == (200, "ok", ["0", "1"])
+    assert health["partitions"]["1"]["position"] > 0 and health["rawLastSeq"] > 0
     both.send_signal(signal.SIGTERM)
     await finished(both)
     moved_at = await moved.position(1)
