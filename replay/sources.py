@@ -27,7 +27,7 @@ from ingest.databento.arrow import (
     events_tables,
     record_path_tables,
 )
-from ingest.databento.bulk import BULK_SCHEMAS, bulk_file_events
+from ingest.databento.bulk import BULK_SCHEMAS, bulk_file_events, column_readable
 from ingest.databento.config import DatabentoHistoricalConfig
 from ingest.databento.files import (
     DbnReadError,
@@ -197,9 +197,10 @@ def _file_tables(plan: _DbnPlan, path: Path) -> Iterator[TablesByType]:
     keep = plan.keep_prints[path]
     if plan.column_tables[path]:
         store = DBNStore.from_file(path)
-        yield from column_file_tables(store, plan.normaliser, keep_prints=keep)
-    else:
-        yield record_path_tables(path, plan.normaliser, keep_prints=keep)
+        if column_readable(store):
+            yield from column_file_tables(store, plan.normaliser, keep_prints=keep)
+            return
+    yield record_path_tables(path, plan.normaliser, keep_prints=keep)
 
 
 def dbn_tables(paths: Sequence[Path]) -> tuple[dict[type[Event], pa.Table], SessionSpan]:

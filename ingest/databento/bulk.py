@@ -64,6 +64,8 @@ def bulk_file_batches(
     try:
         store = DBNStore.from_file(path)
         schema = str(store.schema) if store.schema is not None else ""
+        if not column_readable(store):
+            schema = ""
     except Exception:  # noqa: BLE001  (the record path reports what is wrong with the file)
         schema = ""
     if schema not in BULK_SCHEMAS:
@@ -301,6 +303,13 @@ def _with_record_path_rows(
         out.extend(record_path_events(array[row].tobytes(), version, normaliser))
     out.extend(prints[start:])
     return out
+
+
+def column_readable(store: DBNStore) -> bool:
+    """Whether the column paths may read the file: its rows for the record path are decoded
+    one by one at the file's DBN version, which the DBN library takes only from 1 to its own
+    (it reads a whole file of another version byte by its own rules: the record path's)."""
+    return 1 <= int(store.metadata.version) <= dbn.DBN_VERSION
 
 
 def record_path_events(raw: bytes, version: int, normaliser: RecordNormaliser) -> list[Event]:

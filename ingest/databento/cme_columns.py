@@ -23,6 +23,7 @@ from ingest.databento.arrow import quote_problems
 from ingest.databento.bulk import (
     _with_record_path_rows,
     column_batches,
+    column_readable,
     print_problems,
     resolve_rows,
 )
@@ -77,6 +78,8 @@ def _column_store(path: Path) -> DBNStore | None:
     store = DBNStore.from_file(path)
     schema = str(store.schema) if store.schema is not None else ""
     if str(store.metadata.dataset) != CME_DATASET or schema not in CME_COLUMN_SCHEMAS:
+        return None
+    if not column_readable(store):
         return None
     return store
 
