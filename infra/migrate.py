@@ -6,11 +6,12 @@ also checks that every table and view the migrations leave exists, and recreates
 missing from its latest CREATE statement (plus the columns later migrations added to it),
 following the DROPs and RENAMEs of later migrations.
 
-On a sharded ClickHouse (a Warehouse with several `shard_urls`) the same runs on every
+On a sharded ClickHouse (a Warehouse with several `replica_urls`) the same runs on every
 shard with each table renamed `<name>_local` (materialised views read and write the local
 tables), and after every statement that creates, alters, renames or drops a table its
 `Distributed` table `<name>` over all shards follows it (infra/sharding.py). Plain views
-keep reading the Distributed tables.
+keep reading the Distributed tables. Shards with several replicas get Replicated engines
+(`replicated_engine`), migrated on every replica in step.
 """
 
 from __future__ import annotations
@@ -43,6 +44,15 @@ _RENAMES = re.compile(
 _CREATES_TABLE = re.compile(r"^CREATE\s+(?:OR\s+REPLACE\s+)?TABLE\b", re.IGNORECASE)
 _CREATES_PLAIN_VIEW = re.compile(r"^CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\b", re.IGNORECASE)
 _ALTERS = re.compile(r"^ALTER\s+TABLE\s+`?(\w+)`?", re.IGNORECASE)
+_DROPS_TABLE = re.compile(r"^DROP\s+TABLE\b", re.IGNORECASE)
+_WRITES_ROWS = re.compile(
+    r"^(?:INSERT\b|ALTER\s+TABLE\s+`?\w+`?\s+(?:DELETE|UPDATE)\b)", re.IGNORECASE
+)
+_ENGINE = re.compile(
+    r"\bENGINE\s*=\s*(Replacing|Summing|Aggregating)?MergeTree\b(?:\s*\(([^()]*)\))?",
+    re.IGNORECASE,
+)
+REPLICA_PATH = "/clickhouse/tables/{shard}/{database}/{table}"
 _TABLE_AFTER = r"(\b(?:FROM|JOIN|INTO|TABLE|TO|EXISTS)\s+`?)({names})(`?)(?!\w)"
 
 
@@ -125,11 +135,14 @@ def _renamed(statement: str, pattern: re.Pattern[str], name: str) -> str:
 
 
 def restore_missing(
-    warehouse: Warehouse, migrations: list[Migration], sharded: frozenset[str] = frozenset()
+    warehouse: Warehouse,
+    migrations: list[Migration],
+    sharded: frozenset[str] = frozenset(),
+    replicated: bool = False,
 ) -> list[str]:
     """Recreate the tables and views of applied `migrations` that are missing; returns their
     names, or MigrationError naming those that cannot be recreated. On a shard, the tables
-    of `sharded` are their `_local` tables."""
+    of `sharded` are their `_local` tables (`on_shard`)."""
     present = {
         str(row[0])
         for row in warehouse.rows(
@@ -143,7 +156,7 @@ def restore_missing(
     for obj in missing:
         try:
             for statement in obj.statements:
-                warehouse.command(localised(statement, sharded))
+                warehouse.command(on_shard(statement, sharded, replicated))
         except Exception as exc:
             names = ", ".join(o.name for o in missing)
             raise MigrationError(
@@ -160,32 +173,44 @@ def migrate(warehouse: Warehouse) -> list[Migration]:
     is missing; returns the migrations applied now (on each shard of a sharded one)."""
     if warehouse.sharded:
         return _migrate_shards(warehouse)
-    return _migrate_one(warehouse)
+    return _migrate_replicas([warehouse])
 
 
-def _migrate_one(warehouse: Warehouse, sharded: frozenset[str] = frozenset()) -> list[Migration]:
-    done = applied_versions(warehouse)
+def _migrate_replicas(
+    replicas: list[Warehouse], sharded: frozenset[str] = frozenset(), replicated: bool = False
+) -> list[Migration]:
+    """Migrate one server, or one shard's replicas in step, statement by statement (a table
+    dropped and created again must be so on every replica before the next statement). What
+    the first replica has applied counts; a statement that writes rows runs on it alone, as
+    replication carries rows to the others."""
+    done = applied_versions(replicas[0])
+    for replica in replicas[1:]:
+        applied_versions(replica)
     applied: list[Migration] = []
     for migration in available_migrations():
         if migration.version in done:
             continue
         for statement in migration.statements():
-            try:
-                warehouse.command(localised(statement, sharded))
-                for table in _tables_changed(statement) & sharded:
-                    sync_distributed(warehouse, table)
-            except Exception as exc:
-                raise MigrationError(
-                    f"migration {migration.version:04d}_{migration.name} failed: {exc}"
-                ) from exc
-        warehouse.command(
-            "INSERT INTO schema_migrations (version, name) VALUES ({v:UInt32}, {n:String})",
-            {"v": migration.version, "n": migration.name},
-        )
+            targets = replicas[:1] if _WRITES_ROWS.match(statement) else replicas
+            for replica in targets:
+                try:
+                    replica.command(on_shard(statement, sharded, replicated))
+                    for table in _tables_changed(statement) & sharded:
+                        sync_distributed(replica, table)
+                except Exception as exc:
+                    raise MigrationError(
+                        f"migration {migration.version:04d}_{migration.name} failed: {exc}"
+                    ) from exc
+        for replica in replicas:
+            replica.command(
+                "INSERT INTO schema_migrations (version, name) VALUES ({v:UInt32}, {n:String})",
+                {"v": migration.version, "n": migration.name},
+            )
         applied.append(migration)
-    restore_missing(warehouse, available_migrations(), sharded)
-    for table in sorted(sharded):
-        sync_distributed(warehouse, table)
+    for replica in replicas:
+        restore_missing(replica, available_migrations(), sharded, replicated)
+        for table in sorted(sharded):
+            sync_distributed(replica, table)
     return applied
 
 
@@ -210,6 +235,32 @@ def localised(statement: str, sharded: frozenset[str]) -> str:
     names = "|".join(sorted((re.escape(name) for name in sharded), key=len, reverse=True))
     pattern = re.compile(_TABLE_AFTER.format(names=names), re.IGNORECASE)
     return pattern.sub(lambda m: f"{m[1]}{m[2]}{LOCAL_SUFFIX}{m[3]}", statement)
+
+
+def replicated_engine(statement: str) -> str:
+    """`statement` for a shard whose replicas share their tables through Keeper: a MergeTree
+    family engine becomes its Replicated one, at a Keeper path of the shard (the server's
+    `{shard}` macro), database and table, as replica `{replica}`; a DROP TABLE waits until
+    the table's Keeper entry is gone (SYNC), so a table created again under the same name
+    starts afresh."""
+    if _CREATES_TABLE.match(statement):
+        return _ENGINE.sub(_replicated_engine, statement, count=1)
+    if _DROPS.match(statement) and _DROPS_TABLE.match(statement):
+        return statement if statement.rstrip().upper().endswith("SYNC") else f"{statement} SYNC"
+    return statement
+
+
+def _replicated_engine(match: re.Match[str]) -> str:
+    arguments = [f"'{REPLICA_PATH}'", "'{replica}'"]
+    if match[2] and match[2].strip():
+        arguments.append(match[2].strip())
+    return f"ENGINE = Replicated{match[1] or ''}MergeTree({', '.join(arguments)})"
+
+
+def on_shard(statement: str, sharded: frozenset[str], replicated: bool) -> str:
+    """`statement` as a shard (or a replica of one) runs it."""
+    local = localised(statement, sharded)
+    return replicated_engine(local) if replicated else local
 
 
 def _stored_name(name: str, sharded: frozenset[str]) -> str:
@@ -270,18 +321,18 @@ def _migrate_shards(warehouse: Warehouse) -> list[Migration]:
         )
         or 0
     )
-    if counted != len(warehouse.shard_urls):
+    if counted != len(warehouse.replica_urls):
         raise MigrationError(
-            f"CLICKHOUSE_URL names {len(warehouse.shard_urls)} shards but the server's "
+            f"CLICKHOUSE_URL names {len(warehouse.replica_urls)} shards but the server's "
             f"remote_servers cluster {CLUSTER!r} has {counted}"
         )
     sharded = sharded_tables(available_migrations())
     applied: list[Migration] = []
-    shards = warehouse.connect_shards()
-    try:
-        for shard in shards:
-            applied = _migrate_one(shard, sharded)
-    finally:
-        for shard in shards:
-            shard.close()
+    for urls in warehouse.replica_urls:
+        replicas = warehouse.connect_each(urls)
+        try:
+            applied = _migrate_replicas(replicas, sharded, warehouse.replicated)
+        finally:
+            for replica in replicas:
+                replica.close()
     return applied

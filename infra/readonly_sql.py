@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from infra.sharding import LOCAL_SUFFIX
 from infra.warehouse import Warehouse
 from schemas.errors import FlowtapeError
 
@@ -42,8 +43,11 @@ TABLE_FUNCTIONS = frozenset(
 )  # fmt: skip
 
 # Tables holding raw CME (GLBX.MDP3) records; derived frames such as alpha_frames may leave.
+# On a sharded ClickHouse each is also a shard's `_local` table (infra/sharding.py).
+_RAW_LICENSED = ("cme_instruments", "cme_trades", "cme_quotes", "cme_statistics", "mbo_events",
+                 "mbp10_events")  # fmt: skip
 RAW_LICENSED_TABLES = frozenset(
-    {"cme_instruments", "cme_trades", "cme_quotes", "cme_statistics", "mbo_events", "mbp10_events"}
+    (*_RAW_LICENSED, *(f"{table}{LOCAL_SUFFIX}" for table in _RAW_LICENSED))
 )
 
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)

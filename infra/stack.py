@@ -40,9 +40,10 @@ def _host_port(url: str, default_port: int) -> tuple[str, int]:
 
 
 def is_healthy(component: Component, url: str) -> bool:
-    """A quick liveness probe of one server (of any seed, for a cluster's seeds)."""
-    if "," in url:
-        return any(is_healthy(component, seed.strip()) for seed in url.split(","))
+    """A quick liveness probe of one server (of any seed, for a cluster's seeds or a
+    sharded ClickHouse's servers)."""
+    if "," in url or "|" in url:  # a cluster's seeds, or shards and their replicas
+        return any(is_healthy(component, seed.strip()) for seed in url.replace("|", ",").split(","))
     try:
         if component == "clickhouse":
             parts = urllib.parse.urlsplit(url)

@@ -343,8 +343,10 @@ class Warehouse:
     """A ClickHouse client bound to flowtape's database.
 
     A comma-separated URL names the shards of a sharded ClickHouse (infra/chcluster.py), in
-    shard order: the client talks to the first, which reads and writes every shard through
-    the Distributed tables; `shard_urls` keeps them all, for what works on each shard.
+    shard order, each shard as its replicas' URLs joined by `|` when it has several
+    (ReplicatedMergeTree, ops/deploy/clickhouse/). The client talks to the first server,
+    which reads and writes every shard through the Distributed tables; `replica_urls` keeps
+    them all, for what works on each shard (its first replica) or each replica.
     """
 
     def __init__(
@@ -352,35 +354,53 @@ class Warehouse:
         client: Client,
         database: str,
         url: str | None = None,
-        shard_urls: tuple[str, ...] = (),
+        replica_urls: tuple[tuple[str, ...], ...] = (),
     ) -> None:
         self.client = client
         self.database = database
         self.url = url  # what `connect` was given: other processes can connect alike
-        self.shard_urls = shard_urls
+        self.replica_urls = replica_urls
+
+    @property
+    def shard_urls(self) -> tuple[str, ...]:
+        """Each shard's first replica."""
+        return tuple(replicas[0] for replicas in self.replica_urls)
+
+    @property
+    def replicated(self) -> bool:
+        return any(len(replicas) > 1 for replicas in self.replica_urls)
 
     @property
     def sharded(self) -> bool:
-        return len(self.shard_urls) > 1
+        """A cluster of shards (or of one shard's replicas), not one server."""
+        return len(self.replica_urls) > 1 or self.replicated
+
+    def connect_each(self, urls: Sequence[str]) -> list[Warehouse]:
+        """A Warehouse on each of `urls`, same database (the caller closes them)."""
+        connected: list[Warehouse] = []
+        try:
+            for url in urls:
+                connected.append(Warehouse.connect(url, self.database))
+        except BaseException:
+            for warehouse in connected:
+                warehouse.close()
+            raise
+        return connected
 
     def connect_shards(self) -> list[Warehouse]:
-        """A Warehouse on each shard's own server, same database (the caller closes them)."""
-        shards: list[Warehouse] = []
-        try:
-            for url in self.shard_urls:
-                shards.append(Warehouse.connect(url, self.database))
-        except BaseException:
-            for shard in shards:
-                shard.close()
-            raise
-        return shards
+        """A Warehouse on each shard's first replica (the caller closes them)."""
+        return self.connect_each(self.shard_urls)
 
     @classmethod
     def connect(cls, url: str, database: str | None = None, *, create: bool = True) -> Warehouse:
-        urls = tuple(part.strip() for part in url.split(",") if part.strip())
-        if len(urls) > 1:
-            warehouse = cls.connect(urls[0], database, create=create)
-            warehouse.url, warehouse.shard_urls = url, urls
+        groups = tuple(
+            tuple(replica.strip() for replica in shard.split("|") if replica.strip())
+            for shard in url.split(",")
+            if shard.strip()
+        )
+        if len(groups) > 1 or (groups and len(groups[0]) > 1):
+            warehouse = cls.connect(groups[0][0], database, create=create)
+            warehouse.url, warehouse.replica_urls = url, groups
             return warehouse
         kwargs = parse_clickhouse_url(url)
         database = database or kwargs.pop("database", None) or "flowtape"

@@ -114,7 +114,7 @@ class StreamSink:
 
     async def start(self) -> None:
         """Read where the tables stand and open a reader right after the stored position."""
-        if self.warehouse.sharded and len(self.shards) == 1:
+        if self.warehouse.sharded and not self.suffix:
             self.shards = await self._retrying(self.warehouse.connect_shards, "connecting")
             self.suffix = LOCAL_SUFFIX
         await self._retrying(self._load_positions, "reading stored positions")

@@ -26,6 +26,7 @@ from api.app import create_app
 from infra.bus import Bus
 from infra.chcluster import ClickHouseCluster, clickhouse_cluster
 from infra.migrate import migrate
+from infra.readonly_sql import RawDataRefused, SqlLimits, run_read_only
 from infra.settings import Settings
 from infra.sharding import LOCAL_SUFFIX
 from infra.stack import Stack
@@ -158,6 +159,16 @@ def test_every_named_query_answers_as_on_one_server(
             answered.add(name)
         assert run_query(sharded, name, params) == want, (name, params)
     assert answered == {q.name for q in list_queries()}  # each query has rows to compare
+
+
+def test_raw_cme_tables_stay_licensed_through_a_shards_local_tables(
+    replayed: tuple[Warehouse, Warehouse],
+) -> None:
+    _, sharded = replayed
+    for table in ("cme_trades", "cme_trades_local", "mbo_events_local"):
+        with pytest.raises(RawDataRefused, match="raw CME data"):
+            run_read_only(sharded, f"SELECT count() FROM {table}", SqlLimits(), raw_cme=False)
+    assert run_read_only(sharded, "SELECT count() FROM option_prints_local", SqlLimits())
 
 
 @pytest_asyncio.fixture
