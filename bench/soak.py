@@ -15,13 +15,14 @@ sink, compute, daemon, alpha, api, ingest synthetic, ingest synthetic-cme); the 
 messages (compute: RAW's last sequence minus the position checkpointed in Redis; sink: each
 stream's last sequence minus the position stored in ClickHouse; pending: the largest
 `num_pending` among each stream's JetStream consumers being read, the API's tape among
-them); how many consumers each stream has (a reader that opens a new consumer leaves its
-old one to the server's idle limit); ClickHouse's active parts per table; the option
-prints stored and their rate. The samples go to DIR/soak.csv (rewritten after every
-sample), the curves to DIR/soak.png, the stack's output to DIR/stack.log. Printed at the
-end (and kept in DIR/summary.txt): the achieved prints/s, each process's RSS after the
-warm-up (min, max, spread = (max - min) / min) and mean CPU, the largest lags, consumers and
-parts, and two verdicts:
+them: a pull waiting or deliveries since the last sample); how many consumers each stream
+has (a reader that opens a new consumer leaves its old one to the server's idle limit);
+ClickHouse's active parts per table and the most in one partition (each session day is a
+new partition of every table); the option prints stored and their rate. The samples go to
+DIR/soak.csv (rewritten after every sample), the curves to DIR/soak.png, the stack's output
+to DIR/stack.log. Printed at the end (and kept in DIR/summary.txt): the achieved prints/s,
+each process's RSS after the warm-up (min, max, spread = (max - min) / min) and mean CPU,
+the largest lags, consumers and parts, and two verdicts:
 
 - RSS flat: every process that ran under one pid from the end of the warm-up on keeps its
   spread within 10 %. A process started again (the ingest of each new session, a service
@@ -29,7 +30,7 @@ parts, and two verdicts:
 - lag bounded: each lag series after the warm-up has its max over the second half within
   1.5 x its max over the first half, and does not rise through the whole second half
   (non-decreasing from its first to its last sample there, ending higher); a series that
-  stays under 100 messages (well under a second of messages here) counts as bounded.
+  stays under 100 messages (under a second of RAW messages at 5 k prints/s) counts as bounded.
 
     .venv/bin/python bench/soak.py [--seconds 3600] [--interval 10] [--rate 5000] [--out build/soak]
 """
@@ -39,7 +40,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import datetime as dt
 import json
 import os
 import shlex
@@ -53,7 +53,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +84,6 @@ MAX_FAILED_SESSIONS = 5
 SERVER_ENV = ("NATS_URL", "REDIS_URL", "CLICKHOUSE_URL")  # the soak's stack is its own
 LAGS = ("lag_compute", "lag_sink_raw", "lag_sink_derived", "pending_raw", "pending_derived")
 CONSUMERS = ("consumers_raw", "consumers_derived")
-# A reader pulls at least every second: a consumer with no pull waiting and no delivery for
-# this long has been left behind (or its reader is stalled, which the stored lags show).
-READ_WITHIN = dt.timedelta(seconds=5)
 CONSUMER_PAGE = 256  # consumers per answer of the JetStream API
 
 
@@ -236,6 +233,7 @@ class Sample:
     lags: dict[str, int]
     consumers: dict[str, int]
     parts: dict[str, int]
+    partition_parts: int  # the most active parts in one partition of one table
     prints: int  # option prints stored
     prints_per_s: float
 
@@ -247,6 +245,10 @@ class Probes:
     bus: Bus
     store: StateStore
     warehouse: Warehouse
+    # Each consumer's last delivered stream sequence at the previous sample: one that has
+    # moved (or is new, or has a pull waiting) is being read; one that has not was left
+    # behind by a reader that opened another (its reader stalled shows in the stored lags).
+    delivered: dict[tuple[str, str], int] = field(default_factory=dict)
 
     async def lags(self) -> tuple[dict[str, int], dict[str, int]]:
         """The lags in messages, and how many JetStream consumers each stream has."""
@@ -261,13 +263,13 @@ class Probes:
         counts = {}
         for stream in (RAW_STREAM, DERIVED_STREAM):
             consumers = await self.consumers(stream)
-            now = dt.datetime.now(dt.UTC)
-            read = [
-                c for c in consumers
-                if c.num_waiting
-                or (c.delivered and c.delivered.last_active
-                    and now - c.delivered.last_active <= READ_WITHIN)
-            ]  # fmt: skip
+            read = []
+            for consumer in consumers:
+                key = (stream, consumer.name)
+                delivered = consumer.delivered.stream_seq if consumer.delivered else 0
+                if consumer.num_waiting or self.delivered.get(key) != delivered:
+                    read.append(consumer)
+                self.delivered[key] = delivered
             lags[f"pending_{stream.lower()}"] = max((c.num_pending or 0 for c in read), default=0)
             counts[f"consumers_{stream.lower()}"] = len(consumers)
         return lags, counts
@@ -282,16 +284,20 @@ class Probes:
             if len(page) < CONSUMER_PAGE:
                 return found
 
-    def parts_and_prints(self) -> tuple[dict[str, int], int]:
-        """Active parts per table, and the option prints they hold (the folder holds only the
-        live run)."""
+    def parts_and_prints(self) -> tuple[dict[str, int], int, int]:
+        """Active parts per table, the most in any one partition (merges work within a
+        partition, and each session day is a partition of every table), and the option
+        prints stored (the folder holds only the live run)."""
         rows = self.warehouse.rows(
-            "SELECT table, count(), sum(rows) FROM system.parts"
-            " WHERE active AND database = currentDatabase() GROUP BY table ORDER BY table"
+            "SELECT table, partition, count(), sum(rows) FROM system.parts"
+            " WHERE active AND database = currentDatabase() GROUP BY table, partition"
         )
-        parts = {str(table): int(count) for table, count, _ in rows}
-        prints = next((int(total) for table, _, total in rows if table == PRINTS_TABLE), 0)
-        return parts, prints
+        parts: dict[str, int] = defaultdict(int)
+        for table, _, count, _ in rows:
+            parts[str(table)] += int(count)
+        largest = max((int(count) for _, _, count, _ in rows), default=0)
+        prints = sum(int(total) for table, _, _, total in rows if table == PRINTS_TABLE)
+        return dict(sorted(parts.items())), largest, prints
 
     def prints_per_day(self) -> list[tuple[str, int]]:
         rows = self.warehouse.rows(
@@ -310,14 +316,16 @@ async def take_samples(
     while True:
         t_s = time.monotonic() - started
         processes = look_at_processes([*roots, *chain.pids])
-        parts, prints = await asyncio.to_thread(probes.parts_and_prints)
+        parts, partition_parts, prints = await asyncio.to_thread(probes.parts_and_prints)
         lags, consumers = await probes.lags()
         rate, cpu = 0.0, {}
         if samples:
             elapsed = t_s - samples[-1].t_s
             rate = (prints - samples[-1].prints) / elapsed
             cpu = cpu_percent(samples[-1].processes, processes, elapsed)
-        samples.append(Sample(t_s, processes, cpu, lags, consumers, parts, prints, rate))
+        samples.append(
+            Sample(t_s, processes, cpu, lags, consumers, parts, partition_parts, prints, rate)
+        )
         write_csv(samples, csv_path)
         if t_s >= seconds:
             return samples
@@ -332,6 +340,7 @@ def write_csv(samples: list[Sample], path: Path) -> None:
     tables = sorted({table for s in samples for table in s.parts})
     header = ["t_s", "prints", "prints_per_s", *(f"rss_mb:{n}" for n in names),
               *(f"cpu_pct:{n}" for n in names), *LAGS, *CONSUMERS, "parts_total",
+              "parts_max_partition",
               *(f"parts:{t}" for t in tables)]  # fmt: skip
     with path.open("w", newline="") as f:
         writer = csv.writer(f)
@@ -343,7 +352,7 @@ def write_csv(samples: list[Sample], path: Path) -> None:
                 *(f"{rss[n]:.3f}" if n in rss else "" for n in names),
                 *(f"{cpu[n]:.1f}" if n in cpu else "" for n in names),
                 *(s.lags[lag] for lag in LAGS), *(s.consumers[c] for c in CONSUMERS),
-                sum(s.parts.values()),
+                sum(s.parts.values()), s.partition_parts,
                 *(s.parts.get(t, 0) for t in tables),
             ])  # fmt: skip
 
@@ -415,7 +424,8 @@ def summary(
     busiest = max(samples[-1].parts, key=lambda t: samples[-1].parts[t], default="none")
     lines.append(
         f"active parts: max total {max(parts_total)}, at the end {parts_total[-1]} "
-        f"(most in {busiest}: {samples[-1].parts.get(busiest, 0)})"
+        f"(most in {busiest}: {samples[-1].parts.get(busiest, 0)}); in one partition: max "
+        f"{max(s.partition_parts for s in samples)}, at the end {samples[-1].partition_parts}"
     )
     flat = worst[0] <= RSS_SPREAD_LIMIT
     lines.append(
@@ -452,6 +462,8 @@ def plot(samples: list[Sample], warmup_s: float, path: Path) -> None:
     parts.plot(minutes, [sum(s.parts.values()) for s in samples], label="total", linewidth=2)
     for table in tables:
         parts.plot(minutes, [s.parts.get(table, 0) for s in samples], label=table)
+    largest = [s.partition_parts for s in samples]
+    parts.plot(minutes, largest, label="largest partition", color="black", linestyle=":")
     parts.set_ylabel("active parts")
     parts.legend(fontsize="small", ncol=3)
     rate.plot(minutes[1:], [s.prints_per_s for s in samples[1:]])
@@ -497,7 +509,10 @@ def main() -> None:
         "--warmup", type=float, help="seconds not judged (default 10 %% of the run)"
     )
     parser.add_argument(
-        "--session-minutes", type=int, default=120, help="market minutes per session"
+        "--session-minutes",
+        type=int,
+        default=390,
+        help="market minutes per session (a trading day)",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("build/soak"))

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 SOAK = ROOT / "bench" / "soak.py"
-SECONDS, INTERVAL, WARMUP = 30, 2, 6
+SECONDS, INTERVAL, WARMUP = 30, 2, 5  # the warm-up ends between two samples
 # The processes of `flowtape up` on the synthetic market that run through the whole soak.
 SERVICES = ("up", "nats-server", "valkey-server", "clickhouse", "sink", "compute", "daemon",
             "alpha", "api", "ingest synthetic-cme")  # fmt: skip
@@ -109,6 +109,9 @@ def test_lags_consumers_and_parts_are_sampled_and_the_parts_add_up(soak: SoakRun
     assert {"parts:option_prints", "parts:print_inference"} <= set(tables)
     for row in soak.rows:
         assert int(row["parts_total"]) == sum(int(row[t]) for t in tables)
+        assert int(row["parts_max_partition"]) <= max(int(row[t]) for t in tables)
+    largest = printed_number(soak.printed, r"in one partition: max (\d+)")
+    assert largest == max(soak.column("parts_max_partition")) >= 1
     assert int(soak.rows[-1]["parts:option_prints"]) > 0
 
 
@@ -143,8 +146,9 @@ def test_the_printed_memory_figures_are_those_of_the_samples_after_the_warm_up(
         line = re.search(rf"^  {re.escape(name)} +([\d.]+) +([\d.]+) +([\d.]+) %", soak.printed,
                          re.MULTILINE)  # fmt: skip
         assert line, f"no memory line for {name}:\n{soak.printed}"
-        assert float(line.group(1)) == pytest.approx(low, abs=0.05)
-        assert float(line.group(2)) == pytest.approx(high, abs=0.05)
+        # printed to 0.1 MB, sampled to 0.001 MB: half a tenth apart at most, and a rounding
+        assert float(line.group(1)) == pytest.approx(low, abs=0.06)
+        assert float(line.group(2)) == pytest.approx(high, abs=0.06)
         spreads[name] = 100 * (high - low) / low
         assert float(line.group(3)) == pytest.approx(spreads[name], abs=0.2)
     verdict = re.search(r"verdict: RSS flat within 10 % after warm-up: (yes|no) \(largest "
