@@ -10,6 +10,7 @@ import json
 import time
 from typing import Any
 
+from infra.sharding import LOCAL_SUFFIX
 from infra.warehouse import EVENT_TABLES, Warehouse
 
 
@@ -41,12 +42,13 @@ def list_runs(warehouse: Warehouse) -> list[dict[str, Any]]:
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
-def run_partitions(warehouse: Warehouse, run_id: str) -> dict[str, list[str]]:
-    """Partition ids per event table that hold the run's rows."""
+def run_partitions(warehouse: Warehouse, run_id: str, suffix: str = "") -> dict[str, list[str]]:
+    """Partition ids per event table that hold the run's rows (of `<table><suffix>`: a
+    shard's `_local` tables)."""
     rows = warehouse.rows(
         "SELECT DISTINCT table, partition_id, partition FROM system.parts "
         "WHERE database = currentDatabase() AND active AND table IN {tables:Array(String)}",
-        {"tables": list(EVENT_TABLES)},
+        {"tables": [f"{table}{suffix}" for table in EVENT_TABLES]},
     )
     found: dict[str, list[str]] = {}
     for table, partition_id, partition in rows:
@@ -63,11 +65,26 @@ def _partition_run(partition: str) -> str:
 
 
 def delete_run(warehouse: Warehouse, run_id: str) -> int:
-    """Drop every partition of the run; returns how many were dropped."""
+    """Drop every partition of the run (on every shard of a sharded ClickHouse); returns how
+    many were dropped."""
+    if not warehouse.sharded:
+        return _delete_run(warehouse, run_id, "")
+    shards = warehouse.connect_shards()
+    try:
+        return sum(_delete_run(shard, run_id, LOCAL_SUFFIX) for shard in shards)
+    finally:
+        for shard in shards:
+            shard.close()
+
+
+def _delete_run(warehouse: Warehouse, run_id: str, suffix: str) -> int:
     dropped = 0
-    for table, partition_ids in run_partitions(warehouse, run_id).items():
+    for table, partition_ids in run_partitions(warehouse, run_id, suffix).items():
         for partition_id in partition_ids:
             warehouse.command(f"ALTER TABLE `{table}` DROP PARTITION ID '{partition_id}'")
             dropped += 1
-    warehouse.command("DELETE FROM runs WHERE run_id = {r:String}", {"r": run_id})
+    warehouse.command(
+        f"DELETE FROM runs{suffix} WHERE run_id = {{r:String}}",  # noqa: S608  (constant suffix)
+        {"r": run_id},
+    )
     return dropped

@@ -27,11 +27,13 @@ from infra.bus import Bus
 from infra.chcluster import ClickHouseCluster, clickhouse_cluster
 from infra.migrate import migrate
 from infra.readonly_sql import RawDataRefused, SqlLimits, run_read_only
+from infra.runs import delete_run, list_runs, register_run
 from infra.settings import Settings
 from infra.sharding import LOCAL_SUFFIX
 from infra.stack import Stack
 from infra.warehouse import EVENT_TABLES, Warehouse
 from live.sink.positions import POSITIONS_TABLE, stored_checkpoint
+from live.sink.retention import apply_retention
 from live.sink.service import Sink
 from replay.driver import replay_events
 from schemas.subjects import DERIVED_STREAM, RAW_STREAM
@@ -171,6 +173,30 @@ def test_raw_cme_tables_stay_licensed_through_a_shards_local_tables(
     assert run_read_only(sharded, "SELECT count() FROM option_prints_local", SqlLimits())
 
 
+def test_retention_sets_and_removes_a_ttl_on_each_shards_local_table(
+    replayed: tuple[Warehouse, Warehouse], cluster: ClickHouseCluster
+) -> None:
+    _, sharded = replayed  # cme_statistics is empty in an options session: nothing expires
+
+    def ttls() -> list[str]:
+        """Each shard's TTL clause of cme_statistics_local ('' without one)."""
+        found = []
+        for shard in cluster.shards:
+            with Warehouse.connect(shard.url, sharded.database) as one:
+                engine = str(one.scalar(
+                    "SELECT engine_full FROM system.tables WHERE database = currentDatabase() "
+                    "AND name = 'cme_statistics_local'"))  # fmt: skip
+            found.append(engine.partition(" TTL ")[2].split(" SETTINGS")[0])
+        return found
+
+    assert apply_retention(sharded, {"cme_statistics": 30}) == {
+        "cme_statistics": "rows older than 30 days by ts_recv"
+    }
+    assert ttls() == ["toDateTime(ts_recv) + toIntervalDay(30)"] * SHARDS
+    apply_retention(sharded, {"cme_statistics": 0})
+    assert ttls() == [""] * SHARDS
+
+
 @pytest_asyncio.fixture
 async def two_apis(
     replayed: tuple[Warehouse, Warehouse], servers: Servers, cluster: ClickHouseCluster,
@@ -247,6 +273,13 @@ async def test_the_sink_stores_a_session_once_per_shard_and_resumes_per_shard(
             for table in EVENT_TABLES:
                 counts = shard_rows(cluster, sharded.database, table)
                 assert sum(counts) == digests(reference, (table,))[table][0]
+            # deleting the run drops its partitions on every shard, and its row in `runs`
+            register_run(sharded, "live", kind="live", description="", params={}, status="live")
+            assert [run["run_id"] for run in list_runs(sharded)] == ["live"]
+            assert delete_run(sharded, "live") > delete_run(reference, "live") > 0
+            assert list_runs(sharded) == []
+            for table in ("option_prints", "flow_packets", "packet_prints", "quarantine"):
+                assert shard_rows(cluster, sharded.database, table) == [0] * SHARDS
             for shard in shards:
                 shard.close()
         finally:
