@@ -278,10 +278,14 @@ class StreamReader:
         return out
 
     async def close(self) -> None:
+        """Unsubscribe and delete the consumer: left to its idle threshold, every reopen
+        would leave one behind on the server for an hour."""
         subscription, self._subscription = self._subscription, None
         if subscription is not None:
             try:
+                name = (await subscription.consumer_info()).name
                 await subscription.unsubscribe()
+                await self.bus.js.delete_consumer(self.stream, name)
             except Exception as exc:  # the consumer may be gone already (server restarted)
                 log.debug("%s: closing a consumer: %r", self.stream, exc)
 

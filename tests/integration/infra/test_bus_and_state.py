@@ -92,3 +92,15 @@ async def test_pulls_are_sized_by_bytes_and_lose_nothing(bus: Bus) -> None:
     await reader.close()
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= 12
     assert max(pulled) <= 2_500_000  # the running mean of message sizes keeps pulls small
+
+
+async def test_a_reader_leaves_no_consumer_behind_when_it_reopens_or_closes(bus: Bus) -> None:
+    await bus.publish(raw_subject(OptionPrint, "databento"), prints(3), run_id="live")
+    reader = await bus.reader(RAW_STREAM, start_seq=1)
+    for _ in range(3):
+        assert await reader.fetch(10, timeout_s=0.5)
+        reader.next_seq = 1
+        await reader.open()  # what a delivery gap or a lost consumer node does
+    assert (await bus.js.stream_info(RAW_STREAM)).state.consumer_count == 1
+    await reader.close()
+    assert (await bus.js.stream_info(RAW_STREAM)).state.consumer_count == 0
