@@ -1,10 +1,13 @@
-"""The alpha frames of DERIVED, read once and handed to the paid stream's subscribers.
+"""The alpha frames of DERIVED, read once and written to the paid stream's subscribers.
 
 One reader follows `flow.drv.alpha_frame` from the stream's end (only that subject: no
 other derived event and nothing of RAW can reach a paying subscriber). Each frame is
-encoded once as `{"t": "frame", "seq": <DERIVED sequence>, "data": {...}}` and offered to
-every subscriber of its root without waiting: a subscriber whose bounded queue is full
-loses that frame, counted in its `dropped`.
+encoded once, `{"t": "frame", "seq": <DERIVED sequence>, "data": {...}}` inside the bytes of
+a WebSocket text frame, and the reader writes those bytes itself, without waiting, to every
+subscriber of its root still paid at that moment (the clock read once per frame). A
+subscriber whose socket is backed up (its peer reads too slowly, and the transport already
+holds its high-water mark unsent) loses that frame, counted in its `dropped`: a slow
+subscriber never holds up the others nor grows a buffer.
 """
 
 from __future__ import annotations
@@ -12,14 +15,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict, deque
-from dataclasses import dataclass, field
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import msgspec
 from nats.js.errors import NotFoundError
 
 from api.services import Services
 from api.views import plain
+from api.websocket_protocol import FrameWriter, text_frame
 from infra.bus import StreamReader
 from schemas.cme import AlphaFrame
 from schemas.subjects import DERIVED_STREAM, derived_subject
@@ -31,47 +36,35 @@ _encode = msgspec.json.Encoder().encode
 
 
 @dataclass(eq=False)
-class FrameQueue:
-    """One subscriber's frames, oldest first, at most `size` waiting."""
+class Subscriber:
+    """One paying connection: where its frames go and until when (clock seconds) it paid."""
 
-    size: int
+    writer: FrameWriter
+    paid_until: float
+    sent: int = 0
     dropped: int = 0
-    _frames: deque[str] = field(default_factory=deque)
-    _ready: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def offer(self, text: str) -> None:
-        if len(self._frames) >= self.size:
-            self.dropped += 1
-            return
-        self._frames.append(text)
-        self._ready.set()
-
-    def wake(self) -> None:
-        """End a waiting `next` early (the subscriber has something else to do)."""
-        self._ready.set()
-
-    async def next(self, timeout_s: float) -> str | None:
-        """The next frame, or None when none came within `timeout_s`."""
-        if not self._frames:
-            self._ready.clear()
-            # asyncio.timeout, not wait_for: wait_for wraps the wait in a task of its own (three
-            # loop steps per subscriber woken instead of one, a new task every quiet tick),
-            # which doubled the time a frame took to reach the last of 200 subscribers.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout_s):
-                    await self._ready.wait()
-        return self._frames.popleft() if self._frames else None
+    def deliver(self, frame: bytes, now: float) -> bool:
+        """Write `frame` if paid at `now`; False when it was dropped (the socket backed up)."""
+        if now >= self.paid_until:
+            return True  # no free minute: the session is about to end the stream
+        if self.writer.write(frame):
+            self.sent += 1
+            return True
+        self.dropped += 1
+        return False
 
 
 class AlphaFeed:
-    """Follows the alpha frames on DERIVED and fans them out by root."""
+    """Follows the alpha frames on DERIVED and writes them to the subscribers of their root."""
 
-    def __init__(self, services: Services, *, queue_size: int = 120) -> None:
+    def __init__(self, services: Services, clock: Callable[[], float]) -> None:
         self.services = services
-        self.queue_size = queue_size
-        self.subscribers: dict[str, set[FrameQueue]] = defaultdict(set)
+        self.clock = clock
+        self.subscribers: dict[str, set[Subscriber]] = defaultdict(set)
         self.ready = asyncio.Event()
         self.frames_read = 0
+        self.dropped = 0
         self._position: int | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -84,13 +77,13 @@ class AlphaFeed:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    def subscribe(self, root: str) -> FrameQueue:
-        queue = FrameQueue(self.queue_size)
-        self.subscribers[root].add(queue)
-        return queue
+    def subscribe(self, root: str, writer: FrameWriter, paid_until: float) -> Subscriber:
+        subscriber = Subscriber(writer, paid_until)
+        self.subscribers[root].add(subscriber)
+        return subscriber
 
-    def unsubscribe(self, root: str, queue: FrameQueue) -> None:
-        self.subscribers[root].discard(queue)
+    def unsubscribe(self, root: str, subscriber: Subscriber) -> None:
+        self.subscribers[root].discard(subscriber)
 
     async def _open(self) -> StreamReader:
         bus = await self.services.bus()
@@ -143,6 +136,8 @@ class AlphaFeed:
         receivers = self.subscribers.get(frame.root)
         if not receivers:
             return
-        text = _encode({"t": "frame", "seq": seq, "data": plain(frame)}).decode()
-        for queue in receivers:
-            queue.offer(text)
+        data = text_frame(_encode({"t": "frame", "seq": seq, "data": plain(frame)}))
+        now = self.clock()
+        for subscriber in receivers:
+            if not subscriber.deliver(data, now):
+                self.dropped += 1

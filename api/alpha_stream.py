@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,8 +77,9 @@ class AlphaStream:
         return {
             "available": self.gateway is not None,
             "reason": self.reason,
-            "subscribers": sum(len(queues) for queues in self.feed.subscribers.values()),
+            "subscribers": sum(len(group) for group in self.feed.subscribers.values()),
             "framesRead": self.feed.frames_read,
+            "framesDropped": self.feed.dropped,
             "settlement": self.settler.report() if self.settler is not None else None,
         }
 
@@ -97,7 +99,8 @@ class AlphaStream:
             except ConfigError as exc:
                 reason = str(exc)
                 log.warning("alpha stream unavailable: %s", reason)
-        stream = cls(AlphaFeed(services), gateway, reason)
+        clock = gateway.clock if gateway is not None else time.time
+        stream = cls(AlphaFeed(services, clock), gateway, reason)
         if gateway is not None:
             stream.feed.start()
             stream.settler = Settler(

@@ -45,8 +45,8 @@ from infra.settings import Settings, get_settings
 from payments.gateway import PaymentGateway
 
 # uvicorn's WebSocket implementation on the `websockets` sans-I/O core ("auto" picks the one
-# on websockets' deprecated legacy API).
-WS_PROTOCOL = "websockets-sansio"
+# on websockets' deprecated legacy API), with the paid stream's prebuilt frames.
+WS_PROTOCOL = "api.websocket_protocol:WebSocketProtocol"
 
 ROUTERS = (
     web.router,

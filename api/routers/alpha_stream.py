@@ -9,6 +9,8 @@ takes the stream token as `?token=` or `Authorization: Bearer`, then the message
 MPP_VOUCHER_LEAD_S before the paid time ends, and at the end `{"t": "payment-expired"}`
 and a close (1008). The client pays another voucher at `/mpp/session` and sends
 `{"t": "authorization", "token": "…"}`, answered by `{"t": "authorized", "expiresAt"}`.
+A connection that reads too slowly loses frames rather than holding up the others, and is
+told how many: `{"t": "dropped", "dropped", "droppedTotal", "reason"}`.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ import redis.asyncio as redis
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from starlette import status
 
-from api.alpha_feed import FrameQueue
+from api.alpha_feed import Subscriber
 from api.alpha_stream import AlphaStream
 from api.error_responses import ErrorBody
 from api.responses import JSON
+from api.websocket_protocol import FRAME_WRITER, FrameWriter
 from payments.errors import PaymentRefused, PaymentUnavailable
 from payments.gateway import PaymentGateway
 from payments.tokens import StreamGrant
@@ -55,7 +58,7 @@ SESSION_RESPONSES = _documented(
 )
 
 FIRST_MESSAGE_TIMEOUT_S = 10.0
-TICK_S = 0.25  # how often a quiet stream looks at the clock (paid-time checks)
+TICK_S = 0.25  # how often a session looks at the clock (reminder, expiry, drops)
 _BEARER = "bearer "
 
 
@@ -123,6 +126,11 @@ async def alpha_stream(websocket: WebSocket, symbol: str) -> None:
         await _deny(websocket, 503, f"the alpha stream is not available: {stream.reason}",
                     "unavailable")  # fmt: skip
         return
+    writer = websocket.scope.get("extensions", {}).get(FRAME_WRITER, {}).get("writer")
+    if writer is None:
+        await _deny(websocket, 503, "the alpha stream needs the API's WebSocket protocol"
+                    " (uvicorn ws=api.app.WS_PROTOCOL)", "unavailable")  # fmt: skip
+        return
     token = _presented_token(websocket)
     try:
         if not token:
@@ -136,11 +144,12 @@ async def alpha_stream(websocket: WebSocket, symbol: str) -> None:
     await websocket.accept()
     session = _Session(websocket, stream, symbol, grant)
     with contextlib.suppress(WebSocketDisconnect):
-        await session.run()
+        await session.run(writer)
 
 
 class _Session:
-    """One subscriber's connection: frames while paid, a payment reminder, then the end."""
+    """One subscriber's connection: the feed writes its frames while paid; the session sends
+    the replies, the payment reminder, drop counts and the end."""
 
     def __init__(
         self, websocket: WebSocket, stream: AlphaStream, symbol: str, grant: StreamGrant
@@ -153,22 +162,25 @@ class _Session:
         self.asked = False
         self.control: list[dict[str, Any]] = []
         self.gone = False
-        self.queue: FrameQueue | None = None
+        self.wake = asyncio.Event()
+        self.subscriber: Subscriber | None = None
+        self.dropped_reported = 0
 
     async def send(self, message: dict[str, Any]) -> None:
         await self.websocket.send_text(json.dumps(message))
 
-    async def run(self) -> None:
+    async def run(self, writer: FrameWriter) -> None:
         if not await self._subscribed():
             return
-        self.queue = self.stream.feed.subscribe(self.symbol)
+        await self.send({"t": "subscribed", "symbol": self.symbol,
+                         "expiresAt": self.grant.expires_s})  # fmt: skip
+        feed = self.stream.feed
+        self.subscriber = feed.subscribe(self.symbol, writer, self.grant.expires_s)
         receiver = asyncio.create_task(self._receive())
         try:
-            await self.send({"t": "subscribed", "symbol": self.symbol,
-                             "expiresAt": self.grant.expires_s})  # fmt: skip
-            await self._serve(self.queue)
+            await self._serve(self.subscriber)
         finally:
-            self.stream.feed.unsubscribe(self.symbol, self.queue)
+            feed.unsubscribe(self.symbol, self.subscriber)
             receiver.cancel()
             await asyncio.gather(receiver, return_exceptions=True)
 
@@ -191,35 +203,43 @@ class _Session:
             return False
         return True
 
-    async def _serve(self, queue: FrameQueue) -> None:
+    async def _serve(self, subscriber: Subscriber) -> None:
         lead_s = self.gateway.config.voucher_lead_s
         while not self.gone:
             while self.control:
                 await self.send(self.control.pop(0))
             now = self.gateway.clock()
             if now >= self.grant.expires_s:
+                self.stream.feed.unsubscribe(self.symbol, subscriber)
                 await self.send({"t": "payment-expired", "expiredAt": self.grant.expires_s})
                 await self.websocket.close(status.WS_1008_POLICY_VIOLATION, "payment required")
                 return
             if not self.asked and now >= self.grant.expires_s - lead_s:
                 self.asked = True
                 await self.send({"t": "payment-need-voucher", "expiresAt": self.grant.expires_s})
-            frame = await queue.next(TICK_S)
-            # A frame that waited past the paid time is not sent: no free minute.
-            if frame is not None and self.gateway.clock() < self.grant.expires_s:
-                await self.websocket.send_text(frame)
+            if subscriber.dropped > self.dropped_reported:
+                await self._report_drops(subscriber.dropped)
+            if not self.control and not self.gone:
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(TICK_S):
+                        await self.wake.wait()
+
+    async def _report_drops(self, total: int) -> None:
+        # Sent once the socket takes data again, after the frames it held.
+        lost, self.dropped_reported = total - self.dropped_reported, total
+        await self.send({"t": "dropped", "dropped": lost, "droppedTotal": total,
+                         "reason": "the connection read too slowly"})  # fmt: skip
 
     async def _receive(self) -> None:
         try:
             while True:
                 text = await self.websocket.receive_text()
                 self.control.append(self._command(text))
-                if self.queue is not None:
-                    self.queue.wake()
+                self.wake.set()
         except (WebSocketDisconnect, RuntimeError):
             self.gone = True
-            if self.queue is not None:
-                self.queue.wake()
+            self.wake.set()
 
     def _command(self, text: str) -> dict[str, Any]:
         try:
@@ -235,6 +255,8 @@ class _Session:
             return {"t": "error", "code": refused.code, "detail": str(refused)}
         if grant.expires_s > self.grant.expires_s:
             self.grant, self.asked = grant, False
+            if self.subscriber is not None:
+                self.subscriber.paid_until = grant.expires_s
         return {"t": "authorized", "expiresAt": self.grant.expires_s}
 
     async def _close(self, code: str, detail: str) -> None:

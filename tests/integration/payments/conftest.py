@@ -34,12 +34,14 @@ def payee(chain: LocalChain) -> LocalAccount:
 
 @pytest_asyncio.fixture
 async def paid_api(
-    chain: LocalChain, payee: LocalAccount, servers: Servers, warehouse: Warehouse,
-    tmp_path: Path, bus: Bus,
+    request: pytest.FixtureRequest, chain: LocalChain, payee: LocalAccount, servers: Servers,
+    warehouse: Warehouse, tmp_path: Path, bus: Bus,
 ) -> AsyncIterator[tuple[Api, PaymentGateway]]:  # fmt: skip
     """The API over the session's servers selling CL through a gateway on the local chain
-    whose clock runs SPEED times faster (settling left to the close)."""
-    gw = gateway(chain, payee, servers.redis_url, Clock(SPEED), MPP_VOUCHER_LEAD_S="20",
+    whose clock runs SPEED times faster, or as fast as an indirect parameter says (settling
+    left to the close)."""
+    speed = getattr(request, "param", SPEED)
+    gw = gateway(chain, payee, servers.redis_url, Clock(speed), MPP_VOUCHER_LEAD_S="20",
                  MPP_SETTLE_INTERVAL_S="3600")  # fmt: skip
     await gw.ledger.client.flushdb()
     settings = api_settings(tmp_path, servers.nats_url, servers.clickhouse_url, warehouse.database)

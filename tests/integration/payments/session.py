@@ -5,15 +5,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import httpx
 from eth_account.signers.local import LocalAccount
 
 from payments.challenge import Challenge
 from payments.channel import PayerChannel, open_channel
-from payments.client import payment_credential
+from payments.client import AlphaSubscriber, payment_credential
 from payments.config import PaymentConfig
 from payments.gateway import PaymentGateway
 from payments.ledger import Ledger
 from payments.voucher import Voucher, sign_voucher
+from tests.integration.api.conftest import Api
 from tests.integration.payments.chain import LocalChain
 
 PRICE = 1_000  # MPP_AMOUNT 0.001 at 6 decimals
@@ -73,3 +75,16 @@ class Payer:
         return payment_credential(
             challenge, action, voucher, self.account.address, self.channel.chain_id
         )
+
+
+def subscriber(api: Api, payer: Payer, http: httpx.AsyncClient) -> AlphaSubscriber:
+    return AlphaSubscriber(api.base_url, "CL", payer.channel, payer.account.address, http)
+
+
+async def paid_once(api: Api, chain: LocalChain, payee: LocalAccount) -> AlphaSubscriber:
+    """A subscriber that opened a channel and paid one minute (its token in hand)."""
+    payer = Payer.open(chain, payee.address)
+    async with httpx.AsyncClient(timeout=30) as http:
+        client = subscriber(api, payer, http)
+        await client.pay()
+    return client

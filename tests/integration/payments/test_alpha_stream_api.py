@@ -15,27 +15,13 @@ import websockets
 from eth_account.signers.local import LocalAccount
 
 from infra.bus import Bus
-from payments.client import AlphaSubscriber
 from payments.gateway import PaymentGateway
 from tests.integration.api.conftest import Api
 from tests.integration.payments.chain import LocalChain
 from tests.integration.payments.frames import playing
-from tests.integration.payments.session import FUNDS, PRICE, Payer
+from tests.integration.payments.session import FUNDS, PRICE, Payer, paid_once, subscriber
 
 pytestmark = pytest.mark.slow
-
-
-def subscriber(api: Api, payer: Payer, http: httpx.AsyncClient) -> AlphaSubscriber:
-    return AlphaSubscriber(api.base_url, "CL", payer.channel, payer.account.address, http)
-
-
-async def paid_once(api: Api, chain: LocalChain, payee: LocalAccount) -> AlphaSubscriber:
-    """A subscriber that opened a channel and paid one minute (its token in hand)."""
-    payer = Payer.open(chain, payee.address)
-    async with httpx.AsyncClient(timeout=30) as http:
-        client = subscriber(api, payer, http)
-        await client.pay()
-    return client
 
 
 async def test_a_full_session_pays_per_minute_streams_and_settles_exactly(
