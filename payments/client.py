@@ -9,6 +9,7 @@ on `close()` sends its last voucher with action `close` so the server settles on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 from collections.abc import Awaitable, Callable
@@ -106,18 +107,11 @@ class AlphaSubscriber:
         renewing: asyncio.Task[None] | None = None
         async with websockets.connect(self.ws_url(), additional_headers=headers) as ws:
             await ws.send(json.dumps({"t": "subscribe", "symbols": [self.symbol]}))
-            stopping = asyncio.ensure_future(stop.wait())
+            # `stop` closes the connection, which ends the loop: one wait per message, not two.
+            stopping = asyncio.create_task(self._close_on(stop, ws))
             try:
-                while True:
-                    receiving = asyncio.ensure_future(ws.recv())
-                    await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                    if stopping.done():
-                        receiving.cancel()
-                        return "stopped"
-                    try:
-                        message = json.loads(receiving.result())
-                    except websockets.ConnectionClosed as closed:
-                        return f"closed: {closed.rcvd.reason if closed.rcvd else 'no reason'}"
+                async for text in ws:
+                    message = json.loads(text)
                     kind = message.get("t")
                     if kind == "frame":
                         result = on_frame(message["data"])
@@ -128,16 +122,28 @@ class AlphaSubscriber:
                         renewing = asyncio.create_task(self._renew(ws))
                     elif kind == "authorized":
                         renewing = None
+            except websockets.ConnectionClosedError:
+                pass  # the server's close (code and reason below)
             finally:
                 stopping.cancel()
                 if renewing is not None:
-                    await renewing
+                    await renewing  # a voucher out is seen through: `cumulative` stays exact
+        if stop.is_set():
+            return "stopped"
+        return f"closed: {ws.close_reason or 'no reason'}"
+
+    @staticmethod
+    async def _close_on(stop: asyncio.Event, ws: websockets.ClientConnection) -> None:
+        await stop.wait()
+        await ws.close()
 
     async def _renew(self, ws: websockets.ClientConnection) -> None:
         if self.renew_spread_s:
             await asyncio.sleep(random.uniform(0.0, self.renew_spread_s))  # noqa: S311
         await self.pay()
-        await ws.send(json.dumps({"t": "authorization", "token": self.token}))
+        # Stopped meanwhile: the voucher is paid all the same, and `cumulative` counts it.
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await ws.send(json.dumps({"t": "authorization", "token": self.token}))
 
     async def close(self) -> dict[str, Any]:
         """Send the last voucher with action `close`: the server closes the channel on-chain."""
