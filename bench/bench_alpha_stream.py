@@ -8,8 +8,13 @@ session with a voucher, streams, and pays a voucher whenever asked. The gateway'
 runs `--speed` times faster (a paid minute lasts 60/speed seconds); all sessions open
 within seconds of each other; each renews after a random wait (RENEW_SPREAD_S), as
 subscribers arriving at their own times would.
-Frames are stamped with the wall clock at publish; printed: frames expected and received,
-delay (publish on DERIVED -> JSON in the subscriber) p50 / p99 / max, vouchers accepted.
+Frame delay: the subscriber's wall clock once it has decoded a frame's JSON, minus the
+frame's `ts_recv`, the wall clock read just before the frame is published to DERIVED (one
+machine, one clock). It holds the JetStream round trip, the API's feed, its writes to every
+socket, the kernel's loopback and the subscriber's own receive. Printed: frames expected and
+received, the delay's p50 / p99 / max, the API's part of it (publish -> the feed's dispatch,
+and the fan-out: the dispatch's first to last socket write, per frame), vouchers accepted,
+and the load average at start and end (the machine may be shared).
 
     .venv/bin/python bench/bench_alpha_stream.py [--subscribers 200] [--seconds 120] [--speed 1]
         [--client-processes 4]
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import secrets
 import statistics
 import sys
@@ -36,6 +42,7 @@ from eth_account import Account
 # dependency installed into site-packages.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from api.alpha_feed import AlphaFeed  # noqa: E402
 from api.app import create_app  # noqa: E402
 from infra.bus import Bus  # noqa: E402
 from infra.embedded import clickhouse_server, nats_server, redis_server  # noqa: E402
@@ -43,6 +50,7 @@ from infra.settings import Settings  # noqa: E402
 from payments.channel import PayerChannel  # noqa: E402
 from payments.client import AlphaSubscriber  # noqa: E402
 from payments.transactions import send  # noqa: E402
+from schemas.cme import AlphaFrame  # noqa: E402
 from tests.integration.api.conftest import serving  # noqa: E402
 from tests.integration.payments.chain import LocalChain  # noqa: E402
 from tests.integration.payments.frames import ALPHA_SUBJECT, alpha_frame  # noqa: E402
@@ -81,6 +89,28 @@ def open_channels(chain: LocalChain, payee: str, count: int) -> tuple[bytes, lis
             )
         )
     return bytes(payer.key), ids
+
+
+def timed_dispatch(feed_ms: list[float], fanout_ms: list[float]) -> None:
+    """Time the API's feed in this process (where uvicorn serves it): publish -> dispatch,
+    and each dispatch from its start to the last subscriber's socket written."""
+    dispatch = AlphaFeed._dispatch
+
+    def timed(feed: AlphaFeed, seq: int, frame: AlphaFrame) -> None:
+        feed_ms.append((time.time_ns() - frame.ts_recv) / 1e6)
+        started = time.perf_counter()
+        dispatch(feed, seq, frame)
+        fanout_ms.append((time.perf_counter() - started) * 1e3)
+
+    AlphaFeed._dispatch = timed  # type: ignore[method-assign]  # a bench-only probe
+
+
+def percentiles(values: list[float]) -> str:
+    ordered = sorted(values)
+    if len(ordered) < 2:
+        return "no samples"
+    quantiles = statistics.quantiles(ordered, n=100, method="inclusive")  # within the samples
+    return f"p50 {quantiles[49]:.1f}  p99 {quantiles[98]:.1f}  max {ordered[-1]:.1f}"
 
 
 def subscribers_process(
@@ -183,6 +213,10 @@ async def load(
 
 
 async def run(subscribers: int, seconds: float, speed: float, processes: int) -> None:
+    load_before = os.getloadavg()
+    feed_ms: list[float] = []
+    fanout_ms: list[float] = []
+    timed_dispatch(feed_ms, fanout_ms)
     folder = Path(tempfile.mkdtemp(prefix="bench-alpha-stream-"))
     servers = [nats_server(folder / "nats"), redis_server(folder / "redis"),
                clickhouse_server(folder / "clickhouse")]  # fmt: skip
@@ -205,20 +239,20 @@ async def run(subscribers: int, seconds: float, speed: float, processes: int) ->
         app = create_app(settings, payments=gw, migrate_schema=True)
         async with serving(app) as api:
             published, result = await load(api.base_url, nats, chain, key, ids, seconds, processes)
-        delays = sorted(result["delays"])
-        quantiles = statistics.quantiles(delays, n=100) if len(delays) > 1 else [0.0] * 99
         print(
             f"subscribers {subscribers} in {processes} client processes, "
             f"frames published {published} at 1 Hz, "
             f"each subscriber received min {min(result['received'])} "
-            f"max {max(result['received'])}, total {len(delays)} of {published * subscribers}"
+            f"max {max(result['received'])}, total {len(result['delays'])} of"
+            f" {published * subscribers}"
         )
-        print(
-            f"frame delay ms: p50 {quantiles[49]:.1f}  p99 {quantiles[98]:.1f}  "
-            f"max {delays[-1]:.1f}"
-        )
+        print(f"frame delay ms: {percentiles(result['delays'])}")
+        print(f"  of which in the API: publish -> feed {percentiles(feed_ms)};"
+              f" fan-out to {subscribers} sockets {percentiles(fanout_ms)}")  # fmt: skip
         print(f"vouchers accepted {result['payments']} (paid minute = {60 / speed:.0f} s); "
               f"streams failed {result['failed']} {result['failures']}")  # fmt: skip
+        start, end = (" ".join(f"{x:.2f}" for x in when) for when in (load_before, os.getloadavg()))
+        print(f"load average (1, 5, 15 min) at start {start}, at end {end}")
     finally:
         for server_process in reversed(servers):
             server_process.stop()
