@@ -5,13 +5,17 @@ Starts `flowtape up` on the synthetic market in a temporary folder, opens the pa
 Debian's Chromium (Playwright) with every panel shown and the premium floor at 0 (every
 packet is drawn), and reads the page's own frame times (web/frames.js: from the start of a
 frame's animation callbacks to the first task after it, so script, style, layout and paint)
-while the tape runs. Then copies the live rows into a stored run, plays it back at 60x and
-compares the page's position clock (and the newest row drawn) with wall time x 60.
-Printed: frames measured, rows/s drawn, frame time p50/p95/p99/max; the playback's pace.
+while the tape runs. The same measure on an empty page under the same load tells how much of
+it is the machine (flowtape up and Chromium share its cores). Then copies the live rows into a
+stored run, reads its playback at 60x over HTTP (the stream's pace: event time over wall
+time) and plays it in the page (the page's position clock over wall time, up to the end).
+Every figure is printed with the 1-minute load average.
 
     .venv/bin/python bench/bench_web_frames.py [--speed 1] [--seconds 30] [--playback-seconds 20]
 
-Run it once with --speed 1 (the synthetic default rate) and once with --speed 10.
+Run it once with --speed 1 (the synthetic default rate) and once with --speed 10. The stored
+run spans the event time the tape ran (up to --seconds x speed plus start-up): at 60x a
+minute of it plays in a second.
 """
 
 from __future__ import annotations
@@ -79,6 +83,17 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def load() -> str:
+    return f"load {os.getloadavg()[0]:.2f}"
+
+
+def frame_line(frames: list[float]) -> str:
+    return (
+        f"frame time ms: p50 {percentile(frames, 0.5):.2f}  p95 {percentile(frames, 0.95):.2f}"
+        f"  p99 {percentile(frames, 0.99):.2f}  max {max(frames):.2f}  ({load()})"
+    )
+
+
 def measure_live(page: Page, seconds: float) -> None:
     page.wait_for_function("window.flowtape.lists.flow.size > 0", timeout=120_000)
     page.evaluate("window.flowtape.frames.clear()")
@@ -93,8 +108,21 @@ def measure_live(page: Page, seconds: float) -> None:
     print(f"live tape: {len(frames)} frames in {seconds:.0f} s, "
           f"{(rows_after - rows_before) / seconds:.1f} rows/s drawn (flow + option prints, "
           "lists capped)")  # fmt: skip
-    print(f"  frame time ms: p50 {percentile(frames, 0.5):.2f}  p95 {percentile(frames, 0.95):.2f}"
-          f"  p99 {percentile(frames, 0.99):.2f}  max {max(frames):.2f}")  # fmt: skip
+    print(f"  {frame_line(frames)}")
+
+
+def measure_empty_page(page: Page, api_url: str, seconds: float) -> None:
+    """The same frame measure on a page that draws nothing, under the same load."""
+    page.goto(f"{api_url}/health")
+    page.add_script_tag(
+        type="module",
+        content="import { measureFrames } from '/web/frames.js'; window.empty = measureFrames();",
+    )
+    page.wait_for_function("window.empty !== undefined")
+    time.sleep(seconds)
+    frames: list[float] = page.evaluate("window.empty.all()")
+    print(f"empty page: {len(frames)} frames in {seconds:.0f} s")
+    print(f"  {frame_line(frames)}")
 
 
 def store_run(warehouse: Warehouse) -> None:
@@ -110,38 +138,62 @@ def store_run(warehouse: Warehouse) -> None:
                  params={}, status="done")  # fmt: skip
 
 
+def measure_stream(api_url: str) -> None:
+    """The playback stream's own pace at 60x, read over HTTP: event time over wall time from
+    its first event to its last."""
+    first: tuple[float, int] | None = None
+    last: tuple[float, int] | None = None
+    count = 0
+    params = {"speed": "60", "channels": "packets,alerts"}
+    with httpx.stream("GET", f"{api_url}/v1/playback/{STORED}", params=params, timeout=300) as r:
+        for line in r.iter_lines():
+            frame = json.loads(line.removeprefix("data: ")) if line.startswith("data: ") else {}
+            if frame.get("source") != "playback":
+                continue
+            ts = frame["data"].get("ts_start", frame["data"].get("ts_event"))
+            last = time.monotonic(), ts
+            first = first or last
+            count += 1
+    if first is None or last is None or last[0] - first[0] < 0.5:
+        print("playback stream: the stored run plays out within half a second; run longer")
+        return
+    pace = (last[1] - first[1]) / 1e9 / (last[0] - first[0])
+    print(f"playback stream at 60x: {count} events over {last[0] - first[0]:.1f} s, "
+          f"pace {pace:.1f}x ({100 * (pace / 60 - 1):+.1f} %) ({load()})")  # fmt: skip
+
+
+# Samples (wall ms, position clock ns) at every animation frame until the playback ends.
+SAMPLER = """
+window.paceSamples = [];
+(function sample() {
+  const playback = window.flowtape.playback;
+  if (playback.clock !== null) window.paceSamples.push([performance.now(), playback.clock]);
+  if (playback.state === "playing" || playback.clock === null) requestAnimationFrame(sample);
+})();
+"""
+
+
 def measure_playback(page: Page, seconds: float) -> None:
     page.select_option("#run", STORED)
     page.wait_for_function("document.getElementById('status').textContent.includes('press Play')")
     page.fill("#speed", "60")
     page.click("#pb-play")
+    page.evaluate(SAMPLER)
     try:
-        page.wait_for_function("window.flowtape.playback.clock !== null", timeout=120_000)
+        page.wait_for_function(
+            "window.flowtape.playback.state !== 'playing'", timeout=seconds * 1000, polling=500
+        )
     except PlaywrightTimeout:
-        raise SystemExit(f"playback did not start: {page.inner_text('#status')}") from None
-    sample = (
-        "({wall: performance.now(), clock: window.flowtape.playback.clock,"
-        " drawn: window.flowtape.lists.flow.items[0]?.ts_start ?? null,"
-        " state: window.flowtape.playback.state})"
-    )
-    time.sleep(1)
-    first = last = page.evaluate(sample)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:  # the pace over the samples taken while it plays
-        time.sleep(0.5)
-        now = page.evaluate(sample)
-        if now["state"] != "playing":
-            break
-        last = now
-    if last is first:
-        print("playback: the stored run played out within a second; run longer (--seconds)")
+        page.click("#pb-pause")
+    state = page.evaluate("window.flowtape.playback.state")
+    samples: list[list[float]] = page.evaluate("window.paceSamples")
+    if len(samples) < 2 or samples[-1][0] - samples[0][0] < 500:
+        print(f"playback in the page ({state}): under half a second of clock; run longer")
         return
-    wall_s = (last["wall"] - first["wall"]) / 1000
-    clock_pace = (last["clock"] - first["clock"]) / 1e9 / wall_s
-    drawn_pace = (last["drawn"] - first["drawn"]) / 1e9 / wall_s
-    print(f"playback at 60x over {wall_s:.1f} s: position clock {clock_pace:.1f}x "
-          f"({100 * (clock_pace / 60 - 1):+.1f} %), newest row drawn {drawn_pace:.1f}x "
-          f"({100 * (drawn_pace / 60 - 1):+.1f} %)")  # fmt: skip
+    (wall0, clock0), (wall1, clock1) = samples[0], samples[-1]
+    pace = (clock1 - clock0) / 1e9 / ((wall1 - wall0) / 1000)
+    print(f"playback in the page at 60x ({state}) over {(wall1 - wall0) / 1000:.1f} s: position "
+          f"clock {pace:.1f}x ({100 * (pace / 60 - 1):+.1f} %) ({load()})")  # fmt: skip
 
 
 def main() -> None:
@@ -160,9 +212,11 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1600, "height": 900})
             page.goto(f"{record['api_url']}/?min_premium=0")
             measure_live(page, args.seconds)
+            measure_empty_page(page, record["api_url"], min(args.seconds, 10))
             with Warehouse.connect(record["urls"]["clickhouse"], "flowtape") as warehouse:
                 store_run(warehouse)
-            page.reload()
+            measure_stream(record["api_url"])
+            page.goto(f"{record['api_url']}/?min_premium=0")
             page.wait_for_function("window.flowtape !== undefined")
             measure_playback(page, args.playback_seconds)
             browser.close()

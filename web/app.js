@@ -61,10 +61,8 @@ function applyFilters() {
 }
 
 function flowCounter(vlist) {
-  $("flow-count").textContent = `${vlist.size} rows`;
-  const counter = $("flow-counter");
-  if (vlist.paused) counter.textContent = `paused · ${vlist.heldCount} new`;
-  else counter.textContent = "";
+  setText($("flow-count"), `${vlist.size} rows`);
+  setText($("flow-counter"), vlist.paused ? `paused · ${vlist.heldCount} new` : "");
 }
 
 function severityStrip(vlist) {
@@ -75,14 +73,21 @@ function severityStrip(vlist) {
     counts[Math.min(alert.severity, 5)] += 1;
   }
   const strip = $("sev-strip");
-  strip.replaceChildren(...[1, 2, 3, 4, 5].map((sev) => {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = `sev sev${sev}`;
-    button.dataset.sev = String(sev);
-    button.textContent = `${sev}: ${counts[sev]}`;
-    return button;
-  }));
+  if (!strip.children.length) {
+    strip.append(...[1, 2, 3, 4, 5].map((sev) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = `sev sev${sev}`;
+      button.dataset.sev = String(sev);
+      return button;
+    }));
+  }
+  [...strip.children].forEach((button, k) => setText(button, `${k + 1}: ${counts[k + 1]}`));
+}
+
+/** Write a text only when it changed (an unchanged page is not laid out again). */
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
 }
 
 $("sev-strip").addEventListener("click", (event) => {
@@ -101,12 +106,15 @@ function take(channel, data) {
   }
   else if (channel === "alerts") {
     const known = marks.severity.get(data.packet_id) || 0;
-    if (data.severity > known) { marks.severity.set(data.packet_id, data.severity); lists.flow.refresh(); }
+    if (data.severity > known) {
+      marks.severity.set(data.packet_id, data.severity);
+      lists.flow.refresh(data.packet_id);
+    }
     lists.alerts.push(data);
   } else if (channel === "hits") {
     if (data.rule === "golden_sweep" && !marks.golden.has(data.packet_id)) {
       marks.golden.add(data.packet_id);
-      lists.flow.refresh();
+      lists.flow.refresh(data.packet_id);
     }
     lists.hits.push(data);
   } else if (channel === "darkpool") lists.darkpool.push(data);
@@ -270,9 +278,10 @@ function markChart() {
   if (chart.symbol) chart.setPackets(lists.flow.all().filter((p) => p.underlying === chart.symbol));
 }
 
+// New packets reach the chart's markers every 2 s: a marker pass redraws the whole chart.
 let markTimer = null;
 function markChartSoon() {
-  if (markTimer === null) markTimer = setTimeout(() => { markTimer = null; markChart(); }, 500);
+  if (markTimer === null) markTimer = setTimeout(() => { markTimer = null; markChart(); }, 2000);
 }
 
 $("chart-symbol").addEventListener("change", loadChart);
@@ -319,7 +328,10 @@ async function switchRun(runId) {
   try {
     state.span = await fetchJson(`/v1/runs/${encodeURIComponent(runId)}/span`);
   } catch (error) {
-    setStatus(`stored run ${runId}: ${error.message}`, "off");
+    // a playback started meanwhile says how it went; its status stays
+    if (state.runId === runId && playback.state === "idle") {
+      setStatus(`stored run ${runId}: ${error.message}`, "off");
+    }
   }
   showClock();
 }
@@ -349,12 +361,12 @@ $("pb-seek").addEventListener("change", () => {
 
 function showClock() {
   const clock = playback.clock;
-  $("pb-clock").textContent = etDateTime(clock);
+  setText($("pb-clock"), etDateTime(clock));
   const span = state.span;
   if (!span?.first_ns || clock === null) return;
   const done = playback.state === "finished" ? 1 : Math.max(0, Math.min(1, (clock - span.first_ns) / Math.max(span.last_ns - span.first_ns, 1)));
-  $("pb-progress").value = Math.round(done * 1000);
-  $("pb-percent").textContent = `${Math.round(done * 100)}%`;
+  if ($("pb-progress").value !== Math.round(done * 1000)) $("pb-progress").value = Math.round(done * 1000);
+  setText($("pb-percent"), `${Math.round(done * 100)}%`);
   if (document.activeElement !== $("pb-seek")) $("pb-seek").value = String(Math.round(done * 1000));
 }
 

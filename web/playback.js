@@ -55,11 +55,10 @@ export class Playback {
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
-        buffer += value;
-        let cut;
-        while ((cut = buffer.indexOf("\n\n")) >= 0) {
-          const block = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
+        // one pass over a chunk (it can hold hundreds of events due together)
+        const blocks = (buffer + value).split("\n\n");
+        buffer = blocks.pop();
+        for (const block of blocks) {
           if (this.controller !== controller) return;
           this.dispatch(block);
         }
