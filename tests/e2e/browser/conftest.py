@@ -90,7 +90,9 @@ def prepare(running: RunningUp) -> None:
             warehouse.insert_events(seed_events(STORED_RUN), run_id=STORED_RUN)
             register_run(warehouse, STORED_RUN, kind="replay", description="a stored run",
                          params={}, status="done")  # fmt: skip
-    wait_for(lambda: running.get("/v1/hits", rule="golden_sweep")["count"], "a golden sweep")
+    # the synthetic market takes minutes to start publishing on a loaded machine
+    golden = {"rule": "golden_sweep"}
+    wait_for(lambda: running.get("/v1/hits", **golden)["count"], "a golden sweep", 360)
     wait_for(lambda: running.get("/v1/darkpool")["count"], "a dark-pool inference")
     wait_for(lambda: running.get("/v1/packets", kind="block")["count"], "a block")
 
