@@ -39,6 +39,9 @@ from schemas.subjects import (
     SCHEMA_HEADER,
 )
 
+# Who published a message (e.g. `compute/p0of2`), when its publisher says: the sink keeps
+# some state per producer (live/sink/singles.py). Not part of the message id.
+PRODUCER_HEADER = "Flowtape-Producer"
 # Stay well under the server's max_payload (8 MB embedded, 1 MB default elsewhere).
 MAX_MESSAGE_BYTES = 900_000
 PULL_BYTES = 8_000_000  # about this much per pull (larger pulls trip slow-consumer limits)
@@ -64,6 +67,7 @@ class LogMessage:
     events: list[Event]
     raw: Msg
     error: str | None = None  # set for a poison message: its body is not a batch of events
+    producer: str = ""  # the PRODUCER_HEADER, "" when the publisher gave none
 
 
 def chunk_events(
@@ -129,14 +133,19 @@ class Bus:
                 config.num_replicas = replicas or info.config.num_replicas
                 await self.js.update_stream(config)
 
-    async def publish(self, subject: str, events: Sequence[Event], *, run_id: str) -> list[int]:
-        """Publish events as acknowledged messages; returns their stream sequences."""
+    async def publish(
+        self, subject: str, events: Sequence[Event], *, run_id: str, producer: str = ""
+    ) -> list[int]:
+        """Publish events as acknowledged messages (naming their `producer` when given);
+        returns their stream sequences."""
         return [
-            await self.publish_body(subject, body, run_id=run_id)
+            await self.publish_body(subject, body, run_id=run_id, producer=producer)
             for _, body in chunk_events(events)
         ]
 
-    async def publish_body(self, subject: str, body: bytes, *, run_id: str) -> int:
+    async def publish_body(
+        self, subject: str, body: bytes, *, run_id: str, producer: str = ""
+    ) -> int:
         """Publish one encoded batch and wait for its acknowledgement; returns its sequence.
 
         The message id is the body's content hash: resending the same body after a failed
@@ -148,6 +157,8 @@ class Bus:
             RUN_ID_HEADER: run_id,
             SCHEMA_HEADER: str(SCHEMA_VERSION),
         }
+        if producer:
+            headers[PRODUCER_HEADER] = producer
         deadline = time.monotonic() + self.publish_patience_s
         attempt_s = PUBLISH_ATTEMPT_S if self.publish_patience_s else None  # None: js default
         delay = 0.05
@@ -304,4 +315,5 @@ def decode_message(message: Msg) -> LogMessage:
         events=events,
         raw=message,
         error=error,
+        producer=headers.get(PRODUCER_HEADER, ""),
     )

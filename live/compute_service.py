@@ -107,6 +107,8 @@ class ComputeService:
     ) -> None:
         self.bus = bus
         self.partition = partition
+        # stable across restarts and moves: the sink holds singles per producer
+        self.producer = "compute" if partition is None else f"compute/{partition.label}"
         self.store = store
         self.config = config
         self.run_id = store.run_id
@@ -335,7 +337,9 @@ class ComputeService:
         for event in outputs:
             by_type[type(event)].append(event)
         for event_type, group in by_type.items():
-            await self.bus.publish(derived_subject(event_type), group, run_id=self.run_id)
+            await self.bus.publish(
+                derived_subject(event_type), group, run_id=self.run_id, producer=self.producer
+            )
             self.metrics.outputs += len(group)
             self.metrics.outputs_by_type[event_type.__name__] += len(group)
 

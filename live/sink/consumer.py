@@ -45,9 +45,9 @@ from live.sink.positions import (
     split_partitions,
     stream_tables,
 )
-from live.sink.singles import HOLD_MESSAGES, HeldSingles
+from live.sink.singles import HOLD_STREAM_MESSAGES, HeldSingles
 from schemas.errors import FlowtapeError
-from schemas.events import Quarantined
+from schemas.events import Event, FlowPacket, Quarantined
 from schemas.subjects import DERIVED_STREAM, RAW_STREAM
 
 log = logging.getLogger("flowtape.sink")
@@ -139,7 +139,7 @@ class StreamSink:
         checkpoint = self.checkpoint = min(stored.checkpoint for stored in self.stored)
         self.next_seq = checkpoint + 1
         if self.stream == DERIVED_STREAM:  # re-read what refills the held singles
-            self.next_seq = max(1, checkpoint + 1 - HOLD_MESSAGES)
+            self.next_seq = max(1, checkpoint + 1 - HOLD_STREAM_MESSAGES)
         self.metrics.position = checkpoint
         for shard, stored in enumerate(self.stored):
             if stored.ahead or stored.checkpoint > checkpoint:
@@ -247,13 +247,11 @@ class StreamSink:
     def _accept(self, message: LogMessage) -> None:
         seq = message.stream_seq
         self.next_seq = seq + 1
+        claimed = self._hold_singles(message) if self.stream == DERIVED_STREAM else []
         if seq <= self.checkpoint:  # stored: read again only to hold its singles
-            if message.error is None:
-                self.held.hold(seq, message.events)
-                self.held.claim(seq, message.events)
             return
         self.metrics.messages += 1
-        tables = self._convert(message)
+        tables = self._convert(message, claimed)
         for table, data in tables.items():
             for shard, rows in self._route(table, data).items():
                 kept = self._drop_stored(shard, table, rows, seq)
@@ -264,21 +262,31 @@ class StreamSink:
             self.pending_since = time.monotonic()
         self.pending_last_seq = seq
 
-    def _convert(self, message: LogMessage) -> dict[str, pa.Table]:
+    def _hold_singles(self, message: LogMessage) -> list[FlowPacket]:
+        """Count every DERIVED message in its producer's window, the same on a first read
+        and on a re-read: hold its singles, and return those its hits and alerts claim
+        (none from a message that goes to quarantine)."""
+        seq, producer = message.stream_seq, (message.run_id, message.producer)
+        events = [] if message.error is not None or self._strays(message) else message.events
+        self.held.hold(seq, events, producer)
+        return self.held.claim(seq, events)
+
+    def _strays(self, message: LogMessage) -> list[str]:
+        """The event types of `message` that do not belong on this stream."""
+        return sorted({type(e).__name__ for e in message.events if type(e) not in self.allowed})
+
+    def _convert(self, message: LogMessage, claimed: list[FlowPacket]) -> dict[str, pa.Table]:
         if message.error is not None:
             return self._quarantine(message, "undecodable_message", message.error)
         if self.stream == RAW_STREAM and not message.run_id:
             return self._quarantine(message, "missing_run_id", "RAW message without run id header")
-        strays = sorted({type(e).__name__ for e in message.events if type(e) not in self.allowed})
+        strays = self._strays(message)
         if strays:
             return self._quarantine(message, "wrong_stream", f"{strays} on {self.stream}")
         if not message.events:
             return {}
         try:
-            events = message.events
-            if self.stream == DERIVED_STREAM:
-                self.held.hold(message.stream_seq, events)
-                events = [*self.held.claim(message.stream_seq, events), *events]
+            events: list[Event] = [*claimed, *message.events]
             return tables_for(
                 events, run_id=message.run_id, log_seqs=[message.stream_seq] * len(events)
             )

@@ -64,6 +64,18 @@ async def test_a_poison_message_is_reported_not_raised(bus: Bus) -> None:
     assert message.events == [] and message.error and "msgpack" in message.error
 
 
+async def test_a_message_names_its_producer_only_when_told(bus: Bus) -> None:
+    subject = raw_subject(OptionPrint, "databento")
+    await bus.publish(subject, prints(1), run_id="live", producer="compute/p1of2")
+    await bus.publish(subject, prints(1, start=1), run_id="live")
+    reader = await bus.reader(RAW_STREAM, start_seq=1)
+    messages = await reader.fetch(10, timeout_s=1)
+    await reader.close()
+    assert [(m.stream_seq, m.producer) for m in messages] == [(1, "compute/p1of2"), (2, "")]
+    # the producer is no part of the message id: the same body again is stored once
+    assert await bus.publish(subject, prints(1), run_id="live", producer="compute/p0of2") == [1]
+
+
 async def test_checkpoint_saves_state_and_position_together(servers: Servers) -> None:
     store = StateStore.connect(servers.redis_url, run_id="test-checkpoint")
     await store.clear()

@@ -20,6 +20,7 @@ from infra.state import StateStore
 from ingest.memory import IterableSource
 from ingest.service import IngestService
 from live.compute_service import ComputeService
+from live.partitions import Partition
 from schemas.codec import encode_batch
 from schemas.events import Event
 from schemas.subjects import DERIVED_STREAM
@@ -54,6 +55,15 @@ async def derived(bus: Bus) -> list[Event]:
     return events
 
 
+async def producers(bus: Bus) -> set[str]:
+    reader = await bus.reader(DERIVED_STREAM, start_seq=1)
+    named: set[str] = set()
+    while batch := await reader.fetch(500, timeout_s=0.5):
+        named.update(message.producer for message in batch)
+    await reader.close()
+    return named
+
+
 async def test_live_service_outputs_equal_the_engine_run_directly(
     bus: Bus, servers: Servers
 ) -> None:
@@ -71,6 +81,14 @@ async def test_live_service_outputs_equal_the_engine_run_directly(
     expected = engine_outputs(events, run_id)
     assert len(got) == len(expected) > 1000
     assert by_type(got) == by_type(expected)
+    # each message names its producer, the same after a restart or a move (the sink's
+    # held singles count per producer)
+    assert await producers(bus) == {"compute"}
+    partition = Partition(1, 2)
+    moved = ComputeService(
+        bus, store, flow.EngineConfig(), allowed_lateness_ns=LATENESS_NS, partition=partition
+    )
+    assert moved.producer == "compute/p1of2"
 
 
 async def test_kill_9_mid_session_and_restart_gives_the_uninterrupted_output(
