@@ -12,6 +12,7 @@ import { LiveFeed } from "./live.js";
 import { parseSpeed, Playback } from "./playback.js";
 import { alertRow, darkpoolRow, equityRow, flowRow, hitRow, marks, printRow } from "./rows.js";
 import { VirtualList } from "./vlist.js";
+import { setUpWatchlists } from "./watchlists.js";
 
 const $ = (id) => document.getElementById(id);
 const ROW_HEIGHT = 22;
@@ -208,6 +209,9 @@ function reload() {
 }
 
 $("filters").addEventListener("submit", (event) => { event.preventDefault(); reload(); });
+setUpWatchlists({
+  pick: $("wl-pick"), name: $("wl-name"), save: $("wl-save"), symbols: $("f-symbols"), apply: reload,
+});
 
 // ---------------------------------------------------------------- panels shown / hidden
 

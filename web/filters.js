@@ -2,22 +2,28 @@
 // server's query parameters where the API has them and into a row predicate for the rest.
 
 export const DEFAULT_MIN_PREMIUM = 25000;  // dollars: hides the wall of small singles
+const ATM_BAND = 0.02;  // a strike within 2 % of spot is at the money
 
 const FIELDS = {  // URL name -> form control id
   symbols: "f-symbols", min_premium: "f-min-premium", kind: "f-kind", side: "f-side",
-  right: "f-right", dte_max: "f-dte-max", vol_oi: "f-vol-oi", severity: "f-severity",
+  right: "f-right", dte_min: "f-dte-min", dte_max: "f-dte-max", money: "f-money",
+  money_band: "f-money-band", vol_oi: "f-vol-oi", severity: "f-severity",
 };
 
 export function readForm() {
   const value = (id) => document.getElementById(id).value.trim();
   const minPremium = Number(value("f-min-premium"));
+  const number = (id) => (value(id) === "" || !Number.isFinite(Number(value(id))) ? null : Number(value(id)));
   return {
     symbols: value("f-symbols").split(/[\s,]+/).map((s) => s.toUpperCase()).filter(Boolean),
     minPremium: Number.isFinite(minPremium) && minPremium > 0 ? minPremium : 0,
     kind: value("f-kind"),
     side: value("f-side"),
     right: value("f-right"),
-    dteMax: value("f-dte-max") === "" ? null : Number(value("f-dte-max")),
+    dteMin: number("f-dte-min"),
+    dteMax: number("f-dte-max"),
+    money: value("f-money"),
+    moneyBand: number("f-money-band"),
     volOverOi: document.getElementById("f-vol-oi").checked,
     minSeverity: Number(value("f-severity")) || 0,
   };
@@ -39,7 +45,8 @@ export function writeToUrl(filters, runId) {
   if (filters.symbols.length) params.set("symbols", filters.symbols.join(","));
   params.set("min_premium", String(filters.minPremium));
   for (const [name, value] of [["kind", filters.kind], ["side", filters.side], ["right", filters.right],
-    ["dte_max", filters.dteMax ?? ""], ["severity", filters.minSeverity || ""]]) {
+    ["dte_min", filters.dteMin ?? ""], ["dte_max", filters.dteMax ?? ""], ["money", filters.money],
+    ["money_band", filters.moneyBand ?? ""], ["severity", filters.minSeverity || ""]]) {
     if (value !== "") params.set(name, String(value));
   }
   if (filters.volOverOi) params.set("vol_oi", "1");
@@ -56,17 +63,45 @@ export function packetQuery(filters, runId, limit) {
   return query;
 }
 
-/** What the server cannot filter: side, C/P, DTE, vol > OI (and premium/kind on live rows). */
+/** Signed distance of a leg's strike from the packet's spot, in the money positive. */
+function moneyness(packet, leg) {
+  const spot = packet.spot_px_dollars, strike = leg.strike_price_dollars;
+  if (!spot || strike === undefined || strike === null || !leg.right) return null;
+  return (leg.right === "C" ? spot - strike : strike - spot) / spot;
+}
+
+function moneyMatches(filters, packet, leg) {
+  if (!filters.money && filters.moneyBand === null) return true;
+  const m = moneyness(packet, leg);
+  if (m === null) return false;
+  if (filters.moneyBand !== null && Math.abs(m) > filters.moneyBand / 100) return false;
+  if (filters.money === "itm") return m > ATM_BAND;
+  if (filters.money === "otm") return m < -ATM_BAND;
+  if (filters.money === "atm") return Math.abs(m) <= ATM_BAND;
+  return true;
+}
+
+function dteMatches(filters, leg) {
+  if (filters.dteMin === null && filters.dteMax === null) return true;
+  if (leg.dte === null || leg.dte === undefined) return false;
+  return (filters.dteMin === null || leg.dte >= filters.dteMin)
+    && (filters.dteMax === null || leg.dte <= filters.dteMax);
+}
+
+/** What the server cannot filter: side, C/P, DTE, moneyness, vol > OI (and premium/kind on
+ * live rows). Leg terms hold when one leg meets them all. */
 export function packetMatches(filters, packet, golden) {
   if (filters.symbols.length && !filters.symbols.includes(packet.underlying)) return false;
   if (packet.premium_cents < filters.minPremium * 100) return false;
   if (filters.kind === "golden" ? !golden(packet.packet_id) : filters.kind && packet.kind !== filters.kind) return false;
   if (filters.side && packet.side !== filters.side) return false;
   const legs = packet.legs || [];
-  if (filters.right && !legs.some((l) => l.right === filters.right)) return false;
-  if (filters.dteMax !== null && !legs.some((l) => l.dte !== null && l.dte <= filters.dteMax)) return false;
-  if (filters.volOverOi && !legs.some((l) => l.open_interest && l.day_volume > l.open_interest)) return false;
-  return true;
+  const legTerms = filters.right || filters.dteMin !== null || filters.dteMax !== null
+    || filters.money || filters.moneyBand !== null || filters.volOverOi;
+  return !legTerms || legs.some((leg) => (!filters.right || leg.right === filters.right)
+    && dteMatches(filters, leg)
+    && moneyMatches(filters, packet, leg)
+    && (!filters.volOverOi || (leg.open_interest > 0 && leg.day_volume > leg.open_interest)));
 }
 
 export function symbolMatches(filters, symbol) {

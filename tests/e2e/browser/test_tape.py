@@ -83,6 +83,104 @@ async def test_premium_floor_defaults_and_min_premium_and_symbol_filters_narrow_
     assert all(u == top and s == "buy" and c >= 5_000_000 for u, s, c in shared)
 
 
+LEGS = (
+    "window.flowtape.lists.flow.all().map(p => ({id: p.packet_id, spot: p.spot_px_dollars,"
+    " legs: (p.legs || []).map(l => ({dte: l.dte, vol: l.day_volume, oi: l.open_interest,"
+    " right: l.right, strike: l.strike_price_dollars}))}))"
+)
+
+
+def leg_within(leg: dict[str, Any], low: int, high: int) -> bool:
+    """DTE in [low, high] and the day's volume above open interest."""
+    return (
+        leg["dte"] is not None
+        and low <= leg["dte"] <= high
+        and bool(leg["oi"])
+        and leg["vol"] > leg["oi"]
+    )
+
+
+async def test_dte_range_and_vol_over_oi_filters_narrow_the_tape_and_ride_in_the_url(
+    tab: Tab,
+) -> None:
+    await tab.open("?min_premium=0")
+    await wait_js(
+        tab,
+        "window.flowtape.lists.flow.all().some(p => (p.legs || []).some(l => l.dte !== null"
+        " && l.open_interest > 0 && l.day_volume > l.open_interest))",
+        timeout_s=180,
+    )
+    packets = await tab.page.evaluate(LEGS)
+    dte = next(
+        leg["dte"] for p in packets for leg in p["legs"] if leg_within(leg, 0, 10**6)
+    )  # a range around a DTE the tape has, so the narrowed tape is not empty
+    low, high = max(dte - 3, 0), dte + 3
+    outside = [p for p in packets if not any(leg_within(leg, low, high) for leg in p["legs"])]
+    assert outside, "the unfiltered tape holds rows the filter must drop"
+
+    await tab.page.fill("#f-dte-min", str(low))
+    await tab.page.fill("#f-dte-max", str(high))
+    await tab.page.check("#f-vol-oi")
+    await tab.page.click("#filters button[type=submit]")
+    await wait_js(tab, "window.flowtape.lists.flow.size > 0", timeout_s=120)
+    await tab.page.wait_for_timeout(1500)  # live rows keep arriving under the new filter
+    await tab.page.click("#flow-pause")  # the drawn rows and the list agree while we read
+    await tab.page.wait_for_timeout(200)
+    kept = {p["id"]: p for p in await tab.page.evaluate(LEGS)}
+    assert kept and all(any(leg_within(leg, low, high) for leg in p["legs"]) for p in kept.values())
+    drawn = await tab.page.evaluate(
+        "[...document.querySelectorAll('#flow-list .row:not([hidden])')].map(r => r.dataset.packet)"
+    )
+    assert drawn and set(drawn) <= set(kept)
+    assert not {p["id"] for p in outside} & set(kept)
+    query = parse_qs(urlparse(tab.page.url).query)
+    assert query["dte_min"] == [str(low)] and query["dte_max"] == [str(high)]
+    assert query["vol_oi"] == ["1"]
+    await tab.shot("filter-dte-vol-oi")
+
+    await tab.open(f"?min_premium=0&dte_min={low}&dte_max={high}&vol_oi=1")  # a shared link
+    assert await tab.page.input_value("#f-dte-min") == str(low)
+    assert await tab.page.input_value("#f-dte-max") == str(high)
+    assert await tab.page.is_checked("#f-vol-oi")
+
+
+def out_of_the_money(spot: float, leg: dict[str, Any]) -> bool:
+    """The strike more than 2 % of spot away on the worthless side (the page's ATM band)."""
+    beyond = leg["strike"] - spot if leg["right"] == "C" else spot - leg["strike"]
+    return bool(beyond > 0.02 * spot)
+
+
+async def test_the_moneyness_filter_keeps_out_of_the_money_rows_by_the_rows_spot(tab: Tab) -> None:
+    await tab.open("?min_premium=0&money=otm")
+    assert await tab.page.input_value("#f-money") == "otm"
+    await wait_js(tab, "window.flowtape.lists.flow.size >= 5", timeout_s=120)
+    await tab.page.click("#flow-pause")
+    for packet in await tab.page.evaluate(LEGS):
+        assert packet["spot"] and any(
+            out_of_the_money(packet["spot"], leg) for leg in packet["legs"]
+        ), packet
+    assert parse_qs(urlparse(tab.page.url).query)["money"] == ["otm"]
+
+
+async def test_a_saved_watchlist_filters_by_its_symbols_in_one_pick(
+    tab: Tab, stack: RunningUp
+) -> None:
+    top = [t["underlying"] for t in stack.get("/v1/flow/top-tickers", limit=2)["items"]]
+    await tab.open("?min_premium=0")
+    await tab.page.fill("#f-symbols", ",".join(top))
+    await tab.page.fill("#wl-name", "mine")
+    await tab.page.click("#wl-save")
+    await tab.page.fill("#f-symbols", "")
+    await tab.page.click("#filters button[type=submit]")
+    await tab.page.reload()  # the list outlives the page
+    await tab.page.wait_for_function("window.flowtape !== undefined")
+    await tab.page.select_option("#wl-pick", "mine")
+    assert await tab.page.input_value("#f-symbols") == ",".join(top)
+    await wait_js(tab, "window.flowtape.lists.flow.size > 0")
+    assert {p["underlying"] for p in await flow_items(tab)} <= set(top)
+    assert parse_qs(urlparse(tab.page.url).query)["symbols"] == [",".join(top)]
+
+
 async def test_sweep_golden_sweep_and_block_rows_are_styled_apart_from_singles(
     tab: Tab, stack: RunningUp
 ) -> None:
