@@ -93,7 +93,15 @@ class Filters:
     min_severity: int | None = None
     rule: str | None = None
     packet_id: str | None = None
+    dte_min: int | None = None
+    dte_max: int | None = None
+    vol_over_oi: bool = False
     limit: int = 100
+
+    @property
+    def on_legs(self) -> bool:
+        """Whether a packet's legs are filtered (lone singles' legs do not know these terms)."""
+        return self.dte_min is not None or self.dte_max is not None or self.vol_over_oi
 
 
 @cache
@@ -226,6 +234,8 @@ class Store:
         if filters.packet_id is not None and table in (HITS, ALERTS):
             clauses.append("packet_id = {packet_id:String}")
             params["packet_id"] = filters.packet_id
+        if filters.on_legs and table is PACKETS:
+            clauses.append(f"arrayExists(leg -> {_leg_terms(filters, params)}, legs)")
         return " AND ".join(clauses), params
 
     def latest(self, table: Table, filters: Filters) -> list[dict[str, Any]]:
@@ -275,7 +285,7 @@ class Store:
 
     @staticmethod
     def _lists_singles(table: Table, filters: Filters) -> bool:
-        return table is PACKETS and filters.kind in (None, "single")
+        return table is PACKETS and filters.kind in (None, "single") and not filters.on_legs
 
     def _singles(self, filters: Filters, limit: int, *, newest_first: bool) -> list[dict[str, Any]]:
         """The lone prints' single packets the filters select (ts_start is the print's
@@ -416,3 +426,16 @@ class Store:
             "SELECT DISTINCT run_id FROM alerts"
         )
         return sorted({str(r[0]) for r in rows} - registered)
+
+
+def _leg_terms(filters: Filters, params: dict[str, Any]) -> str:
+    """What one leg must meet: its DTE within the range, its day volume above its OI."""
+    terms = []
+    for name, compare in (("dte_min", ">="), ("dte_max", "<=")):
+        bound = getattr(filters, name)
+        if bound is not None:
+            terms.append(f"leg.dte {compare} {{{name}:Int32}}")
+            params[name] = bound
+    if filters.vol_over_oi:
+        terms.append("ifNull(leg.open_interest, 0) > 0 AND leg.day_volume > leg.open_interest")
+    return "(" + " AND ".join(terms) + ")"

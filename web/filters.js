@@ -60,6 +60,9 @@ export function packetQuery(filters, runId, limit) {
   if (filters.symbols.length) query.set("underlying", filters.symbols.join(","));
   if (filters.kind) query.set("kind", filters.kind === "golden" ? "sweep" : filters.kind);
   if (filters.minPremium) query.set("min_premium_cents", String(Math.round(filters.minPremium * 100)));
+  if (filters.dteMin !== null) query.set("dte_min", String(filters.dteMin));
+  if (filters.dteMax !== null) query.set("dte_max", String(filters.dteMax));
+  if (filters.volOverOi) query.set("vol_over_oi", "true");
   return query;
 }
 
@@ -88,8 +91,8 @@ function dteMatches(filters, leg) {
     && (filters.dteMax === null || leg.dte <= filters.dteMax);
 }
 
-/** What the server cannot filter: side, C/P, DTE, moneyness, vol > OI (and premium/kind on
- * live rows). Leg terms hold when one leg meets them all. */
+/** The whole filter on one packet: live rows and what the server cannot filter (side, C/P,
+ * moneyness). Leg terms hold when one leg meets them all. */
 export function packetMatches(filters, packet, golden) {
   if (filters.symbols.length && !filters.symbols.includes(packet.underlying)) return false;
   if (packet.premium_cents < filters.minPremium * 100) return false;

@@ -21,6 +21,7 @@ BAD_FILTER = error_responses(400)
 router = APIRouter(tags=["history"], dependencies=[READ], responses=error_responses(*AUTH, 503))
 
 MinCents = Annotated[int | None, Query(ge=0)]
+MAX_DTE = 36_500  # days: a century of expiries, and inside the Int32 the query binds
 
 
 def _listing(store: Store, table: Table, filters: Filters) -> Response:
@@ -35,12 +36,30 @@ def packets(
     store: StoreDep,
     kind: Annotated[str | None, Query(description="sweep, split, block, single, multi_leg")] = None,
     min_premium_cents: MinCents = None,
+    dte_min: Annotated[
+        int | None, Query(ge=0, le=MAX_DTE, description="A leg's days to expiry, from.")
+    ] = None,
+    dte_max: Annotated[
+        int | None, Query(ge=0, le=MAX_DTE, description="... up to (inclusive).")
+    ] = None,
+    vol_over_oi: Annotated[
+        bool, Query(description="A leg traded more today than its open interest.")
+    ] = False,
 ) -> Response:
-    """FlowPackets, newest first (by ts_start); members are in /v1/packets/{id}."""
+    """FlowPackets, newest first (by ts_start); members are in /v1/packets/{id}. The leg
+    terms (DTE, vol > OI) hold when one leg meets them all; lone singles do not carry them."""
     return _listing(
         store,
         PACKETS,
-        replace(filters, symbols=underlying, kind=kind, min_money_cents=min_premium_cents),
+        replace(
+            filters,
+            symbols=underlying,
+            kind=kind,
+            min_money_cents=min_premium_cents,
+            dte_min=dte_min,
+            dte_max=dte_max,
+            vol_over_oi=vol_over_oi,
+        ),
     )
 
 
