@@ -157,7 +157,7 @@ class RecordNormaliser:
         try:
             if not self.symbology.add_metadata(metadata):
                 self.counters["metadata_mappings_not_raw_symbols"] += 1
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:
             # The file's records still normalise; unmapped ones quarantine on their own.
             self.counters["bad_metadata_mappings"] += 1
             self.last_metadata_error = f"{type(exc).__name__}: {exc}"

@@ -98,3 +98,16 @@ def test_the_column_path_reads_a_file_of_any_dbn_version_byte_as_the_record_path
     prints = sum(isinstance(e, OptionPrint) for e in by_records)
     assert (tables[OptionPrint].num_rows if OptionPrint in tables else 0) == prints
     assert reasons == (["malformed_dbn"] if version > 3 else ["unmapped_instrument"])
+
+
+def test_a_mapping_to_an_instrument_id_past_64_bits_leaves_the_records_unmapped(
+    tmp_path: Path,
+) -> None:
+    huge = {"SPY   250221C00600000": 10**40}  # the mapped "instrument id" of a corrupt file
+    head = metadata(huge, schema=dbn.Schema.TRADES)
+    records = [trade(1001, T0 + n, 1_000_000_000, 1, sequence=n + 1) for n in range(2)]
+    path = tmp_path / "huge-id.trades.dbn"
+    path.write_bytes(bytes(head) + b"".join(bytes(r) for r in records))
+    for read in (iter_file_events, bulk_file_events):
+        reasons = [e.reason for e in read(path) if isinstance(e, Quarantined)]
+        assert reasons == ["unmapped_instrument"] * 2, read.__name__
