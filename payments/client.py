@@ -1,7 +1,8 @@
 """The subscriber's side of the protocol (the reference client behind `flowtape subscribe`).
 
 `AlphaSubscriber` asks `GET /mpp/session` for a 402 challenge, answers it with a voucher
-for one more payment (the first one `open`s the channel it was given), streams frames
+for one more payment (the first one `open`s the channel it was given; one the deposit no
+longer covers first grows it on-chain by the suggested deposit and says `topUp`), streams frames
 from `/ws/stream/{symbol}`, pays again when the server sends `payment-need-voucher`, and
 on `close()` sends its last voucher with action `close` so the server settles on-chain.
 """
@@ -43,6 +44,8 @@ class AlphaSubscriber:
     payer: str
     http: httpx.AsyncClient
     renew_spread_s: float = 0.0  # renew after a random wait up to this: no wave of payments
+    deposit: int = 0  # what the channel holds on-chain, as far as this client grew it
+    top_up: Callable[[int], None] | None = None  # grows the deposit on-chain by an amount
     cumulative: int = 0
     token: str = ""
     expires_s: int = 0
@@ -65,6 +68,8 @@ class AlphaSubscriber:
         action = action or ("open" if self.cumulative == 0 else "voucher")
         if action != "close":
             self.cumulative += int(challenge.requested()["amount"])
+            if action == "voucher" and await self._topped_up(challenge):
+                action = "topUp"
         voucher = sign_voucher(
             self.channel.signer.key, self.channel.chain_id, self.channel.escrow,
             self.channel.channel_id, self.cumulative,
@@ -87,6 +92,15 @@ class AlphaSubscriber:
         self.token, self.expires_s = body["token"], int(body["expiresAt"])
         self.receipts.append(body)
         return body
+
+    async def _topped_up(self, challenge: Challenge) -> bool:
+        """Grow the deposit by the suggested one when the next voucher would exceed it."""
+        if self.top_up is None or self.cumulative <= self.deposit:
+            return False
+        growth = int(challenge.requested()["suggestedDeposit"])
+        await asyncio.to_thread(self.top_up, growth)
+        self.deposit += growth
+        return True
 
     def ws_url(self) -> str:
         base = self.base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
