@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import signal
+from functools import partial
 from typing import Annotated, Any
 
 import httpx
@@ -20,7 +21,7 @@ import typer
 from eth_account import Account
 from web3 import Web3
 
-from payments.channel import open_channel
+from payments.channel import open_channel, top_up
 from payments.client import AlphaSubscriber
 from payments.config import PaymentConfig
 from schemas.errors import ConfigError, FlowtapeError
@@ -76,7 +77,10 @@ async def subscribe(symbol: str, api: str, w3: Web3, deposit_minutes: int) -> No
             currency=network["currency"], payee=network["recipient"], deposit=deposit,
         )  # fmt: skip
         typer.echo(f"opened channel 0x{channel.channel_id.hex()} with {deposit} units", err=True)
-        client = AlphaSubscriber(api, symbol, channel, payer.address, http)
+        client = AlphaSubscriber(
+            api, symbol, channel, payer.address, http, deposit=deposit,
+            top_up=partial(top_up, w3, payer, channel, network["currency"]),
+        )  # fmt: skip
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -90,7 +94,7 @@ async def subscribe(symbol: str, api: str, w3: Web3, deposit_minutes: int) -> No
         closed = await client.close()
         typer.echo(
             f"closed: {closed['cumulativeAmount']} units paid for {len(client.receipts) - 1}"
-            f" payments; the rest of {deposit} refunded",
+            f" payments; the rest of {client.deposit} refunded",
             err=True,
         )
 

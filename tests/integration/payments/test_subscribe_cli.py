@@ -26,19 +26,21 @@ from tests.integration.payments.session import FUNDS, PRICE
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.parametrize("deposit_minutes", [10, 1])  # 1: the second payment tops up first
 async def test_subscribe_prints_frames_pays_per_minute_and_settles_on_ctrl_c(
     paid_api: tuple[Api, PaymentGateway], chain: LocalChain, payee: LocalAccount, bus: Bus,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], deposit_minutes: int,
 ) -> None:  # fmt: skip
     api, gw = paid_api
     payer = chain.account(FUNDS)
     monkeypatch.setenv(PAYER_KEY, "0x" + payer.key.hex().removeprefix("0x"))
     payee_before = chain.balance(payee.address)
     async with playing(bus, ["CL", "ES"], hz=20):
-        running = asyncio.create_task(subscribe("CL", api.base_url, chain.w3, deposit_minutes=10))
-        for _ in range(300):  # until the second payment is stored
-            channels = await gw.ledger.open_channels()
-            state = await gw.ledger.channel(channels[0]) if channels else None
+        running = asyncio.create_task(subscribe("CL", api.base_url, chain.w3, deposit_minutes))
+        for _ in range(300):  # until this payer's second payment is stored
+            states = [await gw.ledger.channel(c) for c in await gw.ledger.open_channels()]
+            mine = [s for s in states if s is not None and s.payer == payer.address]
+            state = mine[0] if mine else None
             if state is not None and state.cumulative >= 2 * PRICE:
                 break
             await asyncio.sleep(0.1)
@@ -54,8 +56,9 @@ async def test_subscribe_prints_frames_pays_per_minute_and_settles_on_ctrl_c(
     assert payer.key.hex().removeprefix("0x") not in out + err
     closed = await gw.ledger.channel(state.channel_id)
     assert closed is not None and closed.finalized
-    # The deposit covered ten minutes; the payee has what the vouchers said, the payer the rest.
+    # The payee has what the vouchers said, the payer the rest of the (grown) deposit.
     paid = closed.cumulative
+    assert closed.deposit > paid if deposit_minutes == 1 else closed.deposit == 10 * PRICE
     assert paid >= 2 * PRICE and paid % PRICE == 0
     assert chain.balance(payee.address) - payee_before == paid
     assert chain.balance(payer.address) == FUNDS - paid
