@@ -1,6 +1,7 @@
 // flowtape's instrument panel: wires the panels (virtual lists), the filters in the URL, the
 // live feed, stored-run playback, the chart and the evidence drawer together.
 
+import { showAlphaStream } from "./alpha.js";
 import { FlowChart } from "./chart.js";
 import { showEvidence } from "./evidence.js";
 import {
@@ -16,7 +17,7 @@ import { setUpWatchlists } from "./watchlists.js";
 
 const $ = (id) => document.getElementById(id);
 const ROW_HEIGHT = 22;
-const PANELS = ["chart", "flow", "alerts", "hits", "darkpool", "prints", "equities"];
+const PANELS = ["chart", "flow", "alerts", "hits", "darkpool", "prints", "equities", "alpha"];
 const CHANNEL_OF = { flow: "packets", alerts: "alerts", hits: "hits", darkpool: "darkpool", prints: "inference" };
 const LAYOUT_KEY = "flowtape.panels";
 const SEVERITY_WINDOW_NS = 15 * 60 * 1e9;
@@ -384,6 +385,7 @@ loadPanels();
 state.filters = readForm();
 applyFilters();
 window.flowtape = { lists, chart, playback, frames: measureFrames() };
+showAlphaStream($("alpha-body"));
 await loadVenues();
 live.connect();
 await loadRuns();
