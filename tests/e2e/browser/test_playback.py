@@ -119,7 +119,8 @@ async def test_a_failed_playback_shows_the_servers_reason(tab: Tab) -> None:
 
 async def test_toggling_channels_quickly_leaves_no_duplicate_or_stale_row(tab: Tab) -> None:
     await tab.open("?min_premium=0")
-    await tab.page.wait_for_function("window.flowtape.lists.flow.size > 0")
+    # rows arrive in `incoming` and are drawn into `items` at the next frame
+    await tab.page.wait_for_function("window.flowtape.lists.flow.items.length > 0")
     top = await tab.page.evaluate("window.flowtape.lists.flow.items[0].underlying")
     await tab.page.click("#panel-menu summary")
     for round_ in range(6):
