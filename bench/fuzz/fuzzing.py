@@ -25,6 +25,7 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -148,8 +149,13 @@ def run(name: str, target: OneInput, seeds: Iterable[bytes]) -> None:
     corpus.mkdir()
     for index, seed in enumerate(seeds):
         (corpus / f"seed-{index:04d}").write_bytes(seed[: args.max_len])
+    # Linux keeps a process's peak RSS across fork and exec, and libFuzzer judges memory by
+    # that peak: started by a large parent (pytest late in a run), a harness would be out of
+    # memory at its first input. The limit is 2 GB above what the process started with.
+    inherited_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     flags = [
         sys.argv[0],
+        f"-rss_limit_mb={inherited_mb + 2048}",
         f"-seed={args.seed}",
         f"-max_len={args.max_len}",
         "-runs=-1",
