@@ -90,11 +90,7 @@ class AlphaFeed:
         try:
             last = await bus.last_sequence(DERIVED_STREAM)
         except NotFoundError:
-            settings = self.services.settings
-            await bus.ensure_streams(
-                max_bytes=settings.stream_max_bytes,
-                duplicate_window_s=settings.stream_duplicate_window_s,
-            )
+            await bus.ensure_streams()
             last = await bus.last_sequence(DERIVED_STREAM)
         if self._position is None or last < self._position:
             self._position = last  # first start, or a recreated stream: follow its end

@@ -147,11 +147,7 @@ class CandleFeed:
             try:
                 last = await bus.last_sequence(RAW_STREAM)
             except NotFoundError:  # no stream yet: create it as the other services would
-                settings = self.services.settings
-                await bus.ensure_streams(
-                    max_bytes=settings.stream_max_bytes,
-                    duplicate_window_s=settings.stream_duplicate_window_s,
-                )
+                await bus.ensure_streams()
                 last = await bus.last_sequence(RAW_STREAM)
             for event_type in PRINT_TYPES:
                 self.positions[event_type] = last

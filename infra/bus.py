@@ -112,22 +112,33 @@ class Bus:
         await self.nc.drain()
 
     async def ensure_streams(
-        self, *, max_bytes: int = -1, duplicate_window_s: float = 120.0, replicas: int = 0
+        self,
+        *,
+        max_bytes: int | None = None,
+        duplicate_window_s: float | None = None,
+        replicas: int = 0,
     ) -> None:
         """Create RAW and DERIVED if missing, or update their limits (idempotent), with
         `replicas` copies of each; 0 keeps an existing stream's copies and creates a new one
-        with FLOWTAPE_STREAM_REPLICAS (so a caller that does not say never shrinks them)."""
+        with FLOWTAPE_STREAM_REPLICAS (so a caller that does not say never shrinks them).
+        Limits not given are the settings' (STREAM_MAX_BYTES, STREAM_DUPLICATE_WINDOW_S), so
+        every service keeps the same retention whichever updates the streams last."""
+        settings = get_settings()
         for name, subjects in ((RAW_STREAM, RAW_SUBJECTS), (DERIVED_STREAM, DERIVED_SUBJECTS)):
             config = StreamConfig(
                 name=name,
                 subjects=[subjects],
-                max_bytes=max_bytes,
-                duplicate_window=duplicate_window_s,
+                max_bytes=settings.stream_max_bytes if max_bytes is None else max_bytes,
+                duplicate_window=(
+                    settings.stream_duplicate_window_s
+                    if duplicate_window_s is None
+                    else duplicate_window_s
+                ),
             )
             try:
                 info = await self.js.stream_info(name)
             except NotFoundError:
-                config.num_replicas = replicas or get_settings().stream_replicas
+                config.num_replicas = replicas or settings.stream_replicas
                 await self.js.add_stream(config)
             else:
                 config.num_replicas = replicas or info.config.num_replicas

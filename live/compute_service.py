@@ -381,7 +381,7 @@ async def run_compute(
         for p in owned
     ]
     try:
-        await bus.ensure_streams(duplicate_window_s=settings.stream_duplicate_window_s)
+        await bus.ensure_streams()
         config = flow.config_from_settings(settings.raw_environment(flow.SEED_NAMES))
         services = [
             ComputeService(

@@ -146,15 +146,12 @@ def _connect_warehouse(url: str, settings: Settings, wait_s: float) -> Warehouse
             delay = min(delay * 2, 5.0)
 
 
-async def _ensure_streams(bus: Bus, settings: Settings) -> None:
+async def _ensure_streams(bus: Bus) -> None:
     for stream in (RAW_STREAM, DERIVED_STREAM):
         try:
             await bus.js.stream_info(stream)
         except NotFoundError:
-            await bus.ensure_streams(
-                max_bytes=settings.stream_max_bytes,
-                duplicate_window_s=settings.stream_duplicate_window_s,
-            )
+            await bus.ensure_streams()
             return
 
 
@@ -164,7 +161,7 @@ async def _serve(
 ) -> dict[str, object]:  # fmt: skip
     bus = await Bus.connect(nats_url, name="flowtape-sink")
     try:
-        await _ensure_streams(bus, settings)
+        await _ensure_streams(bus)
         metrics_path = settings.data_dir.resolve() / METRICS_FILE
         sink = Sink(bus, warehouse, config=config, streams=streams, metrics_path=metrics_path)
         health = SinkHealth(sink)

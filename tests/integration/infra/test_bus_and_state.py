@@ -1,8 +1,11 @@
+import pytest
+
 from infra.bus import Bus, chunk_events
+from infra.settings import get_settings
 from infra.state import Checkpoint, StateStore
 from schemas.codec import decode_batch
 from schemas.events import OptionPrint
-from schemas.subjects import RAW_STREAM, raw_subject
+from schemas.subjects import DERIVED_STREAM, RAW_STREAM, raw_subject
 from tests.conftest import Servers
 from tests.kit.events import option_print
 
@@ -116,3 +119,20 @@ async def test_a_reader_leaves_no_consumer_behind_when_it_reopens_or_closes(bus:
     assert (await bus.js.stream_info(RAW_STREAM)).state.consumer_count == 1
     await reader.close()
     assert (await bus.js.stream_info(RAW_STREAM)).state.consumer_count == 0
+
+
+async def test_streams_keep_the_configured_retention_whoever_ensures_them_last(
+    bus: Bus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STREAM_MAX_BYTES", str(3 * 1024**3))
+    monkeypatch.setenv("STREAM_DUPLICATE_WINDOW_S", "90")
+    get_settings.cache_clear()
+    try:
+        await bus.ensure_streams(replicas=1)  # as a service that names no limits
+        for stream in (RAW_STREAM, DERIVED_STREAM):
+            config = (await bus.js.stream_info(stream)).config
+            assert (config.max_bytes, config.duplicate_window) == (3 * 1024**3, 90.0)
+        await bus.ensure_streams(max_bytes=-1, duplicate_window_s=120.0)  # a caller that says
+        assert (await bus.js.stream_info(RAW_STREAM)).config.max_bytes == -1
+    finally:
+        get_settings.cache_clear()
