@@ -25,14 +25,24 @@ each process's RSS after the warm-up (min, max, spread = (max - min) / min) and 
 the largest lags, consumers and parts, and two verdicts:
 
 - RSS flat: every process that ran under one pid from the end of the warm-up on keeps its
-  spread within 10 %. A process started again (the ingest of each new session, a service
-  `up` restarted) is shown, not judged.
+  level within 10 %: its level is the median of its samples in each `--level-window` after
+  the warm-up (a collected heap, Go's or Python's, saws up and down between collections:
+  the median follows what is held, a leak or growing data moves it), and its drift, judged,
+  is (highest level - lowest) / lowest. The raw min, max and spread are printed beside it.
+  A process started again (the ingest of each new session, a service `up` restarted) is
+  shown, not judged.
 - lag bounded: each lag series after the warm-up has its max over the second half within
   1.5 x its max over the first half, and does not rise through the whole second half
   (non-decreasing from its first to its last sample there, ending higher); a series that
   stays under 100 messages (under a second of RAW messages at 5 k prints/s) counts as bounded.
 
+What the servers hold is sampled too, to tell data kept from memory leaked: each stream's
+bytes (RAW, DERIVED) and Valkey's `used_memory`. The streams are capped at
+`--stream-max-bytes` (STREAM_MAX_BYTES for the stack; JetStream then drops the oldest
+messages), so that an hour reaches the steady state a deployment with retention runs in.
+
     .venv/bin/python bench/soak.py [--seconds 3600] [--interval 10] [--rate 5000] [--out build/soak]
+        [--level-window 300] [--stream-max-bytes 1073741824]
 """
 
 from __future__ import annotations
@@ -75,13 +85,14 @@ import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 
 SESSION_PRINTS_PER_S = SynthConfig().option_prints_per_second  # per second of session time
 PRINTS_TABLE = "option_prints"
-RSS_SPREAD_LIMIT = 0.10
+RSS_DRIFT_LIMIT = 0.10
 LAG_GROWTH_LIMIT = 1.5
 LAG_FLOOR = 100  # messages
 MB = 1024 * 1024
 STARTUP_S = 300
 MAX_FAILED_SESSIONS = 5
 SERVER_ENV = ("NATS_URL", "REDIS_URL", "CLICKHOUSE_URL")  # the soak's stack is its own
+HELD = ("held_mb:raw", "held_mb:derived", "held_mb:valkey")
 LAGS = ("lag_compute", "lag_sink_raw", "lag_sink_derived", "pending_raw", "pending_derived")
 CONSUMERS = ("consumers_raw", "consumers_derived")
 CONSUMER_PAGE = 256  # consumers per answer of the JetStream API
@@ -231,6 +242,7 @@ class Sample:
     processes: ProcessLook
     cpu_pct: dict[str, float]
     lags: dict[str, int]
+    held: dict[str, float]  # what the servers hold (HELD), MB
     consumers: dict[str, int]
     parts: dict[str, int]
     partition_parts: int  # the most active parts in one partition of one table
@@ -284,6 +296,17 @@ class Probes:
             if len(page) < CONSUMER_PAGE:
                 return found
 
+    async def held(self) -> dict[str, float]:
+        """The bytes each stream stores and Valkey's `used_memory`, in MB."""
+        raw = (await self.bus.js.stream_info(RAW_STREAM)).state.bytes
+        derived = (await self.bus.js.stream_info(DERIVED_STREAM)).state.bytes
+        memory = await self.store.client.info("memory")
+        return {
+            "held_mb:raw": raw / MB,
+            "held_mb:derived": derived / MB,
+            "held_mb:valkey": int(memory["used_memory"]) / MB,
+        }
+
     def parts_and_prints(self) -> tuple[dict[str, int], int, int]:
         """Active parts per table, the most in any one partition (merges work within a
         partition, and each session day is a partition of every table), and the option
@@ -318,13 +341,14 @@ async def take_samples(
         processes = look_at_processes([*roots, *chain.pids])
         parts, partition_parts, prints = await asyncio.to_thread(probes.parts_and_prints)
         lags, consumers = await probes.lags()
+        held = await probes.held()
         rate, cpu = 0.0, {}
         if samples:
             elapsed = t_s - samples[-1].t_s
             rate = (prints - samples[-1].prints) / elapsed
             cpu = cpu_percent(samples[-1].processes, processes, elapsed)
         samples.append(
-            Sample(t_s, processes, cpu, lags, consumers, parts, partition_parts, prints, rate)
+            Sample(t_s, processes, cpu, lags, held, consumers, parts, partition_parts, prints, rate)
         )
         write_csv(samples, csv_path)
         if t_s >= seconds:
@@ -339,7 +363,7 @@ def write_csv(samples: list[Sample], path: Path) -> None:
     names = sorted({name for s in samples for name in s.processes.rss_mb})
     tables = sorted({table for s in samples for table in s.parts})
     header = ["t_s", "prints", "prints_per_s", *(f"rss_mb:{n}" for n in names),
-              *(f"cpu_pct:{n}" for n in names), *LAGS, *CONSUMERS, "parts_total",
+              *(f"cpu_pct:{n}" for n in names), *LAGS, *HELD, *CONSUMERS, "parts_total",
               "parts_max_partition",
               *(f"parts:{t}" for t in tables)]  # fmt: skip
     with path.open("w", newline="") as f:
@@ -351,7 +375,8 @@ def write_csv(samples: list[Sample], path: Path) -> None:
                 f"{s.t_s:.3f}", s.prints, f"{s.prints_per_s:.1f}",
                 *(f"{rss[n]:.3f}" if n in rss else "" for n in names),
                 *(f"{cpu[n]:.1f}" if n in cpu else "" for n in names),
-                *(s.lags[lag] for lag in LAGS), *(s.consumers[c] for c in CONSUMERS),
+                *(s.lags[lag] for lag in LAGS), *(f"{s.held[h]:.3f}" for h in HELD),
+                *(s.consumers[c] for c in CONSUMERS),
                 sum(s.parts.values()), s.partition_parts,
                 *(s.parts.get(t, 0) for t in tables),
             ])  # fmt: skip
@@ -373,9 +398,30 @@ def lag_is_bounded(values: list[int]) -> bool:
     return max(second) <= LAG_GROWTH_LIMIT * max(first) and not rises_throughout
 
 
+def levels(times: list[float], values: list[float], window_s: float) -> list[float]:
+    """The median of `values` in each `window_s` from the first time on (a last window
+    shorter than half a window joins the one before it)."""
+    windows: list[list[float]] = []
+    start = times[0]
+    for t, value in zip(times, values, strict=True):
+        if not windows or t - start >= window_s * len(windows):
+            windows.append([])
+        windows[-1].append(value)
+    if len(windows) > 1 and (times[-1] - start) - window_s * (len(windows) - 1) < window_s / 2:
+        windows[-2].extend(windows.pop())
+    return [statistics.median(window) for window in windows]
+
+
+def drift(times: list[float], values: list[float], window_s: float) -> float:
+    """(highest level - lowest) / lowest: the rule in the module docstring."""
+    found = levels(times, values, window_s)
+    return (max(found) - min(found)) / min(found)
+
+
 def summary(
-    samples: list[Sample], warmup_s: float, asked_rate: float, sessions: int, failed: int
-) -> list[str]:
+    samples: list[Sample], warmup_s: float, level_window_s: float, asked_rate: float,
+    sessions: int, failed: int,
+) -> list[str]:  # fmt: skip
     """The figures and the two verdicts, as printed lines."""
     settled = [s for s in samples if s.t_s >= warmup_s]
     first, last = samples[0], samples[-1]
@@ -385,7 +431,8 @@ def summary(
         f"({100 * achieved / asked_rate:.0f} % of {asked_rate:,.0f} asked), median "
         f"{statistics.median(s.prints_per_s for s in settled):,.0f} prints/s per interval "
         f"after the warm-up; {sessions} sessions started, {failed} failed",
-        "processes after the warm-up: RSS (MB) min, max, spread; mean CPU (% of a core)",
+        f"processes after the warm-up: RSS (MB) min, max, spread; drift of the "
+        f"{level_window_s:g} s medians; mean CPU (% of a core)",
     ]
     worst: tuple[float, str] = (0.0, "")
     restarted = []
@@ -396,17 +443,27 @@ def summary(
         cpu = statistics.mean(s.cpu_pct.get(name, 0.0) for s in present)
         low, high = min(values), max(values)
         spread = (high - low) / low
+        moved = drift([s.t_s for s in present], values, level_window_s)
         note = ""
         if len(pids) > 1:
             note = f"  ({len(pids)} processes one after another: not judged)"
             restarted.append(name)
         else:
-            worst = max(worst, (spread, name))
+            worst = max(worst, (moved, name))
             if len(present) < len(settled):
                 note = f"  (in {len(present)} of {len(settled)} samples)"
         lines.append(
-            f"  {name:<22} {low:8.1f} {high:8.1f} {100 * spread:6.1f} %  cpu {cpu:5.1f} %{note}"
+            f"  {name:<22} {low:8.1f} {high:8.1f} {100 * spread:6.1f} %  drift "
+            f"{100 * moved:5.1f} %  cpu {cpu:5.1f} %{note}"
         )
+    lines.append(
+        "held after the warm-up (MB) min, max, at the end: "
+        + ", ".join(
+            f"{name.split(':')[1]} {min(s.held[name] for s in settled):,.1f} "
+            f"{max(s.held[name] for s in settled):,.1f} {samples[-1].held[name]:,.1f}"
+            for name in HELD
+        )
+    )
     lags = {lag: [s.lags[lag] for s in settled] for lag in LAGS}
     lines.append(
         "max lag after the warm-up (messages): "
@@ -427,10 +484,10 @@ def summary(
         f"(most in {busiest}: {samples[-1].parts.get(busiest, 0)}); in one partition: max "
         f"{max(s.partition_parts for s in samples)}, at the end {samples[-1].partition_parts}"
     )
-    flat = worst[0] <= RSS_SPREAD_LIMIT
+    flat = worst[0] <= RSS_DRIFT_LIMIT
     lines.append(
         f"verdict: RSS flat within 10 % after warm-up: {'yes' if flat else 'no'} "
-        f"(largest spread {100 * worst[0]:.1f} % in {worst[1] or 'none'}; "
+        f"(largest drift {100 * worst[0]:.1f} % in {worst[1] or 'none'}; "
         f"not judged: {', '.join(restarted) or 'none'})"
     )
     unbounded = [lag for lag, values in lags.items() if not lag_is_bounded(values)]
@@ -443,13 +500,19 @@ def summary(
 
 def plot(samples: list[Sample], warmup_s: float, path: Path) -> None:
     minutes = [s.t_s / 60 for s in samples]
-    figure, (rss, lag, consumers, parts, rate) = plt.subplots(5, 1, figsize=(11, 16), sharex=True)
+    figure, (rss, held, lag, consumers, parts, rate) = plt.subplots(
+        6, 1, figsize=(11, 19), sharex=True
+    )
     palette = plt.get_cmap("tab20")
     rss.set_prop_cycle(color=[palette(i) for i in range(palette.N)])  # a dozen processes
     for name in sorted({n for s in samples for n in s.processes.rss_mb}):
         rss.plot(minutes, [s.processes.rss_mb.get(name, float("nan")) for s in samples], label=name)
     rss.set_ylabel("RSS (MB)")
     rss.legend(fontsize="small", ncol=3)
+    for name in HELD:
+        held.plot(minutes, [s.held[name] for s in samples], label=name.split(":")[1])
+    held.set_ylabel("held (MB)")
+    held.legend(fontsize="small")
     for name in LAGS:
         lag.plot(minutes, [s.lags[name] for s in samples], label=name)
     lag.set_ylabel("lag (messages)")
@@ -469,7 +532,7 @@ def plot(samples: list[Sample], warmup_s: float, path: Path) -> None:
     rate.plot(minutes[1:], [s.prints_per_s for s in samples[1:]])
     rate.set_ylabel("option prints stored / s")
     rate.set_xlabel("minutes")
-    for axes in (rss, lag, consumers, parts, rate):
+    for axes in (rss, held, lag, consumers, parts, rate):
         axes.axvline(warmup_s / 60, color="grey", linestyle="--", linewidth=1)
         axes.grid(alpha=0.3)
     figure.tight_layout()
@@ -509,6 +572,15 @@ def main() -> None:
         "--warmup", type=float, help="seconds not judged (default 10 %% of the run)"
     )
     parser.add_argument(
+        "--level-window", type=float, default=300.0, help="seconds per median of RSS"
+    )
+    parser.add_argument(
+        "--stream-max-bytes",
+        type=int,
+        default=1024**3,
+        help="the streams' retention (STREAM_MAX_BYTES), bytes",
+    )
+    parser.add_argument(
         "--session-minutes",
         type=int,
         default=390,
@@ -518,8 +590,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("build/soak"))
     parser.add_argument("--keep", action="store_true", help="keep the stack's folder")
     args = parser.parse_args()
-    if not (args.seconds > 0 and args.interval > 0 and args.rate > 0):
-        parser.error("--seconds, --interval and --rate must be > 0")
+    if not (args.seconds > 0 and args.interval > 0 and args.rate > 0 and args.level_window > 0):
+        parser.error("--seconds, --interval, --rate and --level-window must be > 0")
+    if args.stream_max_bytes < 1024**2:
+        parser.error(f"--stream-max-bytes must be at least 1 MiB, got {args.stream_max_bytes}")
     if args.warmup is not None and not 0 <= args.warmup < args.seconds:
         parser.error(
             f"--warmup must be within 0..{args.seconds:g} s (--seconds), got {args.warmup:g}"
@@ -535,11 +609,15 @@ def main() -> None:
     log.write_bytes(b"")
     folder = Path(tempfile.mkdtemp(prefix="soak-"))
     env = {k: v for k, v in os.environ.items() if k not in SERVER_ENV}
-    env |= {"FLOWTAPE_DATA_DIR": str(folder / ".flowtape"), "API_PORT": str(free_port())}
+    env |= {
+        "FLOWTAPE_DATA_DIR": str(folder / ".flowtape"), "API_PORT": str(free_port()),
+        "STREAM_MAX_BYTES": str(args.stream_max_bytes),
+    }  # fmt: skip
     print(f"soak: {args.seconds:g} s at {args.rate:g} option prints/s asked (synthetic market at "
           f"{speed:g}x, sessions of {args.session_minutes} market minutes = "
           f"{args.session_minutes * 60 / speed:.1f} s), a sample every {args.interval:g} s, "
-          f"warm-up {warmup_s:g} s; stack in {folder}")  # fmt: skip
+          f"warm-up {warmup_s:g} s; streams capped at {args.stream_max_bytes / MB:,.0f} MB; "
+          f"stack in {folder}")  # fmt: skip
     up = start_up(folder, env, shlex.join(ingest[3:]), log)
     chain = SessionChain(folder, env, ingest, log)
     try:
@@ -551,7 +629,7 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
     plot(samples, warmup_s, args.out / "soak.png")
-    lines = summary(samples, warmup_s, args.rate, chain.sessions, chain.failed)
+    lines = summary(samples, warmup_s, args.level_window, args.rate, chain.sessions, chain.failed)
     (args.out / "summary.txt").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     print(f"samples: {args.out / 'soak.csv'}; curves: {args.out / 'soak.png'}")

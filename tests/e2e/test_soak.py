@@ -22,6 +22,8 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 SOAK = ROOT / "bench" / "soak.py"
 SECONDS, INTERVAL, WARMUP = 30, 2, 5  # the warm-up ends between two samples
+LEVEL_WINDOW = 10  # seconds per median of RSS
+STREAM_MAX_MB = 64
 # The processes of `flowtape up` on the synthetic market that run through the whole soak.
 SERVICES = ("up", "nats-server", "valkey-server", "clickhouse", "sink", "compute", "daemon",
             "alpha", "api", "ingest synthetic-cme")  # fmt: skip
@@ -45,6 +47,8 @@ def soak(tmp_path_factory: pytest.TempPathFactory) -> SoakRun:
     # 200 prints/s is the synthetic market at 5x: a one-minute session plays in 12 s
     command = [sys.executable, str(SOAK), "--seconds", str(SECONDS), "--interval",
                str(INTERVAL), "--warmup", str(WARMUP), "--rate", "200",
+               "--level-window", str(LEVEL_WINDOW), "--stream-max-bytes",
+               str(STREAM_MAX_MB * 1024**2),
                "--session-minutes", "1", "--out", str(out)]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k not in SERVER_ENV}
     done = subprocess.run(
@@ -78,6 +82,22 @@ def soak_module() -> ModuleType:
 )
 def test_the_lag_rule(lag: list[int], bounded: bool) -> None:
     assert soak_module().lag_is_bounded(lag) is bounded
+
+
+@pytest.mark.parametrize(
+    ("times", "values", "medians"),
+    [
+        ([0, 1, 2, 3], [5, 9, 7, 100], [8.0]),  # one window: its median
+        ([0, 5, 10, 15, 20], [1, 3, 10, 20, 30], [2.0, 20.0]),  # 20 s is half a window: joins
+        ([0, 5, 10, 15, 26], [1, 3, 10, 20, 30], [2.0, 15.0, 30.0]),  # 26 s: its own window
+    ],
+)
+def test_the_rss_levels_are_medians_of_windows(
+    times: list[float], values: list[float], medians: list[float]
+) -> None:
+    assert soak_module().levels(times, values, 10) == medians
+    low, high = min(medians), max(medians)
+    assert soak_module().drift(times, values, 10) == pytest.approx((high - low) / low)
 
 
 def printed_number(printed: str, pattern: str) -> float:
@@ -139,7 +159,7 @@ def test_the_printed_memory_figures_are_those_of_the_samples_after_the_warm_up(
     soak: SoakRun,
 ) -> None:
     settled = [row for row in soak.rows if float(row["t_s"]) >= WARMUP]
-    spreads = {}
+    spreads, drifts = {}, {}
     for name in SERVICES:
         values = [float(row[f"rss_mb:{name}"]) for row in settled]
         low, high = min(values), max(values)
@@ -151,11 +171,27 @@ def test_the_printed_memory_figures_are_those_of_the_samples_after_the_warm_up(
         assert float(line.group(2)) == pytest.approx(high, abs=0.06)
         spreads[name] = 100 * (high - low) / low
         assert float(line.group(3)) == pytest.approx(spreads[name], abs=0.2)
+        drift = re.search(rf"^  {re.escape(name)} .* drift +([\d.]+) %", soak.printed,
+                          re.MULTILINE)  # fmt: skip
+        assert drift, soak.printed
+        assert float(drift.group(1)) <= spreads[name] + 0.1  # medians move less than samples
+        drifts[name] = float(drift.group(1))
     verdict = re.search(r"verdict: RSS flat within 10 % after warm-up: (yes|no) \(largest "
-                        r"spread ([\d.]+) %", soak.printed)  # fmt: skip
+                        r"drift ([\d.]+) %", soak.printed)  # fmt: skip
     assert verdict, soak.printed
-    assert float(verdict.group(2)) >= max(spreads.values()) - 0.1
+    assert float(verdict.group(2)) >= max(drifts.values()) - 0.1
     assert verdict.group(1) == ("yes" if float(verdict.group(2)) <= 10 else "no")
+
+
+def test_what_the_servers_hold_is_sampled_within_the_streams_cap(soak: SoakRun) -> None:
+    raw, derived, valkey = (soak.column(f"held_mb:{name}") for name in ("raw", "derived", "valkey"))
+    assert len(raw) == len(derived) == len(valkey) == len(soak.rows)
+    assert raw[-1] > 0 and derived[-1] > 0 and min(valkey) > 0
+    assert max(raw + derived) <= STREAM_MAX_MB
+    printed = re.search(r"held after the warm-up \(MB\) min, max, at the end: raw [\d.,]+ "
+                        r"[\d.,]+ ([\d.,]+)", soak.printed)  # fmt: skip
+    assert printed, soak.printed
+    assert float(printed.group(1).replace(",", "")) == pytest.approx(raw[-1], abs=0.06)
 
 
 def test_the_lag_verdict_and_the_curves_are_written(soak: SoakRun) -> None:
