@@ -8,7 +8,7 @@ every other route (api/views.py); rows come newest first.
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from databento import Publisher
 from fastapi import APIRouter, HTTPException, Query
@@ -142,6 +142,9 @@ def _from_minute(clauses: list[str], params: dict[str, Any], since: str | None) 
 def option_prints(
     store: StoreDep,
     underlying: Underlyings,
+    right: Annotated[
+        Literal["C", "P"] | None, Query(description="Only calls (C) or only puts (P).")
+    ] = None,
     run_id: RunId = "live",
     since: Since = None,
     limit: Limit = 100,
@@ -149,6 +152,10 @@ def option_prints(
     """Option prints, newest first, with their inferred side and bucket and the NBBO used
     (null where the engine had none or has not placed the print yet)."""
     clauses, params = _where(run_id, "underlying", underlying, "ts_event", time_ns("since", since))
+    if right is not None:
+        # the OSI symbol's C/P letter, nine from the end (`AAPL  250228C00190000`)
+        clauses.append("substring(symbol, -9, 1) = {right:String}")
+        params["right"] = right
     params["limit"] = limit
     rows = _dicts(store.warehouse, _OPTION_PRINTS.format(where=" AND ".join(clauses)), params)
     placed: dict[tuple[int, int, int, int], dict[str, Any]] = {}

@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest_asyncio
 
+from infra.warehouse import Warehouse
 from tests.integration.api.conftest import Api
 from tests.integration.api.session import SECOND
+from tests.kit.events import option_print
 from tests.kit.samples import T0
 
 MINUTE_OF_T0 = T0 // (60 * SECOND) * 60 * SECOND  # 2023-11-14 22:13:00 UTC
@@ -41,6 +43,33 @@ async def test_option_prints_newest_first_with_premium_and_the_inference_where_t
         1.4, 1.5, "C",
     )  # fmt: skip
     assert (await http.get("/v1/prints/options", params=dict(since="nonsense"))).status_code == 400
+
+
+async def test_option_prints_of_calls_or_puts_only(
+    http: httpx.AsyncClient, seeded: Warehouse
+) -> None:
+    contracts = {  # sequence -> OSI symbol; 9 from the end is C or P
+        1: "AAPL  240119C00190000",
+        2: "AAPL  240119P00190000",
+        3: "AAPL7 240216C00185000",
+        4: "AAPL  240216P00200000",
+    }
+    seeded.insert_events(
+        [option_print(ts_event=T0 + k, ts_recv=T0 + k + 5, sequence=k, symbol=symbol)
+         for k, symbol in contracts.items()],
+        run_id="rights",
+    )  # fmt: skip
+
+    async def sequences(**params: str) -> set[int]:
+        answer = await http.get("/v1/prints/options", params=dict(run_id="rights", **params))
+        assert answer.status_code == 200, answer.text
+        return {r["sequence"] for r in answer.json()["items"]}
+
+    assert await sequences() == {1, 2, 3, 4}
+    assert await sequences(right="C") == {1, 3}
+    assert await sequences(right="P", underlying="AAPL") == {2, 4}
+    refused = await http.get("/v1/prints/options", params=dict(right="X"))
+    assert refused.status_code == 422 and "right" in refused.text
 
 
 async def test_net_premium_per_minute_and_top_tickers_sum_the_placed_prints(
