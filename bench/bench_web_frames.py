@@ -117,7 +117,8 @@ def frame_line(frames: list[float]) -> str:
 
 
 def measure_live(page: Page, seconds: float) -> None:
-    page.wait_for_function("window.flowtape.lists.flow.size > 0", timeout=120_000)
+    # the synthetic market starts late on a loaded machine
+    page.wait_for_function("window.flowtape.lists.flow.size > 0", timeout=360_000)
     page.evaluate("window.flowtape.frames.clear()")
     rows_before = page.evaluate(
         "window.flowtape.lists.flow.size + window.flowtape.lists.prints.size"
