@@ -221,6 +221,8 @@ def look_at_processes(roots: Iterable[int]) -> ProcessLook:
                 cpu = process.cpu_times()
             except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
                 continue  # ended between the listing and the look
+            if rss == 0:
+                continue  # a process ending (its memory gone, its name often too)
             look.rss_mb[name] += rss
             look.pids[name].add(process.pid)
             look.cpu_s[process.pid] = cpu.user + cpu.system
