@@ -319,13 +319,6 @@ setInterval(() => { if (state.runId === "live") loadChart(); else markChart(); }
 
 // ---------------------------------------------------------------- runs and playback
 
-// The position clock moves every frame while a run plays, and costs no frame otherwise.
-let clockFrame = null;
-function tick() {
-  showClock();
-  clockFrame = playback.state === "playing" ? requestAnimationFrame(tick) : null;
-}
-
 const playback = new Playback({
   onEvent: (channel, data) => { if (state.runId === playback.runId) take(channel, data); },
   onState: ({ state: now, reason }) => {
@@ -337,7 +330,6 @@ const playback = new Playback({
     else if (now === "playing") setStatus(`playing back ${playback.runId} at ${playback.speed}×`, "replay");
     else if (state.runId !== "live") setStatus(`stored run ${state.runId} — press Play`, "replay");
     showClock();  // the clock and completion agree with the status at once
-    if (now === "playing" && clockFrame === null) clockFrame = requestAnimationFrame(tick);
   },
 });
 
@@ -407,6 +399,7 @@ function showClock() {
   if (document.activeElement !== $("pb-seek")) $("pb-seek").value = String(Math.round(done * 1000));
 }
 
+(function tick() { if (state.runId !== "live") showClock(); requestAnimationFrame(tick); })();
 
 // ---------------------------------------------------------------- start
 
