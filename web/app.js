@@ -268,11 +268,8 @@ $("close-evidence").addEventListener("click", () => { $("evidence").hidden = tru
 
 const chart = new FlowChart($("chart"), { onMarkerClick: (id) => showEvidence(id, state.runId) });
 
-let chartAsked = 0;  // a newer load (a symbol typed or clicked meanwhile) wins over an older one
-
 async function loadChart() {
   if (!state.shown.has("chart")) return;
-  const asked = ++chartAsked;
   const typed = $("chart-symbol").value.trim().toUpperCase();
   let key = parseContract(typed)?.symbol || typed || state.filters.symbols[0];
   if (!key) {
@@ -281,12 +278,9 @@ async function loadChart() {
       key = top.items[0]?.underlying;
     } catch { key = undefined; }
   }
-  if (asked !== chartAsked) return;
   if (!key) { $("chart-note").textContent = "no flow yet"; return; }
   $("chart-symbol").value = key;
-  const note = await chart.load(key, state.runId, $("chart-tf").value, chartedUnderlying.get(key));
-  if (asked !== chartAsked) return;
-  $("chart-note").textContent = note;
+  $("chart-note").textContent = await chart.load(key, state.runId, $("chart-tf").value, chartedUnderlying.get(key));
   markChart();
 }
 
