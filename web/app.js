@@ -5,12 +5,10 @@ import { showAlphaStream } from "./alpha.js";
 import { FlowChart } from "./chart.js";
 import { showEvidence } from "./evidence.js";
 import {
-  loadFromUrl, packetMatches, packetQuery, printMatches, printQuery, readForm, symbolMatches,
-  writeToUrl,
+  loadFromUrl, packetMatches, packetQuery, readForm, symbolMatches, writeToUrl,
 } from "./filters.js";
 import { etDateTime, fetchJson, loadVenues } from "./format.js";
 import { measureFrames } from "./frames.js";
-import { parseContract } from "./occ.js";
 import { LiveFeed } from "./live.js";
 import { parseSpeed, Playback } from "./playback.js";
 import { alertRow, darkpoolRow, equityRow, flowRow, hitRow, marks, printRow } from "./rows.js";
@@ -60,7 +58,7 @@ function applyFilters() {
   lists.alerts.filter = (a) => a.run_id === state.runId && symbolMatches(f, a.underlying) && a.severity >= f.minSeverity;
   lists.hits.filter = (h) => h.run_id === state.runId && symbolMatches(f, h.underlying);
   lists.darkpool.filter = (d) => d.run_id === state.runId && symbolMatches(f, d.symbol);
-  lists.prints.filter = (p) => (p.run_id ?? state.runId) === state.runId && printMatches(f, p);
+  lists.prints.filter = (p) => (p.run_id ?? state.runId) === state.runId && symbolMatches(f, p.underlying);
   lists.equities.filter = (e) => symbolMatches(f, e.symbol);
 }
 
@@ -106,7 +104,7 @@ $("sev-strip").addEventListener("click", (event) => {
 function take(channel, data) {
   if (channel === "packets") {
     lists.flow.push(data);
-    if (chart.holds(data)) markChartSoon();
+    if (data.underlying === chart.symbol) markChartSoon();
   }
   else if (channel === "alerts") {
     const known = marks.severity.get(data.packet_id) || 0;
@@ -141,7 +139,7 @@ async function loadHistory(generation) {
     alerts: fetchJson(`/v1/alerts?${common(f.minSeverity ? { min_severity: String(f.minSeverity) } : {})}`),
     hits: fetchJson(`/v1/hits?${common()}`),
     darkpool: fetchJson(`/v1/darkpool?${new URLSearchParams({ run_id: run, limit: "500", ...(symbols ? { symbol: symbols } : {}) })}`),
-    prints: fetchJson(`/v1/prints/options?${printQuery(f, run, 300)}`),
+    prints: fetchJson(`/v1/prints/options?${common({ limit: "300" })}`),
   };
   const answers = {};
   for (const [name, promise] of Object.entries(requests)) {
@@ -253,8 +251,6 @@ $("flow-pause").addEventListener("click", () => {
 });
 
 document.getElementById("layout").addEventListener("click", (event) => {
-  const charted = event.target.closest(".contract")?.closest(".row[data-contract]");
-  if (charted) { chartContract(charted.dataset.contract, charted.dataset.symbol); return; }
   const row = event.target.closest(".row[data-packet]");
   if (!row || row.classList.contains("head")) return;
   document.querySelectorAll(".row.selected").forEach((r) => r.classList.remove("selected"));
@@ -270,35 +266,21 @@ const chart = new FlowChart($("chart"), { onMarkerClick: (id) => showEvidence(id
 
 async function loadChart() {
   if (!state.shown.has("chart")) return;
-  const typed = $("chart-symbol").value.trim().toUpperCase();
-  let key = parseContract(typed)?.symbol || typed || state.filters.symbols[0];
-  if (!key) {
+  let symbol = $("chart-symbol").value.trim().toUpperCase() || state.filters.symbols[0];
+  if (!symbol) {
     try {
       const top = await fetchJson(`/v1/flow/top-tickers?run_id=${encodeURIComponent(state.runId)}&limit=1`);
-      key = top.items[0]?.underlying;
-    } catch { key = undefined; }
+      symbol = top.items[0]?.underlying;
+    } catch { symbol = undefined; }
   }
-  if (!key) { $("chart-note").textContent = "no flow yet"; return; }
-  $("chart-symbol").value = key;
-  $("chart-note").textContent = await chart.load(key, state.runId, $("chart-tf").value, chartedUnderlying.get(key));
+  if (!symbol) { $("chart-note").textContent = "no flow yet"; return; }
+  $("chart-symbol").value = symbol;
+  $("chart-note").textContent = await chart.load(symbol, state.runId, $("chart-tf").value);
   markChart();
 }
 
 function markChart() {
-  if (chart.symbol) chart.setPackets(lists.flow.all().filter((p) => chart.holds(p)));
-}
-
-// A contract clicked in a tape row: its underlying is the row's (an OCC root may differ).
-const chartedUnderlying = new Map();
-function chartContract(symbol, underlying) {
-  if (underlying) chartedUnderlying.set(symbol, underlying);
-  $("chart-symbol").value = symbol;
-  if (!state.shown.has("chart")) {
-    state.shown.add("chart");
-    localStorage.setItem(LAYOUT_KEY, JSON.stringify([...state.shown]));
-    applyPanels();
-  }
-  loadChart();
+  if (chart.symbol) chart.setPackets(lists.flow.all().filter((p) => p.underlying === chart.symbol));
 }
 
 // New packets reach the chart's markers every 2 s: a marker pass redraws the whole chart.
