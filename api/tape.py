@@ -193,11 +193,7 @@ class Tape:
             last = await bus.last_sequence(DERIVED_STREAM)
         except NotFoundError:
             # The API came up before any other service: create the streams as they would.
-            settings = self.services.settings
-            await bus.ensure_streams(
-                max_bytes=settings.stream_max_bytes,
-                duplicate_window_s=settings.stream_duplicate_window_s,
-            )
+            await bus.ensure_streams()
             last = await bus.last_sequence(DERIVED_STREAM)
         if self.position is None or last < self.position:
             # First start, or the stream was recreated: follow it from its current end.
