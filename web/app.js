@@ -387,8 +387,8 @@ applyFilters();
 window.flowtape = { lists, chart, playback, frames: measureFrames() };
 showAlphaStream($("alpha-body"));
 await loadVenues();
-live.connect();
 await loadRuns();
 await switchRun(params.get("run") || "live");
+live.connect();  // after the view is chosen: no live row is taken into a view about to be reset
 const packetId = params.get("packet");
 if (packetId) showEvidence(packetId, state.runId);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from infra.embedded import free_port
@@ -61,9 +63,26 @@ def alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().split()[2] != "Z"
 
 
+# `flowtape up` gives its services 20 s and each server 15 s to stop before killing them.
+STOP_TIMEOUT_S = 150
+
+
 def interrupt(process: subprocess.Popen[str]) -> str:
+    """Ctrl-C for `flowtape up`: its output once it has stopped. One that does not stop in time
+    is killed with everything it started, and the test fails saying so."""
     process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=60)
+    try:
+        output, _ = process.communicate(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        tree = psutil.Process(process.pid).children(recursive=True)
+        for child in [psutil.Process(process.pid), *tree]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
+        output, _ = process.communicate(timeout=30)
+        raise AssertionError(
+            f"flowtape up did not stop within {STOP_TIMEOUT_S} s of Ctrl-C; killed it and "
+            f"{len(tree)} processes it started. It said:\n{(output or '')[-3000:]}"
+        ) from None
     return output
 
 

@@ -243,7 +243,8 @@ async def test_pause_holds_the_visible_rows_while_the_counter_grows(tab: Tab) ->
     counter = "document.getElementById('flow-counter').textContent"
     await tab.page.wait_for_function(
         f"{counter} === `paused · ${{window.flowtape.lists.flow.heldCount}} new`",
-        polling=50, timeout=60_000,
+        polling=50,
+        timeout=60_000,
     )
     assert await tab.page.evaluate("window.flowtape.lists.flow.heldCount") >= 5
     await tab.shot("paused")
