@@ -9,9 +9,13 @@ while the tape runs. The same measure on an empty page under the same load tells
 it is the machine (flowtape up and Chromium share its cores). Then copies the live rows into a
 stored run, reads its playback at 60x over HTTP (the stream's pace: event time over wall
 time) and plays it in the page (the page's position clock over wall time, up to the end).
-Every figure is printed with the 1-minute load average.
+Every figure is printed with the 1-minute load average. With --trace N, a Chromium trace of N
+seconds of the live tape (after the measured window: tracing slows the page) says where the
+time goes: the renderer's main thread split into script, task overhead, style and layout,
+paint, garbage collection, the busiest script callbacks, and the other threads' busy time.
 
     .venv/bin/python bench/bench_web_frames.py [--speed 1] [--seconds 30] [--playback-seconds 20]
+        [--trace 8]
 
 Run it once with --speed 1 (the synthetic default rate) and once with --speed 10. The stored
 run spans the event time the tape ran (up to --seconds x speed plus start-up): at 60x a
@@ -21,6 +25,7 @@ minute of it plays in a second.
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import signal
@@ -33,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from infra.runs import register_run
@@ -46,6 +51,23 @@ CHROMIUM_ARGS = [
 # What playback of a run reads: packets, alerts, and the prints lone singles are made of.
 RUN_TABLES = ("flow_packets", "packet_prints", "alerts", "print_inference", "option_prints")
 STORED = "bench-web-60x"
+TRACE_CATEGORIES = [
+    "devtools.timeline", "disabled-by-default-devtools.timeline", "v8.execute", "toplevel",
+    "cc", "viz", "blink", "renderer.scheduler",
+]  # fmt: skip
+# What a main-thread trace event's own time (its children's taken out) is spent on.
+MAIN_THREAD_KINDS = {
+    "script": ("FunctionCall", "EventDispatch", "FireAnimationFrame", "TimerFire", "EvaluateScript",
+               "RunMicrotasks", "V8.", "v8."),
+    "gc": ("V8.GC", "MinorGC", "MajorGC", "BlinkGC", "Major concurrent", "CppGC"),
+    "task overhead (IPC, scheduler)": ("RunTask", "ThreadControllerImpl::RunTask",
+                                       "Receive mojo", "SimpleWatcher", "BlinkScheduler"),
+    "style+layout": ("UpdateLayoutTree", "Layout", "LocalFrameView::performLayout",
+                     "LocalFrameView::RunStyleAndLayout", "RecalculateStyles"),
+    "paint+commit": ("Paint", "PrePaint", "Layerize", "LocalFrameView::Run", "CullRectUpdate",
+                     "Commit", "ProxyMain::", "LayerTreeHost", "UpdateLayer", "RecordingSource",
+                     "PaintArtifact", "ScrollTree", "LocalFrameView::"),
+}  # fmt: skip
 
 
 def free_port() -> int:
@@ -126,6 +148,75 @@ def measure_empty_page(page: Page, api_url: str, seconds: float) -> None:
     print(f"  {frame_line(frames)}")
 
 
+def self_times(events: list[dict[str, Any]]) -> collections.Counter[str]:
+    """Each event name's own time (µs) on one thread: its duration less its children's."""
+    own: collections.Counter[str] = collections.Counter()
+    stack: list[dict[str, Any]] = []
+    for event in sorted(events, key=lambda e: (e["ts"], -e["dur"])):
+        while stack and stack[-1]["ts"] + stack[-1]["dur"] <= event["ts"]:
+            stack.pop()
+        if stack:
+            own[stack[-1]["name"]] -= event["dur"]
+        own[event["name"]] += event["dur"]
+        stack.append(event)
+    return own
+
+
+def kind_of(name: str) -> str:
+    # GC first: V8.GC_* names would otherwise read as script
+    for kind in ("gc", *MAIN_THREAD_KINDS):
+        if name.startswith(MAIN_THREAD_KINDS[kind]):
+            return kind
+    return "other"
+
+
+def trace_breakdown(browser: Browser, page: Page, seconds: float) -> None:
+    """Where the time goes while the tape runs, from a Chromium trace of `seconds`."""
+    browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
+    page.evaluate("window.flowtape.frames.clear()")
+    time.sleep(seconds)
+    frames: list[float] = page.evaluate("window.flowtape.frames.all()")
+    events = json.loads(browser.stop_tracing())["traceEvents"]
+    threads = {
+        (e["pid"], e["tid"]): e["args"]["name"]
+        for e in events
+        if e.get("ph") == "M" and e.get("name") == "thread_name"
+    }
+    spans: dict[tuple[int, int], list[dict[str, Any]]] = collections.defaultdict(list)
+    for event in events:
+        if event.get("ph") == "X" and "dur" in event:
+            spans[event["pid"], event["tid"]].append(event)
+    per_s = 1000 * seconds  # µs over the trace -> ms per second
+    print(f"trace of {seconds:.0f} s (traced frames: {frame_line(frames)})")
+    busy: collections.Counter[str] = collections.Counter()
+    for thread, thread_spans in spans.items():
+        name = threads.get(thread, "?")
+        if name != "CrRendererMain":
+            busy[name] += sum(self_times(thread_spans).values())
+            continue
+        own = self_times(thread_spans)
+        commits = sum(1 for e in thread_spans if e["name"] == "ProxyMain::BeginMainFrame::commit")
+        kinds: collections.Counter[str] = collections.Counter()
+        for event_name, us in own.items():
+            kinds[kind_of(event_name)] += us
+        print(f"  renderer main thread: busy {sum(own.values()) / per_s:.0f} ms/s, "
+              f"{commits / seconds:.0f} frames committed/s")  # fmt: skip
+        for kind, us in kinds.most_common():
+            print(f"    {kind:32s} {us / per_s:6.1f} ms/s")
+        callbacks: collections.Counter[str] = collections.Counter()
+        calls: collections.Counter[str] = collections.Counter()
+        for event in thread_spans:
+            data = event.get("args", {}).get("data", {})
+            if event["name"] == "FunctionCall" and data.get("url"):
+                where = f"{data.get('functionName') or '?'} ({data['url'].rsplit('/', 1)[-1]})"
+                callbacks[where] += event["dur"]
+                calls[where] += 1
+        for where, us in callbacks.most_common(4):
+            print(f"    script {where:40s} {us / per_s:6.1f} ms/s, {calls[where] / seconds:.0f}/s")
+    print("  other threads (busy ms/s): " + ", ".join(
+        f"{name} {us / per_s:.0f}" for name, us in busy.most_common(6)))  # fmt: skip
+
+
 def store_run(warehouse: Warehouse) -> None:
     for table in RUN_TABLES:
         # the live rows are selected first: in one SELECT, WHERE run_id would mean the alias
@@ -202,6 +293,7 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=1.0, help="synthetic pace (1 = default)")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--playback-seconds", type=float, default=20.0)
+    parser.add_argument("--trace", type=float, default=0.0, help="seconds of Chromium trace")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-web-"))
     process, record = start_up(folder, args.speed)
@@ -213,6 +305,8 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1600, "height": 900})
             page.goto(f"{record['api_url']}/?min_premium=0")
             measure_live(page, args.seconds)
+            if args.trace:
+                trace_breakdown(browser, page, args.trace)
             measure_empty_page(page, record["api_url"], min(args.seconds, 10))
             with Warehouse.connect(record["urls"]["clickhouse"], "flowtape") as warehouse:
                 store_run(warehouse)

@@ -5,10 +5,12 @@ import { showAlphaStream } from "./alpha.js";
 import { FlowChart } from "./chart.js";
 import { showEvidence } from "./evidence.js";
 import {
-  loadFromUrl, packetMatches, packetQuery, readForm, symbolMatches, writeToUrl,
+  loadFromUrl, packetMatches, packetQuery, printMatches, printQuery, readForm, symbolMatches,
+  writeToUrl,
 } from "./filters.js";
 import { etDateTime, fetchJson, loadVenues } from "./format.js";
 import { measureFrames } from "./frames.js";
+import { parseContract } from "./occ.js";
 import { LiveFeed } from "./live.js";
 import { parseSpeed, Playback } from "./playback.js";
 import { alertRow, darkpoolRow, equityRow, flowRow, hitRow, marks, printRow } from "./rows.js";
@@ -58,7 +60,7 @@ function applyFilters() {
   lists.alerts.filter = (a) => a.run_id === state.runId && symbolMatches(f, a.underlying) && a.severity >= f.minSeverity;
   lists.hits.filter = (h) => h.run_id === state.runId && symbolMatches(f, h.underlying);
   lists.darkpool.filter = (d) => d.run_id === state.runId && symbolMatches(f, d.symbol);
-  lists.prints.filter = (p) => (p.run_id ?? state.runId) === state.runId && symbolMatches(f, p.underlying);
+  lists.prints.filter = (p) => (p.run_id ?? state.runId) === state.runId && printMatches(f, p);
   lists.equities.filter = (e) => symbolMatches(f, e.symbol);
 }
 
@@ -104,7 +106,7 @@ $("sev-strip").addEventListener("click", (event) => {
 function take(channel, data) {
   if (channel === "packets") {
     lists.flow.push(data);
-    if (data.underlying === chart.symbol) markChartSoon();
+    if (chart.holds(data)) markChartSoon();
   }
   else if (channel === "alerts") {
     const known = marks.severity.get(data.packet_id) || 0;
@@ -139,7 +141,7 @@ async function loadHistory(generation) {
     alerts: fetchJson(`/v1/alerts?${common(f.minSeverity ? { min_severity: String(f.minSeverity) } : {})}`),
     hits: fetchJson(`/v1/hits?${common()}`),
     darkpool: fetchJson(`/v1/darkpool?${new URLSearchParams({ run_id: run, limit: "500", ...(symbols ? { symbol: symbols } : {}) })}`),
-    prints: fetchJson(`/v1/prints/options?${common({ limit: "300" })}`),
+    prints: fetchJson(`/v1/prints/options?${printQuery(f, run, 300)}`),
   };
   const answers = {};
   for (const [name, promise] of Object.entries(requests)) {
@@ -251,6 +253,8 @@ $("flow-pause").addEventListener("click", () => {
 });
 
 document.getElementById("layout").addEventListener("click", (event) => {
+  const charted = event.target.closest(".contract")?.closest(".row[data-contract]");
+  if (charted) { chartContract(charted.dataset.contract, charted.dataset.symbol); return; }
   const row = event.target.closest(".row[data-packet]");
   if (!row || row.classList.contains("head")) return;
   document.querySelectorAll(".row.selected").forEach((r) => r.classList.remove("selected"));
@@ -264,23 +268,43 @@ $("close-evidence").addEventListener("click", () => { $("evidence").hidden = tru
 
 const chart = new FlowChart($("chart"), { onMarkerClick: (id) => showEvidence(id, state.runId) });
 
+let chartAsked = 0;  // a newer load (a symbol typed or clicked meanwhile) wins over an older one
+
 async function loadChart() {
   if (!state.shown.has("chart")) return;
-  let symbol = $("chart-symbol").value.trim().toUpperCase() || state.filters.symbols[0];
-  if (!symbol) {
+  const asked = ++chartAsked;
+  const typed = $("chart-symbol").value.trim().toUpperCase();
+  let key = parseContract(typed)?.symbol || typed || state.filters.symbols[0];
+  if (!key) {
     try {
       const top = await fetchJson(`/v1/flow/top-tickers?run_id=${encodeURIComponent(state.runId)}&limit=1`);
-      symbol = top.items[0]?.underlying;
-    } catch { symbol = undefined; }
+      key = top.items[0]?.underlying;
+    } catch { key = undefined; }
   }
-  if (!symbol) { $("chart-note").textContent = "no flow yet"; return; }
-  $("chart-symbol").value = symbol;
-  $("chart-note").textContent = await chart.load(symbol, state.runId, $("chart-tf").value);
+  if (asked !== chartAsked) return;
+  if (!key) { $("chart-note").textContent = "no flow yet"; return; }
+  $("chart-symbol").value = key;
+  const note = await chart.load(key, state.runId, $("chart-tf").value, chartedUnderlying.get(key));
+  if (asked !== chartAsked) return;
+  $("chart-note").textContent = note;
   markChart();
 }
 
 function markChart() {
-  if (chart.symbol) chart.setPackets(lists.flow.all().filter((p) => p.underlying === chart.symbol));
+  if (chart.symbol) chart.setPackets(lists.flow.all().filter((p) => chart.holds(p)));
+}
+
+// A contract clicked in a tape row: its underlying is the row's (an OCC root may differ).
+const chartedUnderlying = new Map();
+function chartContract(symbol, underlying) {
+  if (underlying) chartedUnderlying.set(symbol, underlying);
+  $("chart-symbol").value = symbol;
+  if (!state.shown.has("chart")) {
+    state.shown.add("chart");
+    localStorage.setItem(LAYOUT_KEY, JSON.stringify([...state.shown]));
+    applyPanels();
+  }
+  loadChart();
 }
 
 // New packets reach the chart's markers every 2 s: a marker pass redraws the whole chart.
@@ -295,6 +319,13 @@ setInterval(() => { if (state.runId === "live") loadChart(); else markChart(); }
 
 // ---------------------------------------------------------------- runs and playback
 
+// The position clock moves every frame while a run plays, and costs no frame otherwise.
+let clockFrame = null;
+function tick() {
+  showClock();
+  clockFrame = playback.state === "playing" ? requestAnimationFrame(tick) : null;
+}
+
 const playback = new Playback({
   onEvent: (channel, data) => { if (state.runId === playback.runId) take(channel, data); },
   onState: ({ state: now, reason }) => {
@@ -306,6 +337,7 @@ const playback = new Playback({
     else if (now === "playing") setStatus(`playing back ${playback.runId} at ${playback.speed}×`, "replay");
     else if (state.runId !== "live") setStatus(`stored run ${state.runId} — press Play`, "replay");
     showClock();  // the clock and completion agree with the status at once
+    if (now === "playing" && clockFrame === null) clockFrame = requestAnimationFrame(tick);
   },
 });
 
@@ -375,7 +407,6 @@ function showClock() {
   if (document.activeElement !== $("pb-seek")) $("pb-seek").value = String(Math.round(done * 1000));
 }
 
-(function tick() { if (state.runId !== "live") showClock(); requestAnimationFrame(tick); })();
 
 // ---------------------------------------------------------------- start
 

@@ -1,9 +1,12 @@
-// The chart panel: candles of an underlying's own price (/v1/candles, kind equity) with the
-// flow packets as markers (size by premium, colour by side, click -> evidence) and a pane of
-// net call and net put premium per minute (/v1/flow/net-premium). TradingView Lightweight
-// Charts, bundled locally (web/vendor/, from npm by web/ensure-web.sh).
+// The chart panel: candles of an underlying's own price (/v1/candles, kind equity) or of one
+// option contract (kind contract: its OHLC, premium per candle as volume) with the flow
+// packets as markers (size by premium, colour by side, click -> evidence; for a contract only
+// the packets holding it) and a pane of net call and net put premium per minute of the
+// underlying (/v1/flow/net-premium). TradingView Lightweight Charts, bundled locally
+// (web/vendor/, from npm by web/ensure-web.sh).
 
-import { fetchJson } from "./format.js";
+import { fetchJson, shortDollars } from "./format.js";
+import { parseContract } from "./occ.js";
 
 const LC = window.LightweightCharts;
 const SIDE_COLOUR = { buy: "#3ecf8e", sell: "#ff6b6b" };
@@ -28,19 +31,33 @@ export class FlowChart {
     });
     this.netCall = this.chart.addSeries(LC.HistogramSeries, { color: "#3ecf8e", priceFormat: { type: "volume" }, title: "net call $" }, 1);
     this.netPut = this.chart.addSeries(LC.HistogramSeries, { color: "#ff6b6b", priceFormat: { type: "volume" }, title: "net put $" }, 1);
+    this.premium = this.chart.addSeries(LC.HistogramSeries, {
+      color: "#3a4f63", priceFormat: { type: "volume" }, priceScaleId: "premium", title: "premium $", lastValueVisible: false,
+    });
+    this.premium.priceScale().applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
     this.markers = LC.createSeriesMarkers(this.candles, []);
     this.bars = [];          // candle times (s), ascending
     this.ranges = new Map(); // candle time -> [low, high]
     this.points = new Map(); // packet id -> {time, price}
-    this.symbol = null;
+    this.symbol = null;      // the key charted: a ticker, or a contract's padded OCC symbol
+    this.kind = null;        // "equity" or "contract"
+    this.underlying = null;  // whose net premium the lower pane shows
+    this.lastClose = null;
     this.chart.subscribeClick((param) => { if (param.hoveredObjectId) onMarkerClick(String(param.hoveredObjectId)); });
   }
 
-  /** Load candles and net premium of `symbol` in `runId`; returns a line for the panel. */
-  async load(symbol, runId, tf) {
+  /** Load the candles of `key` (a ticker, or a contract in any form the server reads) and
+   * the net premium of its underlying in `runId`; returns a line for the panel.
+   * `underlying` names a contract's underlying where its OCC root does not. */
+  async load(key, runId, tf, underlying) {
+    const contract = parseContract(key);
+    const symbol = contract ? contract.symbol : key;
+    const kind = contract ? "contract" : "equity";
     this.symbol = symbol;
-    const query = new URLSearchParams({ tf, limit: "500", kind: "equity", run_id: runId });
-    const net = new URLSearchParams({ underlying: symbol, run_id: runId, limit: "390" });
+    this.kind = kind;
+    this.underlying = contract ? underlying || contract.root : symbol;
+    const query = new URLSearchParams({ tf, limit: "500", kind, run_id: runId });
+    const net = new URLSearchParams({ underlying: this.underlying, run_id: runId, limit: "390" });
     const [candles, premium] = await Promise.allSettled([
       fetchJson(`/v1/candles/${encodeURIComponent(symbol)}?${query}`),
       fetchJson(`/v1/flow/net-premium?${net}`),
@@ -51,14 +68,24 @@ export class FlowChart {
       time: Math.floor(c.start_ns / 1e9), open: c.open_dollars, high: c.high_dollars, low: c.low_dollars, close: c.close_dollars,
     }));
     this.candles.setData(bars);
+    this.premium.setData(contract ? rows.map((c) => ({ time: Math.floor(c.start_ns / 1e9), value: c.premium_cents / 100 })) : []);
     this.bars = bars.map((b) => b.time);
     this.ranges = new Map(bars.map((b) => [b.time, [b.low, b.high]]));
+    this.lastClose = bars.length ? bars[bars.length - 1].close : null;
     const minutes = premium.status === "fulfilled" ? premium.value.items.slice().reverse() : [];
     this.netCall.setData(minutes.map((m) => ({ time: Math.floor(m.minute_ns / 1e9), value: m.net_call_cents / 100 })));
     this.netPut.setData(minutes.map((m) => ({ time: Math.floor(m.minute_ns / 1e9), value: m.net_put_cents / 100 })));
     this.chart.timeScale().fitContent();
-    if (candles.status === "rejected") return `no candles of ${symbol}: ${candles.reason.message}`;
-    return `${symbol} · ${rows.length} candles (${tf}) · ${minutes.length} minutes of net premium`;
+    const what = contract ? `contract ${symbol.replace(/ +/, " ")} (underlying ${this.underlying})` : `${symbol} (equity)`;
+    if (candles.status === "rejected") return `${what}: no candles — ${candles.reason.message}`;
+    const traded = contract ? ` · ${shortDollars(rows.reduce((sum, c) => sum + c.premium_cents, 0))} premium` : "";
+    return `${what} · ${rows.length} candles (${tf})${traded} · ${minutes.length} minutes of ${this.underlying} net premium`;
+  }
+
+  /** Whether a packet belongs on this chart: one holding the contract, or of the underlying. */
+  holds(packet) {
+    if (this.kind === "contract") return (packet.legs || []).some((leg) => leg.symbol === this.symbol);
+    return packet.underlying === this.symbol;
   }
 
   /** Put these packets (of the charted symbol) on the candles as markers, spread over each

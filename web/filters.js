@@ -1,6 +1,8 @@
 // The tape's filters: read from the form, written to the URL (shareable), turned into the
 // server's query parameters where the API has them and into a row predicate for the rest.
 
+import { newYorkDate, parseContract, tradingDaysTo } from "./occ.js";
+
 export const DEFAULT_MIN_PREMIUM = 25000;  // dollars: hides the wall of small singles
 const ATM_BAND = 0.02;  // a strike within 2 % of spot is at the money
 
@@ -84,12 +86,14 @@ function moneyMatches(filters, packet, leg) {
   return true;
 }
 
-function dteMatches(filters, leg) {
+function dteWithin(filters, dte) {
   if (filters.dteMin === null && filters.dteMax === null) return true;
-  if (leg.dte === null || leg.dte === undefined) return false;
-  return (filters.dteMin === null || leg.dte >= filters.dteMin)
-    && (filters.dteMax === null || leg.dte <= filters.dteMax);
+  if (dte === null || dte === undefined) return false;
+  return (filters.dteMin === null || dte >= filters.dteMin)
+    && (filters.dteMax === null || dte <= filters.dteMax);
 }
+
+const dteMatches = (filters, leg) => dteWithin(filters, leg.dte);
 
 /** The whole filter on one packet: live rows and what the server cannot filter (side, C/P,
  * moneyness). Leg terms hold when one leg meets them all. */
@@ -109,4 +113,26 @@ export function packetMatches(filters, packet, golden) {
 
 export function symbolMatches(filters, symbol) {
   return filters.symbols.length === 0 || filters.symbols.includes(symbol);
+}
+
+/** /v1/prints/options parameters the server filters on (symbols, C/P). */
+export function printQuery(filters, runId, limit) {
+  const query = new URLSearchParams({ run_id: runId, limit: String(limit) });
+  if (filters.symbols.length) query.set("underlying", filters.symbols.join(","));
+  if (filters.right) query.set("right", filters.right);
+  return query;
+}
+
+/** The filters an option print carries the fields of: symbols, side, C/P and DTE (NYSE
+ * sessions from the print's New York date to its expiry, as a packet leg counts them). The
+ * premium floor is the flow tape's: the prints tape shows every print. Prints carry no spot,
+ * so moneyness does not apply to them. */
+export function printMatches(filters, print) {
+  if (!symbolMatches(filters, print.underlying)) return false;
+  if (filters.side && print.side !== filters.side) return false;
+  if (!filters.right && filters.dteMin === null && filters.dteMax === null) return true;
+  const contract = parseContract(print.symbol);
+  if (!contract || (filters.right && contract.right !== filters.right)) return false;
+  if (filters.dteMin === null && filters.dteMax === null) return true;
+  return dteWithin(filters, tradingDaysTo(newYorkDate(print.ts_event), contract.expiration));
 }

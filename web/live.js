@@ -1,5 +1,6 @@
 // The live tape over /v1/ws: subscribe to channels and symbols, resume after the last
-// sequence on reconnect, and unsubscribe everything while a stored run is in view.
+// sequence on reconnect, and unsubscribe everything while a stored run is in view. The socket
+// lives in a worker (live-socket.js) that hands its messages over in batches.
 
 export class LiveFeed {
   constructor({ onFrame, onStatus }) {
@@ -8,29 +9,41 @@ export class LiveFeed {
     this.channels = [];
     this.symbols = [];
     this.lastSeq = null;
-    this.ws = null;
+    this.worker = null;
+    this.open = false;
     this.retryMs = 500;
     this.active = true;
   }
 
   connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${scheme}://${location.host}/v1/ws`);
-    this.ws = ws;
-    ws.onopen = () => { this.retryMs = 500; this.send(true); };
-    ws.onmessage = (message) => {
-      const frame = JSON.parse(message.data);
-      if (frame.channel === "control") return this.control(frame);
-      if (!this.active) return;
-      if (frame.seq > (this.lastSeq ?? 0)) this.lastSeq = frame.seq;
-      this.onFrame(frame);
-    };
-    ws.onclose = () => {
-      if (this.ws !== ws) return;
+    if (this.worker === null) {
+      this.worker = new Worker(new URL("./live-socket.js", import.meta.url));
+      this.worker.onmessage = ({ data }) => this.receive(data);
+    }
+    this.worker.postMessage({ connect: `${scheme}://${location.host}/v1/ws` });
+  }
+
+  receive({ open, texts, closed }) {
+    if (open) {
+      this.open = true;
+      this.retryMs = 500;
+      this.send(true);
+    } else if (texts) {
+      for (const text of texts) this.take(JSON.parse(text));
+    } else if (closed) {
+      this.open = false;
       this.onStatus("disconnected — retrying", "off");
       setTimeout(() => this.connect(), this.retryMs);
       this.retryMs = Math.min(this.retryMs * 2, 10000);
-    };
+    }
+  }
+
+  take(frame) {
+    if (frame.channel === "control") return this.control(frame);
+    if (!this.active) return;
+    if (frame.seq > (this.lastSeq ?? 0)) this.lastSeq = frame.seq;
+    this.onFrame(frame);
   }
 
   /** Follow these channels and symbols (none: follow nothing, e.g. a stored run's view). */
@@ -42,14 +55,14 @@ export class LiveFeed {
   }
 
   send(resume) {
-    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+    if (!this.open) return;
     if (!this.active) {
-      this.ws.send(JSON.stringify({ action: "unsubscribe" }));
+      this.worker.postMessage({ send: JSON.stringify({ action: "unsubscribe" }) });
       return;
     }
     const message = { action: "subscribe", channels: this.channels, symbols: this.symbols };
     if (resume && this.lastSeq !== null) message.since_seq = this.lastSeq + 1;
-    this.ws.send(JSON.stringify(message));
+    this.worker.postMessage({ send: JSON.stringify(message) });
   }
 
   control(frame) {

@@ -14,6 +14,9 @@ export const marks = {
 };
 
 const cell = (cls, text, title) => ({ cls, text, title });
+// The contract's cells (expiry, strike, C/P) of a one-contract row chart that contract.
+const CONTRACT = " contract";
+const CHART_TITLE = "chart this contract";
 const badgeCell = (severity) => ({ cls: "c-sev", severity: severity || 0 });
 const sideClass = (side) => (side === "buy" ? "buy" : side === "sell" ? "sell" : "");
 
@@ -68,15 +71,17 @@ export function flowRow(packet, node) {
     ? `${price(first.nbbo_bid_px_dollars)}×${price(first.nbbo_ask_px_dollars)}` : "";
   const bucket = dominantBucket(packet.bucket_counts);
   const volOi = leg.open_interest ? `${int.format(leg.day_volume ?? 0)}/${int.format(leg.open_interest)}` : "—";
+  const charted = !multi && leg.symbol ? CONTRACT : "";
+  if (charted) node.dataset.contract = leg.symbol; else delete node.dataset.contract;
   fill(node, [
     timeCell(packet.ts_start),
     cell("c-sym", packet.underlying),
     cell(`c-side ${sideClass(packet.side)}`, `${packet.side || "?"}${bucket ? " " + bucket : ""}`),
     cell("c-prem num", shortDollars(packet.premium_cents), dollars(packet.premium_cents)),
     cell("c-size num", int.format(packet.size)),
-    cell("c-exp", multi ? `${legs.length} legs` : expiryOf(leg.expiration_date)),
-    cell("c-strike num", multi ? "" : price(leg.strike_price_dollars)),
-    cell(`c-right r-${leg.right || ""}`, multi ? "" : leg.right || ""),
+    cell(`c-exp${charted}`, multi ? `${legs.length} legs` : expiryOf(leg.expiration_date), charted && CHART_TITLE),
+    cell(`c-strike num${charted}`, multi ? "" : price(leg.strike_price_dollars), charted && CHART_TITLE),
+    cell(`c-right r-${leg.right || ""}${charted}`, multi ? "" : leg.right || "", charted && CHART_TITLE),
     cell("c-fill num", `${price(leg.vwap_px_dollars)}${bucket ? " @" + bucket : ""}`, bidAsk ? `bid×ask at trade ${bidAsk}` : "no NBBO in this view"),
     cell("c-kind", packet.structure && packet.structure !== packet.kind ? `${kind} · ${packet.structure}` : kind),
     venuesCell(packet.venues),
@@ -92,15 +97,16 @@ export function printRow(print, node) {
   const premium = print.premium_cents ?? Math.floor((print.price * print.size) / 100000);
   node.className = `row print ${sideClass(print.side)}`;
   node.dataset.symbol = print.underlying;
+  node.dataset.contract = print.symbol;
   fill(node, [
     timeCell(print.ts_event),
     cell("c-sym", print.underlying),
     cell(`c-side ${sideClass(print.side)}`, `${print.side || "?"} ${print.bucket || ""}`),
     cell("c-prem num", shortDollars(premium), dollars(premium)),
     cell("c-size num", int.format(print.size)),
-    cell("c-exp", c ? c.expiry : print.symbol),
-    cell("c-strike num", c ? price(c.strike) : ""),
-    cell(`c-right r-${c?.right || ""}`, c?.right || ""),
+    cell(`c-exp${CONTRACT}`, c ? c.expiry : print.symbol, CHART_TITLE),
+    cell(`c-strike num${CONTRACT}`, c ? price(c.strike) : "", CHART_TITLE),
+    cell(`c-right r-${c?.right || ""}${CONTRACT}`, c?.right || "", CHART_TITLE),
     cell("c-fill num", price(print.price_dollars), `bid×ask ${price(print.nbbo_bid_px_dollars)}×${price(print.nbbo_ask_px_dollars)}`),
     cell("c-venues", venueCode(print.publisher_id), venueName(print.publisher_id)),
   ]);

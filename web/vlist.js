@@ -1,7 +1,13 @@
-// A virtualised list, newest row on top: only the rows in view exist in the DOM, new rows are
-// taken in once per animation frame, a key is shown once, and the rows the user looks at stay
-// put: paused, new rows wait in a buffer (counted); scrolled down, they go in above the view
-// and the scroll position moves with them.
+// A virtualised list, newest row on top: only the rows in view exist in the DOM, a key is
+// shown once, and the rows the user looks at stay put: paused, new rows wait in a buffer
+// (counted); scrolled down, they go in above the view and the scroll position moves with them.
+//
+// New rows are taken in at most every TAKE_EVERY_MS per list, and by one list per frame: a
+// tape flooded with hundreds of rows a second replaces every row in view each time it takes
+// rows, faster than anyone reads, and that repaint is what a frame costs. Every row is kept
+// and counted; a list that has waited long enough takes its rows at once (a quiet tape shows a
+// row in the next frame), and what the user does (scroll, pause, resume, a reload) and the
+// count of rows held while paused are drawn in the next frame.
 //
 // A frame costs what changed in it: a row node keeps its key while it stays in view (only
 // rows new to the view are rendered), and rows sit at fixed places in a layer that moves down
@@ -9,16 +15,38 @@
 // a frame reads its scroll position before any list writes, so no write forces a layout.
 
 const REBASE_AT = 100000; // rows taken before the places restart (transforms stay exact)
+const TAKE_EVERY_MS = 250;
 
 const due = new Set();
 let frameRequested = false;
 
-function flush() {
+function requestFrame() {
+  if (!frameRequested) {
+    frameRequested = true;
+    requestAnimationFrame(flush);
+  }
+}
+
+function flush(now) {
   frameRequested = false;
   const lists = [...due];
   due.clear();
-  for (const vlist of lists) vlist.measure();
-  for (const vlist of lists) vlist.draw();
+  let taker = null; // the one list that takes rows on its own pace in this frame
+  const takes = new Map();
+  for (const vlist of lists) {
+    const waiting = vlist.incoming.length > 0;
+    let take = vlist.takeNow;
+    if (!take && waiting && taker === null && now - vlist.takenAt >= TAKE_EVERY_MS) {
+      taker = vlist;
+      take = true;
+    }
+    takes.set(vlist, take);
+    if (!take && waiting) due.add(vlist); // for a later frame
+  }
+  const drawing = lists.filter((vlist) => takes.get(vlist) || vlist.dirty);
+  for (const vlist of drawing) vlist.measure();
+  for (const vlist of drawing) vlist.draw(takes.get(vlist), now);
+  if (due.size) requestFrame();
 }
 
 export class VirtualList {
@@ -50,6 +78,9 @@ export class VirtualList {
     this.height = 0;
     this.scrollTop = 0;
     this.countDue = false;
+    this.dirty = false;      // something other than new rows needs drawing
+    this.takeNow = false;    // take the incoming rows in the next frame, whatever the pace
+    this.takenAt = -Infinity;
     viewport.addEventListener("scroll", () => this.schedule());
     new ResizeObserver(([entry]) => {
       this.height = entry.contentRect.height;
@@ -65,8 +96,14 @@ export class VirtualList {
       this.keys.add(k);
       (this.paused ? this.held : this.incoming).push(row);
     }
-    if (this.paused) this.countDue = true;
-    this.schedule();
+    if (this.paused) {
+      // the count of held rows is what a paused user watches: shown in the next frame
+      this.countDue = true;
+      this.schedule();
+      return;
+    }
+    due.add(this);
+    requestFrame();
   }
 
   /** Add rows older than every row taken (history), newest first, below the others. */
@@ -93,15 +130,25 @@ export class VirtualList {
     this.scrollTop = 0;
     this.push(...rows.slice().reverse());
     this.countDue = true;
+    this.takeNow = true;
+    this.schedule();
   }
 
-  pause() { this.paused = true; this.countDue = true; this.schedule(); }
+  /** Hold the rows in view: rows not drawn yet wait with the new ones. */
+  pause() {
+    this.paused = true;
+    this.held = this.incoming.concat(this.held);
+    this.incoming = [];
+    this.countDue = true;
+    this.schedule();
+  }
 
   resume() {
     this.paused = false;
     this.incoming.push(...this.held);
     this.held = [];
     this.countDue = true;
+    this.takeNow = true;
     this.schedule();
   }
 
@@ -120,21 +167,25 @@ export class VirtualList {
     this.schedule();
   }
 
+  /** Draw in the next frame. */
   schedule() {
+    this.dirty = true;
     due.add(this);
-    if (!frameRequested) {
-      frameRequested = true;
-      requestAnimationFrame(flush);
-    }
+    requestFrame();
   }
 
   /** The reads of a frame (before any list writes). */
   measure() { this.scrollTop = this.viewport.scrollTop; }
 
-  /** The writes of a frame. */
-  draw() {
+  /** The writes of a frame; `take`: the incoming rows go in. */
+  draw(take, now) {
     const h = this.rowHeight;
-    const added = this.incoming.length;
+    this.dirty = false;
+    const added = take ? this.incoming.length : 0;
+    if (take) {
+      this.takeNow = false;
+      this.takenAt = now;
+    }
     if (added) {
       // incoming is oldest first; items is newest first
       this.items = this.incoming.reverse().concat(this.items);

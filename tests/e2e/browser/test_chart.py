@@ -1,11 +1,14 @@
-"""The chart in Chromium: candles with the flow as markers; a click on one opens its evidence."""
+"""The chart in Chromium: candles with the flow as markers; a click on one opens its evidence;
+a contract typed or clicked in a tape charts that contract's candles and only its packets."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from tests.e2e.browser.conftest import Tab
+from tests.e2e.browser.conftest import RunningUp, Tab
 
 pytestmark = pytest.mark.slow
 
@@ -51,4 +54,156 @@ async def test_clicking_a_chart_marker_opens_that_packets_evidence(tab: Tab) -> 
     )
     assert shown == marker["id"]
     await tab.shot("chart-marker-evidence")
+    assert tab.errors == []
+
+
+# Records, at the moment of the click, the contract of the row the pointer hit (the live tape
+# may reuse the row's node for another print right after).
+RECORD_CLICKED = """
+document.addEventListener('click', (e) => {
+  window.clickedContract = e.target.closest('.row')?.dataset.contract ?? null;
+}, {capture: true, once: true})
+"""
+
+CHART_STATE = (
+    "(() => { const c = window.flowtape.chart; return {symbol: c.symbol, kind: c.kind,"
+    " underlying: c.underlying, bars: c.bars.length, close: c.lastClose,"
+    " markers: [...c.points.keys()], note: document.getElementById('chart-note').textContent}; })()"
+)
+
+
+def contract_candles(stack: RunningUp, contract: str) -> tuple[int, float | None]:
+    """The API's own answer: how many 1-minute candles the contract has and the last close."""
+    body = stack.get(f"/v1/candles/{contract}", kind="contract", tf="1m", limit=500)
+    candles = body["candles"]
+    assert body["kind"] == "contract" and body["key"] == contract
+    return len(candles), candles[-1]["close_dollars"] if candles else None
+
+
+async def charted_agrees_with_the_api(tab: Tab, stack: RunningUp, contract: str) -> dict[str, Any]:
+    """The chart's candle count and last close equal /v1/candles' for the contract (read
+    again around a fresh load: prints of the contract may land meanwhile)."""
+    for _ in range(5):
+        before = contract_candles(stack, contract)
+        await tab.page.evaluate(
+            "([key, u]) => window.flowtape.chart.load(key, 'live', '1m', u)",
+            [contract, contract.split()[0]],
+        )
+        state: dict[str, Any] = await tab.page.evaluate(CHART_STATE)
+        if contract_candles(stack, contract) == before:
+            assert (state["bars"], state["close"]) == before, (state, before)
+            return state
+    raise AssertionError(f"the candles of {contract} kept changing")
+
+
+def holds(stack: RunningUp, packet_id: str, contract: str) -> bool:
+    legs = stack.get(f"/v1/packets/{packet_id}")["packet"]["legs"]
+    return any(leg["symbol"] == contract for leg in legs)
+
+
+async def test_a_contract_clicked_in_the_prints_tape_charts_its_candles_and_only_its_packets(
+    tab: Tab, stack: RunningUp
+) -> None:
+    await tab.open("?min_premium=0")
+    drawn = "#prints-list .row[data-contract]:not([hidden])"
+    await tab.page.wait_for_function(
+        f"document.querySelectorAll('{drawn} .contract').length > 10", timeout=60_000
+    )
+    await tab.page.evaluate(RECORD_CLICKED)
+    # a row below the newest: its print is stored by now, so its contract has candles
+    await tab.page.locator(f"{drawn} .c-strike").nth(8).click()
+    contract = await tab.page.evaluate("window.clickedContract")
+    assert contract and contract[-9] in "CP", contract
+    await tab.page.wait_for_function(
+        f"window.flowtape.chart.symbol === {contract!r}", timeout=10_000
+    )
+    await tab.page.wait_for_function("window.flowtape.chart.bars.length > 0", timeout=60_000)
+    assert await tab.page.input_value("#chart-symbol") == contract
+    assert await tab.page.is_hidden("#evidence"), "the contract cell charts; it opens no evidence"
+    state = await charted_agrees_with_the_api(tab, stack, contract)
+    assert state["kind"] == "contract" and state["note"].startswith("contract ")
+    assert state["underlying"] == contract.split()[0]
+    assert all(holds(stack, packet_id, contract) for packet_id in state["markers"][:10])
+    await tab.shot("chart-contract-from-prints")
+    assert tab.errors == []
+
+
+# A one-contract packet below the newest (its prints are stored by now).
+SINGLE_LEG = (
+    "(() => { const all = window.flowtape.lists.flow.all()"
+    ".filter(p => (p.legs || []).length === 1); return all[Math.min(10, all.length - 1)]; })()"
+)
+
+
+async def test_a_contract_typed_in_short_form_charts_it_with_the_packets_holding_it(
+    tab: Tab, stack: RunningUp
+) -> None:
+    await tab.open("?min_premium=0")
+    await tab.page.wait_for_function(SINGLE_LEG, timeout=60_000)
+    packet = await tab.page.evaluate(
+        f"(() => {{ const p = {SINGLE_LEG};"
+        " return {id: p.packet_id, symbol: p.legs[0].symbol}; })()"
+    )
+    contract = packet["symbol"]
+    compact = contract.replace(" ", "").lower()  # `aapl240119c00190000`, as normalise_key reads it
+    await tab.page.fill("#chart-symbol", compact)
+    await tab.page.press("#chart-symbol", "Enter")
+    await tab.page.wait_for_function(
+        f"window.flowtape.chart.symbol === {contract!r} && window.flowtape.chart.bars.length > 0",
+        timeout=60_000,
+    )
+    assert await tab.page.input_value("#chart-symbol") == contract
+    await tab.page.wait_for_function(
+        f"window.flowtape.chart.points.has({packet['id']!r})", timeout=60_000
+    )
+    await charted_agrees_with_the_api(tab, stack, contract)
+    await tab.page.evaluate(  # mark again on the candles just loaded
+        "window.flowtape.chart.setPackets("
+        "window.flowtape.lists.flow.all().filter(p => window.flowtape.chart.holds(p)))"
+    )
+    state = await tab.page.evaluate(CHART_STATE)
+    assert packet["id"] in state["markers"]
+    assert all(holds(stack, packet_id, contract) for packet_id in state["markers"][:10])
+    await tab.shot("chart-contract-typed")
+    assert tab.errors == []
+
+
+async def test_a_flow_rows_contract_cell_charts_it_and_the_rest_of_the_row_opens_evidence(
+    tab: Tab,
+) -> None:
+    await tab.open("?min_premium=0")
+    row = "#flow-list .row[data-contract]:not([hidden])"
+    await tab.page.wait_for_function(f"document.querySelector('{row}')", timeout=60_000)
+    await tab.page.click("#flow-pause")  # the rows hold still while we click them
+    await tab.page.wait_for_timeout(200)
+    await tab.page.evaluate(RECORD_CLICKED)
+    await tab.page.locator(f"{row} .c-exp").first.click()
+    contract = await tab.page.evaluate("window.clickedContract")
+    await tab.page.wait_for_function(
+        f"window.flowtape.chart.symbol === {contract!r}"
+        " && window.flowtape.chart.kind === 'contract'",
+        timeout=30_000,
+    )
+    assert await tab.page.is_hidden("#evidence")
+    multi = tab.page.locator(
+        "#flow-list .row[data-packet]:not([data-contract]):not([hidden]) .c-exp"
+    )
+    if await multi.count():  # a multi-leg row's expiry cell names no one contract: evidence
+        await multi.first.click()
+        await tab.page.wait_for_selector("#evidence:not([hidden])", timeout=5_000)
+        await tab.page.click("#close-evidence")
+    clicked = tab.page.locator(f"{row} .c-prem").first
+    packet_id = await clicked.evaluate("cell => cell.closest('.row').dataset.packet")
+    await clicked.click()
+    await tab.page.wait_for_selector("#evidence:not([hidden])", timeout=5_000)
+    shown = await tab.page.wait_for_function(  # a loaded machine answers a single's slowly
+        "[...document.querySelectorAll('#evidence-body dt')]"
+        ".find(d => d.textContent === 'packet')?.nextElementSibling.textContent"
+        " || document.querySelector('#evidence-body p.hint:not(:empty)')?.textContent"
+        "   .replace(/^loading.*/, '')",
+        timeout=60_000,
+    )
+    assert await shown.json_value() == packet_id
+    assert await tab.page.evaluate("window.flowtape.chart.symbol") == contract
+    await tab.shot("chart-contract-from-flow")
     assert tab.errors == []

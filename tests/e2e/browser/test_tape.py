@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from compute.calendar import new_york_date, trading_days_to
 from tests.e2e.browser.conftest import RunningUp, Tab
 
 pytestmark = pytest.mark.slow
@@ -142,6 +144,53 @@ async def test_dte_range_and_vol_over_oi_filters_narrow_the_tape_and_ride_in_the
     assert await tab.page.input_value("#f-dte-min") == str(low)
     assert await tab.page.input_value("#f-dte-max") == str(high)
     assert await tab.page.is_checked("#f-vol-oi")
+
+
+PRINTS = (
+    "window.flowtape.lists.prints.all().map(p => ({symbol: p.symbol, ts: p.ts_event,"
+    " side: p.side}))"
+)
+
+
+def print_dte(row: dict[str, Any]) -> int:
+    """NYSE sessions from the print's New York date to the OSI symbol's expiry."""
+    return trading_days_to(new_york_date(int(row["ts"])), 20_000_000 + int(row["symbol"][-15:-9]))
+
+
+async def test_right_dte_and_side_filters_narrow_the_option_prints_tape(tab: Tab) -> None:
+    await tab.open("?min_premium=0")
+    await wait_js(tab, "window.flowtape.lists.prints.size >= 100")
+    await tab.page.wait_for_timeout(2000)
+    everything = await tab.page.evaluate(PRINTS)
+    puts = [r for r in everything if r["symbol"][-9] == "P" and r["side"] == "buy"]
+    dte = Counter(print_dte(r) for r in puts).most_common(1)[0][0]
+
+    def kept(row: dict[str, Any]) -> bool:
+        return row["symbol"][-9] == "P" and row["side"] == "buy" and print_dte(row) == dte
+
+    assert any(not kept(r) for r in everything), "the unfiltered tape holds rows to drop"
+
+    await tab.page.select_option("#f-right", "P")
+    await tab.page.select_option("#f-side", "buy")
+    await tab.page.fill("#f-dte-min", str(dte))
+    await tab.page.fill("#f-dte-max", str(dte))
+    await tab.page.click("#filters button[type=submit]")
+    await wait_js(tab, "window.flowtape.lists.prints.size > 0")
+    await tab.page.wait_for_timeout(2000)  # as long as the unfiltered tape ran
+    narrowed = await tab.page.evaluate(PRINTS)
+    assert narrowed and all(kept(r) for r in narrowed)
+    assert len(narrowed) < len(everything)
+    drawn = await tab.page.evaluate(
+        "[...document.querySelectorAll('#prints-list .row:not([hidden])')]"
+        ".map(r => [r.dataset.contract, r.querySelector('.c-right').textContent,"
+        " r.querySelector('.c-side').textContent])"
+    )
+    assert drawn and {r["symbol"] for r in narrowed} >= {contract for contract, _, _ in drawn}
+    assert all(right == "P" and side.startswith("buy") for _, right, side in drawn), drawn
+    query = parse_qs(urlparse(tab.page.url).query)
+    assert query["right"] == ["P"] and query["dte_min"] == query["dte_max"] == [str(dte)]
+    await tab.shot("prints-filter-put-dte-buy")
+    assert tab.errors == []
 
 
 def out_of_the_money(spot: float, leg: dict[str, Any]) -> bool:
