@@ -12,7 +12,8 @@ time) and plays it in the page (the page's position clock over wall time, up to 
 Every figure is printed with the 1-minute load average. With --trace N, a Chromium trace of N
 seconds of the live tape (after the measured window: tracing slows the page) says where the
 time goes: the renderer's main thread split into script, task overhead, style and layout,
-paint, garbage collection, the busiest script callbacks, and the other threads' busy time.
+paint, garbage collection, the trace events taking the most time of their own, the busiest
+script callbacks, and the other threads' busy time.
 
     .venv/bin/python bench/bench_web_frames.py [--speed 1] [--seconds 30] [--playback-seconds 20]
         [--trace 8]
@@ -203,6 +204,8 @@ def trace_breakdown(browser: Browser, page: Page, seconds: float) -> None:
               f"{commits / seconds:.0f} frames committed/s")  # fmt: skip
         for kind, us in kinds.most_common():
             print(f"    {kind:32s} {us / per_s:6.1f} ms/s")
+        for event_name, us in own.most_common(14):
+            print(f"      {event_name[:60]:60s} {us / per_s:6.1f} ms/s ({kind_of(event_name)})")
         callbacks: collections.Counter[str] = collections.Counter()
         calls: collections.Counter[str] = collections.Counter()
         for event in thread_spans:
