@@ -8,19 +8,37 @@ import {
 
 const $ = (id) => document.getElementById(id);
 let shownRequest = 0;
+// A live packet reaches the tape before the sink has stored it: a live view asks again a while.
+const LIVE_STORE_WAIT_MS = 30000;
+const ASK_AGAIN_MS = 1000;
 
 export async function showEvidence(packetId, runId) {
   const request = ++shownRequest;
   $("evidence").hidden = false;
   const body = $("evidence-body");
   body.replaceChildren(el("p", { class: "hint", text: "loading evidence…" }));
-  try {
-    const evidence = await fetchJson(
-      `/v1/packets/${encodeURIComponent(packetId)}?run_id=${encodeURIComponent(runId)}`);
-    if (request === shownRequest) body.replaceChildren(...renderEvidence(evidence));
-  } catch (error) {
-    if (request === shownRequest) body.replaceChildren(el("p", { class: "hint", text: `no evidence: ${error.message}` }));
+  const url = `/v1/packets/${encodeURIComponent(packetId)}?run_id=${encodeURIComponent(runId)}`;
+  const giveUpAt = performance.now() + (runId === "live" ? LIVE_STORE_WAIT_MS : 0);
+  for (;;) {
+    try {
+      const evidence = await fetchJson(url);
+      if (request === shownRequest) body.replaceChildren(...renderEvidence(evidence));
+      return;
+    } catch (error) {
+      if (request !== shownRequest) return;
+      if (error.status !== 404 || performance.now() >= giveUpAt) {
+        body.replaceChildren(el("p", { class: "hint", text: `no evidence: ${error.message}` }));
+        return;
+      }
+      setHint(body, "loading evidence… (the packet is being stored)");
+      await new Promise((resolve) => setTimeout(resolve, ASK_AGAIN_MS));
+      if (request !== shownRequest) return;
+    }
   }
+}
+
+function setHint(body, text) {
+  if (body.textContent !== text) body.replaceChildren(el("p", { class: "hint", text }));
 }
 
 function table(headers, rows) {

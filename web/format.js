@@ -92,6 +92,8 @@ export function severityBadge(severity) {
 export async function fetchJson(url, options) {
   const response = await fetch(url, options);
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.detail || `${response.status} ${response.statusText}`);
+  if (!response.ok) {
+    throw Object.assign(new Error(body.detail || `${response.status} ${response.statusText}`), { status: response.status });
+  }
   return body;
 }
