@@ -3,8 +3,10 @@ a contract typed or clicked in a tape charts that contract's candles and only it
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import httpx
 import pytest
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
@@ -97,8 +99,16 @@ async def charted_agrees_with_the_api(tab: Tab, stack: RunningUp, contract: str)
 
 
 def holds(stack: RunningUp, packet_id: str, contract: str) -> bool:
-    legs = stack.get(f"/v1/packets/{packet_id}")["packet"]["legs"]
-    return any(leg["symbol"] == contract for leg in legs)
+    """Whether the stored packet has a leg in `contract` (a live marker's packet may reach the
+    chart before the sink stores it: it is waited for)."""
+    deadline = time.monotonic() + 60
+    while True:
+        response = httpx.get(f"{stack.url}/v1/packets/{packet_id}", timeout=30)
+        if response.status_code != 404 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    response.raise_for_status()
+    return any(leg["symbol"] == contract for leg in response.json()["packet"]["legs"])
 
 
 async def test_a_contract_clicked_in_the_prints_tape_charts_its_candles_and_only_its_packets(
