@@ -20,6 +20,7 @@ from infra.bus import Bus
 from infra.embedded import EmbeddedServer, clickhouse_server, nats_server, redis_server
 from infra.migrate import migrate
 from infra.warehouse import Warehouse
+from tests.kit.streams import reset_streams
 
 # Test data is found one way: through the fixture below, which fails (never skips) without it.
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "databento"
@@ -112,11 +113,6 @@ def fresh_warehouse(servers: Servers) -> Iterator[Warehouse]:
 async def bus(servers: Servers) -> AsyncIterator[Bus]:
     """A JetStream connection with empty RAW and DERIVED streams."""
     connection = await Bus.connect(servers.nats_url)
-    for stream in ("RAW", "DERIVED"):
-        try:
-            await connection.js.delete_stream(stream)
-        except Exception:  # noqa: S110  (absent stream is the expected case)
-            pass
-    await connection.ensure_streams(duplicate_window_s=120.0)
+    await reset_streams(connection)
     yield connection
     await connection.close()

@@ -40,6 +40,7 @@ from tests.conftest import Servers, scratch_warehouse
 from tests.integration.live.sessions import session_events
 from tests.kit.events import gap, heartbeat
 from tests.kit.health import read_health
+from tests.kit.streams import reset_streams
 
 pytestmark = pytest.mark.slow
 
@@ -78,9 +79,7 @@ class Scenario:
         self.events = with_time_signals(session_events(seed=SEED))
 
     async def publish(self) -> None:
-        for stream in (RAW_STREAM, DERIVED_STREAM):
-            await self.bus.js.delete_stream(stream)
-        await self.bus.ensure_streams(duplicate_window_s=120.0)
+        await reset_streams(self.bus)
         router = Router(self.partitions, stable=True) if self.partitions > 1 else None
         config = IngestConfig(run_id=self.run_id, batch_size=500)
         source = IterableSource("synthetic", self.events)
