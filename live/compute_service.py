@@ -7,9 +7,10 @@ One iteration:
    reorder buffer, and step the kernel engine (`compute.flow.kernel_engine`) over what the
    buffer releases;
 3. publish the outputs to DERIVED (acknowledged, one message per event type, content ids);
-4. save the engine's delta (the rows the batch touched; a full snapshot at each UTC day and
-   every `snapshot_every` batches), reorder buffer, position and high-water marks in one
-   transaction, clearing the intent.
+4. save the engine's delta (the rows the batch touched; a full snapshot at each UTC day,
+   every `snapshot_every` batches, and once the deltas saved since the last snapshot weigh as
+   much as it, so Redis never holds more than about twice the state), reorder buffer,
+   position and high-water marks in one transaction, clearing the intent.
 After a crash the service resumes from the checkpoint and first processes exactly the
 intended batch again: the engine is pure, so the outputs and their messages are
 byte-identical and JetStream's duplicate window drops the ones that had landed.
@@ -120,6 +121,8 @@ class ComputeService:
         self._snapshot_day = -1
         self.snapshot_every = snapshot_every
         self._deltas = 0
+        self._delta_bytes = 0  # of the deltas stored after the stored snapshot
+        self._snapshot_bytes = 0  # of the stored snapshot
         self._base: bytes | None = None  # a snapshot taken since the last checkpoint
 
     def stop(self) -> None:
@@ -175,6 +178,8 @@ class ComputeService:
             return engine, ReorderBuffer(self.allowed_lateness_ns), 0, {}, intent
         snapshot, deltas = saved
         self._deltas = len(deltas)
+        self._delta_bytes = sum(map(len, deltas))
+        self._snapshot_bytes = len(snapshot)
         return (
             KernelEngine(restore(snapshot, deltas)),
             ReorderBuffer.restore(self.allowed_lateness_ns, checkpoint.state),
@@ -315,9 +320,11 @@ class ComputeService:
         high_water: HighWater,
     ) -> bool:
         """Position, reorder buffer and the engine's rows changed since the last checkpoint
-        (on a snapshot taken since, or a fresh one every `snapshot_every` batches); False
-        when stopped while Redis was away."""
-        if self._base is None and self._deltas >= self.snapshot_every:
+        (on a snapshot taken since, or a fresh one every `snapshot_every` batches or once the
+        deltas outweigh the snapshot); False when stopped while Redis was away."""
+        if self._base is None and (
+            self._deltas >= self.snapshot_every or self._delta_bytes >= self._snapshot_bytes
+        ):
             self._base = saver.snapshot()
         delta, base = saver.delta(), self._base
         checkpoint = Checkpoint(state=reorder.snapshot(), position=position, high_water=high_water)
@@ -326,7 +333,12 @@ class ComputeService:
         )
         if saved is None:
             return False
-        self._deltas = 1 if self._base is not None else self._deltas + 1
+        if self._base is not None:
+            self._deltas, self._delta_bytes = 1, len(delta)
+            self._snapshot_bytes = len(self._base)
+        else:
+            self._deltas += 1
+            self._delta_bytes += len(delta)
         self._base = None
         self.metrics.position = position
         self.metrics.last_checkpoint_at = time.time()

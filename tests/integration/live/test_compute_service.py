@@ -19,7 +19,7 @@ from infra.bus import Bus
 from infra.state import StateStore
 from ingest.memory import IterableSource
 from ingest.service import IngestService
-from live.compute_service import ComputeService
+from live.compute_service import SNAPSHOT_EVERY, ComputeService
 from live.partitions import Partition
 from schemas.codec import encode_batch
 from schemas.events import Event
@@ -138,3 +138,24 @@ async def test_the_state_at_the_start_of_each_day_is_saved_for_replays(
     await store.close()
     assert snapshot is not None and snapshot.run_id == "replay-x"
     assert snapshot.scalars[S_CLOCK] == -1  # taken before the first event of the day
+
+
+async def test_a_snapshot_replaces_the_deltas_once_they_outweigh_it(
+    bus: Bus, servers: Servers
+) -> None:
+    events = session_events(seed=13, minutes=4)
+    await IngestService(IterableSource("synthetic", events), bus).run()
+    run_id = f"live-{uuid.uuid4().hex[:8]}"
+    store = StateStore.connect(servers.redis_url, run_id)
+    service = ComputeService(
+        bus, store, flow.EngineConfig(), allowed_lateness_ns=10**9, max_batch_messages=1
+    )
+    metrics = await service.run(until_idle=True)
+    saved = await store.load_engine()
+    await store.close()
+    assert saved is not None
+    snapshot, deltas = saved
+    # far fewer batches than SNAPSHOT_EVERY, yet snapshots were taken again: by weight
+    assert SNAPSHOT_EVERY > metrics.batches > len(deltas) + 10
+    # the deltas before the last one weigh less than the snapshot they apply to
+    assert sum(map(len, deltas[:-1])) < len(snapshot)
