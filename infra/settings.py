@@ -23,6 +23,8 @@ from pydantic_settings.sources import ENV_FILE_SENTINEL, DotenvType
 
 from schemas.errors import ConfigError
 
+DAY_SNAPSHOTS_KEPT = 30  # a month of trading days
+
 _MS = 1_000_000
 
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "your-api-key", "xxx"}
@@ -59,6 +61,8 @@ class Settings(BaseSettings):
 
     # Live compute: the reorder buffer's patience (the engine's thresholds: compute.flow.config)
     allowed_lateness_ms: int = Field(2000, alias="ALLOWED_LATENESS_MS")
+    # Engine states at the start of a UTC day kept in Redis for replays (the newest days)
+    day_snapshots_kept: int = Field(DAY_SNAPSHOTS_KEPT, ge=1, alias="DAY_SNAPSHOTS_KEPT")
     # Logical partitions of live compute, by underlying (fixed for a run; live.partitions)
     partitions: int = Field(1, ge=1, le=1024, alias="FLOWTAPE_PARTITIONS")
 

@@ -10,7 +10,7 @@ Keys are namespaced by run id:
   a crash exactly that batch is processed again and its outputs are byte-identical
   (JetStream then drops the resent messages);
 - `flowtape:{run_id}:snapshot:{day}`: the engine state at the start of each UTC day, where
-  replays of that day can start.
+  replays of that day can start; the newest DAY_SNAPSHOTS_KEPT days are kept.
 A partition of partitioned live compute keeps the same keys under `flowtape:{run_id}:{partition}:`
 (e.g. `flowtape:live:p1of4:checkpoint`), so its checkpoint belongs to the partition, not to
 whichever worker runs it.
@@ -109,10 +109,15 @@ class StateStore:
     def snapshot_key(self, day: str) -> str:
         return f"{self.prefix}:snapshot:{day}"
 
-    async def save_day_snapshot(self, day: str, state: bytes) -> bool:
+    async def save_day_snapshot(self, day: str, state: bytes, *, keep: int) -> bool:
         """The engine state before the first event of `day` (YYYY-MM-DD); the first one
-        saved for a day stays (a restart that replays the day's start writes nothing)."""
-        return bool(await self.client.set(self.snapshot_key(day), state, nx=True))
+        saved for a day stays (a restart that replays the day's start writes nothing). Only
+        the newest `keep` days' snapshots are kept: each weighs as much as the whole state."""
+        saved = bool(await self.client.set(self.snapshot_key(day), state, nx=True))
+        days = sorted([key async for key in self.client.scan_iter(match=self.snapshot_key("*"))])
+        if len(days) > keep:
+            await self.client.delete(*days[:-keep])  # ISO dates sort as days do
+        return saved
 
     async def clear(self) -> None:
         await self.client.delete(self.key, self.intent_key, self.engine_key, self.deltas_key)

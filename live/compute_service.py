@@ -46,7 +46,7 @@ from compute.flow.checkpoint import Checkpointer, restore
 from compute.flow.kernel_engine import KernelEngine
 from infra.bus import Bus, LogMessage, StreamReader
 from infra.health import health_served
-from infra.settings import Settings
+from infra.settings import DAY_SNAPSHOTS_KEPT, Settings
 from infra.state import Checkpoint, StateStore
 from live.compute_health import DEFAULT_MAX_LAG_MESSAGES, ComputeHealth
 from live.partitions import Partition, check_partition_count
@@ -104,6 +104,7 @@ class ComputeService:
         allowed_lateness_ns: int,
         max_batch_messages: int = 64,
         snapshot_every: int = SNAPSHOT_EVERY,
+        day_snapshots_kept: int = DAY_SNAPSHOTS_KEPT,
         partition: Partition | None = None,
     ) -> None:
         self.bus = bus
@@ -120,6 +121,7 @@ class ComputeService:
         self._carry: list[LogMessage] = []
         self._snapshot_day = -1
         self.snapshot_every = snapshot_every
+        self.day_snapshots_kept = day_snapshots_kept
         self._deltas = 0
         self._delta_bytes = 0  # of the deltas stored after the stored snapshot
         self._snapshot_bytes = 0  # of the stored snapshot
@@ -298,7 +300,8 @@ class ComputeService:
                 date = dt.datetime.fromtimestamp(day * 86_400, dt.UTC).date().isoformat()
                 base = self._base = saver.snapshot()
                 saved = await self._stored(
-                    partial(self.store.save_day_snapshot, date, base), "day snapshot"
+                    partial(self.store.save_day_snapshot, date, base, keep=self.day_snapshots_kept),
+                    "day snapshot",
                 )
                 if saved is None:
                     return None
@@ -402,6 +405,7 @@ async def run_compute(
                 config,
                 allowed_lateness_ns=settings.allowed_lateness_ns,
                 max_batch_messages=batch_messages,
+                day_snapshots_kept=settings.day_snapshots_kept,
                 partition=partition,
             )
             for partition, store in zip(owned, stores, strict=True)

@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 
 from infra.bus import Bus, chunk_events
@@ -93,6 +95,28 @@ async def test_checkpoint_saves_state_and_position_together(servers: Servers) ->
     await store.clear()
     await store.close()
     await other.close()
+
+
+async def test_only_the_newest_day_snapshots_are_kept(servers: Servers) -> None:
+    run_id = f"days-{uuid.uuid4().hex[:8]}"
+    store = StateStore.connect(servers.redis_url, run_id)
+    partition = StateStore.connect(servers.redis_url, run_id, partition="p1of2")
+    await partition.save_day_snapshot("2026-01-02", b"partition", keep=3)
+    days = ["2026-01-05", "2026-01-02", "2026-01-06", "2026-01-07", "2026-01-08"]
+    for day in days:  # a restart may save an older day after newer ones
+        assert await store.save_day_snapshot(day, day.encode(), keep=3)
+    assert not await store.save_day_snapshot("2026-01-08", b"again", keep=3)
+    kept = sorted([k.decode() async for k in store.client.scan_iter(match=f"flowtape:{run_id}:*")])
+    assert kept == [
+        f"flowtape:{run_id}:p1of2:snapshot:2026-01-02",  # another partition's days are its own
+        f"flowtape:{run_id}:snapshot:2026-01-06",
+        f"flowtape:{run_id}:snapshot:2026-01-07",
+        f"flowtape:{run_id}:snapshot:2026-01-08",
+    ]
+    assert await store.client.get(store.snapshot_key("2026-01-08")) == b"2026-01-08"
+    await store.client.delete(*kept)
+    await store.close()
+    await partition.close()
 
 
 async def test_pulls_are_sized_by_bytes_and_lose_nothing(bus: Bus) -> None:
