@@ -40,9 +40,13 @@ What the servers hold is sampled too, to tell data kept from memory leaked: each
 bytes (RAW, DERIVED) and Valkey's `used_memory`. The streams are capped at
 `--stream-max-bytes` (STREAM_MAX_BYTES for the stack; JetStream then drops the oldest
 messages), so that an hour reaches the steady state a deployment with retention runs in.
+Likewise each session is a day compressed into minutes, and the compute service keeps the
+engine's state at the start of each day in Valkey (DAY_SNAPSHOTS_KEPT, 30 days in a
+deployment): the soak keeps `--day-snapshots-kept` of them (3), the steady state a deployment
+reaches after its first month.
 
     .venv/bin/python bench/soak.py [--seconds 3600] [--interval 10] [--rate 5000] [--out build/soak]
-        [--level-window 300] [--stream-max-bytes 1073741824]
+        [--level-window 300] [--stream-max-bytes 1073741824] [--day-snapshots-kept 3]
 """
 
 from __future__ import annotations
@@ -583,6 +587,12 @@ def main() -> None:
         help="the streams' retention (STREAM_MAX_BYTES), bytes",
     )
     parser.add_argument(
+        "--day-snapshots-kept",
+        type=int,
+        default=3,
+        help="engine day snapshots Valkey keeps (DAY_SNAPSHOTS_KEPT)",
+    )
+    parser.add_argument(
         "--session-minutes",
         type=int,
         default=390,
@@ -594,6 +604,8 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.seconds > 0 and args.interval > 0 and args.rate > 0 and args.level_window > 0):
         parser.error("--seconds, --interval, --rate and --level-window must be > 0")
+    if args.day_snapshots_kept < 1:
+        parser.error(f"--day-snapshots-kept must be at least 1, got {args.day_snapshots_kept}")
     if args.stream_max_bytes < 1024**2:
         parser.error(f"--stream-max-bytes must be at least 1 MiB, got {args.stream_max_bytes}")
     if args.warmup is not None and not 0 <= args.warmup < args.seconds:
@@ -614,12 +626,13 @@ def main() -> None:
     env |= {
         "FLOWTAPE_DATA_DIR": str(folder / ".flowtape"), "API_PORT": str(free_port()),
         "STREAM_MAX_BYTES": str(args.stream_max_bytes),
+        "DAY_SNAPSHOTS_KEPT": str(args.day_snapshots_kept),
     }  # fmt: skip
     print(f"soak: {args.seconds:g} s at {args.rate:g} option prints/s asked (synthetic market at "
           f"{speed:g}x, sessions of {args.session_minutes} market minutes = "
           f"{args.session_minutes * 60 / speed:.1f} s), a sample every {args.interval:g} s, "
           f"warm-up {warmup_s:g} s; streams capped at {args.stream_max_bytes / MB:,.0f} MB; "
-          f"stack in {folder}")  # fmt: skip
+          f"{args.day_snapshots_kept} engine day snapshots kept; stack in {folder}")  # fmt: skip
     up = start_up(folder, env, shlex.join(ingest[3:]), log)
     chain = SessionChain(folder, env, ingest, log)
     try:
