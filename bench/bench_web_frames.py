@@ -56,6 +56,7 @@ TRACE_CATEGORIES = [
     "devtools.timeline", "disabled-by-default-devtools.timeline", "v8.execute", "toplevel",
     "cc", "viz", "blink", "renderer.scheduler",
 ]  # fmt: skip
+FRAME_BUDGET_US = 16_000
 # What a main-thread trace event's own time (its children's taken out) is spent on.
 MAIN_THREAD_KINDS = {
     "script": ("FunctionCall", "EventDispatch", "FireAnimationFrame", "TimerFire", "EvaluateScript",
@@ -171,6 +172,24 @@ def kind_of(name: str) -> str:
     return "other"
 
 
+def long_tasks(spans: list[dict[str, Any]], seconds: float) -> None:
+    """The main thread's tasks over a frame's budget: their wall time beside the thread's own
+    CPU time in them (the rest it waited for a core: the stack shares the machine)."""
+    tops: list[dict[str, Any]] = []
+    for event in sorted(spans, key=lambda e: (e["ts"], -e["dur"])):
+        if not tops or event["ts"] >= tops[-1]["ts"] + tops[-1]["dur"]:
+            tops.append(event)
+    long = [e for e in tops if e["dur"] > FRAME_BUDGET_US and "tdur" in e]
+    if not long:
+        print("  main-thread tasks over 16 ms: none")
+        return
+    walls = [e["dur"] / 1000 for e in long]
+    cpus = [e["tdur"] / 1000 for e in long]
+    print(f"  main-thread tasks over 16 ms: {len(long) / seconds:.1f}/s, wall ms p50 "
+          f"{percentile(walls, 0.5):.1f} p95 {percentile(walls, 0.95):.1f}, the thread's CPU ms "
+          f"in them p50 {percentile(cpus, 0.5):.1f} p95 {percentile(cpus, 0.95):.1f}")  # fmt: skip
+
+
 def trace_breakdown(browser: Browser, page: Page, seconds: float) -> None:
     """Where the time goes while the tape runs, from a Chromium trace of `seconds`."""
     browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
@@ -216,6 +235,7 @@ def trace_breakdown(browser: Browser, page: Page, seconds: float) -> None:
                 calls[where] += 1
         for where, us in callbacks.most_common(4):
             print(f"    script {where:40s} {us / per_s:6.1f} ms/s, {calls[where] / seconds:.0f}/s")
+        long_tasks(thread_spans, seconds)
     print("  other threads (busy ms/s): " + ", ".join(
         f"{name} {us / per_s:.0f}" for name, us in busy.most_common(6)))  # fmt: skip
 
