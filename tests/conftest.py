@@ -7,6 +7,7 @@ Each test session gets its own ClickHouse database; `fresh_warehouse` gives a te
 
 from __future__ import annotations
 
+import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -21,6 +22,13 @@ from infra.embedded import EmbeddedServer, clickhouse_server, nats_server, redis
 from infra.migrate import migrate
 from infra.warehouse import Warehouse
 from tests.kit.streams import reset_streams
+
+# Tests stop `flowtape up` and other commands with Ctrl-C (SIGINT). A shell that starts the
+# test run in the background makes it ignore SIGINT, and an ignored signal stays ignored in
+# every process started from it: the commands would not hear Ctrl-C. A handler is not
+# inherited across exec, so with one here they start with SIGINT's default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Test data is found one way: through the fixture below, which fails (never skips) without it.
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "databento"
