@@ -11,6 +11,7 @@ days to expiry, day volume, open interest, and the spot price: null).
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
 from api.views import plain
@@ -20,13 +21,28 @@ from schemas.events import FlowPacket, PacketLeg
 from schemas.occ import parse_occ
 
 PrintKey = tuple[int, int, int, int]
+# The keys of the run's lone prints of ts_event in [lo, hi) (ns).
 _LONE_KEYS = """
 SELECT instrument_id, publisher_id, toUnixTimestamp64Nano(ts_event), sequence
 FROM print_inference
-WHERE run_id = {run_id:String} AND (instrument_id, publisher_id, ts_event, sequence) NOT IN (
+WHERE run_id = {run_id:String} AND {span}
+  AND (instrument_id, publisher_id, ts_event, sequence) NOT IN (
     SELECT instrument_id, publisher_id, ts_event, sequence FROM packet_prints
-    WHERE run_id = {run_id:String})
+    WHERE run_id = {run_id:String} AND {span})
+""".replace(
+    "{span}",
+    "ts_event >= fromUnixTimestamp64Nano({lo:Int64}) "
+    "AND ts_event < fromUnixTimestamp64Nano({hi:Int64})",
+)
+_TIME_SPAN = """
+SELECT toUnixTimestamp64Nano(min(ts_event)), toUnixTimestamp64Nano(max(ts_event)), count()
+FROM print_inference WHERE run_id = {run_id:String}
 """
+# An id alone is looked for newest first: in the run's last minute of prints, then in spans
+# four times longer each, back to its first print (a live tape's single is found at once).
+FIRST_SPAN_NS = 60 * 1_000_000_000
+SPAN_GROWTH = 4
+MS = 1_000_000
 _UNKNOWN_LEG_TERMS = ("moneyness", "dte", "day_volume", "open_interest")
 
 # The lone prints among print_inference rows `{where}`, with their print's columns: the
@@ -126,7 +142,8 @@ def key_of(row: dict[str, Any]) -> PrintKey:
 
 class SingleIds:
     """Which print a single packet id names: remembered from the singles listed (bounded),
-    else found by computing the ids of the run's lone prints."""
+    else found by computing the ids of the run's lone prints, in the millisecond named by
+    the caller or newest first."""
 
     def __init__(self, capacity: int = 200_000) -> None:
         self.capacity = capacity
@@ -138,18 +155,47 @@ class SingleIds:
         while len(self._known) > self.capacity:
             self._known.popitem(last=False)
 
-    def find(self, warehouse: Warehouse, run_id: str, packet_id: str) -> PrintKey | None:
+    def find(
+        self, warehouse: Warehouse, run_id: str, packet_id: str, ts_ms: int | None = None
+    ) -> PrintKey | None:
+        """The key of the lone print whose single is `packet_id`; `ts_ms`, the single's
+        ts_start in ms (to one either side: a JSON double holds ns to 256), limits the search
+        to that moment."""
         known = self._known.get((run_id, packet_id))
         if known is not None:
             return known
-        with warehouse.client.query_row_block_stream(
-            _LONE_KEYS,
-            parameters={"run_id": run_id},
-        ) as blocks:
-            for block in blocks:
-                for row in block:
-                    key = (int(row[0]), int(row[1]), int(row[2]), int(row[3]))
-                    if packet_id_of_print(run_id, *key) == packet_id:
-                        self.remember(run_id, packet_id, key)
-                        return key
+        spans = (
+            [((ts_ms - 1) * MS, (ts_ms + 2) * MS)]
+            if ts_ms is not None
+            else _newest_first(warehouse, run_id)
+        )
+        for lo, hi in spans:
+            key = _search(warehouse, run_id, packet_id, lo, hi)
+            if key is not None:
+                self.remember(run_id, packet_id, key)
+                return key
         return None
+
+
+def _newest_first(warehouse: Warehouse, run_id: str) -> Iterator[tuple[int, int]]:
+    """[lo, hi) spans of ts_event covering the run's prints, newest first, each longer."""
+    first, last, count = warehouse.rows(_TIME_SPAN, {"run_id": run_id})[0]
+    if not count:
+        return
+    hi, span = int(last) + 1, FIRST_SPAN_NS
+    while hi > first:
+        lo = max(hi - span, int(first))
+        yield lo, hi
+        hi, span = lo, span * SPAN_GROWTH
+
+
+def _search(warehouse: Warehouse, run_id: str, packet_id: str, lo: int, hi: int) -> PrintKey | None:
+    with warehouse.client.query_row_block_stream(
+        _LONE_KEYS, parameters={"run_id": run_id, "lo": lo, "hi": hi}
+    ) as blocks:
+        for block in blocks:
+            for row in block:
+                key = (int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+                if packet_id_of_print(run_id, *key) == packet_id:
+                    return key
+    return None

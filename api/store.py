@@ -324,8 +324,11 @@ class Store:
 
     # ------------------------------------------------------------------ one packet
 
-    def packet_evidence(self, run_id: str, packet_id: str) -> dict[str, Any] | None:
-        """The packet, its member prints (with the NBBO and inference used), hits and alerts."""
+    def packet_evidence(
+        self, run_id: str, packet_id: str, ts_ms: int | None = None
+    ) -> dict[str, Any] | None:
+        """The packet, its member prints (with the NBBO and inference used), hits and alerts;
+        `ts_ms` (its ts_start in ms, when known) finds a lone print's single without a scan."""
         found = self._select(
             PACKETS.name,
             "run_id = {run_id:String} AND packet_id = {packet_id:String}",
@@ -336,7 +339,7 @@ class Store:
         if found:
             packet = self.view(PACKETS, found[0])
         else:
-            lone = self.single_ids.find(self.warehouse, run_id, packet_id)
+            lone = self.single_ids.find(self.warehouse, run_id, packet_id, ts_ms)
             single = None if lone is None else self._single(run_id, lone)
             if single is None:
                 return None

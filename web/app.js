@@ -259,14 +259,16 @@ document.getElementById("layout").addEventListener("click", (event) => {
   if (!row || row.classList.contains("head")) return;
   document.querySelectorAll(".row.selected").forEach((r) => r.classList.remove("selected"));
   row.classList.add("selected");
-  showEvidence(row.dataset.packet, state.runId);
+  showEvidence(row.dataset.packet, state.runId, row.dataset.ms);
 });
 
 $("close-evidence").addEventListener("click", () => { $("evidence").hidden = true; });
 
 // ---------------------------------------------------------------- chart
 
-const chart = new FlowChart($("chart"), { onMarkerClick: (id) => showEvidence(id, state.runId) });
+const chart = new FlowChart($("chart"), {
+  onMarkerClick: (id) => showEvidence(id, state.runId, chart.startMs(id)),
+});
 
 let chartAsked = 0;  // a newer load (a symbol typed or clicked meanwhile) wins over an older one
 

@@ -38,7 +38,7 @@ export class FlowChart {
     this.markers = LC.createSeriesMarkers(this.candles, []);
     this.bars = [];          // candle times (s), ascending
     this.ranges = new Map(); // candle time -> [low, high]
-    this.points = new Map(); // packet id -> {time, price}
+    this.points = new Map(); // packet id -> {time, price, startMs}
     this.symbol = null;      // the key charted: a ticker, or a contract's padded OCC symbol
     this.kind = null;        // "equity" or "contract"
     this.underlying = null;  // whose net premium the lower pane shows
@@ -82,6 +82,11 @@ export class FlowChart {
     return `${what} · ${rows.length} candles (${tf})${traded} · ${minutes.length} minutes of ${this.underlying} net premium`;
   }
 
+  /** The ts_start (ms) of a packet marked here. */
+  startMs(packetId) {
+    return this.points.get(packetId)?.startMs;
+  }
+
   /** Whether a packet belongs on this chart: one holding the contract, or of the underlying. */
   holds(packet) {
     if (this.kind === "contract") return (packet.legs || []).some((leg) => leg.symbol === this.symbol);
@@ -110,7 +115,7 @@ export class FlowChart {
   }
 
   mark(markers, p, time, priceAt) {
-    this.points.set(p.packet_id, { time, price: priceAt });
+    this.points.set(p.packet_id, { time, price: priceAt, startMs: Math.floor(p.ts_start / 1e6) });
     markers.push({
       id: p.packet_id, time, position: "atPriceMiddle", price: priceAt,
       shape: p.side === "sell" ? "arrowDown" : p.side === "buy" ? "arrowUp" : "circle",

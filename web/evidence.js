@@ -12,12 +12,15 @@ let shownRequest = 0;
 const LIVE_STORE_WAIT_MS = 30000;
 const ASK_AGAIN_MS = 1000;
 
-export async function showEvidence(packetId, runId) {
+/** Open the drawer on a packet's evidence; `tsMs`, its ts_start in ms where the caller knows
+ * it, lets the server find a lone print's single without searching the run. */
+export async function showEvidence(packetId, runId, tsMs) {
   const request = ++shownRequest;
   $("evidence").hidden = false;
   const body = $("evidence-body");
   body.replaceChildren(el("p", { class: "hint", text: "loading evidence…" }));
-  const url = `/v1/packets/${encodeURIComponent(packetId)}?run_id=${encodeURIComponent(runId)}`;
+  const query = new URLSearchParams({ run_id: runId, ...(tsMs !== undefined ? { ts_ms: String(tsMs) } : {}) });
+  const url = `/v1/packets/${encodeURIComponent(packetId)}?${query}`;
   const giveUpAt = performance.now() + (runId === "live" ? LIVE_STORE_WAIT_MS : 0);
   for (;;) {
     try {

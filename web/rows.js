@@ -65,6 +65,7 @@ export function flowRow(packet, node) {
   const kind = golden ? "golden sweep" : packet.kind;
   node.className = `row flow k-${packet.kind}${golden ? " golden" : ""} ${sideClass(packet.side)}`;
   node.dataset.packet = packet.packet_id;
+  node.dataset.ms = Math.floor(packet.ts_start / 1e6);  // finds a single's evidence at once
   node.dataset.symbol = packet.underlying;
   const first = (packet.members || [])[0];
   const bidAsk = first && first.nbbo_bid_px_dollars !== undefined

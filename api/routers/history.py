@@ -22,6 +22,7 @@ router = APIRouter(tags=["history"], dependencies=[READ], responses=error_respon
 
 MinCents = Annotated[int | None, Query(ge=0)]
 MAX_DTE = 36_500  # days: a century of expiries, and inside the Int32 the query binds
+MAX_TS_MS = 9_000_000_000_000  # the year 2255: its ns stay inside the Int64 the query binds
 
 
 def _listing(store: Store, table: Table, filters: Filters) -> Response:
@@ -64,9 +65,23 @@ def packets(
 
 
 @router.get("/v1/packets/{packet_id}", responses=error_responses(404))
-def packet(packet_id: str, store: StoreDep, run_id: RunId = "live") -> Response:
+def packet(
+    packet_id: str,
+    store: StoreDep,
+    run_id: RunId = "live",
+    ts_ms: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=MAX_TS_MS,
+            description="The packet's ts_start in ms, when known (the live tape's packets "
+            "carry it): a single is then looked for in that moment only, not newest first "
+            "through the run.",
+        ),
+    ] = None,
+) -> Response:
     """One packet with its evidence: member prints (NBBO used, inference), hits, alerts."""
-    evidence = store.packet_evidence(run_id, packet_id)
+    evidence = store.packet_evidence(run_id, packet_id, ts_ms)
     if evidence is None:
         raise HTTPException(404, f"no packet {packet_id!r} in run {run_id!r}")
     return JSON(evidence)
