@@ -138,6 +138,10 @@ async def test_a_contract_clicked_in_the_prints_tape_charts_its_candles_and_only
     assert tab.errors == []
 
 
+CHART_SHOWS = """({symbol: window.flowtape.chart.symbol, bars: window.flowtape.chart.bars.length,
+  note: document.getElementById('chart-note').textContent,
+  typed: document.getElementById('chart-symbol').value})"""
+
 # A one-contract packet below the newest (its prints are stored by now).
 SINGLE_LEG = (
     "(() => { const all = window.flowtape.lists.flow.all()"
@@ -158,10 +162,15 @@ async def test_a_contract_typed_in_short_form_charts_it_with_the_packets_holding
     compact = contract.replace(" ", "").lower()  # `aapl240119c00190000`, as normalise_key reads it
     await tab.page.fill("#chart-symbol", compact)
     await tab.page.press("#chart-symbol", "Enter")
-    await tab.page.wait_for_function(
-        f"window.flowtape.chart.symbol === {contract!r} && window.flowtape.chart.bars.length > 0",
-        timeout=60_000,
-    )
+    try:
+        await tab.page.wait_for_function(
+            f"window.flowtape.chart.symbol === {contract!r}"
+            " && window.flowtape.chart.bars.length > 0",
+            timeout=60_000,
+        )
+    except PlaywrightTimeout:
+        shown = await tab.page.evaluate(CHART_SHOWS)
+        raise AssertionError(f"{contract!r} not charted in 60 s; the chart shows {shown}") from None
     assert await tab.page.input_value("#chart-symbol") == contract
     await tab.page.wait_for_function(
         f"window.flowtape.chart.points.has({packet['id']!r})", timeout=60_000
