@@ -284,6 +284,8 @@ async function loadChart() {
     } catch { key = undefined; }
   }
   if (asked !== chartAsked) return;
+  // a symbol typed meanwhile is left alone: its own change event loads it
+  if ($("chart-symbol").value.trim().toUpperCase() !== typed) return;
   if (!key) { $("chart-note").textContent = "no flow yet"; return; }
   $("chart-symbol").value = key;
   const note = await chart.load(key, state.runId, $("chart-tf").value, chartedUnderlying.get(key));

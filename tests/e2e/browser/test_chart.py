@@ -3,11 +3,13 @@ a contract typed or clicked in a tape charts that contract's candles and only it
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import Route
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.browser.conftest import RunningUp, Tab
@@ -184,6 +186,31 @@ async def test_a_contract_typed_in_short_form_charts_it_with_the_packets_holding
     assert packet["id"] in state["markers"]
     assert all(holds(stack, packet_id, contract) for packet_id in state["markers"][:10])
     await tab.shot("chart-contract-typed")
+    assert tab.errors == []
+
+
+async def test_a_symbol_typed_while_the_page_asks_for_the_busiest_ticker_is_kept(
+    tab: Tab,
+) -> None:
+    answer = asyncio.Event()  # the page's question for a ticker to chart waits for this
+
+    async def held(route: Route) -> None:
+        await answer.wait()
+        await route.continue_()
+
+    await tab.page.route("**/v1/flow/top-tickers*", held)
+    await tab.open("?min_premium=0")
+    await tab.page.wait_for_function(SINGLE_LEG, timeout=60_000)
+    contract = await tab.page.evaluate(f"{SINGLE_LEG}.legs[0].symbol")
+    await tab.page.fill("#chart-symbol", contract)
+    async with tab.page.expect_response("**/v1/flow/top-tickers*"):
+        answer.set()
+    await tab.page.wait_for_timeout(500)  # the busiest ticker is in: it must not take the field
+    assert await tab.page.input_value("#chart-symbol") == contract
+    await tab.page.press("#chart-symbol", "Enter")
+    await tab.page.wait_for_function(
+        f"window.flowtape.chart.symbol === {contract!r}", timeout=30_000
+    )
     assert tab.errors == []
 
 
