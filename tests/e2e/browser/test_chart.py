@@ -4,6 +4,7 @@ a contract typed or clicked in a tape charts that contract's candles and only it
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
@@ -76,6 +77,18 @@ CHART_STATE = (
 )
 
 
+def charted(contract: str) -> str:
+    """JS: the chart has drawn the contract's own candles. Its symbol changes when a load
+    starts, its bars when the load ends (until then they are the last symbol's), and a
+    contract whose prints the sink has not stored yet has none (the live chart asks again)."""
+    shown = re.sub(" +", " ", contract, count=1)  # as the chart's note writes it
+    return (
+        f"window.flowtape.chart.symbol === {contract!r} && window.flowtape.chart.bars.length > 0"
+        f" && document.getElementById('chart-note').textContent.startsWith('contract {shown} ')"
+        " && !document.getElementById('chart-note').textContent.includes('no candles')"
+    )
+
+
 def contract_candles(stack: RunningUp, contract: str) -> tuple[int, float | None]:
     """The API's own answer: how many 1-minute candles the contract has and the last close."""
     body = stack.get(f"/v1/candles/{contract}", kind="contract", tf="1m", limit=500)
@@ -129,7 +142,7 @@ async def test_a_contract_clicked_in_the_prints_tape_charts_its_candles_and_only
     await tab.page.wait_for_function(
         f"window.flowtape.chart.symbol === {contract!r}", timeout=10_000
     )
-    await tab.page.wait_for_function("window.flowtape.chart.bars.length > 0", timeout=60_000)
+    await tab.page.wait_for_function(charted(contract), timeout=60_000)
     assert await tab.page.input_value("#chart-symbol") == contract
     assert await tab.page.is_hidden("#evidence"), "the contract cell charts; it opens no evidence"
     state = await charted_agrees_with_the_api(tab, stack, contract)
@@ -165,11 +178,7 @@ async def test_a_contract_typed_in_short_form_charts_it_with_the_packets_holding
     await tab.page.fill("#chart-symbol", compact)
     await tab.page.press("#chart-symbol", "Enter")
     try:
-        await tab.page.wait_for_function(
-            f"window.flowtape.chart.symbol === {contract!r}"
-            " && window.flowtape.chart.bars.length > 0",
-            timeout=60_000,
-        )
+        await tab.page.wait_for_function(charted(contract), timeout=60_000)
     except PlaywrightTimeout:
         shown = await tab.page.evaluate(CHART_SHOWS)
         raise AssertionError(f"{contract!r} not charted in 60 s; the chart shows {shown}") from None
