@@ -170,7 +170,7 @@ def nats_server(data_dir: Path, port: int | None = None) -> EmbeddedServer:
         command=_nats_command(data_dir, port, monitor, []),
         url=f"nats://127.0.0.1:{port}",
         healthy=lambda: _http_ok(f"http://127.0.0.1:{monitor}/healthz?js-enabled-only=true"),
-        env=_nats_env(),
+        env=_unless_set("GOMEMLIMIT", NATS_MEMORY_LIMIT),
     )
 
 
@@ -180,9 +180,9 @@ def nats_server(data_dir: Path, port: int | None = None) -> EmbeddedServer:
 NATS_MEMORY_LIMIT = "384MiB"
 
 
-def _nats_env() -> dict[str, str]:
-    """Go's soft memory limit for nats-server, unless the environment sets GOMEMLIMIT."""
-    return {} if "GOMEMLIMIT" in os.environ else {"GOMEMLIMIT": NATS_MEMORY_LIMIT}
+def _unless_set(name: str, value: str) -> dict[str, str]:
+    """`name=value` for a server's environment, unless flowtape's environment sets `name`."""
+    return {} if name in os.environ else {name: value}
 
 
 def _nats_command(data_dir: Path, port: int, monitor: int, extra: list[str]) -> list[str]:
@@ -350,7 +350,7 @@ def nats_cluster(data_dir: Path, size: int = 3, *, name: str = "flowtape") -> Na
                 healthy=partial(
                     _http_ok, f"http://127.0.0.1:{monitor}/healthz?js-enabled-only=true"
                 ),
-                env=_nats_env(),
+                env=_unless_set("GOMEMLIMIT", NATS_MEMORY_LIMIT),
             )
         )
     return NatsCluster(nodes, monitors)
@@ -376,7 +376,7 @@ def redis_server(data_dir: Path, port: int | None = None) -> EmbeddedServer:
         command=command,
         url=f"redis://127.0.0.1:{port}/0",
         healthy=lambda: _redis_pong(port),
-        env=_valkey_env(),
+        env=_unless_set("MALLOC_MMAP_THRESHOLD_", VALKEY_MMAP_THRESHOLD),
     )
 
 
@@ -386,13 +386,6 @@ def redis_server(data_dir: Path, port: int | None = None) -> EmbeddedServer:
 # times `used_memory` in a soak. A fixed threshold gives every allocation over 64 KiB its own
 # mapping, returned when freed. (Redis and Valkey images allocate with jemalloc.)
 VALKEY_MMAP_THRESHOLD = "65536"
-
-
-def _valkey_env() -> dict[str, str]:
-    """glibc's fixed mmap threshold for valkey-server, unless the environment sets one."""
-    if "MALLOC_MMAP_THRESHOLD_" in os.environ:
-        return {}
-    return {"MALLOC_MMAP_THRESHOLD_": VALKEY_MMAP_THRESHOLD}
 
 
 def clickhouse_server(
