@@ -70,6 +70,17 @@ document.addEventListener('click', (e) => {
 }, {capture: true, once: true})
 """
 
+# The key of a contract's row wholly inside the prints list's view.
+IN_VIEW_CONTRACT_ROW = """(() => {
+  const view = document.getElementById('prints-list').getBoundingClientRect();
+  const rows = [...document.querySelectorAll('#prints-list .row[data-contract]:not([hidden])')];
+  const inside = rows.find((row) => {
+    const box = row.getBoundingClientRect();
+    return box.top >= view.top + 30 && box.bottom <= view.bottom;
+  });
+  return inside?.dataset.key;
+})()"""
+
 CHART_STATE = (
     "(() => { const c = window.flowtape.chart; return {symbol: c.symbol, kind: c.kind,"
     " underlying: c.underlying, bars: c.bars.length, close: c.lastClose,"
@@ -130,13 +141,18 @@ async def test_a_contract_clicked_in_the_prints_tape_charts_its_candles_and_only
     tab: Tab, stack: RunningUp
 ) -> None:
     await tab.open("?min_premium=0")
-    drawn = "#prints-list .row[data-contract]:not([hidden])"
     await tab.page.wait_for_function(
-        f"document.querySelectorAll('{drawn} .contract').length > 10", timeout=60_000
+        "window.flowtape.lists.prints.items.length > 60", timeout=60_000
     )
+    # scrolled down, the rows in view hold still as prints arrive (they go in above the view);
+    # the rows there are below the newest: their prints are stored, their contracts have candles
+    await tab.page.evaluate("document.getElementById('prints-list').scrollTop = 10 * 22")
+    await tab.page.wait_for_function("window.flowtape.lists.prints.scrollTop > 0")
+    key = await tab.page.wait_for_function(IN_VIEW_CONTRACT_ROW, timeout=30_000)
     await tab.page.evaluate(RECORD_CLICKED)
-    # a row below the newest: its print is stored by now, so its contract has candles
-    await tab.page.locator(f"{drawn} .c-strike").nth(8).click()
+    await tab.page.locator(
+        f"#prints-list .row[data-key='{await key.json_value()}'] .c-strike"
+    ).click()
     contract = await tab.page.evaluate("window.clickedContract")
     assert contract and contract[-9] in "CP", contract
     await tab.page.wait_for_function(
