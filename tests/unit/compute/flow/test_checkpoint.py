@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+import zstandard
 
 from compute.flow import EngineConfig
 from compute.flow.checkpoint import Checkpointer, CheckpointError, restore
@@ -60,12 +61,25 @@ def test_a_delta_is_much_smaller_than_a_snapshot_of_a_big_state() -> None:
     assert len(saver.delta()) * 10 < len(snapshot)
 
 
+def test_a_snapshot_is_compressed_and_one_saved_uncompressed_still_restores() -> None:
+    events = days_session(seeded(4), 1, 3000, 0.0)
+    state = new_state(EngineConfig(), "ckpt")
+    saver = Checkpointer(state)
+    saver.touched(step_columns(state, columns_from_events(state, events)))
+    snapshot = saver.snapshot()
+    plain = zstandard.ZstdDecompressor().decompress(snapshot)
+    assert len(snapshot) * 5 < len(plain)  # tables sized for the busiest moment, mostly empty
+    assert Checkpointer(restore(plain)).snapshot() == snapshot
+
+
 def test_bytes_of_another_layout_or_no_checkpoint_are_refused() -> None:
     state = new_state(EngineConfig(), "ckpt")
-    snapshot = msgspec.msgpack.decode(Checkpointer(state).snapshot())
+    plain = zstandard.ZstdDecompressor().decompress(Checkpointer(state).snapshot())
+    snapshot = msgspec.msgpack.decode(plain)
     snapshot["layout"] = LAYOUT_VERSION + 1
     with pytest.raises(CheckpointError, match=f"reads layout {LAYOUT_VERSION}") as caught:
         restore(msgspec.msgpack.encode(snapshot))
     assert caught.value.code == "bad_checkpoint"
-    with pytest.raises(CheckpointError, match="not a kernel checkpoint"):
-        restore(b"\x01garbage")
+    for garbage in (b"\x01garbage", b"\x28\xb5\x2f\xfd" + b"not a zstd frame"):
+        with pytest.raises(CheckpointError, match="not a kernel checkpoint"):
+            restore(garbage)
