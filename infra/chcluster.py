@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.embedded import EmbeddedServer, clickhouse_server, free_port
+from infra.embedded import EmbeddedServer, clickhouse_server, free_ports
 
 
 @dataclass
@@ -43,16 +43,18 @@ class ClickHouseCluster:
 def clickhouse_cluster(data_dir: Path, shards: int = 2) -> ClickHouseCluster:
     """`shards` embedded ClickHouse servers, `clickhouse-<i>` storing under
     `data_dir/clickhouse-<i>`, each a shard of the cluster `flowtape`."""
-    tcp_ports = [free_port() for _ in range(shards)]
+    chosen = free_ports(2 * shards)
+    http_ports, tcp_ports = chosen[:shards], chosen[shards:]
     members = [f"127.0.0.1:{port}" for port in tcp_ports]
     return ClickHouseCluster(
         [
             clickhouse_server(
                 data_dir / f"clickhouse-{index}",
+                port=http_port,
                 tcp_port=tcp_port,
                 shards=members,
                 name=f"clickhouse-{index}",
             )
-            for index, tcp_port in enumerate(tcp_ports)
+            for index, (http_port, tcp_port) in enumerate(zip(http_ports, tcp_ports, strict=True))
         ]
     )

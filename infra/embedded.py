@@ -34,12 +34,23 @@ from schemas.errors import ServerError
 _PR_SET_PDEATHSIG = 1
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` distinct loopback TCP ports that were free a moment ago (held together while
+    chosen: the system may hand a port just released out again)."""
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sockets.append(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sockets[-1].bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def free_port() -> int:
     """A loopback TCP port that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return free_ports(1)[0]
 
 
 def _die_with_parent() -> None:
@@ -162,8 +173,8 @@ class EmbeddedServer:
 
 def nats_server(data_dir: Path, port: int | None = None) -> EmbeddedServer:
     """nats-server with JetStream, storing under `data_dir/jetstream`."""
-    port = port or free_port()
-    monitor = free_port()
+    chosen, monitor = free_ports(2)
+    port = port or chosen
     return EmbeddedServer(
         name="nats",
         data_dir=data_dir,
@@ -327,9 +338,8 @@ class NatsCluster:
 def nats_cluster(data_dir: Path, size: int = 3, *, name: str = "flowtape") -> NatsCluster:
     """`size` nats-server nodes with JetStream, each routed to all others, storing under
     `data_dir/nats-<i>`; server names are `nats-<i>`."""
-    ports = [free_port() for _ in range(size)]
-    routes = [free_port() for _ in range(size)]
-    monitors = [free_port() for _ in range(size)]
+    chosen = free_ports(3 * size)
+    ports, routes, monitors = chosen[:size], chosen[size : 2 * size], chosen[2 * size :]
     seeds = ",".join(f"nats://127.0.0.1:{route}" for route in routes)
     nodes = []
     for index in range(size):
@@ -400,8 +410,8 @@ def clickhouse_server(
     """ClickHouse (chdb-core's engine) serving HTTP on `port` and TCP on `tcp_port` (free
     ports unless given); `query_log` keeps `system.query_log` and `system.part_log` (for
     benchmarks); `shards` (`host:tcp_port` each) makes it one shard of that cluster."""
-    port = port or free_port()
-    tcp_port = tcp_port or free_port()
+    chosen = free_ports(2)
+    port, tcp_port = port or chosen[0], tcp_port or chosen[1]
     command = [
         sys.executable,
         "-m", "infra.chserver",

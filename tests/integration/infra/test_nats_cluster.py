@@ -81,7 +81,9 @@ async def test_publishes_survive_the_stream_leader_killed_without_duplicates(
     assert sequences == list(range(1, 301))  # every ack, one new sequence each, in order
     reader = await cluster_bus.reader(RAW_STREAM, start_seq=1)
     stored: list[OptionPrint] = []
-    while messages := await reader.fetch(100, timeout_s=1.0):
+    deadline = time.monotonic() + 60  # a fetch after the restart may come back empty: read on
+    while len(stored) < len(batches) and time.monotonic() < deadline:
+        messages = await reader.fetch(100, timeout_s=1.0)
         stored.extend(e for m in messages for e in m.events if isinstance(e, OptionPrint))
     await reader.close()
     assert stored == [e for batch in batches for e in batch]
