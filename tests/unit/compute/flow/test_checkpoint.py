@@ -51,22 +51,24 @@ def test_restored_state_continues_exactly_as_the_uninterrupted_one(seed: int) ->
     assert outputs_of(events, cuts, restart_every=rng.randint(2, 5)) == whole
 
 
+def big_state(seed: int) -> tuple[list[Event], Checkpointer]:
+    """A day of 3,000 prints through a fresh state, and the saver watching it."""
+    events = days_session(seeded(seed), 1, 3000, 0.0)
+    saver = Checkpointer(new_state(EngineConfig(), "ckpt"))
+    saver.touched(step_columns(saver.state, columns_from_events(saver.state, events)))
+    return events, saver
+
+
 def test_a_delta_is_much_smaller_than_a_snapshot_of_a_big_state() -> None:
-    events = days_session(seeded(3), 1, 3000, 0.0)
-    state = new_state(EngineConfig(), "ckpt")
-    saver = Checkpointer(state)
-    saver.touched(step_columns(state, columns_from_events(state, events)))
+    events, saver = big_state(3)
+    state = saver.state
     snapshot = saver.snapshot()
     saver.touched(step_columns(state, columns_from_events(state, events[-5:])))
     assert len(saver.delta()) * 10 < len(snapshot)
 
 
 def test_a_snapshot_is_compressed_and_one_saved_uncompressed_still_restores() -> None:
-    events = days_session(seeded(4), 1, 3000, 0.0)
-    state = new_state(EngineConfig(), "ckpt")
-    saver = Checkpointer(state)
-    saver.touched(step_columns(state, columns_from_events(state, events)))
-    snapshot = saver.snapshot()
+    snapshot = big_state(4)[1].snapshot()
     plain = zstandard.ZstdDecompressor().decompress(snapshot)
     assert len(snapshot) * 5 < len(plain)  # tables sized for the busiest moment, mostly empty
     assert Checkpointer(restore(plain)).snapshot() == snapshot
