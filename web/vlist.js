@@ -7,7 +7,8 @@
 // rows, faster than anyone reads, and that repaint is what a frame costs. Every row is kept
 // and counted; a list that has waited long enough takes its rows at once (a quiet tape shows a
 // row in the next frame), and what the user does (scroll, pause, resume, a reload) and the
-// count of rows held while paused are drawn in the next frame.
+// count of rows held while paused are drawn in the next frame. A list with rows waiting out
+// its pace asks for no frame until a timer says its next take is due.
 //
 // A frame costs what changed in it: a row node keeps its key while it stays in view (only
 // rows new to the view are rendered), and rows sit at fixed places in a layer that moves down
@@ -41,7 +42,11 @@ function flush(now) {
       take = true;
     }
     takes.set(vlist, take);
-    if (!take && waiting) due.add(vlist); // for a later frame
+    if (!take && waiting) {
+      const wait = TAKE_EVERY_MS - (now - vlist.takenAt);
+      if (wait > 0) vlist.wakeIn(wait);
+      else due.add(vlist); // its turn went to another list: the next frame
+    }
   }
   const drawing = lists.filter((vlist) => takes.get(vlist) || vlist.dirty);
   for (const vlist of drawing) vlist.measure();
@@ -81,6 +86,7 @@ export class VirtualList {
     this.dirty = false;      // something other than new rows needs drawing
     this.takeNow = false;    // take the incoming rows in the next frame, whatever the pace
     this.takenAt = -Infinity;
+    this.wake = null;        // the timer of the next take while rows wait out the pace
     viewport.addEventListener("scroll", () => this.schedule());
     new ResizeObserver(([entry]) => {
       this.height = entry.contentRect.height;
@@ -102,8 +108,10 @@ export class VirtualList {
       this.schedule();
       return;
     }
-    due.add(this);
-    requestFrame();
+    if (this.wake === null) {
+      due.add(this);
+      requestFrame();
+    }
   }
 
   /** Add rows older than every row taken (history), newest first, below the others. */
@@ -165,6 +173,16 @@ export class VirtualList {
     else if (this.drawn.has(String(key))) this.stale.add(String(key));
     else return;
     this.schedule();
+  }
+
+  /** Come back for the waiting rows in `ms` (one timer at a time). */
+  wakeIn(ms) {
+    if (this.wake !== null) return;
+    this.wake = setTimeout(() => {
+      this.wake = null;
+      due.add(this);
+      requestFrame();
+    }, ms);
   }
 
   /** Draw in the next frame. */
