@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import msgspec
-from nats.js.errors import NotFoundError
 
 from api.services import Services
 from api.views import plain
@@ -87,11 +86,7 @@ class AlphaFeed:
 
     async def _open(self) -> StreamReader:
         bus = await self.services.bus()
-        try:
-            last = await bus.last_sequence(DERIVED_STREAM)
-        except NotFoundError:
-            await bus.ensure_streams()
-            last = await bus.last_sequence(DERIVED_STREAM)
+        last = await bus.end_of(DERIVED_STREAM)
         if self._position is None or last < self._position:
             self._position = last  # first start, or a recreated stream: follow its end
         return await bus.reader(

@@ -29,7 +29,6 @@ from typing import Any
 
 import msgspec
 from clickhouse_connect.driver.exceptions import OperationalError
-from nats.js.errors import NotFoundError
 
 from analytics.candles import (
     KINDS,
@@ -144,11 +143,7 @@ class CandleFeed:
             if self._readers:
                 return
             bus = await self.services.bus()
-            try:
-                last = await bus.last_sequence(RAW_STREAM)
-            except NotFoundError:  # no stream yet: create it as the other services would
-                await bus.ensure_streams()
-                last = await bus.last_sequence(RAW_STREAM)
+            last = await bus.end_of(RAW_STREAM)
             for event_type in PRINT_TYPES:
                 self.positions[event_type] = last
                 reader = asyncio.create_task(self._follow(event_type), name="flowtape-candles")

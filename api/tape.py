@@ -50,7 +50,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from nats.js.errors import NotFoundError
 
 from api.services import Services
 from api.views import plain
@@ -189,12 +188,7 @@ class Tape:
 
     async def _open(self) -> StreamReader:
         bus = await self.services.bus()
-        try:
-            last = await bus.last_sequence(DERIVED_STREAM)
-        except NotFoundError:
-            # The API came up before any other service: create the streams as they would.
-            await bus.ensure_streams()
-            last = await bus.last_sequence(DERIVED_STREAM)
+        last = await bus.end_of(DERIVED_STREAM)
         if self.position is None or last < self.position:
             # First start, or the stream was recreated: follow it from its current end.
             self.position = last

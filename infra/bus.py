@@ -194,6 +194,15 @@ class Bus:
         info = await self.js.stream_info(stream)
         return int(info.state.last_seq)
 
+    async def end_of(self, stream: str) -> int:
+        """The last sequence of `stream`; a reader that comes up before any writer creates the
+        streams first, as the writers would."""
+        try:
+            return await self.last_sequence(stream)
+        except NotFoundError:
+            await self.ensure_streams()
+            return await self.last_sequence(stream)
+
     async def last_sequence_of(self, stream: str, subjects: Sequence[str]) -> int:
         """The sequence of the last message on any of `subjects` (wildcards allowed); 0 when
         none has any."""

@@ -160,3 +160,12 @@ async def test_streams_keep_the_configured_retention_whoever_ensures_them_last(
         assert (await bus.js.stream_info(RAW_STREAM)).config.max_bytes == -1
     finally:
         get_settings.cache_clear()
+
+
+async def test_the_end_of_a_missing_stream_creates_the_streams(bus: Bus) -> None:
+    for stream in (RAW_STREAM, DERIVED_STREAM):
+        await bus.js.delete_stream(stream)
+    assert await bus.end_of(DERIVED_STREAM) == 0  # a reader up before any writer
+    assert await bus.last_sequence(RAW_STREAM) == 0  # both streams are back
+    await bus.publish(raw_subject(OptionPrint, "databento"), prints(3), run_id="live")
+    assert await bus.end_of(RAW_STREAM) == 1
