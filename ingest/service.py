@@ -29,11 +29,12 @@ id the source's own mapping (or an operator's override) does not map is quaranti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -189,7 +190,9 @@ class IngestService:
         if self.log_ts_recv and isinstance(self.source, ResumableSource):
             log.info("source %s resumes after ts_recv %d", self.source.name, self.log_ts_recv)
             self.source.resume_after(self.log_ts_recv)
-        await self.source.connect()
+        if not await self._unless_stopped(self.source.connect()):
+            self.write_metrics()
+            return self.metrics
         pump = asyncio.create_task(self._pump(), name=f"ingest-pump-{self.source.name}")
         writer = asyncio.create_task(self._write_metrics_periodically())
         watcher = asyncio.create_task(self.bridge.watch(self.config.id_overrides_poll_s))
@@ -208,6 +211,21 @@ class IngestService:
                 self._warn_repeats(time.monotonic())
             self.write_metrics()
         return self.metrics
+
+    async def _unless_stopped(self, work: Awaitable[None]) -> bool:
+        """Await `work` unless `stop()` comes first, and then cancel it (a stop is not held
+        up by a source still connecting, or generating its session); whether it finished."""
+        task = asyncio.ensure_future(work)
+        stopping = asyncio.create_task(self._stopping.wait())
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if task.done():
+            task.result()  # what the work raised, raised here
+            return True
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return False
 
     def write_metrics(self) -> None:
         """Write the metrics as JSON to `metrics_path` (atomically), for other processes."""

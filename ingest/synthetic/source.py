@@ -8,9 +8,11 @@ session produce the same events.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import msgspec
 
@@ -126,10 +128,11 @@ class PacedSessionSource(Generic[C, S]):
             self.config, self.session = config, None
 
     async def connect(self) -> None:
-        """Generate the session (in a worker thread: it takes a moment for big configs)."""
+        """Generate the session (in a thread of its own: it takes a moment for big configs)."""
         self._closed = False
         if self.session is None:
-            self.session = await asyncio.to_thread(self.generate, self.config)
+            config = self.config
+            self.session = await in_daemon_thread(lambda: self.generate(config))
 
     async def close(self) -> None:
         """Stop the event stream at the next event."""
@@ -144,6 +147,38 @@ class PacedSessionSource(Generic[C, S]):
         events = self.session_events(session)
         async for event in paced(events, session.open_ns, self.speed, lambda: self._closed):
             yield event
+
+
+R = TypeVar("R")
+
+
+async def in_daemon_thread(work: Callable[[], R]) -> R:
+    """`work()` in a daemon thread. Unlike `asyncio.to_thread`, whose pool the event loop
+    waits for when it closes, a stop does not wait for it: a service told to stop while it
+    generates a big session exits at once, and the thread's result is dropped."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[R] = loop.create_future()
+
+    def settle(result: R | None, error: BaseException | None) -> None:
+        if done.done():  # the wait was cancelled
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(cast(R, result))
+
+    def run() -> None:
+        result: R | None = None
+        error: BaseException | None = None
+        try:
+            result = work()
+        except BaseException as exc:
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name="synthetic-session", daemon=True).start()
+    return await done
 
 
 class SyntheticSource(PacedSessionSource[SynthConfig, SyntheticSession]):

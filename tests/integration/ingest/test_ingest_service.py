@@ -165,3 +165,31 @@ async def test_a_failed_live_source_is_reconnected_and_the_failure_is_quarantine
     (failure,) = [e for e in stored if isinstance(e, Quarantined)]
     assert failure.reason == "source_error" and "feed dropped" in failure.detail
     assert source.connects == 2
+
+
+class SlowToConnectSource:
+    """Connects only after an hour (a source generating a big session, a feed not answering)."""
+
+    name = "slow"
+
+    def __init__(self) -> None:
+        self.connecting = asyncio.Event()
+
+    async def connect(self) -> None:
+        self.connecting.set()
+        await asyncio.sleep(3600)
+
+    async def close(self) -> None: ...
+
+    async def events(self) -> AsyncIterator[Event]:
+        yield trade(1)
+
+
+async def test_a_stop_while_the_source_connects_ends_the_service_at_once(bus: Bus) -> None:
+    source = SlowToConnectSource()
+    service = IngestService(source, bus)
+    running = asyncio.create_task(service.run())
+    await asyncio.wait_for(source.connecting.wait(), 5)
+    service.stop()
+    metrics = await asyncio.wait_for(running, 5)
+    assert metrics.published_messages == 0 and await stored_events(bus) == []
