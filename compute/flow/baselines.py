@@ -14,6 +14,9 @@ import math
 from operator import mul
 from typing import NamedTuple
 
+import numpy as np
+import numpy.typing as npt
+
 from compute.flow.state import Ring, UnderlyingBaselines
 from schemas.events import FIXED_DIGITS, BaselineValue
 
@@ -31,6 +34,15 @@ def fixed_ratio(num: int, den: int) -> float:
     twice = 2 * r
     if twice > den or (twice == den and q & 1):
         q += 1
+    return q / _SCALE
+
+
+def fixed_ratios(num: npt.NDArray[np.int64], den: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """`fixed_ratio` over arrays (`den > 0`)."""
+    scaled = num * _SCALE
+    q = scaled // den
+    twice = 2 * (scaled - q * den)
+    q += (twice > den) | ((twice == den) & (q % 2 == 1))
     return q / _SCALE
 
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 
 from compute.flow.aggressor import INFERENCES
+from compute.flow.baselines import fixed_ratios
 from compute.flow.classifiers import classify, emit_hits
 from compute.flow.columnar import ColumnarState, Int64Array, KernelOutputs
-from compute.flow.config import EngineConfig
 from compute.flow.formatting import KINDS, SIDES, STATUSES, packet_event, score_inputs
 from compute.flow.layout import (
     L_CONTRACT,
@@ -57,10 +56,8 @@ from compute.flow.layout import (
     O_STATUS,
     O_SYMBOL,
     O_TS_EVENT,
-    PK_BLOCK,
     PK_MULTI_LEG,
     PK_SINGLE,
-    PK_SWEEP,
     Q_BUCKETS,
     Q_BUY,
     Q_COUNT,
@@ -81,9 +78,9 @@ from compute.flow.layout import (
     Q_TS_END,
     Q_TS_RECV,
     Q_TS_START,
-    R_UNUSUAL,
     RIGHT_PUT,
 )
+from compute.flow.preconditions import may_fire
 from compute.flow.structures import LegTerms, tag_structure
 from schemas import derived_tables as contract
 from schemas.events import Event
@@ -114,15 +111,6 @@ def _nullable(values: Int64Array, arrow_type: pa.DataType) -> pa.Array:
 
 def _timestamps(values: Int64Array) -> pa.Array:
     return pa.array(values, pa.int64()).view(contract.TIMESTAMP)
-
-
-def _fixed_ratios(num: Int64Array, den: Int64Array) -> npt.NDArray[np.float64]:
-    """`compute.flow.baselines.fixed_ratio` over arrays (`den > 0`)."""
-    scaled = num * _SCALE
-    q = scaled // den
-    twice = 2 * (scaled - q * den)
-    q += (twice > den) | ((twice == den) & (q % 2 == 1))
-    return q / _SCALE
 
 
 class _Strings:
@@ -227,7 +215,7 @@ def flow_tables(state: ColumnarState, outputs: KernelOutputs) -> FlowTables:
     packets = outputs.packets
     hits: list[Event] = []
     flagged = np.zeros(len(packets), bool)
-    for q in np.flatnonzero(_may_fire(state.config, packets, outputs.scores)).tolist():
+    for q in np.flatnonzero(may_fire(state.config, packets, outputs.scores)).tolist():
         packet = packet_event(state, outputs, q)
         inputs = score_inputs(outputs.scores[packets[q, Q_SCORE]].tolist())
         found = classify(state.config, packet, inputs)
@@ -239,27 +227,6 @@ def flow_tables(state: ColumnarState, outputs: KernelOutputs) -> FlowTables:
     if keep.any():
         tables.update(_packet_tables(state, outputs, np.flatnonzero(keep)))
     return FlowTables(tables, hits)
-
-
-def _may_fire(cfg: EngineConfig, packets: Int64Array, scores: Int64Array) -> npt.NDArray[np.bool_]:
-    """Scored packets that meet the integer preconditions of at least one rule (a superset
-    of those `classify` finds a hit for: only these become structs and are classified)."""
-    kind, premium = packets[:, Q_KIND], packets[:, Q_PREMIUM]
-    size, n = packets[:, Q_SIZE], packets[:, Q_COUNT]
-    scored = packets[:, Q_SCORE] >= 0
-    unusual = np.zeros(len(packets), bool)
-    unusual[scored] = scores[packets[scored, Q_SCORE], R_UNUSUAL] == 1
-    sweep = (
-        (kind == PK_SWEEP)
-        & (premium >= cfg.classifier_sweep_min_premium_cents)
-        & (n >= cfg.classifier_sweep_min_count)
-    )
-    spike = (premium >= cfg.classifier_spike_min_premium_cents) & (
-        size >= cfg.classifier_spike_min_size
-    )
-    repeated = (kind != PK_MULTI_LEG) & (n >= cfg.classifier_repeated_hits_min_prints)
-    may: npt.NDArray[np.bool_] = scored & (sweep | spike | (kind == PK_BLOCK) | repeated | unusual)
-    return may
 
 
 def _packet_tables(
@@ -331,8 +298,8 @@ def _packet_tables(
     # The struct engine's special cases (a lone print: 1.0 or 0.0; every print covered: 1.0)
     # are what the exact ratio gives anyway; sizes and counts are positive.
     size = rows[:, Q_SIZE]
-    aggressor = _fixed_ratios(np.maximum(rows[:, Q_BUY], rows[:, Q_SELL]), size)
-    coverage = _fixed_ratios(rows[:, Q_COVERED], counts)
+    aggressor = fixed_ratios(np.maximum(rows[:, Q_BUY], rows[:, Q_SELL]), size)
+    coverage = fixed_ratios(rows[:, Q_COVERED], counts)
     flow_packets = pa.Table.from_arrays(
         [
             packet_ids,
