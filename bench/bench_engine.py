@@ -1,15 +1,20 @@
 """Engine throughput: option prints per second through `compute.step` (the struct engine) and
 through the kernel path (the compiled kernel, packet formatting, classifiers, Arrow tables).
 
-Three inputs, all timed on the engine alone (events decoded beforehand, no bus, no storage):
+The inputs, all timed on the engine alone (events decoded beforehand, no bus, no storage):
 
 - dbn: a synthetic OPRA session written as DBN files (definition + tcbbo, the files
   `bench_replay.py` replays), printed next to the rate of merely decoding the same tcbbo
   file (`DBNStore.to_ndarray`) and of decoding + normalising it, in the same run;
+- dbn, wide: the same on a chain of about 306,000 contracts instead of about a thousand;
 - tcbbo: prints built in memory, shaped like OPRA flow (lone prints, sweeps across venues,
   splits on one venue, multi-leg orders on one venue at one instant, lit and off-exchange
   equity prints), each carrying the NBBO just before it;
-- cmbp-1: the same flow with NBBO updates as separate quote events that the engine joins.
+- cmbp-1: the same flow with NBBO updates as separate quote events that the engine joins;
+- tcbbo, 300,000 contracts: the in-memory flow on 300,000 contracts.
+
+The in-memory flow is dense (a quarter of the prints in stored packets, hits on one packet
+in twenty), to load the formatting of packets and hits; the DBN sessions are mostly singles.
 
 Usage: .venv/bin/python bench/bench_engine.py [--prints 1000000] [--batch 1000]
        [--kernel-batch 65536] [--shards N] [--profile]
@@ -379,7 +384,12 @@ def main() -> None:
         )
     del events
 
-    # The synthetic DBN sessions stop at 65,535 contracts: a wider universe is built in memory.
+    events, _ = report_dbn("dbn, wide", session_files(args.prints, args.minutes, wide=True), args)
+    defined = sum(1 for e in events if type(e) is OptionContract)
+    traded = len({e.instrument_id for e in events if type(e) is OptionPrint})
+    print(f"[dbn, wide] {defined:,} contracts defined, {traded:,} of them traded")
+    del events
+
     for path, with_quotes, shape in (
         ("tcbbo", False, {}),
         ("cmbp-1", True, {}),

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
-TIME_BITS = 47  # relative nanoseconds below 2**47 (39 hours) share an int64 with a 16-bit id
+TIME_BITS = 45  # relative nanoseconds below 2**45 (9.7 hours) share an int64 with the series
+SERIES_LIMIT = 1 << (64 - TIME_BITS)  # series 0..2**19-1, stored offset into the sign bit
+_SERIES_OFFSET = SERIES_LIMIT // 2
 
 
-def series_key(series: np.ndarray, rel_ns: np.ndarray) -> np.ndarray:
-    """One sortable int64 per (series, time) so as-of joins are a single searchsorted."""
-    return (series.astype(np.int64) << TIME_BITS) | rel_ns.astype(np.int64)
+def series_key(series: np.ndarray | int, rel_ns: np.ndarray | int) -> np.ndarray:
+    """One sortable int64 per (series, time) so as-of joins are a single searchsorted.
+
+    Ordered by series, then time: the series (offset to be signed) fills the high bits, the
+    time the low `TIME_BITS`."""
+    high = np.asarray(series, np.int64) - _SERIES_OFFSET
+    return (high << TIME_BITS) | np.asarray(rel_ns, np.int64)
 
 
 def strictly_increasing(times: np.ndarray, rank: np.ndarray) -> np.ndarray:

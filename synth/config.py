@@ -10,6 +10,7 @@ import msgspec
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 Profile = Literal["standard", "hard"]
+MAX_MINUTES = 540  # the generator keys times below 2**45 ns (about 586 minutes)
 HARD_PLANTED_PER_KIND = 60  # every kind and structure well over the 50 a score needs
 
 
@@ -60,8 +61,8 @@ class SynthConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
         hours, _, minutes = self.start.partition(":")
         if not (hours.isdigit() and minutes.isdigit()):
             raise ValueError(f"start must be HH:MM, got {self.start!r}")
-        if not 1 <= self.minutes <= 24 * 60:
-            raise ValueError(f"minutes must be 1..1440, got {self.minutes}")
+        if not 1 <= self.minutes <= MAX_MINUTES:
+            raise ValueError(f"minutes must be 1..{MAX_MINUTES}, got {self.minutes}")
         if not 1 <= self.n_underlyings:
             raise ValueError(f"n_underlyings must be >= 1, got {self.n_underlyings}")
         if not 1 <= self.n_expiries <= 12:
@@ -79,14 +80,20 @@ class SynthConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
 
-def big_config(seed: int = 0, option_prints: int = 1_000_000, minutes: int = 60) -> SynthConfig:
-    """A session with about `option_prints` background option prints (for benchmarks)."""
+def big_config(
+    seed: int = 0, option_prints: int = 1_000_000, minutes: int = 60, *, wide: bool = False
+) -> SynthConfig:
+    """A session with about `option_prints` background option prints (for benchmarks);
+    `wide`: on a chain of about 306,000 contracts (140 underlyings, 12 expiries,
+    50 strikes a side) instead of about a thousand."""
+    universe = {"n_underlyings": 140, "n_expiries": 12, "strikes_per_side": 50} if wide else {}
     return SynthConfig(
         seed=seed,
         minutes=minutes,
         option_prints_per_second=option_prints / (minutes * 60),
         option_quotes_per_print=1.5,
         planted_per_kind=20,
+        **universe,  # type: ignore[arg-type]
     )
 
 

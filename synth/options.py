@@ -88,8 +88,8 @@ def _drop_windows(
     keep_sorted = np.ones(len(keys), dtype=bool)
     for c, spans in windows.items():
         for lo, hi in spans:
-            a = np.searchsorted(sorted_keys, (c << 47) | max(lo, 0), side="left")
-            b = np.searchsorted(sorted_keys, (c << 47) | max(hi, 0), side="right")
+            a = np.searchsorted(sorted_keys, series_key(c, max(lo, 0)), side="left")
+            b = np.searchsorted(sorted_keys, series_key(c, max(hi, 0)), side="right")
             keep_sorted[a:b] = False
     keep = np.empty(len(keys), dtype=bool)
     keep[order] = keep_sorted

@@ -20,6 +20,7 @@ from schemas.labels import (
     encode_sides,
 )
 from synth import dbn
+from synth.columns import SERIES_LIMIT
 from synth.config import SynthConfig
 from synth.equities import (
     DARK_DATASET,
@@ -124,8 +125,8 @@ def generate_session(
     universe = build_universe(
         rng, date, config.n_underlyings, config.n_expiries, config.strikes_per_side
     )
-    if universe.n_contracts >= 1 << 16:
-        raise ValueError(f"{universe.n_contracts} contracts; at most 65535 are supported")
+    if universe.n_contracts > SERIES_LIMIT:
+        raise ValueError(f"{universe.n_contracts} contracts; at most {SERIES_LIMIT} are supported")
     _report_step(report, 1)
     paths = spot_paths(nprng, universe, config.minutes * 60, TRADING_MINUTES_PER_YEAR)
     plans = plan_equity_events(rng, universe, paths, duration_ns, n_per_kind)
