@@ -122,7 +122,15 @@ class KernelRangeError(FlowtapeError, ValueError):
 
 
 def _table(rows: int, width: int, fill: int = 0) -> Int64Array:
-    return np.full((rows, width), fill, np.int64)
+    return _filled((rows, width), fill)
+
+
+def _filled(shape: tuple[int, ...], fill: int) -> Int64Array:
+    """A new array of `fill`; zeros come from the OS untouched (the pages a pool never uses
+    are never written)."""
+    if fill == 0:
+        return np.zeros(shape, np.int64)
+    return np.full(shape, fill, np.int64)
 
 
 def _grown(array: Int64Array, rows: int, fill: int = 0) -> Int64Array:
@@ -131,7 +139,7 @@ def _grown(array: Int64Array, rows: int, fill: int = 0) -> Int64Array:
     if have >= rows:
         return array
     size = max(rows, 2 * have)
-    grown = np.full((size, *array.shape[1:]), fill, np.int64)
+    grown = _filled((size, *array.shape[1:]), fill)
     grown[:have] = array
     return grown
 
