@@ -4,7 +4,10 @@ Prints, in one run on the same file: the bare DBN decode rate (`DBNStore.to_ndar
 decode + normalise rate (what replay reads), and the end-to-end replay rate in prints/s into
 an embedded ClickHouse, with their ratios and where the time goes: the CPU seconds of flowtape
 and of the ClickHouse server, the server's by table inserted and for merges (its query and
-part logs), and with --breakdown each stage of flowtape's side alone.
+part logs), and with --breakdown each stage of flowtape's side alone. Then, into the same
+server, the first --slice prints (1 M by default) through the struct engine's path (event
+structs, `compute.flow.step`, `tables_for`, an insert per 50,000-event chunk), with the same
+figures, for comparison.
 
     .venv/bin/python bench/bench_replay.py --prints 5000000
 """
@@ -19,6 +22,7 @@ import pstats
 import resource
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import databento
@@ -32,6 +36,7 @@ from infra.warehouse import Warehouse, tables_for
 from ingest.databento import RecordNormaliser, bulk_file_events, iter_file_events
 from replay.driver import chunks, replay_events, replay_tables
 from replay.sources import dbn_events, dbn_table_chunks, dbn_tables, underlying_weights
+from schemas.events import Event, OptionPrint
 
 CANDLE_VIEWS = ("candles_contract_mv", "candles_underlying_mv", "candles_equity_mv")
 
@@ -62,6 +67,12 @@ def main() -> None:
         "--breakdown",
         action="store_true",
         help="also time the engine alone and the Arrow conversion alone on the same events",
+    )
+    parser.add_argument(
+        "--slice",
+        type=int,
+        default=1_000_000,
+        help="prints replayed through the struct engine's path after the replay (0: none)",
     )
     parser.add_argument(
         "--without-candle-views",
@@ -120,9 +131,11 @@ def main() -> None:
             if profiler:
                 profiler.disable()
             clickhouse_parts = clickhouse_breakdown(warehouse)
-            rows = sum(
-                int(warehouse.scalar(f"SELECT count() FROM `{t}` WHERE run_id = 'bench'"))  # noqa: S608
-                for t in ("option_prints", "print_inference", "flow_packets", "packet_prints")
+            rows = stored_rows(warehouse, "bench")
+            struct_figures = (
+                struct_slice(definition, tcbbo, warehouse, server.pid, args.slice)
+                if args.slice
+                else None
             )
             warehouse.close()
         finally:
@@ -152,10 +165,62 @@ def main() -> None:
     accounted = sum(seconds for _, seconds in clickhouse_parts)
     print(f"  {'the rest: HTTP, reading Arrow, background work':<52}"
           f"{clickhouse_cpu - accounted:>7.1f} s")  # fmt: skip
+    if struct_figures is not None:
+        prints, wall_s, flowtape_s, server_s, struct_rows = struct_figures
+        struct_rate = timed(
+            "struct engine's path, first prints",
+            prints,
+            wall_s,
+        )
+        print(f"{'  rows stored (prints, inference, packets, members)':<42}{struct_rows:>12,}")
+        print(f"  CPU per print: flowtape {flowtape_s * 1e6 / max(1, prints):.1f} us, "
+              f"ClickHouse {server_s * 1e6 / max(1, prints):.1f} us")  # fmt: skip
+        print(f"replay ({path}) / struct engine's path = {replay_rate / struct_rate:.2f}")
     if args.breakdown:
         breakdown(definition, tcbbo, replay_s, args.shards)
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+
+
+def stored_rows(warehouse: Warehouse, run_id: str) -> int:
+    """Rows of a run in the print, inference, packet and member tables."""
+    return sum(
+        int(warehouse.scalar(f"SELECT count() FROM `{t}` WHERE run_id = '{run_id}'"))  # noqa: S608
+        for t in ("option_prints", "print_inference", "flow_packets", "packet_prints")
+    )
+
+
+def struct_slice(
+    definition: Path, tcbbo: Path, warehouse: Warehouse, server_pid: int, prints: int
+) -> tuple[int, float, float, float, int]:
+    """(prints, wall s, flowtape CPU s, ClickHouse CPU s, rows stored) of the session's first
+    `prints` prints through the struct engine: decoded as event structs, `flow.step` per
+    50,000-event chunk, `tables_for` on the chunk and its outputs, each table inserted."""
+    run_id = "bench-struct"
+    cpu_before = (_cpu_seconds(server_pid), _own_cpu_seconds())
+    started = time.perf_counter()
+    stream, _ = dbn_events([definition, tcbbo])
+    seen = 0
+
+    def first_prints() -> Iterator[Event]:
+        nonlocal seen
+        for event in stream:
+            if type(event) is OptionPrint:
+                if seen == prints:
+                    return
+                seen += 1
+            yield event
+
+    state = flow.initial_state(engine_config(), run_id)
+    for chunk in [*chunks(first_prints(), 50_000), []]:
+        state, outputs = flow.step(state, chunk) if chunk else flow.finish(state)
+        batch = chunk + outputs
+        for table, data in tables_for(batch, run_id=run_id, log_seqs=[0] * len(batch)).items():
+            warehouse.insert_arrow(table, data)
+    wall_s = time.perf_counter() - started
+    server_s = _cpu_seconds(server_pid) - cpu_before[0]
+    flowtape_s = _own_cpu_seconds() - cpu_before[1]
+    return seen, wall_s, flowtape_s, server_s, stored_rows(warehouse, run_id)
 
 
 def clickhouse_breakdown(warehouse: Warehouse) -> list[tuple[str, float]]:
