@@ -23,8 +23,8 @@ from datetime import date, timedelta
 
 import databento_dbn as dbn
 from databento import Publisher as DatabentoPublisher
-from databento.common.symbology import InstrumentMap
 
+from ingest.databento.mappings import SymbolMappings
 from schemas.occ import parse_occ
 
 NS_PER_DAY = 86_400_000_000_000
@@ -166,7 +166,7 @@ class Symbology:
     definitions seen, for one stream or session."""
 
     def __init__(self) -> None:
-        self._map = InstrumentMap()
+        self._map = SymbolMappings()
         self._symbols: dict[tuple[int, int], str | None] = {}
         self._definitions: dict[int, ContractInfo] = {}
 
@@ -185,7 +185,7 @@ class Symbology:
 
     def add_mapping_record(self, record: dbn.SymbolMappingMsg) -> None:
         """Take a live SymbolMappingMsg."""
-        self._map.insert_symbol_mapping_msg(record)
+        self._map.insert_record(record)
         self._symbols.clear()
 
     def define(self, instrument_id: int, contract: ContractInfo) -> None:
@@ -197,8 +197,7 @@ class Symbology:
         self._definitions.pop(instrument_id, None)
 
     def _mapped_symbol(self, instrument_id: int, day: int) -> str | None:
-        symbol = self._map.resolve(instrument_id, _EPOCH + timedelta(days=day))
-        symbol = str(symbol) if symbol else None
+        symbol = self._map.resolve(instrument_id, day) or None
         self._symbols[instrument_id, day] = symbol
         return symbol
 
