@@ -86,15 +86,18 @@ def big_config(
     """A session with about `option_prints` background option prints (for benchmarks);
     `wide`: on a chain of about 306,000 contracts (140 underlyings, 12 expiries,
     50 strikes a side) instead of about a thousand."""
-    universe = {"n_underlyings": 140, "n_expiries": 12, "strikes_per_side": 50} if wide else {}
-    return SynthConfig(
+    config = SynthConfig(
         seed=seed,
         minutes=minutes,
         option_prints_per_second=option_prints / (minutes * 60),
         option_quotes_per_print=1.5,
         planted_per_kind=20,
-        **universe,  # type: ignore[arg-type]
     )
+    if wide:
+        config = msgspec.structs.replace(
+            config, n_underlyings=140, n_expiries=12, strikes_per_side=50
+        )
+    return config
 
 
 def hard_config(seed: int = 0, minutes: int = 10, n_underlyings: int = 24) -> SynthConfig:
