@@ -11,7 +11,8 @@ from collections.abc import Callable, Hashable
 from datetime import date, timedelta
 from typing import Any
 
-from ingest.databento.symbology import NS_PER_DAY, Symbology, Unresolved
+from ingest.databento.mappings import NS_PER_DAY
+from ingest.databento.symbology import Symbology, Unresolved
 from schemas.events import MarketEvent
 
 _EPOCH = date(1970, 1, 1)

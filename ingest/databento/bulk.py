@@ -20,10 +20,10 @@ from databento import DBNStore
 
 from ingest.databento.builders import equity_print, option_print
 from ingest.databento.files import DbnReadError, decoded, iter_file_events
+from ingest.databento.mappings import NS_PER_DAY
 from ingest.databento.parsing import MAX_TIMESTAMP, RecordNormaliser
 from ingest.databento.symbology import (
     CME_KINDS,
-    NS_PER_DAY,
     OPTION,
     Publisher,
     Symbology,

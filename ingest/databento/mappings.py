@@ -18,9 +18,10 @@ from typing import Any
 
 import databento_dbn as dbn
 
-_EPOCH = dt.date(1970, 1, 1)
+from schemas.events import UNDEF_TIMESTAMP
+
+EPOCH = dt.date(1970, 1, 1)
 NS_PER_DAY = 86_400_000_000_000
-UNDEF_TIMESTAMP = 2**64 - 1
 _BEFORE_ALL, _AFTER_ALL = -sys.maxsize, sys.maxsize  # an open start or end
 
 # (first day, insertion number, end day (excluded), symbol), sorted
@@ -35,7 +36,7 @@ def _day(value: Any) -> int:
         value = dt.date.fromisoformat(value[:10])
     if not isinstance(value, dt.date):
         raise ValueError(f"a symbol mapping's date is {value!r}, not a date")
-    return (value - _EPOCH).days
+    return (value - EPOCH).days
 
 
 def _ts_day(ts: int, undefined: int) -> int:

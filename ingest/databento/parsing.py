@@ -66,12 +66,12 @@ from ingest.databento.builders import (
     undef_price,
 )
 from ingest.databento.cme import cme_instrument, cme_quote, cme_statistic, cme_trade
+from ingest.databento.mappings import NS_PER_DAY
 from ingest.databento.symbology import (
     CME_DATASET,
     CME_KINDS,
     FUTURE,
     FUTURE_OPTION,
-    NS_PER_DAY,
     OPTION,
     UNMAPPED_INSTRUMENT,
     ContractInfo,

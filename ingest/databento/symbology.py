@@ -19,16 +19,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 import databento_dbn as dbn
 from databento import Publisher as DatabentoPublisher
 
-from ingest.databento.mappings import SymbolMappings
+from ingest.databento.mappings import EPOCH, SymbolMappings
 from schemas.occ import parse_occ
-
-NS_PER_DAY = 86_400_000_000_000
-_EPOCH = date(1970, 1, 1)
 
 OFF_EXCHANGE_VENUES = frozenset({"FINN", "FINC", "FINY", "XADF"})
 # Futures venues: every instrument there needs a definition to be classified.
@@ -157,7 +154,7 @@ def _unmapped(pub: Publisher, instrument_id: int, day: int) -> Unresolved:
     return Unresolved(
         UNMAPPED_INSTRUMENT,
         f"instrument_id={instrument_id} has no symbol mapping on "
-        f"{_EPOCH + timedelta(days=day)} (publisher {pub.name})",
+        f"{EPOCH + timedelta(days=day)} (publisher {pub.name})",
     )
 
 

@@ -12,11 +12,11 @@ import databento_dbn as dbn
 import pytest
 from databento.common.symbology import InstrumentMap
 
-from ingest.databento.mappings import UNDEF_TIMESTAMP, SymbolMappings
+from ingest.databento.mappings import EPOCH, NS_PER_DAY, SymbolMappings
+from schemas.events import UNDEF_TIMESTAMP
 from synth.dbn import SymbolInterval, SymbolMapping
 
 DAY0 = dt.date(2025, 2, 17)
-NS_PER_DAY = 86_400_000_000_000
 
 
 def _day(n: int) -> dt.date:
@@ -66,7 +66,7 @@ def _record(rng: random.Random, starts: set[tuple[int, int]]) -> dbn.SymbolMappi
     iid, start_day = _start(rng, starts, range(-1, 9))  # -1: an open start
     start = UNDEF_TIMESTAMP if start_day < 0 else start_day * NS_PER_DAY
     end = rng.choice([UNDEF_TIMESTAMP, (max(start_day, 0) + rng.randint(1, 4)) * NS_PER_DAY])
-    offset = (DAY0 - dt.date(1970, 1, 1)).days * NS_PER_DAY
+    offset = (DAY0 - EPOCH).days * NS_PER_DAY
     return dbn.SymbolMappingMsg(
         publisher_id=1,
         instrument_id=iid,
@@ -93,7 +93,7 @@ def test_the_mappings_resolve_every_id_and_day_as_databento_does(seed: int) -> N
         record = _record(rng, starts)
         ours.insert_record(record)
         theirs.insert_symbol_mapping_msg(record)
-    epoch_day = (DAY0 - dt.date(1970, 1, 1)).days
+    epoch_day = (DAY0 - EPOCH).days
     answers = 0
     for iid in range(0, 27):
         for n in range(-2, 16):
