@@ -75,8 +75,13 @@ def _ingest(nats_url: str, rate: float, seconds: int, pipe: Connection) -> None:
         try:
             source = SyntheticSource(session=session, speed=1.0)
             service = IngestService(source, bus)
-            pipe.send(("started", time.monotonic()))
+            started = time.monotonic()
             task = asyncio.create_task(service.run())
+            while source.pacing_started is None and not task.done():  # noqa: ASYNC110
+                await asyncio.sleep(0.001)  # (the source has no event to wait on)
+            # the event loop's clock is time.monotonic(), as the parent's
+            pacing = source.pacing_started or started
+            pipe.send(("started", pacing, pacing - started))
             await asyncio.sleep(seconds)
             await source.close()
             await task
@@ -231,7 +236,8 @@ def main() -> None:
             _wait_for_port(port, 120)  # the API listens (the others connect meanwhile)
             time.sleep(2)
             mine.send("go")
-            _, started = mine.recv()
+            _, started, start_up_s = mine.recv()
+            print(f"the ingest paced its session from {start_up_s * 1e3:.0f} ms after it started")
             inference, packets, lag = asyncio.run(
                 _measure(args, (nats.url, valkey.url, clickhouse.url), port, (started, open_ns))
             )

@@ -111,6 +111,7 @@ class PacedSessionSource(Generic[C, S]):
         self.session = session
         self.normaliser = RecordNormaliser(self.name, emit_books=self.emit_books)
         self._closed = False
+        self.pacing_started: float | None = None  # event-loop time the session's open maps to
 
     def generate(self, config: C) -> S:
         raise NotImplementedError
@@ -145,7 +146,10 @@ class PacedSessionSource(Generic[C, S]):
         session = self.session
         assert session is not None  # noqa: S101  (connect() set it)
         events = self.session_events(session)
-        async for event in paced(events, session.open_ns, self.speed, lambda: self._closed):
+        self.pacing_started = asyncio.get_running_loop().time()
+        async for event in paced(
+            events, session.open_ns, self.speed, lambda: self._closed, self.pacing_started
+        ):
             yield event
 
 
@@ -207,12 +211,16 @@ class SyntheticSource(PacedSessionSource[SynthConfig, SyntheticSession]):
 
 
 async def paced(
-    events: Iterable[Event], open_ns: int, speed: float, closed: Callable[[], bool]
+    events: Iterable[Event],
+    open_ns: int,
+    speed: float,
+    closed: Callable[[], bool],
+    start_wall: float,
 ) -> AsyncIterator[Event]:
     """`events` as a live session: those after `open_ns` when their `ts_recv` comes, session
-    time scaled by `speed` (0: flat out); ends early once `closed()`."""
+    time scaled by `speed` (0: flat out) from `start_wall` (event-loop time); ends early once
+    `closed()`."""
     loop = asyncio.get_running_loop()
-    start_wall = loop.time()
     emitted = 0
     for event in events:
         if closed():
