@@ -46,7 +46,6 @@ PRODUCER_HEADER = "Flowtape-Producer"
 MAX_MESSAGE_BYTES = 900_000
 PULL_BYTES = 8_000_000  # about this much per pull (larger pulls trip slow-consumer limits)
 CONSUMER_IDLE_S = 3_600.0  # a reader's consumer outlives long pauses (a slow ClickHouse)
-REST_OF_BATCH_S = 0.002  # after a pull's first message, how long it waits for more
 # In a cluster a publish waits this long for its acknowledgement before sending the same
 # message again (an election leaves a stream without a leader for a few seconds) ...
 PUBLISH_ATTEMPT_S = 2.0
@@ -233,14 +232,6 @@ class Bus:
         return reader
 
 
-async def _available(subscription: JetStreamContext.PullSubscription, count: int) -> list[Msg]:
-    """Up to `count` messages the stream holds for `subscription` now."""
-    try:
-        return await subscription.fetch(count, timeout=REST_OF_BATCH_S)
-    except (TimeoutError, nats.errors.TimeoutError):
-        return []
-
-
 class StreamReader:
     """Ordered batches of `LogMessage`s from one stream position onwards, none skipped.
 
@@ -284,22 +275,13 @@ class StreamReader:
         self._consumer_seq = 0
 
     async def fetch(self, max_messages: int = 256, timeout_s: float = 1.0) -> list[LogMessage]:
-        """Up to `max_messages` messages in stream order, as soon as there is one; [] when
-        none came within `timeout_s`.
-
-        A pull for several messages waits until it has them all or its timeout ends, so a
-        reader that has caught up would hold each message up to `timeout_s`: the first
-        message is pulled alone, the rest only as far as they are there already (waiting
-        `REST_OF_BATCH_S` at most)."""
+        """Up to `max_messages` messages in stream order; [] when none came in time."""
         if self._subscription is None:
             await self.open()
-        subscription = self._subscription
-        assert subscription is not None  # noqa: S101  (open() set it)
+        assert self._subscription is not None  # noqa: S101  (open() set it)
         count = max(1, min(max_messages, int(self.max_bytes // max(1.0, self._message_bytes))))
         try:
-            messages = await subscription.fetch(1, timeout=timeout_s)
-            if count > 1:
-                messages += await _available(subscription, count - 1)
+            messages = await self._subscription.fetch(count, timeout=timeout_s)
         except (TimeoutError, nats.errors.TimeoutError):
             return []
         except ServiceUnavailableError:
