@@ -13,6 +13,7 @@ import pytest
 from databento.common.symbology import InstrumentMap
 
 from ingest.databento.mappings import EPOCH, NS_PER_DAY, SymbolMappings
+from ingest.databento.symbology import Symbology, Unresolved
 from schemas.events import UNDEF_TIMESTAMP
 from synth.dbn import SymbolInterval, SymbolMapping
 
@@ -116,3 +117,29 @@ def test_metadata_without_an_instrument_id_side_is_refused() -> None:
     )
     with pytest.raises(ValueError, match="instrument_id"):
         SymbolMappings().insert_metadata(metadata)
+
+
+def test_a_mapping_that_arrives_after_a_failed_lookup_names_the_instrument() -> None:
+    """A live feed can send an instrument's mapping after a record of it went unmapped; the
+    next record is named (InstrumentMap caches every lookup, the miss included)."""
+    symbology = Symbology()
+    day = (DAY0 - EPOCH).days
+    xcbo = 22  # OPRA.PILLAR XCBO
+    first = symbology.resolve(xcbo, 7, day)
+    assert isinstance(first, Unresolved) and first.reason == "unmapped_instrument"
+    symbology.add_mapping_record(
+        dbn.SymbolMappingMsg(
+            publisher_id=xcbo,
+            instrument_id=7,
+            ts_event=0,
+            stype_in=dbn.SType.RAW_SYMBOL,
+            stype_in_symbol="AAPL  250221C00250000",
+            stype_out=dbn.SType.INSTRUMENT_ID,
+            stype_out_symbol="7",
+            start_ts=day * NS_PER_DAY,
+            end_ts=(day + 1) * NS_PER_DAY,
+        )
+    )
+    resolved = symbology.resolve(xcbo, 7, day)
+    assert not isinstance(resolved, Unresolved)
+    assert resolved[2] == "AAPL  250221C00250000"
