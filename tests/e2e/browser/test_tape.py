@@ -177,14 +177,14 @@ async def test_right_dte_and_side_filters_narrow_the_option_prints_tape(tab: Tab
     await tab.page.click("#filters button[type=submit]")
     await wait_js(tab, "window.flowtape.lists.prints.size > 0")
     await tab.page.wait_for_timeout(2000)  # as long as the unfiltered tape ran
-    narrowed = await tab.page.evaluate(PRINTS)
+    # the list and the rows drawn from it, read at one instant (live rows keep arriving)
+    narrowed, drawn = await tab.page.evaluate(
+        f"[{PRINTS}, [...document.querySelectorAll('#prints-list .row:not([hidden])')]"
+        ".map(r => [r.dataset.contract, r.querySelector('.c-right').textContent,"
+        " r.querySelector('.c-side').textContent])]"
+    )
     assert narrowed and all(kept(r) for r in narrowed)
     assert len(narrowed) < len(everything)
-    drawn = await tab.page.evaluate(
-        "[...document.querySelectorAll('#prints-list .row:not([hidden])')]"
-        ".map(r => [r.dataset.contract, r.querySelector('.c-right').textContent,"
-        " r.querySelector('.c-side').textContent])"
-    )
     assert drawn and {r["symbol"] for r in narrowed} >= {contract for contract, _, _ in drawn}
     assert all(right == "P" and side.startswith("buy") for _, right, side in drawn), drawn
     query = parse_qs(urlparse(tab.page.url).query)
