@@ -66,7 +66,7 @@ ROUTERS = (
 def create_app(
     settings: Settings | None = None,
     *,
-    ws_queue_size: int = 5000,
+    ws_queue_size: int = 1000,
     sql_limits: SqlLimits | None = None,
     migrate_schema: bool = False,
     payments: PaymentGateway | None = None,

@@ -21,8 +21,9 @@ client -> server
   error; the connection stays open. Browsers' Origin must be in API_ALLOWED_ORIGINS.
 
 server -> client
-  {"channel": "packets", "source": "live", "seq": <DERIVED stream sequence>, "data": {...}}
-      one per matching event; events of one message share its seq. `alpha` carries the
+  {"channel": "packets", "source": "live", "seq": <DERIVED stream sequence>, "events": [{...}]}
+      one frame per DERIVED message and channel: the message's events that match the client's
+      symbols, in order (a message none of them match sends nothing). `alpha` carries the
       CME alpha frames (`symbols` name roots: CL), the frames /v1/alpha/{root} stores.
   {"channel": "candles", "source": "live", "seq": <RAW stream sequence>, "data": {"key",
    "kind", "tf", "start_ns", "open", "high", "low", "close", "volume", "trades", ...}}
@@ -31,13 +32,13 @@ server -> client
   {"channel": "control", "event": "subscribed" | "unsubscribed" | "pong" | "error" |
    "dropped", ...}
       `subscribed` carries the stream position it starts after (`seq`); `dropped` tells a
-      client too slow to keep up how many messages it lost (`dropped`, `dropped_total`).
+      client too slow to keep up how many frames it lost (`dropped`, `dropped_total`).
 
-One reader follows DERIVED from its end and hands each event, encoded once, to every
-matching client's bounded queue without waiting: a full queue drops the message for that
-client only and counts it. Each client has its own sender task. The events of one DERIVED
-message (one micro-batch) are queued before any is sent, so the queue (5000 by default)
-should exceed the largest batch a client subscribes to: inference batches are the biggest.
+One reader follows DERIVED from its end and hands each message, encoded once per distinct
+symbol filter, to every matching client's bounded queue without waiting: a full queue drops
+the frame for that client only and counts it. Each client has its own sender task. A frame
+carries a whole micro-batch (hundreds of inference rows at a busy market's rate), so the
+queue (1000 frames by default) holds many seconds of the tape.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,8 +80,38 @@ def event_symbol(event: Event) -> str:
     return str(found or getattr(event, "root", ""))
 
 
-def envelope(channel: str, source: str, seq: int, event: Event) -> bytes:
-    return _encode({"channel": channel, "source": source, "seq": seq, "data": plain(event)})
+def frame(channel: str, seq: int, events: list[Any]) -> str:
+    """A live data frame: one DERIVED message's events (as `plain` values) for one channel."""
+    return _encode({"channel": channel, "source": "live", "seq": seq, "events": events}).decode()
+
+
+def frames_for(
+    channel: str, seq: int, events: Sequence[Event], clients: Iterable[Client]
+) -> list[tuple[str, list[Client]]]:
+    """The frame each group of `clients` (all following `channel`) gets from one message:
+    the events its symbols match, encoded once per distinct filter; a group that matches
+    none gets no frame. Each event becomes a JSON value at most once."""
+    groups: dict[frozenset[str], list[Client]] = {}
+    for client in clients:
+        groups.setdefault(client.symbols, []).append(client)
+    if not groups:
+        return []
+    plains: dict[int, Any] = {}
+
+    def plain_at(i: int) -> Any:
+        if i not in plains:
+            plains[i] = plain(events[i])
+        return plains[i]
+
+    symbols = [event_symbol(e) for e in events] if any(groups) else []
+    out = []
+    for wanted, group in groups.items():
+        chosen = range(len(events)) if not wanted else [
+            i for i, symbol in enumerate(symbols) if symbol in wanted
+        ]  # fmt: skip
+        if chosen:
+            out.append((frame(channel, seq, [plain_at(i) for i in chosen]), group))
+    return out
 
 
 def control(event: str, **fields: Any) -> str:
@@ -105,9 +137,6 @@ class Client:
     _data_queued: int = 0
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _room: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def wants(self, channel: str, symbol: str) -> bool:
-        return channel in self.channels and (not self.symbols or symbol in self.symbols)
 
     def offer(self, text: str) -> bool:
         """Queue a data message without waiting; False (and counted) when the client is
@@ -167,7 +196,7 @@ class TapeMetrics:
 class Tape:
     """Follows DERIVED from its end and fans events out to the subscribed clients."""
 
-    def __init__(self, services: Services, *, queue_size: int = 5000) -> None:
+    def __init__(self, services: Services, *, queue_size: int = 1000) -> None:
         self.services = services
         self.queue_size = queue_size
         self.clients: set[Client] = set()
@@ -232,14 +261,10 @@ class Tape:
         channel = CHANNELS.get(message.subject)
         if channel is None or message.error is not None:
             return
-        for event in message.events:
-            self.metrics.events_read += 1
-            symbol = event_symbol(event)
-            receivers = [c for c in self.clients if c.wants(channel, symbol)]
-            if not receivers:
-                continue
-            text = envelope(channel, "live", message.stream_seq, event).decode()
-            for client in receivers:
+        self.metrics.events_read += len(message.events)
+        receivers = [c for c in self.clients if channel in c.channels]
+        for text, group in frames_for(channel, message.stream_seq, message.events, receivers):
+            for client in group:
                 if client.offer(text):
                     self.metrics.deliveries += 1
                 else:
@@ -301,9 +326,9 @@ class Tape:
                     channel = CHANNELS.get(message.subject)
                     if channel is None or message.error is not None:
                         continue
-                    for event in message.events:
-                        if client.wants(channel, event_symbol(event)):
-                            await client.put(envelope(channel, "live", seq, event).decode())
+                    if channel in client.channels:
+                        for text, _ in frames_for(channel, seq, message.events, [client]):
+                            await client.put(text)
         finally:
             with contextlib.suppress(Exception):
                 await reader.close()

@@ -144,14 +144,15 @@ async def _watch(
                 continue
             now = time.monotonic()
             message = json.loads(text)
-            data = message.get("data")
-            if not data or data.get("late"):
-                continue
-            if message.get("channel") == "inference" and data["ts_recv"] > open_ns:
-                inference.append((now - scheduled(data["ts_recv"])) * 1e3)
-            elif message.get("channel") == "packets" and data["ts_start"] > open_ns:
-                closed = scheduled(data["ts_start"] + window_ns + lateness_ns)
-                packets.append((now - closed) * 1e3)
+            channel = message.get("channel")
+            for data in message.get("events", ()):
+                if data.get("late"):
+                    continue
+                if channel == "inference" and data["ts_recv"] > open_ns:
+                    inference.append((now - scheduled(data["ts_recv"])) * 1e3)
+                elif channel == "packets" and data["ts_start"] > open_ns:
+                    closed = scheduled(data["ts_start"] + window_ns + lateness_ns)
+                    packets.append((now - closed) * 1e3)
     return inference, packets
 
 

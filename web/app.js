@@ -186,7 +186,9 @@ setInterval(() => { if (state.runId === "live") pollEquities(state.generation); 
 // ---------------------------------------------------------------- reloading a view
 
 const live = new LiveFeed({
-  onFrame: (frame) => { if (state.runId === "live") take(frame.channel, frame.data); },
+  onFrame: (frame) => {
+    if (state.runId === "live") for (const data of frame.events) take(frame.channel, data);
+  },
   onStatus: (text, kind) => { if (state.runId === "live") setStatus(text, kind); },
 });
 

@@ -1,7 +1,7 @@
-// The live tape's WebSocket, held in a worker: the tape sends one message per event (hundreds
-// a second on a busy market), and each would be a task of the page's main thread, between and
-// inside its frames. Here they are gathered and handed to the page as one message every
-// BATCH_MS, in the order they came.
+// The live tape's WebSocket, held in a worker: the tape sends a frame per micro-batch and
+// channel (tens a second on a busy market), and each would be a task of the page's main thread,
+// between and inside its frames. Here they are gathered and handed to the page as one message
+// every BATCH_MS, in the order they came.
 //
 // page -> worker: {connect: url} | {send: text}
 // worker -> page: {open: true} | {texts: [...]} | {closed: true}

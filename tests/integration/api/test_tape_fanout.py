@@ -12,10 +12,13 @@ from schemas.events import FlowPacket
 from tests.integration.api.session import seed_events
 
 
-def packet_message(seq: int, underlying: str = "AAPL") -> LogMessage:
-    packet = next(e for e in seed_events("live") if isinstance(e, FlowPacket))
-    packet = msgspec.structs.replace(packet, underlying=underlying)
-    return LogMessage(seq, "flow.drv.flow_packet", "live", [packet], raw=None)  # type: ignore[arg-type]
+def packet_message(seq: int, *underlyings: str) -> LogMessage:
+    template = next(e for e in seed_events("live") if isinstance(e, FlowPacket))
+    packets = [
+        msgspec.structs.replace(template, underlying=u, packet_id=f"{seq}-{i}")
+        for i, u in enumerate(underlyings or ["AAPL"])
+    ]
+    return LogMessage(seq, "flow.drv.flow_packet", "live", packets, raw=None)  # type: ignore[arg-type]
 
 
 async def test_a_slow_client_loses_messages_with_a_count_while_a_fast_one_gets_all() -> None:
@@ -55,3 +58,19 @@ async def test_symbols_filter_events_and_a_replayed_sequence_is_not_sent_twice()
     tape.dispatch(packet_message(2, "MSFT"))  # a reopened reader may see it again
     assert json.loads(await msft.next())["seq"] == 2
     assert msft.sent == 1 and tape.position == 2 and tape.metrics.deliveries == 1
+
+
+async def test_a_message_is_one_frame_per_client_holding_the_events_its_symbols_match() -> None:
+    tape = Tape(services=None, queue_size=10)  # type: ignore[arg-type]
+    tape.position = 0
+    every = Client(10, channels={"packets"})
+    msft_nvda = Client(10, channels={"packets"}, symbols=frozenset({"MSFT", "NVDA"}))
+    spy = Client(10, channels={"packets"}, symbols=frozenset({"SPY"}))
+    alerts = Client(10, channels={"alerts"})
+    tape.clients |= {every, msft_nvda, spy, alerts}
+    tape.dispatch(packet_message(1, "AAPL", "MSFT", "AAPL", "NVDA"))
+    frames = {name: json.loads(await c.next()) for name, c in [("every", every), ("mn", msft_nvda)]}
+    assert [p["packet_id"] for p in frames["every"]["events"]] == ["1-0", "1-1", "1-2", "1-3"]
+    assert [p["packet_id"] for p in frames["mn"]["events"]] == ["1-1", "1-3"]
+    assert {f["seq"] for f in frames.values()} == {1}
+    assert (tape.metrics.events_read, tape.metrics.deliveries) == (4, 2)  # spy, alerts: none

@@ -66,13 +66,13 @@ async def test_a_published_packet_reaches_the_subscriber_of_its_symbol_and_not_a
         assert {k: got[k] for k in ("channel", "source", "seq")} == {
             "channel": "packets", "source": "live", "seq": aapl_seq,
         }  # fmt: skip
-        assert got["data"] == json.loads(msgspec.json.encode(plain(aapl_packet)))
-        assert got["data"]["members"][0]["nbbo_ask_px_dollars"] == 1.5  # named, not arrays
+        assert got["events"] == [json.loads(msgspec.json.encode(plain(aapl_packet)))]
+        assert got["events"][0]["members"][0]["nbbo_ask_px_dollars"] == 1.5  # named, not arrays
 
         # The MSFT subscriber's first message is the later MSFT packet: the AAPL one, published
         # before it on the same stream, was not sent to it.
         first = await receive(msft)
-        assert (first["seq"], first["data"]["packet_id"]) == (msft_seq, "pkt-msft-sweep")
+        assert (first["seq"], first["events"][0]["packet_id"]) == (msft_seq, "pkt-msft-sweep")
 
 
 async def test_a_subscriber_gets_only_its_channels(api: Api, bus: Bus) -> None:
@@ -83,7 +83,7 @@ async def test_a_subscriber_gets_only_its_channels(api: Api, bus: Bus) -> None:
         [alert_seq] = await bus.publish(ALERTS, [events["alert-aapl-sweep"]], run_id="live")
         got = await receive(ws)
         assert (got["channel"], got["seq"]) == ("alerts", alert_seq)
-        assert got["data"]["baselines"][0]["z"] == 3.5
+        assert got["events"][0]["baselines"][0]["z"] == 3.5
 
 
 async def test_since_seq_replays_earlier_messages_then_continues_live(api: Api, bus: Bus) -> None:
@@ -95,10 +95,10 @@ async def test_since_seq_replays_earlier_messages_then_continues_live(api: Api, 
         ack = await subscribe(ws, channels=["packets"], symbols=["AAPL"], since_seq=early)
         assert ack["replay_from"] == early
         replayed = await receive(ws)
-        assert (replayed["seq"], replayed["data"]["packet_id"]) == (early, "pkt-aapl-sweep")
+        assert (replayed["seq"], replayed["events"][0]["packet_id"]) == (early, "pkt-aapl-sweep")
         [late] = await bus.publish(PACKETS, [events["pkt-aapl-block"]], run_id="live")
         live = await receive(ws)
-        assert (live["seq"], live["data"]["packet_id"]) == (late, "pkt-aapl-block")
+        assert (live["seq"], live["events"][0]["packet_id"]) == (late, "pkt-aapl-block")
 
 
 async def test_without_since_seq_only_new_messages_arrive(api: Api, bus: Bus) -> None:
@@ -109,7 +109,7 @@ async def test_without_since_seq_only_new_messages_arrive(api: Api, bus: Bus) ->
         await subscribe(ws, channels=["packets"])
         [new] = await bus.publish(PACKETS, [events["pkt-aapl-block"]], run_id="live")
         got = await receive(ws)
-        assert (got["seq"], got["data"]["packet_id"]) == (new, "pkt-aapl-block")
+        assert (got["seq"], got["events"][0]["packet_id"]) == (new, "pkt-aapl-block")
 
 
 async def test_unsubscribing_a_channel_stops_its_messages(api: Api, bus: Bus) -> None:
