@@ -16,8 +16,6 @@ import msgspec
 
 from schemas.events import PRICE_SCALE, Event, event_tag
 
-_SCALARS = frozenset({int, float, str, bool, type(None)})
-
 
 def is_price(name: str) -> bool:
     return name in {"price", "strike_price"} or name.endswith("_px")
@@ -27,33 +25,47 @@ def dollars(value: int | None) -> float | None:
     return None if value is None else value / PRICE_SCALE
 
 
+_SCALAR_TYPES = (
+    msgspec.inspect.IntType,
+    msgspec.inspect.FloatType,
+    msgspec.inspect.StrType,
+    msgspec.inspect.BoolType,
+    msgspec.inspect.NoneType,
+    msgspec.inspect.LiteralType,
+)
+
+
+def _scalar(field_type: msgspec.inspect.Type) -> bool:
+    if isinstance(field_type, msgspec.inspect.UnionType):
+        return all(_scalar(t) for t in field_type.types)
+    return isinstance(field_type, _SCALAR_TYPES)
+
+
 @cache
 def _layout(
     struct_type: type[msgspec.Struct],
-) -> tuple[str | None, tuple[tuple[str, str | None], ...]]:
-    """(event tag or None, ((field, its `_dollars` name or None), ...)) of a struct type."""
+) -> tuple[str | None, tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """(event tag or None, fields that may hold more than a scalar, (price field, its
+    `_dollars` name) pairs) of a struct type."""
     tag = event_tag(struct_type) if issubclass(struct_type, Event) else None
-    fields = tuple(
-        (name, f"{name}_dollars" if is_price(name) else None)
-        for name in struct_type.__struct_fields__
-    )
-    return tag, fields
+    fields = msgspec.inspect.type_info(struct_type).fields  # type: ignore[attr-defined]
+    nested = tuple(f.name for f in fields if not _scalar(f.type))
+    prices = tuple((f.name, f"{f.name}_dollars") for f in fields if is_price(f.name))
+    return tag, nested, prices
 
 
 def plain(value: Any) -> Any:
     """`value` as JSON builtins with the display rules above."""
     if isinstance(value, msgspec.Struct):
-        tag, fields = _layout(type(value))
-        out: dict[str, Any] = {"type": tag} if tag is not None else {}
-        for name, dollars_name in fields:
-            field = getattr(value, name)
-            if field.__class__ in _SCALARS:
-                out[name] = field
-            else:
-                out[name] = plain(field)
-            if dollars_name is not None and (field is None or field.__class__ is int):
-                out[dollars_name] = None if field is None else field / PRICE_SCALE
-        return out
+        tag, nested, prices = _layout(type(value))
+        fields = msgspec.structs.asdict(value)
+        for name in nested:
+            fields[name] = plain(fields[name])
+        for name, dollars_name in prices:
+            price = fields[name]
+            if price is None or price.__class__ is int:
+                fields[dollars_name] = None if price is None else price / PRICE_SCALE
+        return fields if tag is None else {"type": tag, **fields}
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

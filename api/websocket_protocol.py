@@ -8,7 +8,7 @@ subscriber, instead of each connection compressing and framing the same text aga
 an ASGI send. What such a connection may hold unsent is bounded: a kernel send buffer of
 SEND_BUFFER_BYTES (Linux would otherwise grow it to megabytes: hours of stale frames) and
 WRITE_BUFFER_HIGH in the transport, past which the writer refuses frames. Every other path
-(the tape on /v1/ws) is served exactly as before.
+(the tape on /v1/ws) is served as uvicorn serves it, compressed only with API_WS_DEFLATE.
 """
 
 from __future__ import annotations

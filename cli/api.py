@@ -49,4 +49,5 @@ def register(app: typer.Typer) -> None:
             port=port or settings.api_port,
             log_level=log_level,
             ws=WS_PROTOCOL,
+            ws_per_message_deflate=settings.api_ws_deflate,
         )

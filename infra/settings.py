@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     api_allowed_origins: str = Field(
         "http://localhost,http://127.0.0.1,http://[::1]", alias="API_ALLOWED_ORIGINS"
     )
+    # permessage-deflate on the tape's WebSocket: each connection compresses every frame again
+    # (a deflate context is per connection), which costs more CPU than building the frame;
+    # worth it only for clients behind a slow link.
+    api_ws_deflate: bool = Field(False, alias="API_WS_DEFLATE")
 
     # The `.env` file these settings were read from, for `raw_environment`.
     _env_file: DotenvType | None = PrivateAttr(ENV_FILE_SENTINEL)

@@ -52,7 +52,13 @@ async def serving(app: FastAPI) -> AsyncIterator[Api]:
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws=WS_PROTOCOL
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            ws=WS_PROTOCOL,
+            ws_per_message_deflate=False,  # as `flowtape api` serves it (API_WS_DEFLATE)
         )
     )
     task = asyncio.create_task(server.serve())
