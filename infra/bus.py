@@ -14,16 +14,20 @@ server fails at once and leaves retrying to its caller, as before.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, Header, StreamConfig
 from nats.js.errors import NoStreamResponseError, NotFoundError, ServiceUnavailableError
 
 from infra.settings import get_settings
@@ -45,6 +49,7 @@ PRODUCER_HEADER = "Flowtape-Producer"
 # Stay well under the server's max_payload (8 MB embedded, 1 MB default elsewhere).
 MAX_MESSAGE_BYTES = 900_000
 PULL_BYTES = 8_000_000  # about this much per pull (larger pulls trip slow-consumer limits)
+PULL_EXPIRES_S = 5.0  # an outstanding pull lasts this long on the server at most
 CONSUMER_IDLE_S = 3_600.0  # a reader's consumer outlives long pauses (a slow ClickHouse)
 # In a cluster a publish waits this long for its acknowledgement before sending the same
 # message again (an election leaves a stream without a leader for a few seconds) ...
@@ -235,13 +240,18 @@ class Bus:
 class StreamReader:
     """Ordered batches of `LogMessage`s from one stream position onwards, none skipped.
 
-    An ephemeral pull consumer without acks: cheap, but a pull that expires with messages
-    in flight loses those deliveries for this consumer. The consumer sequence reveals such a
-    gap; the reader then opens a new consumer right after the last message it returned.
-    Pulls are sized by bytes (`max_bytes`, from a running mean of message sizes) because
-    nats-server drops a client as a slow consumer when one pull delivers too much at once.
-    In a cluster the consumer lives on one node; when that node is gone the reader opens a
-    new consumer the same way.
+    An ephemeral consumer without acks, pulled by hand: exactly one pull request is
+    outstanding at a time, and its deliveries wait in `_ready` until `fetch` takes them. So
+    `fetch` returns as soon as anything has come (a caught-up reader holds no message for a
+    batch to fill), while what is in flight stays within one pull: nats-server drops a client
+    as a slow consumer when pulls overlap and deliver too much at once. Pulls are sized by
+    bytes (`max_bytes`, from a running mean of message sizes). A pull ends when its batch is
+    delivered or the server says it ended (408 expired, 404 nothing now, 409); the next one
+    goes out when `fetch` finds none outstanding, so a batch is on its way while the caller
+    works on the last. A pull that expires with messages in flight loses those deliveries;
+    the consumer sequence reveals such a gap, and the reader then opens a new consumer right
+    after the last message it returned. In a cluster the consumer lives on one node; when
+    that node is gone (no responder, 503) the reader opens a new consumer the same way.
     """
 
     def __init__(
@@ -254,9 +264,16 @@ class StreamReader:
         self.filter_subjects: list[str] = []  # several subjects (NATS 2.10 filter_subjects)
         self.max_bytes = max_bytes
         self.reopened = 0
-        self._subscription: JetStreamContext.PullSubscription | None = None
+        self._consumer: str | None = None
+        self._inbox = ""
+        self._subscription: Subscription | None = None
         self._consumer_seq = 0
         self._message_bytes = float(MAX_MESSAGE_BYTES)  # running mean; starts pessimistic
+        self._ready: deque[Msg] = deque()  # delivered, not yet returned
+        self._arrived = asyncio.Event()
+        self._pull_left = 0  # deliveries the outstanding pull may still bring (0: none)
+        self._pull_deadline = 0.0  # past this, a pull whose end was never heard is over
+        self._lost = ""  # why the consumer is gone (its node died, it was deleted)
 
     async def open(self) -> None:
         await self.close()
@@ -268,32 +285,72 @@ class StreamReader:
             filter_subjects=self.filter_subjects or None,
             inactive_threshold=CONSUMER_IDLE_S,
         )
-        default = RAW_SUBJECTS if self.stream == RAW_STREAM else DERIVED_SUBJECTS
-        self._subscription = await self.bus.js.pull_subscribe(
-            self.filter_subject or default, stream=self.stream, config=config
+        info = await self.bus.js.add_consumer(self.stream, config)
+        self._consumer = info.name
+        self._inbox = self.bus.nc.new_inbox()
+        self._subscription = await self.bus.nc.subscribe(self._inbox, cb=self._deliver)
+        self._consumer_seq, self._pull_left, self._lost = 0, 0, ""
+        self._ready.clear()
+
+    async def _deliver(self, message: Msg) -> None:
+        status = None if message.data else (message.headers or {}).get(Header.STATUS)
+        if status is None:
+            self._ready.append(message)
+            self._pull_left = max(0, self._pull_left - 1)
+        elif status == "100":
+            return  # a heartbeat
+        elif status in ("404", "408") or (
+            status == "409" and "deleted" not in message.headers.get(Header.DESCRIPTION, "")  # type: ignore[union-attr]
+        ):
+            self._pull_left = 0  # the pull ended: nothing now, expired, or a limit
+        else:  # 503: no responder (the consumer's node is gone); 409 consumer deleted; ...
+            description = (message.headers or {}).get(Header.DESCRIPTION, "")
+            self._lost = f"{status} {description}".strip()
+            self._pull_left = 0
+        self._arrived.set()
+
+    async def _pull(self, max_messages: int) -> None:
+        count = max(1, min(max_messages, int(self.max_bytes // max(1.0, self._message_bytes))))
+        request = {"batch": count, "expires": int(PULL_EXPIRES_S * 1e9)}
+        self._pull_left = count
+        self._pull_deadline = time.monotonic() + PULL_EXPIRES_S + 2.0
+        await self.bus.nc.publish(
+            f"$JS.API.CONSUMER.MSG.NEXT.{self.stream}.{self._consumer}",
+            json.dumps(request).encode(),
+            reply=self._inbox,
         )
-        self._consumer_seq = 0
 
     async def fetch(self, max_messages: int = 256, timeout_s: float = 1.0) -> list[LogMessage]:
         """Up to `max_messages` messages in stream order; [] when none came in time."""
         if self._subscription is None:
             await self.open()
-        assert self._subscription is not None  # noqa: S101  (open() set it)
-        count = max(1, min(max_messages, int(self.max_bytes // max(1.0, self._message_bytes))))
-        try:
-            messages = await self._subscription.fetch(count, timeout=timeout_s)
-        except (TimeoutError, nats.errors.TimeoutError):
-            return []
-        except ServiceUnavailableError:
-            # The consumer's node is down (a cluster node lost): a new consumer on a live node
-            log.warning(
-                "%s: consumer unavailable; reading again from %d", self.stream, self.next_seq
-            )
-            self.reopened += 1
-            await self.open()
-            return []
+        deadline = time.monotonic() + timeout_s
+        while not self._ready:
+            if self._lost:
+                log.warning(
+                    "%s: consumer lost (%s); reading again from %d",
+                    self.stream,
+                    self._lost,
+                    self.next_seq,
+                )
+                self.reopened += 1
+                await self.open()
+                return []
+            if not self._pull_left or time.monotonic() > self._pull_deadline:
+                await self._pull(max_messages)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return []
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), remaining)
+            except TimeoutError:
+                return []
+        if not self._pull_left and not self._lost:
+            await self._pull(max_messages)  # the next batch comes while this one is used
         out: list[LogMessage] = []
-        for message in messages:
+        while self._ready and len(out) < max_messages:
+            message = self._ready.popleft()
             if message.metadata.sequence.consumer != self._consumer_seq + 1:
                 log.warning("%s: delivery gap; reading again from %d", self.stream, self.next_seq)
                 self.reopened += 1
@@ -312,13 +369,17 @@ class StreamReader:
         """Unsubscribe and delete the consumer: left to its idle threshold, every reopen
         would leave one behind on the server for an hour."""
         subscription, self._subscription = self._subscription, None
+        consumer, self._consumer = self._consumer, None
         if subscription is not None:
-            try:
-                name = (await subscription.consumer_info()).name
+            with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
-                await self.bus.js.delete_consumer(self.stream, name)
+        if consumer is not None:
+            try:
+                await self.bus.js.delete_consumer(self.stream, consumer)
             except Exception as exc:  # the consumer may be gone already (server restarted)
                 log.debug("%s: closing a consumer: %r", self.stream, exc)
+        self._ready.clear()
+        self._pull_left = 0
 
 
 def decode_message(message: Msg) -> LogMessage:

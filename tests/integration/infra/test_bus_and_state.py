@@ -1,3 +1,5 @@
+import asyncio
+import time
 import uuid
 
 import pytest
@@ -131,6 +133,27 @@ async def test_pulls_are_sized_by_bytes_and_lose_nothing(bus: Bus) -> None:
     await reader.close()
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= 12
     assert max(pulled) <= 2_500_000  # the running mean of message sizes keeps pulls small
+
+
+async def test_a_caught_up_reader_returns_a_new_message_at_once_with_one_pull_outstanding(
+    bus: Bus,
+) -> None:
+    subject = raw_subject(OptionPrint, "databento")
+    await bus.publish(subject, prints(3), run_id="live")
+    reader = await bus.reader(RAW_STREAM, start_seq=1)
+    assert [m.stream_seq for m in await reader.fetch(256, timeout_s=2.0)] == [1]
+    assert await reader.fetch(256, timeout_s=0.2) == []  # caught up: its pull waits on
+    waiting = asyncio.create_task(reader.fetch(256, timeout_s=10.0))
+    await asyncio.sleep(0.1)
+    started = time.monotonic()
+    await bus.publish(subject, prints(2, start=3), run_id="live")
+    got = await waiting
+    took = time.monotonic() - started
+    (consumer,) = await bus.js.consumers_info(RAW_STREAM)
+    await reader.close()
+    assert [m.stream_seq for m in got] == [2]
+    assert took < 1.0, took  # not held for the 256 it asked for until the pull expires
+    assert consumer.num_waiting == 1  # the next pull went out at once; only that one waits
 
 
 async def test_a_reader_leaves_no_consumer_behind_when_it_reopens_or_closes(bus: Bus) -> None:
