@@ -112,6 +112,7 @@ class PacedSessionSource(Generic[C, S]):
         self.normaliser = RecordNormaliser(self.name, emit_books=self.emit_books)
         self._closed = False
         self.pacing_started: float | None = None  # event-loop time the session's open maps to
+        self.behind_s = 0.0  # the most an event came after its paced time (a busy machine)
 
     def generate(self, config: C) -> S:
         raise NotImplementedError
@@ -146,10 +147,13 @@ class PacedSessionSource(Generic[C, S]):
         session = self.session
         assert session is not None  # noqa: S101  (connect() set it)
         events = self.session_events(session)
-        self.pacing_started = asyncio.get_running_loop().time()
-        async for event in paced(
-            events, session.open_ns, self.speed, lambda: self._closed, self.pacing_started
-        ):
+        loop = asyncio.get_running_loop()
+        started = self.pacing_started = loop.time()
+        open_ns, scale = session.open_ns, 1e9 * self.speed
+        async for event in paced(events, open_ns, self.speed, lambda: self._closed, started):
+            if scale and event.ts_recv > open_ns:
+                late = loop.time() - started - (event.ts_recv - open_ns) / scale
+                self.behind_s = max(self.behind_s, late)
             yield event
 
 

@@ -76,6 +76,21 @@ async def test_paced_replay_follows_session_time_scaled_by_speed() -> None:
     assert expected * 0.9 <= elapsed <= expected + 1.0
 
 
+async def test_a_consumer_that_stalls_shows_how_far_the_source_fell_behind() -> None:
+    session = generate_session(SynthConfig(seed=1, minutes=1, n_underlyings=2))
+    source = SyntheticSource(session=session, speed=120.0)
+    await source.connect()
+    seen = 0
+    async for event in source.events():
+        seen += event.ts_recv > session.open_ns
+        if seen == 100:
+            assert source.behind_s < 0.2  # kept pace so far
+            time.sleep(0.3)  # noqa: ASYNC251  (the loop blocked: a machine busy elsewhere)
+        if seen == 101:
+            await source.close()
+    assert 0.25 <= source.behind_s < 1.0  # the stall, less the wait for the next event
+
+
 async def test_close_stops_the_stream() -> None:
     source = SyntheticSource(SynthConfig(seed=2, minutes=1, n_underlyings=2), speed=0)
     await source.connect()
