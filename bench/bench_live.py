@@ -15,7 +15,10 @@ service runs in a child process on a pre-generated session paced in real time. P
 - how far the ingest's source fell behind its schedule: a machine short of CPU for the rate
   shows here first, and every latency above includes it.
 The allowed lateness is set small (ALLOWED_LATENESS_MS, default 10 here): every inference
-waits for the watermark, so it is part of print -> inference.
+waits for the watermark, so it is part of print -> inference. Rows flagged late are timed
+apart: the ingest sends a flush's events as one message per type, so when the allowed
+lateness is under the flush interval (`--flush-ms`, the service's 50 ms by default), a
+flush's quotes can move the watermark past its prints before they are read.
 
     .venv/bin/python bench/bench_live.py [--rate 20000] [--seconds 300]
 """
@@ -44,7 +47,7 @@ from infra.bus import Bus
 from infra.embedded import clickhouse_server, nats_server, redis_server
 from infra.migrate import migrate
 from infra.warehouse import Warehouse
-from ingest.service import IngestService
+from ingest.service import IngestConfig, IngestService
 from ingest.synthetic.source import SyntheticSource
 from live.sink.positions import stored_lag
 from schemas.subjects import DERIVED_STREAM, RAW_STREAM
@@ -59,7 +62,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _ingest(nats_url: str, rate: float, seconds: int, pipe: Connection) -> None:
+def _ingest(nats_url: str, rate: float, seconds: int, flush_s: float, pipe: Connection) -> None:
     """Child: generate the session, say when pacing starts, publish it in real time."""
     config = SynthConfig(
         seed=11,
@@ -76,7 +79,7 @@ def _ingest(nats_url: str, rate: float, seconds: int, pipe: Connection) -> None:
         bus = await Bus.connect(nats_url, name="bench-ingest")
         try:
             source = SyntheticSource(session=session, speed=1.0)
-            service = IngestService(source, bus)
+            service = IngestService(source, bus, IngestConfig(flush_interval_s=flush_s))
             started = time.monotonic()
             task = asyncio.create_task(service.run())
             while source.pacing_started is None and not task.done():  # noqa: ASYNC110
@@ -127,15 +130,15 @@ def _percentiles(values: list[float]) -> str:
 
 async def _watch(
     url: str, seconds: int, schedule: tuple[float, int], window_ns: int, lateness_ns: int
-) -> tuple[list[float], list[float]]:
-    """(print -> inference ms, packet close -> message ms) seen on the tape."""
+) -> dict[str, list[float]]:
+    """Milliseconds seen on the tape: print -> inference and packet close -> packet, each
+    apart for rows flagged late (their event came behind the watermark)."""
     started, open_ns = schedule
 
     def scheduled(ts_ns: int) -> float:
         return started + (ts_ns - open_ns) / 1e9
 
-    inference: list[float] = []
-    packets: list[float] = []
+    seen: dict[str, list[float]] = {}
     deadline = time.monotonic() + seconds
     async with websockets.connect(url, max_size=2**24) as ws:
         await ws.send(json.dumps({"action": "subscribe", "channels": ["inference", "packets"]}))
@@ -148,14 +151,18 @@ async def _watch(
             message = json.loads(text)
             channel = message.get("channel")
             for data in message.get("events", ()):
-                if data.get("late"):
-                    continue
+                late = bool(data.get("late"))
+                key = f"{channel}, late" if late else channel
                 if channel == "inference" and data["ts_recv"] > open_ns:
-                    inference.append((now - scheduled(data["ts_recv"])) * 1e3)
+                    at = scheduled(data["ts_recv"])
                 elif channel == "packets" and data["ts_start"] > open_ns:
-                    closed = scheduled(data["ts_start"] + window_ns + lateness_ns)
-                    packets.append((now - closed) * 1e3)
-    return inference, packets
+                    # a late print is a packet of its own at once: timed from the print
+                    closes = 0 if late else window_ns + lateness_ns
+                    at = scheduled(data["ts_start"] + closes)
+                else:
+                    continue
+                seen.setdefault(key, []).append((now - at) * 1e3)
+    return seen
 
 
 async def _lag(
@@ -182,7 +189,7 @@ async def _lag(
 
 async def _measure(
     args: argparse.Namespace, urls: tuple[str, str, str], port: int, schedule: tuple[float, int]
-) -> tuple[list[float], list[float], list[tuple[int, int]]]:
+) -> tuple[dict[str, list[float]], list[tuple[int, int]]]:
     watched = _watch(
         f"ws://127.0.0.1:{port}/v1/ws",
         args.seconds,
@@ -190,8 +197,8 @@ async def _measure(
         EngineConfig().cluster_window_ns,
         args.lateness_ms * 1_000_000,
     )
-    (inference, packets), lag = await asyncio.gather(watched, _lag(*urls, args.seconds))
-    return inference, packets, lag
+    seen, lag = await asyncio.gather(watched, _lag(*urls, args.seconds))
+    return seen, lag
 
 
 def main() -> None:
@@ -199,6 +206,10 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20_000, help="option prints per second")
     parser.add_argument("--seconds", type=int, default=300)
     parser.add_argument("--lateness-ms", type=int, default=10)
+    parser.add_argument(
+        "--flush-ms", type=float, default=IngestConfig.flush_interval_s * 1e3,
+        help="the ingest's flush interval",
+    )  # fmt: skip
     args = parser.parse_args()
     flowtape = str(Path(sys.executable).parent / "flowtape")
     with tempfile.TemporaryDirectory(prefix="bench-live-") as folder:
@@ -226,7 +237,9 @@ def main() -> None:
             context = multiprocessing.get_context("spawn")
             mine, theirs = context.Pipe()
             child = context.Process(
-                target=_ingest, args=(nats.url, args.rate, args.seconds, theirs), daemon=True
+                target=_ingest,
+                args=(nats.url, args.rate, args.seconds, args.flush_ms / 1e3, theirs),
+                daemon=True,
             )
             child.start()
             _, open_ns = mine.recv()  # the session is generated
@@ -241,18 +254,23 @@ def main() -> None:
             mine.send("go")
             _, started, start_up_s = mine.recv()
             print(f"the ingest paced its session from {start_up_s * 1e3:.0f} ms after it started")
-            inference, packets, lag = asyncio.run(
+            seen, lag = asyncio.run(
                 _measure(args, (nats.url, valkey.url, clickhouse.url), port, (started, open_ns))
             )
             _, behind_s = mine.recv()
             child.join(timeout=60)
             print(
                 f"rate {args.rate:,.0f} option prints/s for {args.seconds} s "
-                f"(allowed lateness {args.lateness_ms} ms)"
+                f"(allowed lateness {args.lateness_ms} ms, ingest flush {args.flush_ms:g} ms)"
             )
             print(f"the ingest's source fell up to {behind_s * 1e3:,.0f} ms behind its schedule")
-            print(f"print -> inference on the WebSocket: {_percentiles(inference)}")
-            print(f"packet close -> packet on the WebSocket: {_percentiles(packets)}")
+            for key, label in (
+                ("inference", "print -> inference"),
+                ("packets", "packet close -> packet"),
+                ("inference, late", "print -> inference, rows flagged late"),
+                ("packets, late", "print -> packet, packets flagged late"),
+            ):
+                print(f"{label} on the WebSocket: {_percentiles(seen.get(key, []))}")
             third = max(1, len(lag) // 3)
             for label, at in (("compute behind RAW", 0), ("sink behind DERIVED", 1)):
                 first, last = [x[at] for x in lag[:third]], [x[at] for x in lag[-third:]]
