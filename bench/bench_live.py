@@ -242,7 +242,7 @@ def main() -> None:
             child.start()
             _, open_ns = mine.recv()  # the session is generated
             for command in (
-                ["compute", "--batch-messages", "8"],
+                ["compute"],
                 ["sink"],
                 ["api", "--port", str(port), "--no-migrate", "--log-level", "warning"],
             ):
