@@ -293,20 +293,23 @@ class StreamReader:
         self._ready.clear()
 
     async def _deliver(self, message: Msg) -> None:
-        status = None if message.data else (message.headers or {}).get(Header.STATUS)
+        headers = message.headers or {}
+        status = None if message.data else headers.get(Header.STATUS)
         if status is None:
             self._ready.append(message)
             self._pull_left = max(0, self._pull_left - 1)
         elif status == "100":
             return  # a heartbeat
-        elif status in ("404", "408") or (
-            status == "409" and "deleted" not in message.headers.get(Header.DESCRIPTION, "")  # type: ignore[union-attr]
-        ):
-            self._pull_left = 0  # the pull ended: nothing now, expired, or a limit
-        else:  # 503: no responder (the consumer's node is gone); 409 consumer deleted; ...
-            description = (message.headers or {}).get(Header.DESCRIPTION, "")
-            self._lost = f"{status} {description}".strip()
+        else:
             self._pull_left = 0
+            description = headers.get(Header.DESCRIPTION, "")
+            # 404 nothing now, 408 expired, 409 a limit or a leader change: the pull ended.
+            # 409 consumer deleted, 503 no responder (the consumer's node is gone): lost.
+            ended = status in ("404", "408") or (
+                status == "409" and "deleted" not in description.lower()
+            )
+            if not ended:
+                self._lost = f"{status} {description}".strip()
         self._arrived.set()
 
     async def _pull(self, max_messages: int) -> None:
@@ -346,7 +349,7 @@ class StreamReader:
                 await asyncio.wait_for(self._arrived.wait(), remaining)
             except TimeoutError:
                 return []
-        if not self._pull_left and not self._lost:
+        if not self._pull_left and not self._lost and len(self._ready) <= max_messages:
             await self._pull(max_messages)  # the next batch comes while this one is used
         out: list[LogMessage] = []
         while self._ready and len(out) < max_messages:

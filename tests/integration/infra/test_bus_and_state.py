@@ -156,6 +156,24 @@ async def test_a_caught_up_reader_returns_a_new_message_at_once_with_one_pull_ou
     assert consumer.num_waiting == 1  # the next pull went out at once; only that one waits
 
 
+async def test_a_reader_whose_consumer_is_deleted_under_it_reads_on_from_where_it_was(
+    bus: Bus,
+) -> None:
+    subject = raw_subject(OptionPrint, "databento")
+    await bus.publish(subject, prints(2), run_id="live")
+    reader = await bus.reader(RAW_STREAM, start_seq=1)
+    assert [m.stream_seq for m in await reader.fetch(256, timeout_s=2.0)] == [1]
+    waiting = asyncio.create_task(reader.fetch(256, timeout_s=5.0))  # its pull is out
+    await asyncio.sleep(0.1)
+    (consumer,) = await bus.js.consumers_info(RAW_STREAM)
+    await bus.js.delete_consumer(RAW_STREAM, consumer.name)  # an operator, a server's reset
+    assert await waiting == []  # told at once (409), not after the pull's five seconds
+    await bus.publish(subject, prints(2, start=2), run_id="live")
+    got = await reader.fetch(256, timeout_s=5.0)
+    await reader.close()
+    assert [m.stream_seq for m in got] == [2] and reader.reopened == 1
+
+
 async def test_a_reader_leaves_no_consumer_behind_when_it_reopens_or_closes(bus: Bus) -> None:
     await bus.publish(raw_subject(OptionPrint, "databento"), prints(3), run_id="live")
     reader = await bus.reader(RAW_STREAM, start_seq=1)
