@@ -47,8 +47,9 @@ def api_settings(tmp: Path, nats_url: str, clickhouse_url: str, database: str) -
 
 
 @asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[Api]:
-    """Run `app` with uvicorn in this event loop until the block ends."""
+async def serving(app: FastAPI, *, ws_deflate: bool = False) -> AsyncIterator[Api]:
+    """Run `app` with uvicorn in this event loop until the block ends; `ws_deflate` as
+    API_WS_DEFLATE tells `flowtape api` (off by default)."""
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
@@ -58,7 +59,7 @@ async def serving(app: FastAPI) -> AsyncIterator[Api]:
             log_level="warning",
             lifespan="on",
             ws=WS_PROTOCOL,
-            ws_per_message_deflate=False,  # as `flowtape api` serves it (API_WS_DEFLATE)
+            ws_per_message_deflate=ws_deflate,
         )
     )
     task = asyncio.create_task(server.serve())

@@ -75,6 +75,12 @@ async def test_a_published_packet_reaches_the_subscriber_of_its_symbol_and_not_a
         assert (first["seq"], first["events"][0]["packet_id"]) == (msft_seq, "pkt-msft-sweep")
 
 
+async def test_the_tape_is_not_compressed_unless_asked(api: Api) -> None:
+    async with connect(api.ws_url) as ws:  # the client offers permessage-deflate
+        assert ws.protocol.extensions == []
+        assert "Sec-WebSocket-Extensions" not in ws.response.headers
+
+
 async def test_a_subscriber_gets_only_its_channels(api: Api, bus: Bus) -> None:
     events = live_events()
     async with connect(api.ws_url) as ws:

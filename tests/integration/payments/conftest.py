@@ -45,6 +45,7 @@ async def paid_api(
                  MPP_SETTLE_INTERVAL_S="3600")  # fmt: skip
     await gw.ledger.client.flushdb()
     settings = api_settings(tmp_path, servers.nats_url, servers.clickhouse_url, warehouse.database)
-    async with serving(create_app(settings, payments=gw)) as api:
+    # The tape compressed (API_WS_DEFLATE), to show the paid stream refuses it all the same.
+    async with serving(create_app(settings, payments=gw), ws_deflate=True) as api:
         await asyncio.wait_for(api.app.state.alpha.feed.ready.wait(), 10)
         yield api, gw

@@ -78,7 +78,7 @@ async def test_the_paid_stream_is_not_compressed_while_the_tape_still_is(
 ) -> None:
     api, _ = paid_api
     client = await paid_once(api, chain, payee)
-    # Both clients offer permessage-deflate (websockets' default).
+    # Both clients offer permessage-deflate (websockets' default); the tape here takes it.
     async with websockets.connect(api.ws_url) as tape:
         assert "permessage-deflate" in tape.response.headers["Sec-WebSocket-Extensions"]
     paid = await subscribed(f"{client.ws_url()}?token={client.token}")
