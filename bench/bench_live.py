@@ -13,7 +13,9 @@ service runs in a child process on a pre-generated session paced in real time. P
 - the compute service's lag behind RAW (messages) and the sink's behind DERIVED, sampled
   every second: bounded if they do not grow;
 - how far the ingest's source fell behind its schedule: a machine short of CPU for the rate
-  shows here first, and every latency above includes it.
+  shows here first, and every latency above includes it;
+- the CPU time each process took per print delivered (ingest, compute, sink, API, NATS,
+  Redis, ClickHouse and this bench's WebSocket client): where a rate's CPU goes.
 The allowed lateness is set small (ALLOWED_LATENESS_MS, 20 ms here): every inference waits
 for the watermark, so it is part of print -> inference. The ingest flushes every 10 ms here
 (`--flush-ms`; the service's default is 50 ms). It sends a flush's events as one message per
@@ -42,6 +44,7 @@ from pathlib import Path
 
 import redis.asyncio as redis
 import websockets
+from cpu import cpu_seconds
 
 from compute.flow import EngineConfig
 from infra.bus import Bus
@@ -88,10 +91,11 @@ def _ingest(nats_url: str, rate: float, seconds: int, flush_s: float, pipe: Conn
             # the event loop's clock is time.monotonic(), as the parent's
             pacing = source.pacing_started or started
             pipe.send(("started", pacing, pacing - started))
+            cpu_started = time.process_time()
             await asyncio.sleep(seconds)
             await source.close()
             await task
-            pipe.send(("done", source.behind_s))
+            pipe.send(("done", source.behind_s, time.process_time() - cpu_started))
         finally:
             await bus.close()
 
@@ -252,10 +256,23 @@ def main() -> None:
             mine.send("go")
             _, started, start_up_s = mine.recv()
             print(f"the ingest paced its session from {start_up_s * 1e3:.0f} ms after it started")
+            pids = {
+                "compute": processes[0].pid,
+                "sink": processes[1].pid,
+                "api": processes[2].pid,
+                "NATS": nats.pid,
+                "Redis": valkey.pid,
+                "ClickHouse": clickhouse.pid,
+            }
+            running = {name: pid for name, pid in pids.items() if pid is not None}
+            cpu_before = {name: cpu_seconds(pid) for name, pid in running.items()}
+            own_before = time.process_time()
             seen, lag = asyncio.run(
                 _measure(args, (nats.url, valkey.url, clickhouse.url), port, (started, open_ns))
             )
-            _, behind_s = mine.recv()
+            cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in running.items()}
+            cpu["the bench's WebSocket client"] = time.process_time() - own_before
+            _, behind_s, cpu["ingest"] = mine.recv()
             child.join(timeout=60)
             print(
                 f"rate {args.rate:,.0f} option prints/s for {args.seconds} s "
@@ -269,6 +286,15 @@ def main() -> None:
                 ("packets, late", "print -> packet, packets flagged late"),
             ):
                 print(f"{label} on the WebSocket: {_percentiles(seen.get(key, []))}")
+            delivered = max(
+                1, len(seen.get("inference", [])) + len(seen.get("inference, late", []))
+            )
+            print(
+                f"CPU per print delivered ({delivered:,} in {args.seconds} s, "
+                f"{delivered / args.seconds:,.0f}/s): "
+                + ", ".join(f"{name} {s * 1e6 / delivered:.1f} us" for name, s in cpu.items())
+                + f"; in all {sum(cpu.values()) * 1e6 / delivered:.1f} us"
+            )
             third = max(1, len(lag) // 3)
             for label, at in (("compute behind RAW", 0), ("sink behind DERIVED", 1)):
                 first, last = [x[at] for x in lag[:third]], [x[at] for x in lag[-third:]]

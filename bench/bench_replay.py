@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import databento
+from cpu import cpu_seconds
 from sessions import session_files, timed
 
 import compute.flow as flow
@@ -110,7 +111,7 @@ def main() -> None:
             if profiler:
                 profiler.enable()
             assert server.pid is not None
-            cpu_before = (_cpu_seconds(server.pid), _own_cpu_seconds())
+            cpu_before = (cpu_seconds(server.pid), _own_cpu_seconds())
             started = time.perf_counter()
             # balancing the shards reads the files once more: part of the replay's time
             weights = underlying_weights([definition, tcbbo]) if args.shards > 1 else None
@@ -126,7 +127,7 @@ def main() -> None:
                     chunks_of_tables, run_id="bench", config=engine_config(), warehouse=warehouse
                 )
             replay_s = time.perf_counter() - started
-            clickhouse_cpu = _cpu_seconds(server.pid) - cpu_before[0]
+            clickhouse_cpu = cpu_seconds(server.pid) - cpu_before[0]
             python_cpu = _own_cpu_seconds() - cpu_before[1]
             if profiler:
                 profiler.disable()
@@ -197,7 +198,7 @@ def struct_slice(
     `prints` prints through the struct engine: decoded as event structs, `flow.step` per
     50,000-event chunk, `tables_for` on the chunk and its outputs, each table inserted."""
     run_id = "bench-struct"
-    cpu_before = (_cpu_seconds(server_pid), _own_cpu_seconds())
+    cpu_before = (cpu_seconds(server_pid), _own_cpu_seconds())
     started = time.perf_counter()
     stream, _ = dbn_events([definition, tcbbo])
     seen = 0
@@ -218,7 +219,7 @@ def struct_slice(
         for table, data in tables_for(batch, run_id=run_id, log_seqs=[0] * len(batch)).items():
             warehouse.insert_arrow(table, data)
     wall_s = time.perf_counter() - started
-    server_s = _cpu_seconds(server_pid) - cpu_before[0]
+    server_s = cpu_seconds(server_pid) - cpu_before[0]
     flowtape_s = _own_cpu_seconds() - cpu_before[1]
     return seen, wall_s, flowtape_s, server_s, stored_rows(warehouse, run_id)
 
@@ -243,12 +244,6 @@ def clickhouse_breakdown(warehouse: Warehouse) -> list[tuple[str, float]]:
     )
     parts = [(f"inserts into {target}", float(seconds)) for target, seconds in inserts]
     return [*parts, ("merges (all tables)", float(merges or 0))]
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a running process (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _own_cpu_seconds() -> float:
