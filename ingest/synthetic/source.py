@@ -147,14 +147,19 @@ class PacedSessionSource(Generic[C, S]):
         session = self.session
         assert session is not None  # noqa: S101  (connect() set it)
         events = self.session_events(session)
-        loop = asyncio.get_running_loop()
-        started = self.pacing_started = loop.time()
-        open_ns, scale = session.open_ns, 1e9 * self.speed
-        async for event in paced(events, open_ns, self.speed, lambda: self._closed, started):
-            if scale and event.ts_recv > open_ns:
-                late = loop.time() - started - (event.ts_recv - open_ns) / scale
-                self.behind_s = max(self.behind_s, late)
+        self.pacing_started = asyncio.get_running_loop().time()
+        async for event in paced(
+            events,
+            session.open_ns,
+            self.speed,
+            lambda: self._closed,
+            self.pacing_started,
+            self._fell_behind,
+        ):
             yield event
+
+    def _fell_behind(self, seconds: float) -> None:
+        self.behind_s = max(self.behind_s, seconds)
 
 
 R = TypeVar("R")
@@ -220,10 +225,11 @@ async def paced(
     speed: float,
     closed: Callable[[], bool],
     start_wall: float,
+    fell_behind: Callable[[float], None],
 ) -> AsyncIterator[Event]:
     """`events` as a live session: those after `open_ns` when their `ts_recv` comes, session
     time scaled by `speed` (0: flat out) from `start_wall` (event-loop time); ends early once
-    `closed()`."""
+    `closed()`. An event due in the past is told to `fell_behind` (how late, in seconds)."""
     loop = asyncio.get_running_loop()
     emitted = 0
     for event in events:
@@ -235,6 +241,8 @@ async def paced(
             delay = due - (loop.time() - start_wall)
             if delay > 0:
                 await asyncio.sleep(delay)
+            else:
+                fell_behind(-delay)
         elif emitted % 1024 == 0:
             await asyncio.sleep(0)  # let other tasks run while replaying flat out
         emitted += 1
