@@ -84,11 +84,11 @@ async def test_a_consumer_that_stalls_shows_how_far_the_source_fell_behind() -> 
     async for event in source.events():
         seen += event.ts_recv > session.open_ns
         if seen == 100:
-            assert source.behind_s < 0.2  # kept pace so far
-            time.sleep(0.3)  # noqa: ASYNC251  (the loop blocked: a machine busy elsewhere)
+            assert source.behind_s < 0.5  # kept pace so far
+            time.sleep(1.0)  # noqa: ASYNC251  (the loop blocked: a machine busy elsewhere)
         if seen == 101:
             await source.close()
-    assert 0.25 <= source.behind_s < 1.0  # the stall, less the wait for the next event
+    assert 0.9 <= source.behind_s < 2.0  # the stall, less the wait for the next event
 
 
 async def test_close_stops_the_stream() -> None:
