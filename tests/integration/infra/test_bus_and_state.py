@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from infra.bus import Bus, chunk_events
+from infra.bus import Bus, StreamReader, chunk_events
 from infra.settings import get_settings
 from infra.state import Checkpoint, StateStore
 from schemas.codec import decode_batch
@@ -135,13 +135,19 @@ async def test_pulls_are_sized_by_bytes_and_lose_nothing(bus: Bus) -> None:
     assert max(pulled) <= 2_500_000  # the running mean of message sizes keeps pulls small
 
 
+async def reader_past_one_message(bus: Bus, subject: str) -> StreamReader:
+    """A reader that has read the one message on `subject`, sequence 1."""
+    await bus.publish(subject, prints(2), run_id="live")
+    reader = await bus.reader(RAW_STREAM, start_seq=1)
+    assert [m.stream_seq for m in await reader.fetch(256, timeout_s=2.0)] == [1]
+    return reader
+
+
 async def test_a_caught_up_reader_returns_a_new_message_at_once_with_one_pull_outstanding(
     bus: Bus,
 ) -> None:
     subject = raw_subject(OptionPrint, "databento")
-    await bus.publish(subject, prints(3), run_id="live")
-    reader = await bus.reader(RAW_STREAM, start_seq=1)
-    assert [m.stream_seq for m in await reader.fetch(256, timeout_s=2.0)] == [1]
+    reader = await reader_past_one_message(bus, subject)
     assert await reader.fetch(256, timeout_s=0.2) == []  # caught up: its pull waits on
     waiting = asyncio.create_task(reader.fetch(256, timeout_s=10.0))
     await asyncio.sleep(0.1)
@@ -160,9 +166,7 @@ async def test_a_reader_whose_consumer_is_deleted_under_it_reads_on_from_where_i
     bus: Bus,
 ) -> None:
     subject = raw_subject(OptionPrint, "databento")
-    await bus.publish(subject, prints(2), run_id="live")
-    reader = await bus.reader(RAW_STREAM, start_seq=1)
-    assert [m.stream_seq for m in await reader.fetch(256, timeout_s=2.0)] == [1]
+    reader = await reader_past_one_message(bus, subject)
     waiting = asyncio.create_task(reader.fetch(256, timeout_s=5.0))  # its pull is out
     await asyncio.sleep(0.1)
     (consumer,) = await bus.js.consumers_info(RAW_STREAM)
