@@ -1,7 +1,11 @@
 # Types for kernel.py (Cython pure-Python mode): every constant a C integer, every array a
 # typed memoryview, every method a C call. Compiled by setup.py; kernel.py runs unchanged
-# as Python without it.
+# as Python without it. The kernel indexes its arrays through `self` (`self.packets[slot, f]`):
+# a memoryview bound to a local is acquired and released, two atomic operations per call.
 cimport cython
+
+cdef extern from *:
+    void prefetch "__builtin_prefetch" (const void *address) nogil
 
 ctypedef long long i64
 ctypedef i64[:, ::1] table
@@ -45,7 +49,7 @@ cdef i64 S_DAY, S_DAY_BEGIN, S_DAY_END, S_FIFO_HEAD, S_FIFO_TAIL, S_LAST_GAP_TS
 cdef i64 S_MEMBER_FREE, S_MEMBERS_USED, S_NEXT_SERIAL, S_OVERFLOW, S_PACKET_FREE, S_PACKETS_USED
 cdef i64 SIDE_BUY, SIDE_MIXED, SIDE_SELL, SIDE_UNKNOWN, ST_CROSSED, ST_HELD
 cdef i64 ST_JOINED, ST_MISSING, ST_PRINT, ST_STALE, UNLIMITED
-cdef i64 NOTIONAL_LIMIT, PREMIUM_DIVISOR, FIXED_SCALE, PRICE_LIMIT, RATIO_LIMIT
+cdef i64 NOTIONAL_LIMIT, PREMIUM_DIVISOR, FIXED_SCALE, PRICE_LIMIT, RATIO_LIMIT, PREFETCH_AHEAD
 cdef i64 B_DEADLINE, B_LIT_PRINTS, B_MEMBER, B_NAME, B_NOTIONAL, B_QUOTES, B_REF_PX
 cdef i64 B_REF_QUOTE, B_TS_RECV, BUCKET_A, BUCKET_AA, BUCKET_B, BUCKET_BB, BUCKET_M
 cdef i64 CT_BLOCKS_UNOBSERVED, CT_BLOCKS_WITHOUT_LIT_REFERENCE, CT_DARKPOOL_LATE_PRINTS
@@ -90,122 +94,110 @@ cdef class FlowKernel:
     cdef public column scratch_sizes, scratch_legs
 
     @cython.locals(i=Py_ssize_t, k=Py_ssize_t, kind=i64, t=i64, late=i64, clock=i64, c=i64,
-                   scalars=column, names=table)
+                   rows=Py_ssize_t)
     cpdef run(self, table events, Py_ssize_t n, bint finish)
     cdef void quarantine(self, Py_ssize_t i, i64 reason)
-    @cython.locals(row=table, f=Py_ssize_t)
+    @cython.locals(f=Py_ssize_t)
     cdef void init_contract(self, i64 c, i64 symbol, i64 name, i64 right, i64 strike,
                             i64 expiry, i64 mult)
     @cython.locals(c=i64)
     cdef i64 contract(self, table events, Py_ssize_t i)
-    @cython.locals(c=i64, row=table)
+    @cython.locals(c=i64)
     cdef void define(self, table events, Py_ssize_t i)
-    @cython.locals(c=i64, row=table, q_ts=i64)
+    @cython.locals(c=i64, q_ts=i64)
     cdef void option_quote(self, table events, Py_ssize_t i, i64 t)
-    @cython.locals(bid=i64, ask=i64, name=i64, lit=table, held=i64)
+    @cython.locals(bid=i64, ask=i64, name=i64, held=i64)
     cdef void equity_quote(self, table events, Py_ssize_t i, i64 t)
-    @cython.locals(price=i64, size=i64, name=i64, lit=table, bid=i64, ask=i64, bucket=i64,
-                   notional=i64, episodes=table, pos=i64, e=i64, m=i64, mid=i64, odd=i64)
+    @cython.locals(price=i64, size=i64, name=i64, bid=i64, ask=i64, bucket=i64, notional=i64,
+                   pos=i64, e=i64, m=i64, mid=i64, odd=i64)
     cdef void equity_print(self, table events, Py_ssize_t i, i64 t, i64 late)
-    @cython.locals(lit=table)
     cdef i64 reference(self, i64 name)
-    @cython.locals(lit=table, ref=i64, blocks=table, pos=i64, b=i64, f=Py_ssize_t)
+    @cython.locals(ref=i64, pos=i64, b=i64, f=Py_ssize_t)
     cdef void open_block(self, table events, Py_ssize_t i, i64 t, i64 name, i64 notional,
                          i64 bucket, i64 bid, i64 ask)
-    @cython.locals(episodes=table, pos=i64, e=i64, f=Py_ssize_t)
+    @cython.locals(pos=i64, e=i64, f=Py_ssize_t)
     cdef i64 open_episode(self, i64 name, i64 t)
     @cython.locals(pos=i64)
     cdef i64 push_window(self, table ring, i64 tail_at, i64 deadline, i64 deadline_at)
     cdef i64 new_dark_member(self, table events, Py_ssize_t i, i64 bucket, i64 bid, i64 ask)
     cdef void free_dark_members(self, i64 head, i64 tail)
-    @cython.locals(scalars=column, blocks=table, episodes=table, b=i64, m=i64, pos=i64, e=i64)
+    @cython.locals(b=i64, m=i64, pos=i64, e=i64)
     cdef void close_dark(self, i64 t)
-    @cython.locals(blocks=table, lit=table, name=i64, quoted=i64, last_px=i64, impact=i64,
-                   m=i64, ts_event=i64, d=i64)
+    @cython.locals(name=i64, quoted=i64, last_px=i64, impact=i64, m=i64, ts_event=i64, d=i64)
     cdef void judge_block(self, i64 b)
-    @cython.locals(scalars=column, deadline=i64, e=i64)
+    @cython.locals(deadline=i64, e=i64)
     cdef void refresh_dark_deadline(self)
-    @cython.locals(episodes=table, name=i64, n=i64, placed=i64, ref=i64, end_px=i64,
-                   move=i64, min_move=i64, pct=i64, kind=i64, d=i64, m=i64)
+    @cython.locals(name=i64, n=i64, placed=i64, ref=i64, end_px=i64, move=i64, min_move=i64,
+                   pct=i64, kind=i64, d=i64, m=i64)
     cdef void judge_episode(self, i64 e)
-    @cython.locals(out=table, d=i64)
+    @cython.locals(d=i64)
     cdef i64 dark_row(self, i64 kind, i64 ts_recv, i64 name, i64 ts_start, i64 ts_end,
                       i64 size, i64 notional, i64 count, i64 impact, i64 quoted)
-    @cython.locals(out=table, k=i64, same=i64, f=Py_ssize_t)
+    @cython.locals(k=i64, same=i64, f=Py_ssize_t)
     cdef void add_quote(self, i64 d, table source, i64 row, i64 at)
-    @cython.locals(out=table, row=i64, f=Py_ssize_t)
+    @cython.locals(row=i64, f=Py_ssize_t)
     cdef void copy_dark_member(self, i64 m)
     @cython.locals(num=i64, negative=i64, q=i64, r=i64, _digit_pair=Py_ssize_t, x=i64,
                    digits=i64, twice=i64)
     cdef i64 move_bps(self, i64 ref, i64 to)
-    @cython.locals(scalars=column, day=i64, begin=i64, end=i64)
+    @cython.locals(day=i64, begin=i64, end=i64)
     cdef i64 packet_day(self, i64 ts)
     @cython.locals(day=i64, begin=i64, end=i64)
     cdef i64 day_begin(self, i64 ts)
-    @cython.locals(row=table, total=i64, days=i64, limit=i64)
+    @cython.locals(total=i64, days=i64, limit=i64)
     cdef void count_volume(self, i64 c, i64 day, i64 size)
-    @cython.locals(row=table)
     cdef i64 dte(self, i64 c, i64 day)
-    @cython.locals(row=table, strike=i64)
+    @cython.locals(strike=i64)
     cdef i64 moneyness(self, i64 c, i64 spot)
-    @cython.locals(c=i64, row=table, price=i64, size=i64, sampled=i64, bid=i64, ask=i64,
-                   bid_sz=i64, ask_sz=i64, quote_ts=i64, status=i64, used_bid=i64,
-                   used_ask=i64, tick=i64, last=i64, code=i64, side=i64, out=table, p=i64,
-                   m=i64, slot=i64, buy=i64, sell=i64, packets=table)
+    @cython.locals(c=i64, price=i64, size=i64, sampled=i64, bid=i64, ask=i64, bid_sz=i64,
+                   ask_sz=i64, quote_ts=i64, status=i64, used_bid=i64, used_ask=i64, tick=i64,
+                   last=i64, code=i64, side=i64, p=i64, m=i64, slot=i64, buy=i64, sell=i64)
     cdef void option_print(self, table events, Py_ssize_t i, i64 t, i64 late)
-    @cython.locals(scalars=column, m=i64)
+    @cython.locals(m=i64)
     cdef i64 new_member(self, table members, i64 free_at, i64 used_at, table events,
                         Py_ssize_t i, i64 c, i64 side, i64 bucket, i64 bid, i64 ask)
-    @cython.locals(scalars=column, packets=table, slot=i64)
+    @cython.locals(slot=i64)
     cdef i64 new_packet(self, i64 c, i64 name, i64 side, i64 t, i64 ts_event, i64 m)
-    @cython.locals(scalars=column, packets=table, members=table, m=i64, tail=i64)
+    @cython.locals(m=i64, tail=i64)
     cdef void free_packet(self, i64 slot)
-    @cython.locals(scalars=column, packets=table, names=table, name=i64, slot=i64,
-                   serial=i64, tail=i64, anchor_serial=i64, anchor_slot=i64, group=i64)
+    @cython.locals(name=i64, slot=i64, serial=i64, tail=i64, anchor_serial=i64, anchor_slot=i64,
+                   group=i64)
     cdef void open_packet(self, i64 c, i64 side, i64 t, i64 ts_event, i64 m)
-    @cython.locals(scalars=column, packets=table, fifo=column, capacity=i64, head=i64,
-                   slot=i64, c=i64, side=i64, group=i64)
+    @cython.locals(capacity=i64, head=i64, slot=i64, c=i64, side=i64, group=i64)
     cdef void close_packets(self, i64 t)
-    @cython.locals(packets=table, members=table, parts=column, roots=column,
-                   venue_first=column, order=column, n=i64, slot=i64, k=i64, j=i64, m=i64,
-                   venue=i64, first=i64, a=i64, b=i64, count=i64)
+    @cython.locals(n=i64, slot=i64, k=i64, j=i64, m=i64, venue=i64, first=i64, a=i64, b=i64,
+                   count=i64)
     cdef void emit_group(self, i64 group)
-    @cython.locals(roots=column)
     cdef i64 find(self, i64 k)
-    @cython.locals(packets=table, members=table, order=column, sizes=column, n_legs=i64,
-                   k=i64, c=i64, m=i64, smallest=i64, largest=i64)
+    @cython.locals(n_legs=i64, k=i64, c=i64, m=i64, smallest=i64, largest=i64)
     cdef void emit_order(self, i64 count)
-    @cython.locals(out=table, row=i64, f=Py_ssize_t)
+    @cython.locals(row=i64, f=Py_ssize_t)
     cdef void copy_member(self, i64 m)
-    @cython.locals(packets=table, members=table, row=table, names=table, out=table, c=i64,
-                   name=i64, n=i64, late=i64, q=i64, fast=bint, b=i64,
-                   spread_bps=i64, head=i64, ts_start=i64, ts_end=i64, size=i64,
-                   notional=i64, buy=i64, sell=i64, venues=i64, levels=i64, m=i64,
-                   msize=i64, price=i64, ts=i64, bid=i64, ask=i64, new_venue=i64,
-                   new_price=i64, k=i64, premium=i64, first_ts=i64, day=i64, spot=i64,
-                   side=i64, kind=i64)
+    @cython.locals(c=i64, name=i64, n=i64, late=i64, q=i64, fast=bint, b=i64, spread_bps=i64,
+                   head=i64, ts_start=i64, ts_end=i64, size=i64, notional=i64, buy=i64,
+                   sell=i64, venues=i64, levels=i64, m=i64, msize=i64, price=i64, ts=i64,
+                   bid=i64, ask=i64, new_venue=i64, new_price=i64, k=i64, premium=i64,
+                   first_ts=i64, day=i64, spot=i64, side=i64, kind=i64)
     cdef void emit_single(self, i64 slot)
     @cython.locals(whole=i64, rest=i64)
     cdef i64 premium(self, i64 notional, i64 multiplier)
-    @cython.locals(row=table, legs=table, k=i64)
+    @cython.locals(k=i64)
     cdef void write_leg(self, i64 c, i64 instrument, i64 side, i64 size, i64 premium, i64 n,
                        i64 notional, i64 ratio, i64 day, i64 spot)
-    @cython.locals(packets=table, members=table, order=column, leg_of=column, q=i64,
-                   out=table, first_member=i64, first_leg=i64, first=i64, name=i64,
-                   day=i64, b=i64, ts_recv=i64, head=i64, ts_start=i64, ts_end=i64,
-                   size=i64, buy=i64, sell=i64, n=i64, levels=i64, spread_bps=i64,
-                   leg_rows=table, n_legs=i64, k=i64, slot=i64, m=i64, c=i64, leg=i64,
-                   f=i64, msize=i64, price=i64, ts=i64, bid=i64, ask=i64, new_level=i64,
-                   j=i64, ratio_unit=i64, premium=i64, leg_side=i64, leg_premium=i64,
-                   side=i64, ratio=i64)
+    @cython.locals(q=i64, first_member=i64, first_leg=i64, first=i64, name=i64, day=i64, b=i64,
+                   ts_recv=i64, head=i64, ts_start=i64, ts_end=i64, size=i64, buy=i64, sell=i64,
+                   n=i64, levels=i64, spread_bps=i64, n_legs=i64, k=i64, slot=i64, m=i64, c=i64,
+                   leg=i64, f=i64, msize=i64, price=i64, ts=i64, bid=i64, ask=i64,
+                   new_level=i64, j=i64, ratio_unit=i64, premium=i64, leg_side=i64,
+                   leg_premium=i64, side=i64, ratio=i64)
     cdef void emit_multi_leg(self, i64 count)
-    @cython.locals(names=table, window=i64, length=i64, pos=i64)
+    @cython.locals(window=i64, length=i64, pos=i64)
     cdef void push_samples(self, i64 name, i64 premium, i64 size, i64 spread_bps)
-    @cython.locals(names=table, k=i64)
+    @cython.locals(k=i64)
     cdef void reset_baselines(self, i64 name)
-    @cython.locals(names=table, a=i64, b=i64)
+    @cython.locals(a=i64, b=i64)
     cdef void add_sample(self, i64 name, i64 at, i64 x, i64 sign)
-    @cython.locals(names=table, row=table, r=i64, scores=table, legs=table, first_leg=i64,
-                   n_legs=i64, length=i64, k=i64, leg=i64, c=i64, volume=i64, oi=i64)
+    @cython.locals(r=i64, first_leg=i64, n_legs=i64, length=i64, k=i64, leg=i64, c=i64,
+                   volume=i64, oi=i64)
     cdef void score(self, i64 q, i64 name, i64 first_ts, i64 day, i64 spread_bps,
                     i64 premium, i64 size, i64 late)

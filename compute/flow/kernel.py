@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import cython
 import numpy as np
 import numpy.typing as npt
 
@@ -343,6 +344,14 @@ FIXED_SCALE = 10_000
 # RATIO_LIMIT once scaled by 1e8.
 PRICE_LIMIT = 2**56
 RATIO_LIMIT = 2**36
+# Contract rows are read in the order the batch names them, mostly cold on a wide chain:
+# the compiled kernel asks the CPU to load the row of the event this far ahead.
+PREFETCH_AHEAD = 8
+
+if not cython.compiled:
+
+    def prefetch(address: Any) -> None:
+        """A CPU cache hint (`__builtin_prefetch`, declared in kernel.pxd): nothing in Python."""
 
 
 def infer(price: int, size: int, bid: int, ask: int, bid_sz: int, ask_sz: int, tick: int) -> int:
@@ -461,7 +470,7 @@ class FlowKernel:
     scratch_order: Column
     scratch_venues: Column  # per publisher id: -1 between moments
     scratch_sizes: Column  # per contract: 0 between orders
-    scratch_legs: Column  # per contract: 0 between orders
+    scratch_legs: Column  # per contract: its leg index + 1 in the order being built, else 0
     scratch_leg_rows: Table
 
     def __init__(self, config: Any, hooks: Any) -> None:
@@ -504,12 +513,17 @@ class FlowKernel:
 
     def run(self, events: Any, n: int, finish: int) -> None:
         """Apply rows `0..n-1` of `events` in order; with `finish`, close everything after."""
-        scalars = self.scalars
         self.n_prints = self.n_packets = self.n_members = 0
         self.n_legs = self.n_scores = self.n_quarantined = 0
         self.n_dark = self.n_dark_members = 0
         self.refresh_dark_deadline()
+        rows = self.contracts.shape[0]
         for i in range(n):
+            if cython.compiled and i + PREFETCH_AHEAD < n:
+                c = events[i + PREFETCH_AHEAD, I_CONTRACT]
+                if 0 <= c < rows:
+                    for k in range(0, C_WIDTH, 8):  # every cache line of the row
+                        prefetch(cython.address(self.contracts[c, k]))
             kind = events[i, I_KIND]
             if kind == K_SKIP:
                 continue
@@ -519,12 +533,12 @@ class FlowKernel:
             t = events[i, I_TS_RECV]
             self.event = i
             late = 0
-            clock = scalars[S_CLOCK]
+            clock = self.scalars[S_CLOCK]
             if t > clock:
                 self.close_packets(t)
                 if t > self.dark_deadline:
                     self.close_dark(t)
-                scalars[S_CLOCK] = t
+                self.scalars[S_CLOCK] = t
             elif t < clock:
                 late = 1
                 self.counters[CT_LATE_EVENTS] += 1
@@ -543,19 +557,18 @@ class FlowKernel:
                 if c >= 0:
                     self.contracts[c, C_OPEN_INTEREST] = events[i, I_PRICE]
             elif kind == K_GAP:
-                if t > scalars[S_LAST_GAP_TS]:
-                    scalars[S_LAST_GAP_TS] = t
+                if t > self.scalars[S_LAST_GAP_TS]:
+                    self.scalars[S_LAST_GAP_TS] = t
             # heartbeats only move event time forward
-            if scalars[S_OVERFLOW] >= 0:
+            if self.scalars[S_OVERFLOW] >= 0:
                 return
         if finish:
             self.event = n
             self.close_packets(NO_DEADLINE)
             self.close_dark(NO_DEADLINE)
-            names = self.names
-            for k in range(names.shape[0]):
-                names[k, N_ANCHOR_SERIAL] = -1
-                names[k, N_ANCHOR_GROUP] = -1
+            for k in range(self.names.shape[0]):
+                self.names[k, N_ANCHOR_SERIAL] = -1
+                self.names[k, N_ANCHOR_GROUP] = -1
 
     def quarantine(self, i: int, reason: int) -> None:
         row = self.n_quarantined
@@ -569,27 +582,26 @@ class FlowKernel:
     def init_contract(
         self, c: int, symbol: int, name: int, right: int, strike: int, expiry: int, mult: int
     ) -> None:
-        row = self.contracts
         for f in range(C_WIDTH):
-            row[c, f] = 0
-        row[c, C_DEFINED] = 1
-        row[c, C_SYMBOL] = symbol
-        row[c, C_NAME] = name
-        row[c, C_RIGHT] = right
-        row[c, C_STRIKE] = strike
-        row[c, C_EXPIRY] = expiry
-        row[c, C_MULTIPLIER] = mult
-        row[c, C_Q_TS] = -1
-        row[c, C_Q_BID] = NULL
-        row[c, C_Q_ASK] = NULL
-        row[c, C_P_TS] = -1
-        row[c, C_P_BID] = NULL
-        row[c, C_P_ASK] = NULL
-        row[c, C_OPEN_INTEREST] = NULL
-        row[c, C_AVG_LIMIT] = UNLIMITED
-        row[c, C_OPEN_BUY] = -1
-        row[c, C_OPEN_SELL] = -1
-        row[c, C_OPEN_UNKNOWN] = -1
+            self.contracts[c, f] = 0
+        self.contracts[c, C_DEFINED] = 1
+        self.contracts[c, C_SYMBOL] = symbol
+        self.contracts[c, C_NAME] = name
+        self.contracts[c, C_RIGHT] = right
+        self.contracts[c, C_STRIKE] = strike
+        self.contracts[c, C_EXPIRY] = expiry
+        self.contracts[c, C_MULTIPLIER] = mult
+        self.contracts[c, C_Q_TS] = -1
+        self.contracts[c, C_Q_BID] = NULL
+        self.contracts[c, C_Q_ASK] = NULL
+        self.contracts[c, C_P_TS] = -1
+        self.contracts[c, C_P_BID] = NULL
+        self.contracts[c, C_P_ASK] = NULL
+        self.contracts[c, C_OPEN_INTEREST] = NULL
+        self.contracts[c, C_AVG_LIMIT] = UNLIMITED
+        self.contracts[c, C_OPEN_BUY] = -1
+        self.contracts[c, C_OPEN_SELL] = -1
+        self.contracts[c, C_OPEN_UNKNOWN] = -1
 
     def contract(self, events: Any, i: int) -> int:
         """The event's contract row: known, else learnt from its OCC symbol, else -1
@@ -613,8 +625,7 @@ class FlowKernel:
 
     def define(self, events: Any, i: int) -> None:
         c = events[i, I_CONTRACT]
-        row = self.contracts
-        if not row[c, C_DEFINED]:
+        if not self.contracts[c, C_DEFINED]:
             self.init_contract(
                 c,
                 events[i, I_SYMBOL],
@@ -625,37 +636,36 @@ class FlowKernel:
                 events[i, I_MULTIPLIER],
             )
             return
-        row[c, C_SYMBOL] = events[i, I_SYMBOL]
-        row[c, C_NAME] = events[i, I_NAME]
-        row[c, C_RIGHT] = events[i, I_RIGHT]
-        row[c, C_STRIKE] = events[i, I_STRIKE]
-        row[c, C_EXPIRY] = events[i, I_EXPIRY]
-        row[c, C_MULTIPLIER] = events[i, I_MULTIPLIER]
-        row[c, C_DTE_DAY] = 0
+        self.contracts[c, C_SYMBOL] = events[i, I_SYMBOL]
+        self.contracts[c, C_NAME] = events[i, I_NAME]
+        self.contracts[c, C_RIGHT] = events[i, I_RIGHT]
+        self.contracts[c, C_STRIKE] = events[i, I_STRIKE]
+        self.contracts[c, C_EXPIRY] = events[i, I_EXPIRY]
+        self.contracts[c, C_MULTIPLIER] = events[i, I_MULTIPLIER]
+        self.contracts[c, C_DTE_DAY] = 0
 
     def option_quote(self, events: Any, i: int, t: int) -> None:
         c = self.contract(events, i)
         if c < 0:
             return
-        row = self.contracts
-        q_ts = row[c, C_Q_TS]
+        q_ts = self.contracts[c, C_Q_TS]
         if t > q_ts:
-            row[c, C_P_TS] = q_ts
-            row[c, C_P_BID] = row[c, C_Q_BID]
-            row[c, C_P_ASK] = row[c, C_Q_ASK]
-            row[c, C_P_BID_SZ] = row[c, C_Q_BID_SZ]
-            row[c, C_P_ASK_SZ] = row[c, C_Q_ASK_SZ]
-            row[c, C_P_SAMPLED] = row[c, C_Q_SAMPLED]
+            self.contracts[c, C_P_TS] = q_ts
+            self.contracts[c, C_P_BID] = self.contracts[c, C_Q_BID]
+            self.contracts[c, C_P_ASK] = self.contracts[c, C_Q_ASK]
+            self.contracts[c, C_P_BID_SZ] = self.contracts[c, C_Q_BID_SZ]
+            self.contracts[c, C_P_ASK_SZ] = self.contracts[c, C_Q_ASK_SZ]
+            self.contracts[c, C_P_SAMPLED] = self.contracts[c, C_Q_SAMPLED]
         elif t < q_ts:
             # Only the last two quotes are kept, so an older one cannot be slotted in.
             self.counters[CT_QUOTES_LATE_IGNORED] += 1
             return
-        row[c, C_Q_TS] = t
-        row[c, C_Q_BID] = events[i, I_BID]
-        row[c, C_Q_ASK] = events[i, I_ASK]
-        row[c, C_Q_BID_SZ] = events[i, I_BID_SZ]
-        row[c, C_Q_ASK_SZ] = events[i, I_ASK_SZ]
-        row[c, C_Q_SAMPLED] = events[i, I_FLAG]
+        self.contracts[c, C_Q_TS] = t
+        self.contracts[c, C_Q_BID] = events[i, I_BID]
+        self.contracts[c, C_Q_ASK] = events[i, I_ASK]
+        self.contracts[c, C_Q_BID_SZ] = events[i, I_BID_SZ]
+        self.contracts[c, C_Q_ASK_SZ] = events[i, I_ASK_SZ]
+        self.contracts[c, C_Q_SAMPLED] = events[i, I_FLAG]
 
     # ---- equities: spots, and the dark-pool windows over off-exchange prints
 
@@ -667,16 +677,15 @@ class FlowKernel:
             self.counters[CT_EQUITY_QUOTES_UNUSABLE] += 1
             return
         name = events[i, I_NAME]
-        lit = self.lit
-        held = lit[name, E_QUOTE + QF_TS]
+        held = self.lit[name, E_QUOTE + QF_TS]
         if held != NULL and t < held:
             self.counters[CT_EQUITY_QUOTES_LATE_IGNORED] += 1
             return
-        lit[name, E_QUOTE + QF_PUBLISHER] = events[i, I_PUBLISHER]
-        lit[name, E_QUOTE + QF_TS] = t
-        lit[name, E_QUOTE + QF_BID] = bid
-        lit[name, E_QUOTE + QF_ASK] = ask
-        lit[name, E_QUOTES] += 1
+        self.lit[name, E_QUOTE + QF_PUBLISHER] = events[i, I_PUBLISHER]
+        self.lit[name, E_QUOTE + QF_TS] = t
+        self.lit[name, E_QUOTE + QF_BID] = bid
+        self.lit[name, E_QUOTE + QF_ASK] = ask
+        self.lit[name, E_QUOTES] += 1
 
     def equity_print(self, events: Any, i: int, t: int, late: int) -> None:
         """Spot for option moneyness; lit prints feed the lit reference, off-exchange prints
@@ -687,14 +696,13 @@ class FlowKernel:
             self.counters[CT_EQUITY_PRINTS_UNUSABLE] += 1
             return
         name = events[i, I_NAME]
-        lit = self.lit
         if not events[i, I_FLAG]:
             if late:
                 self.counters[CT_EQUITY_PRINTS_LATE_IGNORED] += 1
                 return
             self.names[name, N_SPOT] = price
-            lit[name, E_LIT_PX] = price
-            lit[name, E_LIT_PRINTS] += 1
+            self.lit[name, E_LIT_PX] = price
+            self.lit[name, E_LIT_PRINTS] += 1
             return
         if self.names[name, N_SPOT] == NULL:
             self.names[name, N_SPOT] = price
@@ -708,9 +716,9 @@ class FlowKernel:
         bid = events[i, I_BID]
         ask = events[i, I_ASK]
         if bid == NULL or ask == NULL:
-            bid = lit[name, E_QUOTE + QF_BID]
-            ask = lit[name, E_QUOTE + QF_ASK]
-            if lit[name, E_QUOTE + QF_TS] == NULL:
+            bid = self.lit[name, E_QUOTE + QF_BID]
+            ask = self.lit[name, E_QUOTE + QF_ASK]
+            if self.lit[name, E_QUOTE + QF_TS] == NULL:
                 bid = ask = NULL
         bucket = BUCKET_NA
         if bid != NULL and ask != NULL and bid <= ask:
@@ -732,79 +740,76 @@ class FlowKernel:
             return
         if size < self.dark_episode_shares:
             return
-        episodes = self.episodes
-        pos = lit[name, E_EPISODE]
+        pos = self.lit[name, E_EPISODE]
         if pos < self.scalars[S_EPISODE_HEAD]:  # judged already (or none yet)
             pos = self.open_episode(name, t)
-        e = pos % episodes.shape[0]
+        e = pos % self.episodes.shape[0]
         m = self.new_dark_member(events, i, bucket, bid, ask)
-        if episodes[e, EP_MEMBERS] < 0:
-            episodes[e, EP_MEMBERS] = m
-            episodes[e, EP_TS_START] = events[i, I_TS_EVENT]
-            episodes[e, EP_TS_END] = events[i, I_TS_EVENT]
+        if self.episodes[e, EP_MEMBERS] < 0:
+            self.episodes[e, EP_MEMBERS] = m
+            self.episodes[e, EP_TS_START] = events[i, I_TS_EVENT]
+            self.episodes[e, EP_TS_END] = events[i, I_TS_EVENT]
         else:
-            self.dark_members[episodes[e, EP_MEMBERS_TAIL], M_NEXT] = m
-            if events[i, I_TS_EVENT] < episodes[e, EP_TS_START]:
-                episodes[e, EP_TS_START] = events[i, I_TS_EVENT]
-            if events[i, I_TS_EVENT] > episodes[e, EP_TS_END]:
-                episodes[e, EP_TS_END] = events[i, I_TS_EVENT]
-        episodes[e, EP_MEMBERS_TAIL] = m
-        episodes[e, EP_COUNT] += 1
-        episodes[e, EP_SIZE] += size
-        episodes[e, EP_NOTIONAL] += notional
-        episodes[e, EP_LAST_TS] = t
+            self.dark_members[self.episodes[e, EP_MEMBERS_TAIL], M_NEXT] = m
+            if events[i, I_TS_EVENT] < self.episodes[e, EP_TS_START]:
+                self.episodes[e, EP_TS_START] = events[i, I_TS_EVENT]
+            if events[i, I_TS_EVENT] > self.episodes[e, EP_TS_END]:
+                self.episodes[e, EP_TS_END] = events[i, I_TS_EVENT]
+        self.episodes[e, EP_MEMBERS_TAIL] = m
+        self.episodes[e, EP_COUNT] += 1
+        self.episodes[e, EP_SIZE] += size
+        self.episodes[e, EP_NOTIONAL] += notional
+        self.episodes[e, EP_LAST_TS] = t
         if bid != NULL:
-            episodes[e, EP_PLACED] += 1
+            self.episodes[e, EP_PLACED] += 1
             # 2 * price against bid + ask, without forming the sum
             mid = half_sum(bid, ask)
             odd = bid % 2 != ask % 2
             if price > mid or (price == mid and not odd):
-                episodes[e, EP_ABOVE] += 1
+                self.episodes[e, EP_ABOVE] += 1
             if price <= mid:
-                episodes[e, EP_BELOW] += 1
+                self.episodes[e, EP_BELOW] += 1
 
     def reference(self, name: int) -> int:
         """The lit reference price of a name: its quote's mid, else its last lit print (0)."""
-        lit = self.lit
-        if lit[name, E_QUOTE + QF_TS] != NULL:
-            return half_sum(lit[name, E_QUOTE + QF_BID], lit[name, E_QUOTE + QF_ASK])
-        return lit[name, E_LIT_PX]
+        if self.lit[name, E_QUOTE + QF_TS] != NULL:
+            return half_sum(self.lit[name, E_QUOTE + QF_BID], self.lit[name, E_QUOTE + QF_ASK])
+        return self.lit[name, E_LIT_PX]
 
     def open_block(
         self, events: Any, i: int, t: int, name: int, notional: int, bucket: int, bid: int,
         ask: int,
     ) -> None:  # fmt: skip
-        lit = self.lit
         ref = self.reference(name)
         if ref <= 0:
             self.counters[CT_BLOCKS_WITHOUT_LIT_REFERENCE] += 1
             return
-        blocks = self.blocks
-        pos = self.push_window(blocks, S_BLOCK_TAIL, t + self.dark_impact_window, B_DEADLINE)
-        b = pos % blocks.shape[0]
-        blocks[b, B_NAME] = name
-        blocks[b, B_TS_RECV] = t
-        blocks[b, B_MEMBER] = self.new_dark_member(events, i, bucket, bid, ask)
-        blocks[b, B_NOTIONAL] = notional
-        blocks[b, B_REF_PX] = ref
+        pos = self.push_window(self.blocks, S_BLOCK_TAIL, t + self.dark_impact_window, B_DEADLINE)
+        b = pos % self.blocks.shape[0]
+        self.blocks[b, B_NAME] = name
+        self.blocks[b, B_TS_RECV] = t
+        self.blocks[b, B_MEMBER] = self.new_dark_member(events, i, bucket, bid, ask)
+        self.blocks[b, B_NOTIONAL] = notional
+        self.blocks[b, B_REF_PX] = ref
         for f in range(4):
-            blocks[b, B_REF_QUOTE + f] = lit[name, E_QUOTE + f]
-        blocks[b, B_QUOTES] = lit[name, E_QUOTES]
-        blocks[b, B_LIT_PRINTS] = lit[name, E_LIT_PRINTS]
+            self.blocks[b, B_REF_QUOTE + f] = self.lit[name, E_QUOTE + f]
+        self.blocks[b, B_QUOTES] = self.lit[name, E_QUOTES]
+        self.blocks[b, B_LIT_PRINTS] = self.lit[name, E_LIT_PRINTS]
 
     def open_episode(self, name: int, t: int) -> int:
         """A new episode of `name` opening at `t`; its ring position."""
-        episodes = self.episodes
-        pos = self.push_window(episodes, S_EPISODE_TAIL, t + self.dark_episode_window, EP_DEADLINE)
-        e = pos % episodes.shape[0]
-        episodes[e, EP_NAME] = name
-        episodes[e, EP_REF_PX] = self.reference(name)
+        pos = self.push_window(
+            self.episodes, S_EPISODE_TAIL, t + self.dark_episode_window, EP_DEADLINE
+        )
+        e = pos % self.episodes.shape[0]
+        self.episodes[e, EP_NAME] = name
+        self.episodes[e, EP_REF_PX] = self.reference(name)
         for f in range(4):
-            episodes[e, EP_REF_QUOTE + f] = self.lit[name, E_QUOTE + f]
-        episodes[e, EP_MEMBERS] = -1
-        episodes[e, EP_MEMBERS_TAIL] = -1
+            self.episodes[e, EP_REF_QUOTE + f] = self.lit[name, E_QUOTE + f]
+        self.episodes[e, EP_MEMBERS] = -1
+        self.episodes[e, EP_MEMBERS_TAIL] = -1
         for f in range(EP_COUNT, EP_LAST_TS + 1):
-            episodes[e, f] = 0
+            self.episodes[e, f] = 0
         self.lit[name, E_EPISODE] = pos
         return pos
 
@@ -831,34 +836,30 @@ class FlowKernel:
     def close_dark(self, t: int) -> None:
         """Judge every dark-pool window whose deadline lies before `t`: blocks, then
         episodes, oldest first."""
-        scalars = self.scalars
-        blocks = self.blocks
-        episodes = self.episodes
-        while scalars[S_BLOCK_HEAD] < scalars[S_BLOCK_TAIL]:
-            b = scalars[S_BLOCK_HEAD] % blocks.shape[0]
-            if blocks[b, B_DEADLINE] >= t:
+        while self.scalars[S_BLOCK_HEAD] < self.scalars[S_BLOCK_TAIL]:
+            b = self.scalars[S_BLOCK_HEAD] % self.blocks.shape[0]
+            if self.blocks[b, B_DEADLINE] >= t:
                 break
-            scalars[S_BLOCK_HEAD] += 1
+            self.scalars[S_BLOCK_HEAD] += 1
             self.judge_block(b)
-            m = blocks[b, B_MEMBER]
+            m = self.blocks[b, B_MEMBER]
             self.free_dark_members(m, m)
-        while scalars[S_EPISODE_HEAD] < scalars[S_EPISODE_TAIL]:
-            pos = scalars[S_EPISODE_HEAD]
-            e = pos % episodes.shape[0]
-            if episodes[e, EP_DEADLINE] >= t:
+        while self.scalars[S_EPISODE_HEAD] < self.scalars[S_EPISODE_TAIL]:
+            pos = self.scalars[S_EPISODE_HEAD]
+            e = pos % self.episodes.shape[0]
+            if self.episodes[e, EP_DEADLINE] >= t:
                 break
-            scalars[S_EPISODE_HEAD] = pos + 1
+            self.scalars[S_EPISODE_HEAD] = pos + 1
             self.judge_episode(e)
-            self.free_dark_members(episodes[e, EP_MEMBERS], episodes[e, EP_MEMBERS_TAIL])
+            self.free_dark_members(self.episodes[e, EP_MEMBERS], self.episodes[e, EP_MEMBERS_TAIL])
         self.refresh_dark_deadline()
 
     def refresh_dark_deadline(self) -> None:
-        scalars = self.scalars
         deadline = NO_DEADLINE
-        if scalars[S_BLOCK_HEAD] < scalars[S_BLOCK_TAIL]:
-            deadline = self.blocks[scalars[S_BLOCK_HEAD] % self.blocks.shape[0], B_DEADLINE]
-        if scalars[S_EPISODE_HEAD] < scalars[S_EPISODE_TAIL]:
-            e = scalars[S_EPISODE_HEAD] % self.episodes.shape[0]
+        if self.scalars[S_BLOCK_HEAD] < self.scalars[S_BLOCK_TAIL]:
+            deadline = self.blocks[self.scalars[S_BLOCK_HEAD] % self.blocks.shape[0], B_DEADLINE]
+        if self.scalars[S_EPISODE_HEAD] < self.scalars[S_EPISODE_TAIL]:
+            e = self.scalars[S_EPISODE_HEAD] % self.episodes.shape[0]
             if self.episodes[e, EP_DEADLINE] < deadline:
                 deadline = self.episodes[e, EP_DEADLINE]
         self.dark_deadline = deadline
@@ -866,45 +867,42 @@ class FlowKernel:
     def judge_block(self, b: int) -> None:
         """An absorbed block: the lit reference at the window's end stands within the
         impact limit of where it was at the print."""
-        blocks = self.blocks
-        lit = self.lit
-        name = blocks[b, B_NAME]
+        name = self.blocks[b, B_NAME]
         # Every usable quote of the name inside the window moved the reference; lit prints
         # did only while no quote had come.
-        quoted = lit[name, E_QUOTES] != blocks[b, B_QUOTES]
+        quoted = self.lit[name, E_QUOTES] != self.blocks[b, B_QUOTES]
         if quoted:
-            last_px = half_sum(lit[name, E_QUOTE + QF_BID], lit[name, E_QUOTE + QF_ASK])
-        elif lit[name, E_LIT_PRINTS] != blocks[b, B_LIT_PRINTS]:
-            last_px = lit[name, E_LIT_PX]
+            last_px = half_sum(self.lit[name, E_QUOTE + QF_BID], self.lit[name, E_QUOTE + QF_ASK])
+        elif self.lit[name, E_LIT_PRINTS] != self.blocks[b, B_LIT_PRINTS]:
+            last_px = self.lit[name, E_LIT_PX]
         else:
             self.counters[CT_BLOCKS_UNOBSERVED] += 1
             return
-        impact = self.move_bps(blocks[b, B_REF_PX], last_px)
+        impact = self.move_bps(self.blocks[b, B_REF_PX], last_px)
         if impact < 0:
             impact = -impact
         if impact > self.dark_max_impact * FIXED_SCALE or self.scalars[S_OVERFLOW] >= 0:
             return
-        m = blocks[b, B_MEMBER]
+        m = self.blocks[b, B_MEMBER]
         ts_event = self.dark_members[m, M_TS_EVENT]
         d = self.dark_row(
-            DK_ABSORBED_BLOCK, blocks[b, B_TS_RECV], name, ts_event, ts_event,
-            self.dark_members[m, M_SIZE], blocks[b, B_NOTIONAL], 1, impact, quoted,
+            DK_ABSORBED_BLOCK, self.blocks[b, B_TS_RECV], name, ts_event, ts_event,
+            self.dark_members[m, M_SIZE], self.blocks[b, B_NOTIONAL], 1, impact, quoted,
         )  # fmt: skip
-        self.add_quote(d, blocks, b, B_REF_QUOTE)
+        self.add_quote(d, self.blocks, b, B_REF_QUOTE)
         if quoted:
-            self.add_quote(d, lit, name, E_QUOTE)
+            self.add_quote(d, self.lit, name, E_QUOTE)
         self.copy_dark_member(m)
 
     def judge_episode(self, e: int) -> None:
         """Stealth accumulation or distribution: enough prints on one side of the lit mid
         while the lit price moved their way."""
-        episodes = self.episodes
-        name = episodes[e, EP_NAME]
-        n = episodes[e, EP_COUNT]
-        placed = episodes[e, EP_PLACED]
+        name = self.episodes[e, EP_NAME]
+        n = self.episodes[e, EP_COUNT]
+        placed = self.episodes[e, EP_PLACED]
         if n < self.dark_episode_prints or placed == 0:
             return
-        ref = episodes[e, EP_REF_PX]
+        ref = self.episodes[e, EP_REF_PX]
         end_px = self.reference(name)
         if ref <= 0 or end_px <= 0:
             self.counters[CT_EPISODES_WITHOUT_LIT_REFERENCE] += 1
@@ -914,19 +912,20 @@ class FlowKernel:
             return
         min_move = self.dark_min_move * FIXED_SCALE
         pct = self.dark_side_pct
-        if episodes[e, EP_ABOVE] * 100 >= pct * placed and move >= min_move:
+        if self.episodes[e, EP_ABOVE] * 100 >= pct * placed and move >= min_move:
             kind = DK_STEALTH_ACCUMULATION
-        elif episodes[e, EP_BELOW] * 100 >= pct * placed and move <= -min_move:
+        elif self.episodes[e, EP_BELOW] * 100 >= pct * placed and move <= -min_move:
             kind = DK_DISTRIBUTION
         else:
             return
         d = self.dark_row(
-            kind, episodes[e, EP_LAST_TS], name, episodes[e, EP_TS_START],
-            episodes[e, EP_TS_END], episodes[e, EP_SIZE], episodes[e, EP_NOTIONAL], n, move, 0,
+            kind, self.episodes[e, EP_LAST_TS], name, self.episodes[e, EP_TS_START],
+            self.episodes[e, EP_TS_END], self.episodes[e, EP_SIZE],
+            self.episodes[e, EP_NOTIONAL], n, move, 0,
         )  # fmt: skip
-        self.add_quote(d, episodes, e, EP_REF_QUOTE)
+        self.add_quote(d, self.episodes, e, EP_REF_QUOTE)
         self.add_quote(d, self.lit, name, E_QUOTE)
-        m = episodes[e, EP_MEMBERS]
+        m = self.episodes[e, EP_MEMBERS]
         while m >= 0:
             self.copy_dark_member(m)
             m = self.dark_members[m, M_NEXT]
@@ -937,46 +936,43 @@ class FlowKernel:
     ) -> int:  # fmt: skip
         """A new dark-pool output row (no quotes yet; members from the next output member
         row on)."""
-        out = self.dark_out
         d = self.n_dark
-        out[d, D_KIND] = kind
-        out[d, D_TS_RECV] = ts_recv
-        out[d, D_NAME] = name
-        out[d, D_TS_START] = ts_start
-        out[d, D_TS_END] = ts_end
-        out[d, D_SIZE] = size
-        out[d, D_NOTIONAL] = notional
-        out[d, D_COUNT] = count
-        out[d, D_IMPACT] = impact
-        out[d, D_QUOTED] = quoted
-        out[d, D_MEMBERS] = self.n_dark_members
-        out[d, D_QUOTES] = 0
+        self.dark_out[d, D_KIND] = kind
+        self.dark_out[d, D_TS_RECV] = ts_recv
+        self.dark_out[d, D_NAME] = name
+        self.dark_out[d, D_TS_START] = ts_start
+        self.dark_out[d, D_TS_END] = ts_end
+        self.dark_out[d, D_SIZE] = size
+        self.dark_out[d, D_NOTIONAL] = notional
+        self.dark_out[d, D_COUNT] = count
+        self.dark_out[d, D_IMPACT] = impact
+        self.dark_out[d, D_QUOTED] = quoted
+        self.dark_out[d, D_MEMBERS] = self.n_dark_members
+        self.dark_out[d, D_QUOTES] = 0
         self.n_dark = d + 1
         return d
 
     def add_quote(self, d: int, source: Any, row: int, at: int) -> None:
         """Append the quote at `source[row, at:at + 4]` (if any) to dark row `d`'s quotes,
         unless it repeats the one already there."""
-        out = self.dark_out
         if source[row, at + QF_TS] == NULL:
             return
-        k = out[d, D_QUOTES]
+        k = self.dark_out[d, D_QUOTES]
         if k == 1:
             same = 1
             for f in range(4):
-                if out[d, D_QUOTE_1 + f] != source[row, at + f]:
+                if self.dark_out[d, D_QUOTE_1 + f] != source[row, at + f]:
                     same = 0
             if same:
                 return
         for f in range(4):
-            out[d, D_QUOTE_1 + 4 * k + f] = source[row, at + f]
-        out[d, D_QUOTES] = k + 1
+            self.dark_out[d, D_QUOTE_1 + 4 * k + f] = source[row, at + f]
+        self.dark_out[d, D_QUOTES] = k + 1
 
     def copy_dark_member(self, m: int) -> None:
-        out = self.dark_members_out
         row = self.n_dark_members
         for f in range(M_WIDTH):
-            out[row, f] = self.dark_members[m, f]
+            self.dark_members_out[row, f] = self.dark_members[m, f]
         self.n_dark_members = row + 1
 
     def move_bps(self, ref: int, to: int) -> int:
@@ -1009,14 +1005,13 @@ class FlowKernel:
 
     def packet_day(self, ts: int) -> int:
         """The New York trading date of an event time (cached; never moves backwards)."""
-        scalars = self.scalars
-        if scalars[S_DAY_BEGIN] <= ts < scalars[S_DAY_END]:
-            return scalars[S_DAY]
+        if self.scalars[S_DAY_BEGIN] <= ts < self.scalars[S_DAY_END]:
+            return self.scalars[S_DAY]
         day, begin, end = self.hooks.day_bounds(ts)
-        if ts >= scalars[S_DAY_BEGIN]:
-            scalars[S_DAY] = day
-            scalars[S_DAY_BEGIN] = begin
-            scalars[S_DAY_END] = end
+        if ts >= self.scalars[S_DAY_BEGIN]:
+            self.scalars[S_DAY] = day
+            self.scalars[S_DAY_BEGIN] = begin
+            self.scalars[S_DAY_END] = end
         return day
 
     def day_begin(self, ts: int) -> int:
@@ -1029,36 +1024,33 @@ class FlowKernel:
 
     def count_volume(self, c: int, day: int, size: int) -> None:
         """`compute.flow.packets.count_day_volume`: a closed day's late print is not counted."""
-        row = self.contracts
-        if row[c, C_VOLUME_DAY] > day:
+        if self.contracts[c, C_VOLUME_DAY] > day:
             return
-        if row[c, C_VOLUME_DAY] != day:
-            if row[c, C_VOLUME_DAY] > 0:  # a day ends: its volume joins the history
+        if self.contracts[c, C_VOLUME_DAY] != day:
+            if self.contracts[c, C_VOLUME_DAY] > 0:  # a day ends: its volume joins the history
                 total, days, limit = self.hooks.start_volume_day(
-                    c, row[c, C_VOLUME_DAY], row[c, C_DAY_VOLUME], day
+                    c, self.contracts[c, C_VOLUME_DAY], self.contracts[c, C_DAY_VOLUME], day
                 )
-                row[c, C_PAST_TOTAL] = total
-                row[c, C_PAST_DAYS] = days
-                row[c, C_AVG_LIMIT] = limit
-            row[c, C_VOLUME_DAY] = day
-            row[c, C_DAY_VOLUME] = 0
-        row[c, C_DAY_VOLUME] += size
+                self.contracts[c, C_PAST_TOTAL] = total
+                self.contracts[c, C_PAST_DAYS] = days
+                self.contracts[c, C_AVG_LIMIT] = limit
+            self.contracts[c, C_VOLUME_DAY] = day
+            self.contracts[c, C_DAY_VOLUME] = 0
+        self.contracts[c, C_DAY_VOLUME] += size
 
     def dte(self, c: int, day: int) -> int:
-        row = self.contracts
-        if row[c, C_EXPIRY] == 0:
+        if self.contracts[c, C_EXPIRY] == 0:
             return NULL
-        if row[c, C_DTE_DAY] != day:
-            row[c, C_DTE] = self.hooks.trading_days_to(day, row[c, C_EXPIRY])
-            row[c, C_DTE_DAY] = day
-        return row[c, C_DTE]
+        if self.contracts[c, C_DTE_DAY] != day:
+            self.contracts[c, C_DTE] = self.hooks.trading_days_to(day, self.contracts[c, C_EXPIRY])
+            self.contracts[c, C_DTE_DAY] = day
+        return self.contracts[c, C_DTE]
 
     def moneyness(self, c: int, spot: int) -> int:
-        row = self.contracts
-        strike = row[c, C_STRIKE]
+        strike = self.contracts[c, C_STRIKE]
         if spot == NULL or spot == 0 or strike <= 0:
             return NULL
-        if row[c, C_RIGHT] == RIGHT_CALL:
+        if self.contracts[c, C_RIGHT] == RIGHT_CALL:
             return fixed_ratio(spot - strike, spot)
         return fixed_ratio(strike - spot, spot)
 
@@ -1066,8 +1058,7 @@ class FlowKernel:
 
     def option_print(self, events: Any, i: int, t: int, late: int) -> None:
         c = events[i, I_CONTRACT]
-        row = self.contracts
-        if not row[c, C_DEFINED]:
+        if not self.contracts[c, C_DEFINED]:
             c = self.contract(events, i)
             if c < 0:
                 return
@@ -1090,20 +1081,20 @@ class FlowKernel:
             ask_sz = events[i, I_ASK_SZ]
             quote_ts = NULL
         else:
-            if row[c, C_Q_TS] < t:
-                quote_ts = row[c, C_Q_TS]
-                bid = row[c, C_Q_BID]
-                ask = row[c, C_Q_ASK]
-                bid_sz = row[c, C_Q_BID_SZ]
-                ask_sz = row[c, C_Q_ASK_SZ]
-                sampled = row[c, C_Q_SAMPLED]
+            if self.contracts[c, C_Q_TS] < t:
+                quote_ts = self.contracts[c, C_Q_TS]
+                bid = self.contracts[c, C_Q_BID]
+                ask = self.contracts[c, C_Q_ASK]
+                bid_sz = self.contracts[c, C_Q_BID_SZ]
+                ask_sz = self.contracts[c, C_Q_ASK_SZ]
+                sampled = self.contracts[c, C_Q_SAMPLED]
             else:
-                quote_ts = row[c, C_P_TS]
-                bid = row[c, C_P_BID]
-                ask = row[c, C_P_ASK]
-                bid_sz = row[c, C_P_BID_SZ]
-                ask_sz = row[c, C_P_ASK_SZ]
-                sampled = row[c, C_P_SAMPLED]
+                quote_ts = self.contracts[c, C_P_TS]
+                bid = self.contracts[c, C_P_BID]
+                ask = self.contracts[c, C_P_ASK]
+                bid_sz = self.contracts[c, C_P_BID_SZ]
+                ask_sz = self.contracts[c, C_P_ASK_SZ]
+                sampled = self.contracts[c, C_P_SAMPLED]
             if quote_ts < 0 or quote_ts >= t:
                 status = ST_MISSING
                 quote_ts = bid = ask = bid_sz = ask_sz = NULL
@@ -1127,38 +1118,37 @@ class FlowKernel:
             status = ST_CROSSED
             used_bid = used_ask = NULL
         # ---- tick state (in-order prints only: a late print is not the last trade)
-        tick = row[c, C_TICK]
-        last = row[c, C_LAST_PRICE]
+        tick = self.contracts[c, C_TICK]
+        last = self.contracts[c, C_LAST_PRICE]
         if last > 0:
             if price > last:
                 tick = 1
             elif price < last:
                 tick = -1
         if not late:
-            row[c, C_LAST_PRICE] = price
-            row[c, C_TICK] = tick
+            self.contracts[c, C_LAST_PRICE] = price
+            self.contracts[c, C_TICK] = tick
         code = infer(price, size, used_bid, used_ask, bid_sz, ask_sz, tick)
         side = inference_side(code)
-        out = self.prints
         p = self.n_prints
-        out[O_EVENT, p] = i
-        out[O_CONTRACT, p] = c
-        out[O_SYMBOL, p] = row[c, C_SYMBOL]
-        out[O_NAME, p] = row[c, C_NAME]
-        out[O_STATUS, p] = status
-        out[O_BID, p] = bid
-        out[O_ASK, p] = ask
-        out[O_BID_SZ, p] = bid_sz
-        out[O_ASK_SZ, p] = ask_sz
-        out[O_QUOTE_TS, p] = quote_ts
-        out[O_INFERENCE, p] = code
-        out[O_LATE, p] = late
-        out[O_INSTRUMENT, p] = events[i, I_INSTRUMENT]
-        out[O_PUBLISHER, p] = events[i, I_PUBLISHER]
-        out[O_TS_EVENT, p] = events[i, I_TS_EVENT]
-        out[O_SEQUENCE, p] = events[i, I_SEQUENCE]
-        out[O_PRICE, p] = price
-        out[O_SIZE, p] = size
+        self.prints[O_EVENT, p] = i
+        self.prints[O_CONTRACT, p] = c
+        self.prints[O_SYMBOL, p] = self.contracts[c, C_SYMBOL]
+        self.prints[O_NAME, p] = self.contracts[c, C_NAME]
+        self.prints[O_STATUS, p] = status
+        self.prints[O_BID, p] = bid
+        self.prints[O_ASK, p] = ask
+        self.prints[O_BID_SZ, p] = bid_sz
+        self.prints[O_ASK_SZ, p] = ask_sz
+        self.prints[O_QUOTE_TS, p] = quote_ts
+        self.prints[O_INFERENCE, p] = code
+        self.prints[O_LATE, p] = late
+        self.prints[O_INSTRUMENT, p] = events[i, I_INSTRUMENT]
+        self.prints[O_PUBLISHER, p] = events[i, I_PUBLISHER]
+        self.prints[O_TS_EVENT, p] = events[i, I_TS_EVENT]
+        self.prints[O_SEQUENCE, p] = events[i, I_SEQUENCE]
+        self.prints[O_PRICE, p] = price
+        self.prints[O_SIZE, p] = size
         self.n_prints = p + 1
         m = self.new_member(
             self.members,
@@ -1173,22 +1163,22 @@ class FlowKernel:
             used_ask,
         )
         if late:
-            slot = self.new_packet(c, row[c, C_NAME], side, t, events[i, I_TS_EVENT], m)
+            slot = self.new_packet(c, self.contracts[c, C_NAME], side, t, events[i, I_TS_EVENT], m)
             self.packets[slot, P_LATE] = 1
             self.packets[slot, P_DEADLINE] = t
             self.emit_single(slot)
             self.free_packet(slot)
             return
         if side == SIDE_BUY:
-            slot = row[c, C_OPEN_BUY]
+            slot = self.contracts[c, C_OPEN_BUY]
         elif side == SIDE_SELL:
-            slot = row[c, C_OPEN_SELL]
+            slot = self.contracts[c, C_OPEN_SELL]
         else:
-            slot = row[c, C_OPEN_UNKNOWN]
+            slot = self.contracts[c, C_OPEN_UNKNOWN]
             if slot < 0:
                 # A print the rules cannot sign joins the open packet of its contract.
-                buy = row[c, C_OPEN_BUY]
-                sell = row[c, C_OPEN_SELL]
+                buy = self.contracts[c, C_OPEN_BUY]
+                sell = self.contracts[c, C_OPEN_SELL]
                 if buy >= 0 and (
                     sell < 0 or self.packets[buy, P_SERIAL] > self.packets[sell, P_SERIAL]
                 ):
@@ -1196,11 +1186,10 @@ class FlowKernel:
                 else:
                     slot = sell
         if slot >= 0:
-            packets = self.packets
-            self.members[packets[slot, P_MEMBERS_TAIL], M_NEXT] = m
-            packets[slot, P_MEMBERS_TAIL] = m
-            packets[slot, P_COUNT] += 1
-            packets[slot, P_LAST_TS] = t
+            self.members[self.packets[slot, P_MEMBERS_TAIL], M_NEXT] = m
+            self.packets[slot, P_MEMBERS_TAIL] = m
+            self.packets[slot, P_COUNT] += 1
+            self.packets[slot, P_LAST_TS] = t
         else:
             self.open_packet(c, side, t, events[i, I_TS_EVENT], m)
 
@@ -1210,13 +1199,12 @@ class FlowKernel:
     ) -> int:  # fmt: skip
         """A row of a member pool (its free-list head and high-water mark at scalars
         `free_at` and `used_at`) holding event `i` as a member print."""
-        scalars = self.scalars
-        m = scalars[free_at]
+        m = self.scalars[free_at]
         if m >= 0:
-            scalars[free_at] = members[m, M_NEXT]
+            self.scalars[free_at] = members[m, M_NEXT]
         else:
-            m = scalars[used_at]
-            scalars[used_at] = m + 1
+            m = self.scalars[used_at]
+            self.scalars[used_at] = m + 1
         members[m, M_INSTRUMENT] = events[i, I_INSTRUMENT]
         members[m, M_PUBLISHER] = events[i, I_PUBLISHER]
         members[m, M_TS_EVENT] = events[i, I_TS_EVENT]
@@ -1234,59 +1222,51 @@ class FlowKernel:
     # ---- packets
 
     def new_packet(self, c: int, name: int, side: int, t: int, ts_event: int, m: int) -> int:
-        scalars = self.scalars
-        packets = self.packets
-        slot = scalars[S_PACKET_FREE]
+        slot = self.scalars[S_PACKET_FREE]
         if slot >= 0:
-            scalars[S_PACKET_FREE] = packets[slot, P_NEXT]
+            self.scalars[S_PACKET_FREE] = self.packets[slot, P_NEXT]
         else:
-            slot = scalars[S_PACKETS_USED]
-            scalars[S_PACKETS_USED] = slot + 1
-        packets[slot, P_STATE] = PS_OPEN
-        packets[slot, P_SERIAL] = -1
-        packets[slot, P_CONTRACT] = c
-        packets[slot, P_NAME] = name
-        packets[slot, P_SIDE] = side
-        packets[slot, P_FIRST_TS] = t
-        packets[slot, P_FIRST_TS_EVENT] = ts_event
-        packets[slot, P_DEADLINE] = t + self.cluster_window
-        packets[slot, P_LAST_TS] = t
-        packets[slot, P_GROUP] = -1
-        packets[slot, P_MEMBERS] = m
-        packets[slot, P_MEMBERS_TAIL] = m
-        packets[slot, P_COUNT] = 1
-        packets[slot, P_LATE] = 0
-        packets[slot, P_NEXT] = -1
-        packets[slot, P_GROUP_OPEN] = 0
-        packets[slot, P_GROUP_HEAD] = -1
-        packets[slot, P_GROUP_TAIL] = -1
+            slot = self.scalars[S_PACKETS_USED]
+            self.scalars[S_PACKETS_USED] = slot + 1
+        self.packets[slot, P_STATE] = PS_OPEN
+        self.packets[slot, P_SERIAL] = -1
+        self.packets[slot, P_CONTRACT] = c
+        self.packets[slot, P_NAME] = name
+        self.packets[slot, P_SIDE] = side
+        self.packets[slot, P_FIRST_TS] = t
+        self.packets[slot, P_FIRST_TS_EVENT] = ts_event
+        self.packets[slot, P_DEADLINE] = t + self.cluster_window
+        self.packets[slot, P_LAST_TS] = t
+        self.packets[slot, P_GROUP] = -1
+        self.packets[slot, P_MEMBERS] = m
+        self.packets[slot, P_MEMBERS_TAIL] = m
+        self.packets[slot, P_COUNT] = 1
+        self.packets[slot, P_LATE] = 0
+        self.packets[slot, P_NEXT] = -1
+        self.packets[slot, P_GROUP_OPEN] = 0
+        self.packets[slot, P_GROUP_HEAD] = -1
+        self.packets[slot, P_GROUP_TAIL] = -1
         return slot
 
     def free_packet(self, slot: int) -> None:
         """Return a packet's slot and its member rows to their free lists."""
-        scalars = self.scalars
-        packets = self.packets
-        members = self.members
-        m = packets[slot, P_MEMBERS]
-        tail = packets[slot, P_MEMBERS_TAIL]
-        members[tail, M_NEXT] = scalars[S_MEMBER_FREE]
-        scalars[S_MEMBER_FREE] = m
-        packets[slot, P_STATE] = PS_FREE
-        packets[slot, P_NEXT] = scalars[S_PACKET_FREE]
-        scalars[S_PACKET_FREE] = slot
+        m = self.packets[slot, P_MEMBERS]
+        tail = self.packets[slot, P_MEMBERS_TAIL]
+        self.members[tail, M_NEXT] = self.scalars[S_MEMBER_FREE]
+        self.scalars[S_MEMBER_FREE] = m
+        self.packets[slot, P_STATE] = PS_FREE
+        self.packets[slot, P_NEXT] = self.scalars[S_PACKET_FREE]
+        self.scalars[S_PACKET_FREE] = slot
 
     def open_packet(self, c: int, side: int, t: int, ts_event: int, m: int) -> None:
-        scalars = self.scalars
-        packets = self.packets
-        names = self.names
         name = self.contracts[c, C_NAME]
         slot = self.new_packet(c, name, side, t, ts_event, m)
-        serial = scalars[S_NEXT_SERIAL]
-        scalars[S_NEXT_SERIAL] = serial + 1
-        packets[slot, P_SERIAL] = serial
-        tail = scalars[S_FIFO_TAIL]
+        serial = self.scalars[S_NEXT_SERIAL]
+        self.scalars[S_NEXT_SERIAL] = serial + 1
+        self.packets[slot, P_SERIAL] = serial
+        tail = self.scalars[S_FIFO_TAIL]
         self.fifo[tail % self.fifo.shape[0]] = slot
-        scalars[S_FIFO_TAIL] = tail + 1
+        self.scalars[S_FIFO_TAIL] = tail + 1
         if side == SIDE_BUY:
             self.contracts[c, C_OPEN_BUY] = slot
         elif side == SIDE_SELL:
@@ -1295,188 +1275,169 @@ class FlowKernel:
             self.contracts[c, C_OPEN_UNKNOWN] = slot
         # Legs of one complex order print at the same moment on the same underlying (receive
         # times: the feed delivers legs together, venue timestamps of legs jitter apart).
-        anchor_serial = names[name, N_ANCHOR_SERIAL]
-        anchor_slot = names[name, N_ANCHOR_SLOT]
+        anchor_serial = self.names[name, N_ANCHOR_SERIAL]
+        anchor_slot = self.names[name, N_ANCHOR_SLOT]
         if (
             anchor_serial >= 0
-            and t - names[name, N_ANCHOR_TS] <= self.sync_window
-            and packets[anchor_slot, P_STATE] == PS_OPEN
-            and packets[anchor_slot, P_SERIAL] == anchor_serial
+            and t - self.names[name, N_ANCHOR_TS] <= self.sync_window
+            and self.packets[anchor_slot, P_STATE] == PS_OPEN
+            and self.packets[anchor_slot, P_SERIAL] == anchor_serial
         ):
-            group = names[name, N_ANCHOR_GROUP]
+            group = self.names[name, N_ANCHOR_GROUP]
             if group < 0:
                 group = anchor_slot
-                packets[group, P_GROUP_OPEN] = 2
-                packets[group, P_GROUP_HEAD] = -1
-                packets[group, P_GROUP_TAIL] = -1
-                packets[anchor_slot, P_GROUP] = group
-                names[name, N_ANCHOR_GROUP] = group
+                self.packets[group, P_GROUP_OPEN] = 2
+                self.packets[group, P_GROUP_HEAD] = -1
+                self.packets[group, P_GROUP_TAIL] = -1
+                self.packets[anchor_slot, P_GROUP] = group
+                self.names[name, N_ANCHOR_GROUP] = group
             else:
-                packets[group, P_GROUP_OPEN] += 1
-            packets[slot, P_GROUP] = group
+                self.packets[group, P_GROUP_OPEN] += 1
+            self.packets[slot, P_GROUP] = group
         else:  # a new moment: this packet anchors it
-            names[name, N_ANCHOR_TS] = t
-            names[name, N_ANCHOR_SERIAL] = serial
-            names[name, N_ANCHOR_SLOT] = slot
-            names[name, N_ANCHOR_GROUP] = -1
+            self.names[name, N_ANCHOR_TS] = t
+            self.names[name, N_ANCHOR_SERIAL] = serial
+            self.names[name, N_ANCHOR_SLOT] = slot
+            self.names[name, N_ANCHOR_GROUP] = -1
 
     def close_packets(self, t: int) -> None:
         """Close every open packet whose window ended before `t` (oldest first)."""
-        scalars = self.scalars
-        packets = self.packets
-        fifo = self.fifo
-        capacity = fifo.shape[0]
-        head = scalars[S_FIFO_HEAD]
-        while head < scalars[S_FIFO_TAIL]:
-            slot = fifo[head % capacity]
-            if packets[slot, P_DEADLINE] >= t:
+        capacity = self.fifo.shape[0]
+        head = self.scalars[S_FIFO_HEAD]
+        while head < self.scalars[S_FIFO_TAIL]:
+            slot = self.fifo[head % capacity]
+            if self.packets[slot, P_DEADLINE] >= t:
                 break
             head += 1
-            scalars[S_FIFO_HEAD] = head
-            c = packets[slot, P_CONTRACT]
-            side = packets[slot, P_SIDE]
+            self.scalars[S_FIFO_HEAD] = head
+            c = self.packets[slot, P_CONTRACT]
+            side = self.packets[slot, P_SIDE]
             if side == SIDE_BUY:
                 self.contracts[c, C_OPEN_BUY] = -1
             elif side == SIDE_SELL:
                 self.contracts[c, C_OPEN_SELL] = -1
             else:
                 self.contracts[c, C_OPEN_UNKNOWN] = -1
-            group = packets[slot, P_GROUP]
+            group = self.packets[slot, P_GROUP]
             if group < 0:
                 self.emit_single(slot)
                 self.free_packet(slot)
                 continue
-            packets[slot, P_STATE] = PS_WAITING
-            packets[slot, P_NEXT] = -1
-            if packets[group, P_GROUP_TAIL] >= 0:
-                packets[packets[group, P_GROUP_TAIL], P_NEXT] = slot
+            self.packets[slot, P_STATE] = PS_WAITING
+            self.packets[slot, P_NEXT] = -1
+            if self.packets[group, P_GROUP_TAIL] >= 0:
+                self.packets[self.packets[group, P_GROUP_TAIL], P_NEXT] = slot
             else:
-                packets[group, P_GROUP_HEAD] = slot
-            packets[group, P_GROUP_TAIL] = slot
-            packets[group, P_GROUP_OPEN] -= 1
-            if packets[group, P_GROUP_OPEN] == 0:
+                self.packets[group, P_GROUP_HEAD] = slot
+            self.packets[group, P_GROUP_TAIL] = slot
+            self.packets[group, P_GROUP_OPEN] -= 1
+            if self.packets[group, P_GROUP_OPEN] == 0:
                 self.emit_group(group)
 
     # ---- moments: packets of one underlying that opened together
 
     def emit_group(self, group: int) -> None:
         """Emit a closed moment: each set of parts joined by shared venues is one order."""
-        packets = self.packets
-        members = self.members
-        parts = self.scratch_parts
-        roots = self.scratch_roots
-        venue_first = self.scratch_venues
         n = 0
-        slot = packets[group, P_GROUP_HEAD]
+        slot = self.packets[group, P_GROUP_HEAD]
         while slot >= 0:
-            parts[n] = slot
-            roots[n] = n
+            self.scratch_parts[n] = slot
+            self.scratch_roots[n] = n
             n += 1
-            slot = packets[slot, P_NEXT]
+            slot = self.packets[slot, P_NEXT]
         for k in range(n):
-            m = packets[parts[k], P_MEMBERS]
+            m = self.packets[self.scratch_parts[k], P_MEMBERS]
             while m >= 0:
-                venue = members[m, M_PUBLISHER]
-                first = venue_first[venue]
+                venue = self.members[m, M_PUBLISHER]
+                first = self.scratch_venues[venue]
                 if first < 0:
-                    venue_first[venue] = k
+                    self.scratch_venues[venue] = k
                 else:
                     a = self.find(k)
                     b = self.find(first)
                     if a != b:
                         if a < b:
-                            roots[b] = a
+                            self.scratch_roots[b] = a
                         else:
-                            roots[a] = b
-                m = members[m, M_NEXT]
+                            self.scratch_roots[a] = b
+                m = self.members[m, M_NEXT]
         for k in range(n):  # reset the venue scratch for the next moment
-            m = packets[parts[k], P_MEMBERS]
+            m = self.packets[self.scratch_parts[k], P_MEMBERS]
             while m >= 0:
-                venue_first[members[m, M_PUBLISHER]] = -1
-                m = members[m, M_NEXT]
+                self.scratch_venues[self.members[m, M_PUBLISHER]] = -1
+                m = self.members[m, M_NEXT]
         for k in range(n):
-            roots[k] = self.find(k)
+            self.scratch_roots[k] = self.find(k)
         # orders in the order of their first part; `order` lists one order's parts
-        order = self.scratch_order
         for k in range(n):
-            if roots[k] != k:
+            if self.scratch_roots[k] != k:
                 continue
             count = 0
             for j in range(k, n):
-                if roots[j] == k:
-                    order[count] = parts[j]
+                if self.scratch_roots[j] == k:
+                    self.scratch_order[count] = self.scratch_parts[j]
                     count += 1
             self.emit_order(count)
         for k in range(n):
-            self.free_packet(parts[k])
+            self.free_packet(self.scratch_parts[k])
 
     def find(self, k: int) -> int:
-        roots = self.scratch_roots
-        while roots[k] != k:
-            roots[k] = roots[roots[k]]
-            k = roots[k]
+        while self.scratch_roots[k] != k:
+            self.scratch_roots[k] = self.scratch_roots[self.scratch_roots[k]]
+            k = self.scratch_roots[k]
         return k
 
     def emit_order(self, count: int) -> None:
         """One order of `count` parts (in `scratch_order`): a multi-leg packet if it forms
         one, else each part on its own."""
-        packets = self.packets
-        members = self.members
-        order = self.scratch_order
         if count == 1:
-            self.emit_single(order[0])
+            self.emit_single(self.scratch_order[0])
             return
-        sizes = self.scratch_sizes  # per contract, zero between orders
         n_legs = 0
         for k in range(count):
-            c = packets[order[k], P_CONTRACT]
-            if sizes[c] == 0:
+            c = self.packets[self.scratch_order[k], P_CONTRACT]
+            if self.scratch_sizes[c] == 0:
                 n_legs += 1
-            m = packets[order[k], P_MEMBERS]
+            m = self.packets[self.scratch_order[k], P_MEMBERS]
             while m >= 0:
-                sizes[c] += members[m, M_SIZE]
-                m = members[m, M_NEXT]
+                self.scratch_sizes[c] += self.members[m, M_SIZE]
+                m = self.members[m, M_NEXT]
         smallest = 0
         largest = 0
         for k in range(count):
-            c = packets[order[k], P_CONTRACT]
-            if sizes[c] > largest:
-                largest = sizes[c]
-            if smallest == 0 or sizes[c] < smallest:
-                smallest = sizes[c]
+            c = self.packets[self.scratch_order[k], P_CONTRACT]
+            if self.scratch_sizes[c] > largest:
+                largest = self.scratch_sizes[c]
+            if smallest == 0 or self.scratch_sizes[c] < smallest:
+                smallest = self.scratch_sizes[c]
         for k in range(count):
-            sizes[packets[order[k], P_CONTRACT]] = 0
+            self.scratch_sizes[self.packets[self.scratch_order[k], P_CONTRACT]] = 0
         if 2 <= n_legs <= self.max_legs and largest <= self.max_ratio * smallest:
             self.emit_multi_leg(count)
         else:
             for k in range(count):
-                self.emit_single(order[k])
+                self.emit_single(self.scratch_order[k])
 
     # ---- emitting
 
     def copy_member(self, m: int) -> None:
-        out = self.members_out
         row = self.n_members
         for f in range(M_WIDTH):
-            out[row, f] = self.members[m, f]
+            self.members_out[row, f] = self.members[m, f]
         self.n_members = row + 1
 
     def emit_single(self, slot: int) -> None:
         """Emit one closed (contract, side) packet: single, block, split or sweep."""
-        packets = self.packets
-        members = self.members
-        row = self.contracts
-        c = packets[slot, P_CONTRACT]
-        name = packets[slot, P_NAME]
-        n = packets[slot, P_COUNT]
-        late = packets[slot, P_LATE]
+        c = self.packets[slot, P_CONTRACT]
+        name = self.packets[slot, P_NAME]
+        n = self.packets[slot, P_COUNT]
+        late = self.packets[slot, P_LATE]
         q = self.n_packets
-        out = self.packets_out
         for b in range(6):
-            out[q, Q_BUCKETS + b] = 0
+            self.packets_out[q, Q_BUCKETS + b] = 0
         spread_bps = -1
-        head = packets[slot, P_MEMBERS]
-        ts_start = members[head, M_TS_EVENT]
+        head = self.packets[slot, P_MEMBERS]
+        ts_start = self.members[head, M_TS_EVENT]
         ts_end = ts_start
         size = 0
         notional = 0
@@ -1486,26 +1447,26 @@ class FlowKernel:
         levels = 0
         m = head
         while m >= 0:
-            msize = members[m, M_SIZE]
-            price = members[m, M_PRICE]
+            msize = self.members[m, M_SIZE]
+            price = self.members[m, M_PRICE]
             size += msize
             notional += price * msize
             if notional >= NOTIONAL_LIMIT:
                 self.scalars[S_OVERFLOW] = self.event
                 return
-            if members[m, M_SIDE] == SIDE_BUY:
+            if self.members[m, M_SIDE] == SIDE_BUY:
                 buy += msize
-            elif members[m, M_SIDE] == SIDE_SELL:
+            elif self.members[m, M_SIDE] == SIDE_SELL:
                 sell += msize
-            out[q, Q_BUCKETS + members[m, M_BUCKET]] += 1
-            ts = members[m, M_TS_EVENT]
+            self.packets_out[q, Q_BUCKETS + self.members[m, M_BUCKET]] += 1
+            ts = self.members[m, M_TS_EVENT]
             if ts < ts_start:
                 ts_start = ts
             elif ts > ts_end:
                 ts_end = ts
             if spread_bps < 0:
-                bid = members[m, M_BID]
-                ask = members[m, M_ASK]
+                bid = self.members[m, M_BID]
+                ask = self.members[m, M_ASK]
                 if bid != NULL and ask != NULL and bid + ask > 0:
                     spread_bps = (ask - bid) * 20_000 // (bid + ask)
             # distinct venues and prices among the members so far
@@ -1513,16 +1474,16 @@ class FlowKernel:
             new_price = 1
             k = head
             while k != m:
-                if members[k, M_PUBLISHER] == members[m, M_PUBLISHER]:
+                if self.members[k, M_PUBLISHER] == self.members[m, M_PUBLISHER]:
                     new_venue = 0
-                if members[k, M_PRICE] == price:
+                if self.members[k, M_PRICE] == price:
                     new_price = 0
-                k = members[k, M_NEXT]
+                k = self.members[k, M_NEXT]
             venues += new_venue
             levels += new_price
-            m = members[m, M_NEXT]
-        premium = self.premium(notional, row[c, C_MULTIPLIER])
-        first_ts = packets[slot, P_FIRST_TS]
+            m = self.members[m, M_NEXT]
+        premium = self.premium(notional, self.contracts[c, C_MULTIPLIER])
+        first_ts = self.packets[slot, P_FIRST_TS]
         day = self.packet_day(first_ts)
         self.count_volume(c, day, size)
         spot = self.names[name, N_SPOT]
@@ -1541,36 +1502,35 @@ class FlowKernel:
             kind = PK_SWEEP
         else:
             kind = PK_SPLIT
-        out[q, Q_KIND] = kind
-        out[q, Q_TS_RECV] = packets[slot, P_LAST_TS]
-        out[q, Q_NAME] = name
-        out[q, Q_TS_START] = ts_start
-        out[q, Q_TS_END] = ts_end
-        out[q, Q_SIDE] = side
-        out[q, Q_PREMIUM] = premium
-        out[q, Q_SIZE] = size
-        out[q, Q_COUNT] = n
-        out[q, Q_LEVELS] = levels
-        out[q, Q_BUY] = buy
-        out[q, Q_SELL] = sell
-        out[q, Q_COVERED] = n - out[q, Q_BUCKETS + BUCKET_NA]
-        out[q, Q_SPOT] = spot
-        out[q, Q_LATE] = late
-        out[q, Q_SCORE] = -1
+        self.packets_out[q, Q_KIND] = kind
+        self.packets_out[q, Q_TS_RECV] = self.packets[slot, P_LAST_TS]
+        self.packets_out[q, Q_NAME] = name
+        self.packets_out[q, Q_TS_START] = ts_start
+        self.packets_out[q, Q_TS_END] = ts_end
+        self.packets_out[q, Q_SIDE] = side
+        self.packets_out[q, Q_PREMIUM] = premium
+        self.packets_out[q, Q_SIZE] = size
+        self.packets_out[q, Q_COUNT] = n
+        self.packets_out[q, Q_LEVELS] = levels
+        self.packets_out[q, Q_BUY] = buy
+        self.packets_out[q, Q_SELL] = sell
+        self.packets_out[q, Q_COVERED] = n - self.packets_out[q, Q_BUCKETS + BUCKET_NA]
+        self.packets_out[q, Q_SPOT] = spot
+        self.packets_out[q, Q_LATE] = late
+        self.packets_out[q, Q_SCORE] = -1
         self.n_packets = q + 1
-        names = self.names
         fast = (
-            names[name, N_BASE_EXISTS]
-            and first_ts - names[name, N_BASE_LAST_TS] <= self.ttl
+            self.names[name, N_BASE_EXISTS]
+            and first_ts - self.names[name, N_BASE_LAST_TS] <= self.ttl
             and (kind == PK_SINGLE or kind == PK_SPLIT)
             and premium < self.spike_min_premium
             and n < self.repeated_min_prints
             and (
-                row[c, C_UNUSUAL_DAY] == day
-                or row[c, C_DAY_VOLUME] <= row[c, C_AVG_LIMIT]
+                self.contracts[c, C_UNUSUAL_DAY] == day
+                or self.contracts[c, C_DAY_VOLUME] <= self.contracts[c, C_AVG_LIMIT]
                 and (
-                    row[c, C_OPEN_INTEREST] == NULL
-                    or row[c, C_DAY_VOLUME] <= row[c, C_OPEN_INTEREST]
+                    self.contracts[c, C_OPEN_INTEREST] == NULL
+                    or self.contracts[c, C_DAY_VOLUME] <= self.contracts[c, C_OPEN_INTEREST]
                 )
             )
             and not late
@@ -1578,24 +1538,24 @@ class FlowKernel:
         # Members and the leg of a lone single no rule reads are only written on request:
         # the tables do not store such a packet, only its print's inference.
         if self.full_outputs or not fast or n > 1 or kind != PK_SINGLE:
-            out[q, Q_MEMBERS] = self.n_members
+            self.packets_out[q, Q_MEMBERS] = self.n_members
             m = head
             while m >= 0:
                 self.copy_member(m)
-                m = members[m, M_NEXT]
-            out[q, Q_LEGS] = self.n_legs
-            out[q, Q_LEG_COUNT] = 1
+                m = self.members[m, M_NEXT]
+            self.packets_out[q, Q_LEGS] = self.n_legs
+            self.packets_out[q, Q_LEG_COUNT] = 1
             self.write_leg(
-                c, members[head, M_INSTRUMENT], side, size, premium, n, notional, 1, day, spot
+                c, self.members[head, M_INSTRUMENT], side, size, premium, n, notional, 1, day, spot
             )
         else:
-            out[q, Q_MEMBERS] = -1
-            out[q, Q_LEGS] = -1
-            out[q, Q_LEG_COUNT] = 0
+            self.packets_out[q, Q_MEMBERS] = -1
+            self.packets_out[q, Q_LEGS] = -1
+            self.packets_out[q, Q_LEG_COUNT] = 0
         if fast:
             # Most packets: no rule can fire; the baselines learn.
-            if first_ts > names[name, N_BASE_LAST_TS]:
-                names[name, N_BASE_LAST_TS] = first_ts
+            if first_ts > self.names[name, N_BASE_LAST_TS]:
+                self.names[name, N_BASE_LAST_TS] = first_ts
             self.push_samples(name, premium, size, spread_bps)
             return
         self.score(q, name, first_ts, day, spread_bps, premium, size, late)
@@ -1619,45 +1579,38 @@ class FlowKernel:
         day: int,
         spot: int,
     ) -> None:
-        row = self.contracts
-        legs = self.legs_out
         k = self.n_legs
-        legs[k, L_CONTRACT] = c
-        legs[k, L_INSTRUMENT] = instrument
-        legs[k, L_SYMBOL] = row[c, C_SYMBOL]
-        legs[k, L_RIGHT] = row[c, C_RIGHT]
-        legs[k, L_STRIKE] = row[c, C_STRIKE]
-        legs[k, L_EXPIRY] = row[c, C_EXPIRY]
-        legs[k, L_SIDE] = side
-        legs[k, L_SIZE] = size
-        legs[k, L_PREMIUM] = premium
-        legs[k, L_COUNT] = n
-        legs[k, L_VWAP] = notional // size if size else 0
-        legs[k, L_RATIO] = ratio
-        legs[k, L_MONEYNESS] = self.moneyness(c, spot)
-        legs[k, L_DTE] = self.dte(c, day)
-        legs[k, L_DAY_VOLUME] = row[c, C_DAY_VOLUME]
-        legs[k, L_OPEN_INTEREST] = row[c, C_OPEN_INTEREST]
+        self.legs_out[k, L_CONTRACT] = c
+        self.legs_out[k, L_INSTRUMENT] = instrument
+        self.legs_out[k, L_SYMBOL] = self.contracts[c, C_SYMBOL]
+        self.legs_out[k, L_RIGHT] = self.contracts[c, C_RIGHT]
+        self.legs_out[k, L_STRIKE] = self.contracts[c, C_STRIKE]
+        self.legs_out[k, L_EXPIRY] = self.contracts[c, C_EXPIRY]
+        self.legs_out[k, L_SIDE] = side
+        self.legs_out[k, L_SIZE] = size
+        self.legs_out[k, L_PREMIUM] = premium
+        self.legs_out[k, L_COUNT] = n
+        self.legs_out[k, L_VWAP] = notional // size if size else 0
+        self.legs_out[k, L_RATIO] = ratio
+        self.legs_out[k, L_MONEYNESS] = self.moneyness(c, spot)
+        self.legs_out[k, L_DTE] = self.dte(c, day)
+        self.legs_out[k, L_DAY_VOLUME] = self.contracts[c, C_DAY_VOLUME]
+        self.legs_out[k, L_OPEN_INTEREST] = self.contracts[c, C_OPEN_INTEREST]
         self.n_legs = k + 1
 
     def emit_multi_leg(self, count: int) -> None:
         """The parts in `scratch_order` as one multi-leg packet."""
-        packets = self.packets
-        members = self.members
-        order = self.scratch_order
-        leg_of = self.scratch_legs  # per contract: its leg index + 1, zero between orders
         q = self.n_packets
-        out = self.packets_out
         first_member = self.n_members
         first_leg = self.n_legs
-        first = order[0]
-        name = packets[first, P_NAME]
-        day = self.packet_day(packets[first, P_FIRST_TS])
+        first = self.scratch_order[0]
+        name = self.packets[first, P_NAME]
+        day = self.packet_day(self.packets[first, P_FIRST_TS])
         for b in range(6):
-            out[q, Q_BUCKETS + b] = 0
-        ts_recv = packets[first, P_LAST_TS]
-        head = packets[first, P_MEMBERS]
-        ts_start = members[head, M_TS_EVENT]
+            self.packets_out[q, Q_BUCKETS + b] = 0
+        ts_recv = self.packets[first, P_LAST_TS]
+        head = self.packets[first, P_MEMBERS]
+        ts_start = self.members[head, M_TS_EVENT]
         ts_end = ts_start
         size = 0
         buy = 0
@@ -1666,48 +1619,47 @@ class FlowKernel:
         levels = 0
         spread_bps = -1
         # legs in order of first appearance: contract, size, notional, prints, buy, sell
-        leg_rows = self.scratch_leg_rows
         n_legs = 0
         for k in range(count):
-            slot = order[k]
-            if packets[slot, P_LAST_TS] > ts_recv:
-                ts_recv = packets[slot, P_LAST_TS]
-            m = packets[slot, P_MEMBERS]
+            slot = self.scratch_order[k]
+            if self.packets[slot, P_LAST_TS] > ts_recv:
+                ts_recv = self.packets[slot, P_LAST_TS]
+            m = self.packets[slot, P_MEMBERS]
             while m >= 0:
-                c = members[m, M_CONTRACT]
-                leg = leg_of[c] - 1
+                c = self.members[m, M_CONTRACT]
+                leg = self.scratch_legs[c] - 1
                 if leg < 0:
                     leg = n_legs
                     n_legs += 1
-                    leg_of[c] = leg + 1
-                    leg_rows[leg, 0] = c
-                    leg_rows[leg, 1] = members[m, M_INSTRUMENT]
+                    self.scratch_legs[c] = leg + 1
+                    self.scratch_leg_rows[leg, 0] = c
+                    self.scratch_leg_rows[leg, 1] = self.members[m, M_INSTRUMENT]
                     for f in range(2, 7):
-                        leg_rows[leg, f] = 0
-                msize = members[m, M_SIZE]
-                price = members[m, M_PRICE]
-                leg_rows[leg, 2] += msize
-                leg_rows[leg, 3] += price * msize
-                if leg_rows[leg, 3] >= NOTIONAL_LIMIT:
+                        self.scratch_leg_rows[leg, f] = 0
+                msize = self.members[m, M_SIZE]
+                price = self.members[m, M_PRICE]
+                self.scratch_leg_rows[leg, 2] += msize
+                self.scratch_leg_rows[leg, 3] += price * msize
+                if self.scratch_leg_rows[leg, 3] >= NOTIONAL_LIMIT:
                     self.scalars[S_OVERFLOW] = self.event
                     return
-                leg_rows[leg, 4] += 1
+                self.scratch_leg_rows[leg, 4] += 1
                 size += msize
-                if members[m, M_SIDE] == SIDE_BUY:
+                if self.members[m, M_SIDE] == SIDE_BUY:
                     buy += msize
-                    leg_rows[leg, 5] += msize
-                elif members[m, M_SIDE] == SIDE_SELL:
+                    self.scratch_leg_rows[leg, 5] += msize
+                elif self.members[m, M_SIDE] == SIDE_SELL:
                     sell += msize
-                    leg_rows[leg, 6] += msize
-                out[q, Q_BUCKETS + members[m, M_BUCKET]] += 1
-                ts = members[m, M_TS_EVENT]
+                    self.scratch_leg_rows[leg, 6] += msize
+                self.packets_out[q, Q_BUCKETS + self.members[m, M_BUCKET]] += 1
+                ts = self.members[m, M_TS_EVENT]
                 if ts < ts_start:
                     ts_start = ts
                 elif ts > ts_end:
                     ts_end = ts
                 if spread_bps < 0:
-                    bid = members[m, M_BID]
-                    ask = members[m, M_ASK]
+                    bid = self.members[m, M_BID]
+                    ask = self.members[m, M_ASK]
                     if bid != NULL and ask != NULL and bid + ask > 0:
                         spread_bps = (ask - bid) * 20_000 // (bid + ask)
                 # distinct (contract, price) levels among the order's members so far
@@ -1722,21 +1674,23 @@ class FlowKernel:
                 levels += new_level
                 self.copy_member(m)
                 n += 1
-                m = members[m, M_NEXT]
+                m = self.members[m, M_NEXT]
         ratio_unit = 0
         for leg in range(n_legs):
-            ratio_unit = gcd(ratio_unit, leg_rows[leg, 2])
+            ratio_unit = gcd(ratio_unit, self.scratch_leg_rows[leg, 2])
         premium = 0
         leg_side = -1
         for leg in range(n_legs):
-            c = leg_rows[leg, 0]
-            leg_of[c] = 0
-            leg_premium = self.premium(leg_rows[leg, 3], self.contracts[c, C_MULTIPLIER])
+            c = self.scratch_leg_rows[leg, 0]
+            self.scratch_legs[c] = 0
+            leg_premium = self.premium(
+                self.scratch_leg_rows[leg, 3], self.contracts[c, C_MULTIPLIER]
+            )
             premium += leg_premium
-            self.count_volume(c, day, leg_rows[leg, 2])
-            if leg_rows[leg, 5] > leg_rows[leg, 6]:
+            self.count_volume(c, day, self.scratch_leg_rows[leg, 2])
+            if self.scratch_leg_rows[leg, 5] > self.scratch_leg_rows[leg, 6]:
                 side = SIDE_BUY
-            elif leg_rows[leg, 6] > leg_rows[leg, 5]:
+            elif self.scratch_leg_rows[leg, 6] > self.scratch_leg_rows[leg, 5]:
                 side = SIDE_SELL
             else:
                 side = SIDE_UNKNOWN
@@ -1744,81 +1698,79 @@ class FlowKernel:
                 leg_side = side
             elif leg_side != side:
                 leg_side = SIDE_MIXED
-            ratio = leg_rows[leg, 2] // ratio_unit if ratio_unit else 0
+            ratio = self.scratch_leg_rows[leg, 2] // ratio_unit if ratio_unit else 0
             self.write_leg(
                 c,
-                leg_rows[leg, 1],
+                self.scratch_leg_rows[leg, 1],
                 side,
-                leg_rows[leg, 2],
+                self.scratch_leg_rows[leg, 2],
                 leg_premium,
-                leg_rows[leg, 4],
-                leg_rows[leg, 3],
+                self.scratch_leg_rows[leg, 4],
+                self.scratch_leg_rows[leg, 3],
                 ratio,
                 day,
                 self.names[self.contracts[c, C_NAME], N_SPOT],
             )
-        out[q, Q_KIND] = PK_MULTI_LEG
-        out[q, Q_TS_RECV] = ts_recv
-        out[q, Q_NAME] = name
-        out[q, Q_TS_START] = ts_start
-        out[q, Q_TS_END] = ts_end
-        out[q, Q_SIDE] = leg_side
-        out[q, Q_PREMIUM] = premium
-        out[q, Q_SIZE] = size
-        out[q, Q_COUNT] = n
-        out[q, Q_LEVELS] = levels
-        out[q, Q_BUY] = buy
-        out[q, Q_SELL] = sell
-        out[q, Q_COVERED] = n - out[q, Q_BUCKETS + BUCKET_NA]
-        out[q, Q_SPOT] = self.names[name, N_SPOT]
-        out[q, Q_LATE] = packets[first, P_LATE]
-        out[q, Q_MEMBERS] = first_member
-        out[q, Q_LEGS] = first_leg
-        out[q, Q_LEG_COUNT] = n_legs
-        out[q, Q_SCORE] = -1
+        self.packets_out[q, Q_KIND] = PK_MULTI_LEG
+        self.packets_out[q, Q_TS_RECV] = ts_recv
+        self.packets_out[q, Q_NAME] = name
+        self.packets_out[q, Q_TS_START] = ts_start
+        self.packets_out[q, Q_TS_END] = ts_end
+        self.packets_out[q, Q_SIDE] = leg_side
+        self.packets_out[q, Q_PREMIUM] = premium
+        self.packets_out[q, Q_SIZE] = size
+        self.packets_out[q, Q_COUNT] = n
+        self.packets_out[q, Q_LEVELS] = levels
+        self.packets_out[q, Q_BUY] = buy
+        self.packets_out[q, Q_SELL] = sell
+        self.packets_out[q, Q_COVERED] = n - self.packets_out[q, Q_BUCKETS + BUCKET_NA]
+        self.packets_out[q, Q_SPOT] = self.names[name, N_SPOT]
+        self.packets_out[q, Q_LATE] = self.packets[first, P_LATE]
+        self.packets_out[q, Q_MEMBERS] = first_member
+        self.packets_out[q, Q_LEGS] = first_leg
+        self.packets_out[q, Q_LEG_COUNT] = n_legs
+        self.packets_out[q, Q_SCORE] = -1
         self.n_packets = q + 1
         self.score(
-            q, name, packets[first, P_FIRST_TS], day, spread_bps, premium, size,
-            packets[first, P_LATE],
+            q, name, self.packets[first, P_FIRST_TS], day, spread_bps, premium, size,
+            self.packets[first, P_LATE],
         )  # fmt: skip
 
     # ---- baselines and the classifiers' inputs
 
     def push_samples(self, name: int, premium: int, size: int, spread_bps: int) -> None:
-        names = self.names
         window = self.window
-        length = names[name, N_BASE_LEN]
+        length = self.names[name, N_BASE_LEN]
         if length < window:
             pos = length
-            names[name, N_BASE_LEN] = length + 1
+            self.names[name, N_BASE_LEN] = length + 1
         else:
-            pos = names[name, N_BASE_POS]
+            pos = self.names[name, N_BASE_POS]
             self.add_sample(name, N_P_SUM, self.premium_ring[name, pos], -1)
             self.add_sample(name, N_S_SUM, self.size_ring[name, pos], -1)
-            names[name, N_BASE_POS] = (pos + 1) % window
+            self.names[name, N_BASE_POS] = (pos + 1) % window
         self.premium_ring[name, pos] = premium
         self.size_ring[name, pos] = size
         self.add_sample(name, N_P_SUM, premium, 1)
         self.add_sample(name, N_S_SUM, size, 1)
         if spread_bps >= 0:
-            length = names[name, N_SPREAD_LEN]
+            length = self.names[name, N_SPREAD_LEN]
             if length < window:
                 self.spread_ring[name, length] = spread_bps
-                names[name, N_SPREAD_LEN] = length + 1
+                self.names[name, N_SPREAD_LEN] = length + 1
             else:
-                pos = names[name, N_SPREAD_POS]
+                pos = self.names[name, N_SPREAD_POS]
                 self.spread_ring[name, pos] = spread_bps
-                names[name, N_SPREAD_POS] = (pos + 1) % window
+                self.names[name, N_SPREAD_POS] = (pos + 1) % window
 
     def reset_baselines(self, name: int) -> None:
-        names = self.names
-        names[name, N_BASE_LEN] = 0
-        names[name, N_BASE_POS] = 0
-        names[name, N_SPREAD_LEN] = 0
-        names[name, N_SPREAD_POS] = 0
+        self.names[name, N_BASE_LEN] = 0
+        self.names[name, N_BASE_POS] = 0
+        self.names[name, N_SPREAD_LEN] = 0
+        self.names[name, N_SPREAD_POS] = 0
         for k in range(4):
-            names[name, N_P_SUM + k] = 0
-            names[name, N_S_SUM + k] = 0
+            self.names[name, N_P_SUM + k] = 0
+            self.names[name, N_S_SUM + k] = 0
 
     def add_sample(self, name: int, at: int, x: int, sign: int) -> None:
         """Add (`sign` 1) or remove (-1) a sample from a ring's sums at columns `at`..: the
@@ -1826,13 +1778,12 @@ class FlowKernel:
         if x >= LIMB * LIMB:
             self.scalars[S_OVERFLOW] = self.event
             return
-        names = self.names
         a = x >> 24  # x // LIMB (x >= 0)
         b = x & (LIMB - 1)
-        names[name, at] += sign * x
-        names[name, at + 1] += sign * a * a
-        names[name, at + 2] += sign * 2 * a * b
-        names[name, at + 3] += sign * b * b
+        self.names[name, at] += sign * x
+        self.names[name, at + 1] += sign * a * a
+        self.names[name, at + 2] += sign * 2 * a * b
+        self.names[name, at + 3] += sign * b * b
 
     def score(
         self,
@@ -1847,46 +1798,44 @@ class FlowKernel:
     ) -> None:
         """What the classifiers read of the state (baselines before this packet, unusual
         volume), then the state changes scoring makes."""
-        names = self.names
-        row = self.contracts
-        if not names[name, N_BASE_EXISTS]:
-            names[name, N_BASE_EXISTS] = 1
-            names[name, N_BASE_LAST_TS] = first_ts
+        if not self.names[name, N_BASE_EXISTS]:
+            self.names[name, N_BASE_EXISTS] = 1
+            self.names[name, N_BASE_LAST_TS] = first_ts
             self.reset_baselines(name)
-        elif first_ts - names[name, N_BASE_LAST_TS] > self.ttl:
+        elif first_ts - self.names[name, N_BASE_LAST_TS] > self.ttl:
             # Expiry is measured in event time, so a replay expires exactly where live did.
             self.reset_baselines(name)
-        if first_ts > names[name, N_BASE_LAST_TS]:
-            names[name, N_BASE_LAST_TS] = first_ts
+        if first_ts > self.names[name, N_BASE_LAST_TS]:
+            self.names[name, N_BASE_LAST_TS] = first_ts
         r = self.n_scores
-        scores = self.scores
-        legs = self.legs_out
         first_leg = self.packets_out[q, Q_LEGS]
         n_legs = self.packets_out[q, Q_LEG_COUNT]
-        scores[r, R_PACKET] = q
-        scores[r, R_DAY] = day
-        scores[r, R_SPREAD_BPS] = spread_bps
-        scores[r, R_FIRST_OPEN_INTEREST] = row[legs[first_leg, L_CONTRACT], C_OPEN_INTEREST]
-        scores[r, R_N] = names[name, N_BASE_LEN]
+        self.scores[r, R_PACKET] = q
+        self.scores[r, R_DAY] = day
+        self.scores[r, R_SPREAD_BPS] = spread_bps
+        self.scores[r, R_FIRST_OPEN_INTEREST] = self.contracts[
+            self.legs_out[first_leg, L_CONTRACT], C_OPEN_INTEREST
+        ]
+        self.scores[r, R_N] = self.names[name, N_BASE_LEN]
         for k in range(4):
-            scores[r, R_P_SUM + k] = names[name, N_P_SUM + k]
-            scores[r, R_S_SUM + k] = names[name, N_S_SUM + k]
-        scores[r, R_UNUSUAL] = 0
+            self.scores[r, R_P_SUM + k] = self.names[name, N_P_SUM + k]
+            self.scores[r, R_S_SUM + k] = self.names[name, N_S_SUM + k]
+        self.scores[r, R_UNUSUAL] = 0
         for leg in range(first_leg, first_leg + n_legs):
-            c = legs[leg, L_CONTRACT]
+            c = self.legs_out[leg, L_CONTRACT]
             # Once per contract and day: the packet whose volume makes the day unusual.
-            if row[c, C_UNUSUAL_DAY] == day:
+            if self.contracts[c, C_UNUSUAL_DAY] == day:
                 continue
-            volume = row[c, C_DAY_VOLUME]
-            oi = row[c, C_OPEN_INTEREST]
-            if (oi != NULL and volume > oi) or volume > row[c, C_AVG_LIMIT]:
-                row[c, C_UNUSUAL_DAY] = day
-                scores[r, R_UNUSUAL] = 1
-                scores[r, R_U_VOLUME] = volume
-                scores[r, R_U_OPEN_INTEREST] = oi
-                scores[r, R_U_PAST_TOTAL] = row[c, C_PAST_TOTAL]
-                scores[r, R_U_PAST_DAYS] = row[c, C_PAST_DAYS]
-                scores[r, R_U_AVG_LIMIT] = row[c, C_AVG_LIMIT]
+            volume = self.contracts[c, C_DAY_VOLUME]
+            oi = self.contracts[c, C_OPEN_INTEREST]
+            if (oi != NULL and volume > oi) or volume > self.contracts[c, C_AVG_LIMIT]:
+                self.contracts[c, C_UNUSUAL_DAY] = day
+                self.scores[r, R_UNUSUAL] = 1
+                self.scores[r, R_U_VOLUME] = volume
+                self.scores[r, R_U_OPEN_INTEREST] = oi
+                self.scores[r, R_U_PAST_TOTAL] = self.contracts[c, C_PAST_TOTAL]
+                self.scores[r, R_U_PAST_DAYS] = self.contracts[c, C_PAST_DAYS]
+                self.scores[r, R_U_AVG_LIMIT] = self.contracts[c, C_AVG_LIMIT]
                 break
         self.packets_out[q, Q_SCORE] = r
         self.n_scores = r + 1
