@@ -179,6 +179,9 @@ cdef class FlowKernel:
                    bid=i64, ask=i64, new_venue=i64, new_price=i64, k=i64, premium=i64,
                    first_ts=i64, day=i64, spot=i64, side=i64, kind=i64)
     cdef void emit_single(self, i64 slot)
+    cdef void write_packet(self, i64 q, i64 kind, i64 ts_recv, i64 name, i64 ts_start,
+                           i64 ts_end, i64 side, i64 premium, i64 size, i64 n, i64 levels,
+                           i64 buy, i64 sell, i64 spot, i64 late)
     @cython.locals(whole=i64, rest=i64)
     cdef i64 premium(self, i64 notional, i64 multiplier)
     @cython.locals(k=i64)

@@ -1502,23 +1502,10 @@ class FlowKernel:
             kind = PK_SWEEP
         else:
             kind = PK_SPLIT
-        self.packets_out[q, Q_KIND] = kind
-        self.packets_out[q, Q_TS_RECV] = self.packets[slot, P_LAST_TS]
-        self.packets_out[q, Q_NAME] = name
-        self.packets_out[q, Q_TS_START] = ts_start
-        self.packets_out[q, Q_TS_END] = ts_end
-        self.packets_out[q, Q_SIDE] = side
-        self.packets_out[q, Q_PREMIUM] = premium
-        self.packets_out[q, Q_SIZE] = size
-        self.packets_out[q, Q_COUNT] = n
-        self.packets_out[q, Q_LEVELS] = levels
-        self.packets_out[q, Q_BUY] = buy
-        self.packets_out[q, Q_SELL] = sell
-        self.packets_out[q, Q_COVERED] = n - self.packets_out[q, Q_BUCKETS + BUCKET_NA]
-        self.packets_out[q, Q_SPOT] = spot
-        self.packets_out[q, Q_LATE] = late
-        self.packets_out[q, Q_SCORE] = -1
-        self.n_packets = q + 1
+        self.write_packet(
+            q, kind, self.packets[slot, P_LAST_TS], name, ts_start, ts_end, side, premium, size,
+            n, levels, buy, sell, spot, late,
+        )  # fmt: skip
         fast = (
             self.names[name, N_BASE_EXISTS]
             and first_ts - self.names[name, N_BASE_LAST_TS] <= self.ttl
@@ -1559,6 +1546,30 @@ class FlowKernel:
             self.push_samples(name, premium, size, spread_bps)
             return
         self.score(q, name, first_ts, day, spread_bps, premium, size, late)
+
+    def write_packet(
+        self, q: int, kind: int, ts_recv: int, name: int, ts_start: int, ts_end: int,
+        side: int, premium: int, size: int, n: int, levels: int, buy: int, sell: int,
+        spot: int, late: int,
+    ) -> None:  # fmt: skip
+        """Output packet row `q`, its bucket counts written already; no score yet."""
+        self.packets_out[q, Q_KIND] = kind
+        self.packets_out[q, Q_TS_RECV] = ts_recv
+        self.packets_out[q, Q_NAME] = name
+        self.packets_out[q, Q_TS_START] = ts_start
+        self.packets_out[q, Q_TS_END] = ts_end
+        self.packets_out[q, Q_SIDE] = side
+        self.packets_out[q, Q_PREMIUM] = premium
+        self.packets_out[q, Q_SIZE] = size
+        self.packets_out[q, Q_COUNT] = n
+        self.packets_out[q, Q_LEVELS] = levels
+        self.packets_out[q, Q_BUY] = buy
+        self.packets_out[q, Q_SELL] = sell
+        self.packets_out[q, Q_COVERED] = n - self.packets_out[q, Q_BUCKETS + BUCKET_NA]
+        self.packets_out[q, Q_SPOT] = spot
+        self.packets_out[q, Q_LATE] = late
+        self.packets_out[q, Q_SCORE] = -1
+        self.n_packets = q + 1
 
     def premium(self, notional: int, multiplier: int) -> int:
         """`notional * multiplier // PREMIUM_DIVISOR` without forming the product."""
@@ -1711,26 +1722,13 @@ class FlowKernel:
                 day,
                 self.names[self.contracts[c, C_NAME], N_SPOT],
             )
-        self.packets_out[q, Q_KIND] = PK_MULTI_LEG
-        self.packets_out[q, Q_TS_RECV] = ts_recv
-        self.packets_out[q, Q_NAME] = name
-        self.packets_out[q, Q_TS_START] = ts_start
-        self.packets_out[q, Q_TS_END] = ts_end
-        self.packets_out[q, Q_SIDE] = leg_side
-        self.packets_out[q, Q_PREMIUM] = premium
-        self.packets_out[q, Q_SIZE] = size
-        self.packets_out[q, Q_COUNT] = n
-        self.packets_out[q, Q_LEVELS] = levels
-        self.packets_out[q, Q_BUY] = buy
-        self.packets_out[q, Q_SELL] = sell
-        self.packets_out[q, Q_COVERED] = n - self.packets_out[q, Q_BUCKETS + BUCKET_NA]
-        self.packets_out[q, Q_SPOT] = self.names[name, N_SPOT]
-        self.packets_out[q, Q_LATE] = self.packets[first, P_LATE]
+        self.write_packet(
+            q, PK_MULTI_LEG, ts_recv, name, ts_start, ts_end, leg_side, premium, size, n, levels,
+            buy, sell, self.names[name, N_SPOT], self.packets[first, P_LATE],
+        )  # fmt: skip
         self.packets_out[q, Q_MEMBERS] = first_member
         self.packets_out[q, Q_LEGS] = first_leg
         self.packets_out[q, Q_LEG_COUNT] = n_legs
-        self.packets_out[q, Q_SCORE] = -1
-        self.n_packets = q + 1
         self.score(
             q, name, self.packets[first, P_FIRST_TS], day, spread_bps, premium, size,
             self.packets[first, P_LATE],
