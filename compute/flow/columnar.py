@@ -158,6 +158,8 @@ class KernelOutputs:
     quarantined: Int64Array
     dark: Int64Array
     dark_members: Int64Array
+    # lone singles no rule reads, left out of `packets` when not `full` (only counted)
+    quiet_singles: int = 0
 
 
 class ColumnarState:
@@ -417,8 +419,8 @@ def step_columns(
     state: ColumnarState, events: Int64Array, *, finish: bool = False, full: bool = True
 ) -> KernelOutputs:
     """Apply one batch of input columns (`compute.flow.layout` I_*); with `finish`, close
-    everything after it (end of session). Without `full`, the members and leg of a lone
-    single no rule reads are left out of the outputs (enough for the tables)."""
+    everything after it (end of session). Without `full`, a lone single no rule reads is
+    left out of the packet rows and only counted (enough for the tables)."""
     if events.ndim != 2 or events.shape[1] != I_WIDTH or events.dtype != np.int64:
         raise ValueError(f"expected int64 columns of shape (n, {I_WIDTH}), got {events.shape}")
     events = np.ascontiguousarray(events)
@@ -448,6 +450,7 @@ def step_columns(
         state.out_quarantined[: k.n_quarantined],
         state.out_dark[: k.n_dark],
         state.out_dark_members[: k.n_dark_members],
+        k.n_quiet_singles,
     )
 
 

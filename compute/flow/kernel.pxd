@@ -84,7 +84,7 @@ cdef class FlowKernel:
     cdef public i64 dark_side_pct, dark_min_move, dark_deadline
     cdef public i64 held_begin, held_end, event, full_outputs
     cdef public Py_ssize_t n_prints, n_packets, n_members, n_legs, n_scores, n_quarantined
-    cdef public Py_ssize_t n_dark, n_dark_members
+    cdef public Py_ssize_t n_dark, n_dark_members, n_quiet_singles
     cdef public table contracts, names, premium_ring, size_ring, spread_ring, packets, members
     cdef public table prints, packets_out, members_out, legs_out, scores
     cdef public table quarantined, scratch_leg_rows
@@ -177,7 +177,7 @@ cdef class FlowKernel:
                    head=i64, ts_start=i64, ts_end=i64, size=i64, notional=i64, buy=i64,
                    sell=i64, venues=i64, levels=i64, m=i64, msize=i64, price=i64, ts=i64,
                    bid=i64, ask=i64, new_venue=i64, new_price=i64, k=i64, premium=i64,
-                   first_ts=i64, day=i64, spot=i64, side=i64, kind=i64)
+                   first_ts=i64, day=i64, spot=i64, side=i64, kind=i64, quiet=bint)
     cdef void emit_single(self, i64 slot)
     cdef void write_packet(self, i64 q, i64 kind, i64 ts_recv, i64 name, i64 ts_start,
                            i64 ts_end, i64 side, i64 premium, i64 size, i64 n, i64 levels,

@@ -486,7 +486,8 @@ class FlowKernel:
         self.ttl = config.rolling_ttl_ns
         self.spike_min_premium = config.classifier_spike_min_premium_cents
         self.repeated_min_prints = config.classifier_repeated_hits_min_prints
-        self.full_outputs = 1  # 0: leave out members and legs of lone singles no rule reads
+        # 0: a lone single no rule reads leaves no packet row (only a count: `n_quiet_singles`)
+        self.full_outputs = 1
         self.dark_block_shares = config.darkpool_block_min_shares
         self.dark_block_notional = config.darkpool_block_min_notional_cents
         self.dark_impact_window = config.darkpool_impact_window_ns
@@ -507,6 +508,7 @@ class FlowKernel:
         self.n_quarantined = 0
         self.n_dark = 0
         self.n_dark_members = 0
+        self.n_quiet_singles = 0
         self.dark_deadline = NO_DEADLINE  # the earliest of the open dark-pool windows
 
     # ---- the batch
@@ -515,7 +517,7 @@ class FlowKernel:
         """Apply rows `0..n-1` of `events` in order; with `finish`, close everything after."""
         self.n_prints = self.n_packets = self.n_members = 0
         self.n_legs = self.n_scores = self.n_quarantined = 0
-        self.n_dark = self.n_dark_members = 0
+        self.n_dark = self.n_dark_members = self.n_quiet_singles = 0
         self.refresh_dark_deadline()
         rows = self.contracts.shape[0]
         for i in range(n):
@@ -1522,9 +1524,13 @@ class FlowKernel:
             )
             and not late
         )
-        # Members and the leg of a lone single no rule reads are only written on request:
-        # the tables do not store such a packet, only its print's inference.
-        if self.full_outputs or not fast or n > 1 or kind != PK_SINGLE:
+        # A lone single no rule reads is only written out on request: the tables do not
+        # store such a packet, only its print's inference.
+        quiet = fast and n == 1 and kind == PK_SINGLE and not self.full_outputs
+        if quiet:
+            self.n_packets = q
+            self.n_quiet_singles += 1
+        else:
             self.packets_out[q, Q_MEMBERS] = self.n_members
             m = head
             while m >= 0:
@@ -1535,10 +1541,6 @@ class FlowKernel:
             self.write_leg(
                 c, self.members[head, M_INSTRUMENT], side, size, premium, n, notional, 1, day, spot
             )
-        else:
-            self.packets_out[q, Q_MEMBERS] = -1
-            self.packets_out[q, Q_LEGS] = -1
-            self.packets_out[q, Q_LEG_COUNT] = 0
         if fast:
             # Most packets: no rule can fire; the baselines learn.
             if first_ts > self.names[name, N_BASE_LAST_TS]:

@@ -75,6 +75,7 @@ class KernelEngine:
         outputs = self._run(events, finish, columns)
         found = flow_tables(self.state, outputs)
         kinds = np.bincount(outputs.packets[:, Q_KIND], minlength=len(KINDS))
+        kinds[KINDS.index("single")] += outputs.quiet_singles
         return KernelStep(
             found.tables,
             [
