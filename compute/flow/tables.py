@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from compute.flow.aggressor import INFERENCES
 from compute.flow.baselines import fixed_ratios
@@ -128,8 +129,10 @@ class _Strings:
         if known < len(state.symbols):
             # The right as `print_inference` states it: the OCC symbol's ninth character from
             # the end (what the symbol says, whatever a definition said).
-            added = [1 if s[-9:-8] == "P" else 0 for s in state.symbols[known:]]
-            self.symbol_rights = np.concatenate([self.symbol_rights, np.array(added, np.int64)])
+            added = self.symbols[known:].combine_chunks()
+            puts = pc.equal(pc.utf8_slice_codeunits(added, -9, -8), "P").fill_null(False)
+            rights = puts.to_numpy(zero_copy_only=False).astype(np.int64)
+            self.symbol_rights = np.concatenate([self.symbol_rights, rights])
 
     def name(self, rows: Int64Array) -> pa.Array:
         return _take(self.names, rows)
