@@ -35,12 +35,14 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import databento
+import pyarrow as pa
 from sessions import session_files, timed
 
 from compute.flow import EngineConfig, finish, initial_state, step
 from compute.flow.columnar import columns_from_events, new_state, step_columns
 from compute.flow.shards import Router
 from compute.flow.tables import flow_tables
+from replay.driver import use_system_allocator
 from replay.sources import dbn_events
 from schemas.codec import decode_batch, encode_batch
 from schemas.events import (
@@ -379,9 +381,18 @@ def main() -> None:
     )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument(
+        "--arrow-pool",
+        choices=("system", "mimalloc"),
+        default="system",
+        help="Arrow's allocator: the C library's, as `flowtape replay` runs, or pyarrow's default",
+    )
+    parser.add_argument(
         "--shards", type=int, default=os.cpu_count() or 1, help="engines run side by side"
     )
     args = parser.parse_args()
+    if args.arrow_pool == "system":
+        use_system_allocator()
+    print(f"Arrow allocator: {pa.default_memory_pool().backend_name}")
 
     events, single_types = report_dbn("dbn", session_files(args.prints, args.minutes), args)
     if args.shards > 1:

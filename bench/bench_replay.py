@@ -35,7 +35,7 @@ from infra.migrate import migrate
 from infra.settings import Settings
 from infra.warehouse import Warehouse, tables_for
 from ingest.databento import RecordNormaliser, bulk_file_events, iter_file_events
-from replay.driver import chunks, replay_events, replay_tables
+from replay.driver import chunks, replay_events, replay_tables, use_system_allocator
 from replay.sources import dbn_events, dbn_table_chunks, dbn_tables, underlying_weights
 from schemas.events import Event, OptionPrint
 
@@ -81,6 +81,7 @@ def main() -> None:
         help="drop the 1-minute candle views first: what engine-written partials could save",
     )
     args = parser.parse_args()
+    use_system_allocator()  # as `flowtape replay` runs
     definition, tcbbo = session_files(args.prints, args.minutes)
 
     started = time.perf_counter()

@@ -21,7 +21,7 @@ from infra.runs import delete_run, list_runs
 from infra.settings import get_settings
 from infra.stack import Stack
 from infra.warehouse import Warehouse
-from replay.driver import ReplaySummary
+from replay.driver import ReplaySummary, use_system_allocator
 from replay.session import IncompleteReplay, ReplayRequest, replay_session
 from replay.sources import SessionSpan
 
@@ -126,6 +126,7 @@ def register(app: typer.Typer) -> None:
             empty_state=empty_state, shards=shards,
         )  # fmt: skip
         request.check()  # before any server starts
+        use_system_allocator()
         settings = get_settings()
         config = flow.config_from_settings(settings.raw_environment(flow.SEED_NAMES))
         frames_config = alpha_config(settings)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
 import queue
 import threading
 import time
@@ -38,6 +39,15 @@ from schemas.events import Event, FlowPacket, OptionPrint, PrintInference, Quara
 from schemas.raw_arrow import stored
 
 ProgressCallback = Callable[[int, int], None]  # (events just done, last ts_recv)
+
+
+def use_system_allocator() -> None:
+    """Build Arrow buffers with the C library's allocator, in this process and in the engine
+    processes it spawns. pyarrow's default (mimalloc) hands freed pages back to the OS and
+    the next batch's tables fault them in again: on this machine that was a third of the
+    tables' time (`bench/bench_engine.py --arrow-pool mimalloc` shows it)."""
+    os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "system"
+    pa.set_memory_pool(pa.system_memory_pool())
 
 
 @dataclass
