@@ -136,7 +136,6 @@ def new_york_date(ts_ns: int) -> int:
 
 
 @lru_cache(maxsize=4096)
-@lru_cache(maxsize=1 << 16)  # a day's prints name a few hundred expirations at most
 def trading_days_to(trade_date: int, expiration_date: int) -> int:
     """Sessions after `trade_date` up to and including `expiration_date` (0: expires today).
 
