@@ -17,7 +17,8 @@ The in-memory flow is dense (a quarter of the prints in stored packets, hits on 
 in twenty), to load the formatting of packets and hits; the DBN sessions are mostly singles.
 
 Usage: .venv/bin/python bench/bench_engine.py [--prints 1000000] [--batch 1000]
-       [--kernel-batch 65536] [--shards N] [--profile]
+       [--kernel-batch 65536] [--shards N] [--profile] [--arrow-pool system|mimalloc]
+       [--per-batch] [--warm-mb MB]
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import databento
+import numpy as np
 import pyarrow as pa
 from sessions import session_files, timed
 
@@ -214,9 +216,12 @@ def run(events: list[Event], batch: int) -> tuple[float, float, Counter[str], Co
     return elapsed, cpu, types, kinds
 
 
-def run_kernel(events: list[Event], batch: int) -> tuple[float, float, float, Counter[str]]:
+def run_kernel(
+    events: list[Event], batch: int, *, per_batch: bool = False
+) -> tuple[float, float, float, Counter[str]]:
     """(s to turn the structs into kernel columns, wall s, CPU s, rows by table) of the
-    kernel path: kernel + packet formatting + classifiers + Arrow tables.
+    kernel path: kernel + packet formatting + classifiers + Arrow tables; `per_batch` prints
+    each batch's kernel and formatting milliseconds.
 
     Only the kernel path is timed: on the log the events arrive as columns already (the
     struct conversion here stands in for decoding an Arrow batch, timed apart)."""
@@ -235,9 +240,16 @@ def run_kernel(events: list[Event], batch: int) -> tuple[float, float, float, Co
             started = time.perf_counter()
             cpu_started = time.process_time()
             outputs = step_columns(state, columns, finish=n == len(batches), full=False)
+            stepped = time.perf_counter()
             found = flow_tables(state, outputs)
             elapsed += time.perf_counter() - started
             cpu += time.process_time() - cpu_started
+            if per_batch:
+                print(
+                    f"  batch {n}: {outputs.prints.shape[1]:,} prints of {len(columns):,} "
+                    f"events, kernel {1e3 * (stepped - started):.1f} ms, tables "
+                    f"{1e3 * (time.perf_counter() - stepped):.1f} ms"
+                )
             rows.update({name: table.num_rows for name, table in found.tables.items()})
             rows["hits and alerts"] += len(found.hits_and_alerts)
     finally:
@@ -245,13 +257,20 @@ def run_kernel(events: list[Event], batch: int) -> tuple[float, float, float, Co
     return converting, elapsed, cpu, rows
 
 
-def report_kernel(path: str, events: list[Event], batch: int) -> float:
+def touch_and_free(megabytes: int) -> None:
+    """Write `megabytes` of new memory and free it: later arrays land on pages this process
+    has used (on a virtual machine a page's first touch can cost more than the work on it)."""
+    if megabytes:
+        np.ones(megabytes << 17, np.int64)
+
+
+def report_kernel(path: str, events: list[Event], batch: int, *, per_batch: bool) -> float:
     """Run the kernel path over `events`, print its rate; returns prints/s.
 
     Run before the struct engine: the struct engine leaves its heap fragmented, and the
     kernel's arrays would then pay for fresh pages a replay process does not."""
     n_prints = sum(1 for e in events if type(e) is OptionPrint)
-    converting, elapsed, cpu, rows = run_kernel(events, batch)
+    converting, elapsed, cpu, rows = run_kernel(events, batch, per_batch=per_batch)
     print(
         f"[{path}] kernel path (kernel + formatting + classifiers + Arrow tables), batch "
         f"{batch}: {elapsed:.2f} s wall = {n_prints / elapsed:,.0f} prints/s; CPU {cpu:.2f} s = "
@@ -266,7 +285,8 @@ def report_both(
 ) -> tuple[float, float, Counter[str]]:
     """The kernel path, then the struct engine, on `events`: (kernel path prints/s, struct
     prints/s, the struct engine's outputs by type)."""
-    kernel_rate = report_kernel(path, events, args.kernel_batch)
+    touch_and_free(args.warm_mb)
+    kernel_rate = report_kernel(path, events, args.kernel_batch, per_batch=args.per_batch)
     gc.collect()
     struct_rate, types = report(path, events, args.batch, profile=args.profile, note=note)
     print(f"[{path}] kernel path / compute.step = {kernel_rate / struct_rate:.2f}")
@@ -389,6 +409,11 @@ def main() -> None:
     parser.add_argument(
         "--shards", type=int, default=os.cpu_count() or 1, help="engines run side by side"
     )
+    parser.add_argument("--per-batch", action="store_true", help="the kernel path batch by batch")
+    parser.add_argument(
+        "--warm-mb", type=int, default=0, help="write and free this much memory before each "
+        "kernel path run (0: none; the kernel's arrays then land on pages used before)",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.arrow_pool == "system":
         use_system_allocator()
