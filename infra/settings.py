@@ -61,6 +61,8 @@ class Settings(BaseSettings):
 
     # Live compute: the reorder buffer's patience (the engine's thresholds: compute.flow.config)
     allowed_lateness_ms: int = Field(2000, alias="ALLOWED_LATENESS_MS")
+    # The least time between live compute's checkpoints (the batches between are journaled)
+    checkpoint_every_ms: int = Field(500, ge=0, alias="COMPUTE_CHECKPOINT_EVERY_MS")
     # Engine states at the start of a UTC day kept in Redis for replays (the newest days)
     day_snapshots_kept: int = Field(DAY_SNAPSHOTS_KEPT, ge=1, alias="DAY_SNAPSHOTS_KEPT")
     # Logical partitions of live compute, by underlying (fixed for a run; live.partitions)

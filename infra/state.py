@@ -6,9 +6,10 @@ Keys are namespaced by run id:
 - `flowtape:{run_id}:engine:snapshot` and `...:engine:deltas` (a list): the engine's full
   snapshot and the deltas saved after it, so a checkpoint writes only the rows a batch
   touched;
-- `flowtape:{run_id}:intent`: the RAW messages of the batch being processed, so that after
-  a crash exactly that batch is processed again and its outputs are byte-identical
-  (JetStream then drops the resent messages);
+- `flowtape:{run_id}:intent`: a list, the RAW sequence range of every batch processed since
+  the checkpoint (the last one perhaps still being processed), so that after a crash exactly
+  those batches are processed again and their outputs are byte-identical (JetStream then
+  drops the resent messages);
 - `flowtape:{run_id}:snapshot:{day}`: the engine state at the start of each UTC day, where
   replays of that day can start; the newest DAY_SNAPSHOTS_KEPT days are kept.
 A partition of partitioned live compute keeps the same keys under `flowtape:{run_id}:{partition}:`
@@ -57,8 +58,9 @@ class StateStore:
         self, checkpoint: Checkpoint, *, snapshot: bytes | None = None, delta: bytes | None = None
     ) -> None:
         """State, position and high-water marks replace the old ones atomically, and the
-        batch intent they complete is cleared in the same transaction; in it too the engine's
-        `snapshot` replaces its snapshot and deltas, and its `delta` joins the deltas."""
+        batch intents they complete are cleared in the same transaction; in it too the
+        engine's `snapshot` replaces its snapshot and deltas, and its `delta` joins the
+        deltas."""
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.delete(self.intent_key)
             if snapshot is not None:
@@ -97,14 +99,26 @@ class StateStore:
         return snapshot, list(deltas)
 
     async def save_intent(self, first_seq: int, last_seq: int) -> None:
-        await self.client.set(self.intent_key, f"{first_seq}:{last_seq}")
+        """Journal a batch (its RAW sequence range) before it is processed."""
+        await self.client.rpush(self.intent_key, f"{first_seq}:{last_seq}")
+
+    async def load_intents(self) -> list[tuple[int, int]]:
+        """The batches journaled since the checkpoint, in order."""
+        if await self.client.type(self.intent_key) == b"string":  # a single intent, as kept
+            async with self.client.pipeline(transaction=True) as pipe:  # before the journal
+                pipe.get(self.intent_key)
+                pipe.delete(self.intent_key)
+                value, _ = await pipe.execute()
+            if value is not None:
+                await self.client.rpush(self.intent_key, value)
+        values = await self.client.lrange(self.intent_key, 0, -1)
+        return [_seq_range(value) for value in values]
 
     async def load_intent(self) -> tuple[int, int] | None:
-        value = await self.client.get(self.intent_key)
-        if value is None:
-            return None
-        first, last = value.decode().split(":")
-        return int(first), int(last)
+        """The batch journaled since the checkpoint, for a service that checkpoints after
+        every batch (a journal of several comes back as the range that covers them)."""
+        intents = await self.load_intents()
+        return (intents[0][0], intents[-1][1]) if intents else None
 
     def snapshot_key(self, day: str) -> str:
         return f"{self.prefix}:snapshot:{day}"
@@ -121,3 +135,8 @@ class StateStore:
 
     async def clear(self) -> None:
         await self.client.delete(self.key, self.intent_key, self.engine_key, self.deltas_key)
+
+
+def _seq_range(value: bytes | str) -> tuple[int, int]:
+    first, last = (value.decode() if isinstance(value, bytes) else value).split(":")
+    return int(first), int(last)

@@ -7,10 +7,10 @@
   stream's end (catching up after a restart counts: it is visibly behind);
 - `ok` otherwise, idle included.
 
-A batch processed and checkpointed is a cycle; a failed Redis call, a poison message or a
-failed look at RAW an error. Its own fields: `watermark` (the reorder buffer's, in event
-time), `lateEvents`, `position` (the checkpointed RAW sequence), `rawLastSeq`, `lag` (RAW
-messages behind), `lastCheckpoint` (wall clock) and `waitingForRedis`.
+A batch processed is a cycle; a failed Redis call, a poison message or a failed look at RAW
+an error. Its own fields: `watermark` (the reorder buffer's, in event time), `lateEvents`,
+`position` (the last RAW sequence processed; checkpointed within a second), `rawLastSeq`,
+`lag` (RAW messages behind), `lastCheckpoint` (wall clock) and `waitingForRedis`.
 """
 
 from __future__ import annotations

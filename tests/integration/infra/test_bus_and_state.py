@@ -99,6 +99,25 @@ async def test_checkpoint_saves_state_and_position_together(servers: Servers) ->
     await other.close()
 
 
+async def test_batches_are_journaled_until_a_checkpoint_clears_them(servers: Servers) -> None:
+    store = StateStore.connect(servers.redis_url, run_id="test-journal")
+    await store.clear()
+    assert await store.load_intents() == [] and await store.load_intent() is None
+    for first, last in ((1, 4), (5, 5), (6, 9)):
+        await store.save_intent(first, last)
+    assert await store.load_intents() == [(1, 4), (5, 5), (6, 9)]
+    assert await store.load_intent() == (1, 9)  # a per-batch service's view: the cover
+    await store.save(Checkpoint(state=b"", position=9, high_water={}))
+    assert await store.load_intents() == []
+    # a single intent as kept before the journal reads as a journal of one, and grows
+    await store.client.set(store.intent_key, "10:12")
+    assert await store.load_intents() == [(10, 12)]
+    await store.save_intent(13, 13)
+    assert await store.load_intents() == [(10, 12), (13, 13)]
+    await store.clear()
+    await store.close()
+
+
 async def test_only_the_newest_day_snapshots_are_kept(servers: Servers) -> None:
     run_id = f"days-{uuid.uuid4().hex[:8]}"
     store = StateStore.connect(servers.redis_url, run_id)

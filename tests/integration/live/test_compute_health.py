@@ -81,7 +81,10 @@ async def test_compute_health_reports_down_degraded_and_ok_as_redis_nats_and_lag
         status, body = await health_when(health_port, lambda b: b["status"] != "down", compute, 60)
         assert (status, body["status"]) == (503, "degraded")
         assert body["lag"] > MAX_LAG and body["rawLastSeq"] == last_seq
-        status, body = await health_when(health_port, lambda b: b["lag"] == 0, compute, 120)
+        # caught up, and checkpointed (within a second of its last batch)
+        status, body = await health_when(
+            health_port, lambda b: b["lag"] == 0 and b["lastCheckpoint"], compute, 120
+        )
         assert (status, body["status"], body["position"]) == (200, "ok", last_seq)
         assert body["watermark"] == iso(max(e.ts_recv for e in first) - LATENESS_MS * 10**6)
         assert body["lateEvents"] == 0 and body["lastCheckpoint"] and body["lastCycle"]

@@ -105,20 +105,23 @@ class Scenario:
         )
 
     async def position(self, partition: int) -> int:
-        """Partition `partition`'s checkpointed RAW position (0 before its first)."""
+        """Partition `partition`'s RAW position: the end of the last batch it journaled since
+        its checkpoint, else the checkpoint's (0 before either)."""
         label = Partition(partition, self.partitions).label
         store = StateStore.connect(self.servers.redis_url, self.run_id, partition=label)
         try:
-            checkpoint = await store.load()
+            checkpoint, journal = await store.load(), await store.load_intents()
         finally:
             await store.close()
+        if journal:
+            return journal[-1][1]
         return 0 if checkpoint is None else checkpoint.position
 
     async def end_of(self, partition: int) -> int:
         return await self.bus.last_sequence_of(RAW_STREAM, partition_filters(partition))
 
     async def past(self, partition: int, target: int, worker: asyncio.subprocess.Process) -> int:
-        """Wait until `partition` has checkpointed beyond `target`; its position then."""
+        """Wait until `partition` has gone beyond `target`; its position then."""
         while (position := await self.position(partition)) <= target:
             assert worker.returncode is None, "the worker ended before the session's middle"
             await asyncio.sleep(0.01)
