@@ -42,7 +42,6 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-import redis.asyncio as redis
 import websockets
 from cpu import cpu_seconds
 
@@ -50,6 +49,7 @@ from compute.flow import EngineConfig
 from infra.bus import Bus
 from infra.embedded import clickhouse_server, nats_server, redis_server
 from infra.migrate import migrate
+from infra.state import StateStore
 from infra.warehouse import Warehouse
 from ingest.service import IngestConfig, IngestService
 from ingest.synthetic.source import SyntheticSource
@@ -173,21 +173,23 @@ async def _watch(
 async def _lag(
     nats_url: str, redis_url: str, clickhouse_url: str, seconds: int
 ) -> list[tuple[int, int]]:
-    """Every second: (RAW messages past compute's checkpoint, DERIVED past the sink's)."""
+    """Every second: (RAW messages past the last batch compute journaled or checkpointed,
+    DERIVED past the sink's position)."""
     bus = await Bus.connect(nats_url, name="bench-lag")
-    store = redis.Redis.from_url(redis_url)
+    store = StateStore.connect(redis_url, RUN_ID)
     samples: list[tuple[int, int]] = []
     try:
         with Warehouse.connect(clickhouse_url) as warehouse:
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:
                 raw = await bus.last_sequence(RAW_STREAM)
-                position = int(await store.hget(f"flowtape:{RUN_ID}:checkpoint", "position") or 0)
+                journal, checkpoint = await store.load_intents(), await store.load()
+                position = journal[-1][1] if journal else checkpoint.position if checkpoint else 0
                 sink = await stored_lag(bus, warehouse)
                 samples.append((raw - position, sink[DERIVED_STREAM]["lag"]))
                 await asyncio.sleep(1.0)
     finally:
-        await store.aclose()
+        await store.close()
         await bus.close()
     return samples
 
