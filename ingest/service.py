@@ -66,10 +66,6 @@ log = logging.getLogger(__name__)
 
 # In the data folder, one per source; the API's /health reads them.
 METRICS_FILE = "ingest-metrics-{source}.json"
-# Events taken from a source between turns given to the publisher (and every other task),
-# unless the source waits first or a batch is ready: a turn per event cost as much CPU as
-# the event.
-PUMP_YIELD_EVERY = 256
 
 
 @runtime_checkable
@@ -259,19 +255,14 @@ class IngestService:
         try:
             while not self._stopping.is_set():
                 try:
-                    unyielded = 0
                     async for event in self.source.events():
                         self._accept(event)
                         backoff = self.config.backoff_initial_s
-                        unyielded += 1
                         if len(self.buffer) >= self.config.batch_size:
                             self._wake.set()
-                            unyielded = PUMP_YIELD_EVERY
                         if self._stopping.is_set():
                             return
-                        if unyielded >= PUMP_YIELD_EVERY:  # a source that never waits
-                            unyielded = 0
-                            await asyncio.sleep(0)  # let the publisher run
+                        await asyncio.sleep(0)  # let the publisher run between fast events
                     return
                 except Exception as exc:  # a broken source is reported on the log
                     log.exception("source %s failed", self.source.name)
