@@ -56,7 +56,7 @@ from live.partitions import Partition, check_partition_count
 from live.reorder import ReorderBuffer
 from live.worker_health import WorkerHealth
 from schemas.events import RAW_EVENTS, Event
-from schemas.ordering import HighWater, admit
+from schemas.ordering import HighWater, admit, canonical_key
 from schemas.subjects import RAW_STREAM, derived_subject
 
 log = logging.getLogger(__name__)
@@ -312,10 +312,11 @@ class ComputeService:
                     # other systems' events (CME, books, crypto): their services read them
                     self.metrics.other_events += 1
                     continue
-                if not admit(high_water, event):
+                key = canonical_key(event)  # (encodes the event: once for both)
+                if not admit(high_water, event, key):
                     self.metrics.repeats_dropped += 1
                     continue
-                released.extend(reorder.push(event))
+                released.extend(reorder.push(event, key))
         return released
 
     async def _step_by_day(

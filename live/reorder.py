@@ -40,13 +40,14 @@ class ReorderBuffer:
     def __len__(self) -> int:
         return len(self._heap)
 
-    def push(self, event: Event) -> list[Event]:
-        """Accept one event; returns the events it releases, in canonical order."""
+    def push(self, event: Event, key: CanonicalKey | None = None) -> list[Event]:
+        """Accept one event (`key`: its canonical key, when the caller has it already);
+        returns the events it releases, in canonical order."""
         ts_recv = event.ts_recv
         if ts_recv <= self.watermark:
             self.late += 1
             return [event]
-        heapq.heappush(self._heap, (canonical_key(event), event))
+        heapq.heappush(self._heap, (key or canonical_key(event), event))
         if ts_recv > self.max_ts_recv:
             self.max_ts_recv = ts_recv
             self.watermark = max(self.watermark, ts_recv - self.allowed_lateness_ns)

@@ -95,22 +95,23 @@ _UNORDERED: frozenset[type[Event]] = frozenset(
 )
 
 
-def admit(high_water: HighWater, event: Event) -> bool:
+def admit(high_water: HighWater, event: Event, key: CanonicalKey | None = None) -> bool:
     """False for an event at or below its source's high-water mark (a republished repeat).
 
     Marks are kept per (source, event type) because one source's events of one type arrive
     in canonical order, while different types travel in different messages. The mark is
     the whole canonical key (the event bytes as hex), so two distinct records that share
     receive time, venue, instrument and sequence are both admitted. Admitting an event
-    raises its mark; `high_water` is plain data so it can be checkpointed as JSON.
+    raises its mark; `high_water` is plain data so it can be checkpointed as JSON. `key`:
+    the event's canonical key, when the caller has it already.
     """
     if type(event) in _UNORDERED:
         return True
     mark_name = f"{getattr(event, 'source')}/{type(event).__name__}"  # noqa: B009
-    ts_recv, rank, publisher_id, instrument_id, sequence, body = canonical_key(event)
-    key: list[int | str] = [ts_recv, rank, publisher_id, instrument_id, sequence, body.hex()]
+    ts_recv, rank, publisher_id, instrument_id, sequence, body = key or canonical_key(event)
+    new: list[int | str] = [ts_recv, rank, publisher_id, instrument_id, sequence, body.hex()]
     mark = high_water.get(mark_name)
-    if mark is not None and key <= mark:  # both are five ints then a hex string
+    if mark is not None and new <= mark:  # both are five ints then a hex string
         return False
-    high_water[mark_name] = key
+    high_water[mark_name] = new
     return True
