@@ -66,7 +66,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _ingest(nats_url: str, rate: float, seconds: int, flush_s: float, pipe: Connection) -> None:
+def paced_ingest(
+    nats_url: str, rate: float, seconds: int, flush_s: float, pipe: Connection
+) -> None:
     """Child: generate the session, say when pacing starts, publish it in real time."""
     config = SynthConfig(
         seed=11,
@@ -102,7 +104,7 @@ def _ingest(nats_url: str, rate: float, seconds: int, flush_s: float, pipe: Conn
     asyncio.run(run())
 
 
-async def _streams(nats_url: str) -> None:
+async def create_streams(nats_url: str) -> None:
     bus = await Bus.connect(nats_url, name="bench-setup")
     try:
         await bus.ensure_streams()
@@ -227,7 +229,7 @@ def main() -> None:
         try:
             with Warehouse.connect(clickhouse.url) as warehouse:
                 migrate(warehouse)
-            asyncio.run(_streams(nats.url))
+            asyncio.run(create_streams(nats.url))
             port = _free_port()
             env = {
                 **os.environ,
@@ -241,7 +243,7 @@ def main() -> None:
             context = multiprocessing.get_context("spawn")
             mine, theirs = context.Pipe()
             child = context.Process(
-                target=_ingest,
+                target=paced_ingest,
                 args=(nats.url, args.rate, args.seconds, args.flush_ms / 1e3, theirs),
                 daemon=True,
             )
