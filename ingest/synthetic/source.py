@@ -219,12 +219,6 @@ class SyntheticSource(PacedSessionSource[SynthConfig, SyntheticSession]):
         return session_events(session, self.normaliser)
 
 
-# A paced source wakes at most once per grain and then releases every event that has come
-# due: an event leaves up to this much after its time (a feed's packets bunch events alike).
-# A timer per event cost the ingest a seventh of its CPU at 20 k prints/s.
-PACING_GRAIN_S = 0.001
-
-
 async def paced(
     events: Iterable[Event],
     open_ns: int,
@@ -234,9 +228,8 @@ async def paced(
     fell_behind: Callable[[float], None],
 ) -> AsyncIterator[Event]:
     """`events` as a live session: those after `open_ns` when their `ts_recv` comes, session
-    time scaled by `speed` (0: flat out) from `start_wall` (event-loop time), in wakes at
-    least `PACING_GRAIN_S` apart; ends early once `closed()`. An event due in the past is
-    told to `fell_behind` (how late, in seconds)."""
+    time scaled by `speed` (0: flat out) from `start_wall` (event-loop time); ends early once
+    `closed()`. An event due in the past is told to `fell_behind` (how late, in seconds)."""
     loop = asyncio.get_running_loop()
     emitted = 0
     for event in events:
@@ -247,7 +240,7 @@ async def paced(
             due = (ts_recv - open_ns) / 1e9 / speed
             delay = due - (loop.time() - start_wall)
             if delay > 0:
-                await asyncio.sleep(max(delay, PACING_GRAIN_S))
+                await asyncio.sleep(delay)
             else:
                 fell_behind(-delay)
         elif emitted % 1024 == 0:
