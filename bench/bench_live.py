@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import websockets
@@ -102,6 +103,23 @@ def paced_ingest(
             await bus.close()
 
     asyncio.run(run())
+
+
+def spawn_paced_ingest(
+    nats_url: str, args: argparse.Namespace
+) -> tuple[BaseProcess, Connection, int]:
+    """`paced_ingest` in a child process, once its session is generated: (the process, the
+    pipe to it, the session's open); it starts publishing when sent "go"."""
+    context = multiprocessing.get_context("spawn")
+    mine, theirs = context.Pipe()
+    child = context.Process(
+        target=paced_ingest,
+        args=(nats_url, args.rate, args.seconds, args.flush_ms / 1e3, theirs),
+        daemon=True,
+    )
+    child.start()
+    _, open_ns = mine.recv()
+    return child, mine, open_ns
 
 
 async def create_streams(nats_url: str) -> None:
@@ -240,15 +258,7 @@ def main() -> None:
                 "ALLOWED_LATENESS_MS": str(args.lateness_ms),
                 "FLOWTAPE_ENV": "development",
             }
-            context = multiprocessing.get_context("spawn")
-            mine, theirs = context.Pipe()
-            child = context.Process(
-                target=paced_ingest,
-                args=(nats.url, args.rate, args.seconds, args.flush_ms / 1e3, theirs),
-                daemon=True,
-            )
-            child.start()
-            _, open_ns = mine.recv()  # the session is generated
+            child, mine, open_ns = spawn_paced_ingest(nats.url, args)
             for command in (
                 ["compute"],
                 ["sink"],

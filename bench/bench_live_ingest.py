@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import tempfile
 from pathlib import Path
 
-from bench_live import create_streams, paced_ingest
+from bench_live import create_streams, spawn_paced_ingest
 
 from infra.bus import Bus
 from infra.embedded import nats_server
@@ -63,15 +62,7 @@ def main() -> None:
         nats.start()
         try:
             asyncio.run(create_streams(nats.url))
-            context = multiprocessing.get_context("spawn")
-            mine, theirs = context.Pipe()
-            child = context.Process(
-                target=paced_ingest,
-                args=(nats.url, args.rate, args.seconds, args.flush_ms / 1e3, theirs),
-                daemon=True,
-            )
-            child.start()
-            mine.recv()  # the session is generated
+            child, mine, _ = spawn_paced_ingest(nats.url, args)
             mine.send("go")
             mine.recv()  # pacing started
             _, behind_s, cpu_s = mine.recv()

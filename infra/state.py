@@ -105,12 +105,12 @@ class StateStore:
     async def load_intents(self) -> list[tuple[int, int]]:
         """The batches journaled since the checkpoint, in order."""
         if await self.client.type(self.intent_key) == b"string":  # a single intent, as kept
-            async with self.client.pipeline(transaction=True) as pipe:  # before the journal
-                pipe.get(self.intent_key)
+            value = await self.client.get(self.intent_key)  # before the journal
+            async with self.client.pipeline(transaction=True) as pipe:
                 pipe.delete(self.intent_key)
-                value, _ = await pipe.execute()
-            if value is not None:
-                await self.client.rpush(self.intent_key, value)
+                if value is not None:
+                    pipe.rpush(self.intent_key, value)
+                await pipe.execute()
         values = await self.client.lrange(self.intent_key, 0, -1)
         return [_seq_range(value) for value in values]
 

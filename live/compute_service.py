@@ -18,7 +18,7 @@ their messages are byte-identical and JetStream's duplicate window drops the one
 landed. A checkpoint per batch cost a quarter of the service's CPU at 3,000 prints/s; a
 journal entry is a few bytes.
 While Redis is unreachable every call to it is retried with backoff: the service holds its
-place (nothing moves past an unsaved checkpoint) and says so in its metrics (`/health`:
+place (nothing moves past a batch it could not journal) and says so in its metrics (`/health`:
 live.compute_health).
 Partitioned (`live.partitions`): a service runs one logical partition, reading only that
 partition's RAW subjects and the broadcast ones, with the partition's own checkpoint; a
