@@ -228,13 +228,19 @@ async def _measure(
     return seen, lag
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def live_arguments(description: str | None, seconds: int) -> argparse.Namespace:
+    """The paced market's arguments (`spawn_paced_ingest` reads them): rate, seconds, allowed
+    lateness and the ingest's flush interval."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--rate", type=float, default=20_000, help="option prints per second")
-    parser.add_argument("--seconds", type=int, default=300)
+    parser.add_argument("--seconds", type=int, default=seconds)
     parser.add_argument("--lateness-ms", type=int, default=20)
     parser.add_argument("--flush-ms", type=float, default=10.0, help="the ingest's flush interval")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = live_arguments(__doc__, seconds=300)
     flowtape = str(Path(sys.executable).parent / "flowtape")
     with tempfile.TemporaryDirectory(prefix="bench-live-") as folder:
         root = Path(folder)

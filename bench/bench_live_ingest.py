@@ -13,12 +13,11 @@ the others' events).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import tempfile
 from pathlib import Path
 
-from bench_live import create_streams, spawn_paced_ingest
+from bench_live import create_streams, live_arguments, spawn_paced_ingest
 
 from infra.bus import Bus
 from infra.embedded import nats_server
@@ -51,12 +50,7 @@ async def read_back(nats_url: str, lateness_ns: int) -> tuple[list[int], int, in
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rate", type=float, default=20_000, help="option prints per second")
-    parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--lateness-ms", type=int, default=20)
-    parser.add_argument("--flush-ms", type=float, default=10.0, help="the ingest's flush interval")
-    args = parser.parse_args()
+    args = live_arguments(__doc__, seconds=20)
     with tempfile.TemporaryDirectory(prefix="bench-live-ingest-") as folder:
         nats = nats_server(Path(folder) / "nats")
         nats.start()

@@ -1504,10 +1504,6 @@ class FlowKernel:
             kind = PK_SWEEP
         else:
             kind = PK_SPLIT
-        self.write_packet(
-            q, kind, self.packets[slot, P_LAST_TS], name, ts_start, ts_end, side, premium, size,
-            n, levels, buy, sell, spot, late,
-        )  # fmt: skip
         fast = (
             self.names[name, N_BASE_EXISTS]
             and first_ts - self.names[name, N_BASE_LAST_TS] <= self.ttl
@@ -1528,9 +1524,12 @@ class FlowKernel:
         # store such a packet, only its print's inference.
         quiet = fast and n == 1 and kind == PK_SINGLE and not self.full_outputs
         if quiet:
-            self.n_packets = q
             self.n_quiet_singles += 1
         else:
+            self.write_packet(
+                q, kind, self.packets[slot, P_LAST_TS], name, ts_start, ts_end, side, premium,
+                size, n, levels, buy, sell, spot, late,
+            )  # fmt: skip
             self.packets_out[q, Q_MEMBERS] = self.n_members
             m = head
             while m >= 0:
