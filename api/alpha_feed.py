@@ -25,6 +25,7 @@ from api.services import Services
 from api.views import plain
 from api.websocket_protocol import FrameWriter, text_frame
 from infra.bus import StreamReader
+from infra.tasks import cancel_and_wait
 from schemas.cme import AlphaFrame
 from schemas.subjects import DERIVED_STREAM, derived_subject
 
@@ -71,10 +72,7 @@ class AlphaFeed:
         self._task = asyncio.create_task(self._run(), name="flowtape-alpha-feed")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait([self._task])
 
     def subscribe(self, root: str, writer: FrameWriter, paid_until: float) -> Subscriber:
         subscriber = Subscriber(writer, paid_until)

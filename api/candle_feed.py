@@ -51,6 +51,7 @@ from api.candle_view import candle_view
 from api.services import Services
 from api.tape import Client, control
 from infra.bus import LogMessage, StreamReader
+from infra.tasks import cancel_and_wait
 from schemas.errors import FlowtapeError
 from schemas.events import Event, event_tag
 from schemas.subjects import RAW_STREAM
@@ -156,10 +157,7 @@ class CandleFeed:
         return bool(self._readers)
 
     async def stop(self) -> None:
-        tasks = [*self._readers, *self._stopping, *self._reads]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait([*self._readers, *self._stopping, *self._reads])
 
     async def _follow(self, event_type: type[Event]) -> None:
         reader: StreamReader | None = None

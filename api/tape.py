@@ -57,6 +57,7 @@ from api.services import Services
 from api.views import plain
 from infra.bus import LogMessage, StreamReader
 from infra.health import HealthTracker
+from infra.tasks import cancel_and_wait
 from schemas.events import Event
 from schemas.subjects import DERIVED_STREAM
 
@@ -210,10 +211,7 @@ class Tape:
         self._task = asyncio.create_task(self._run(), name="flowtape-tape")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait([self._task])
 
     async def _open(self) -> StreamReader:
         bus = await self.services.bus()

@@ -4,12 +4,12 @@ clock (`ts_recv`) so a subscriber can measure each frame's delay."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from infra.bus import Bus
+from infra.tasks import cancel_and_wait
 from schemas.cme import AlphaFrame
 from schemas.subjects import derived_subject
 
@@ -45,6 +45,4 @@ async def playing(bus: Bus, roots: Sequence[str], hz: float) -> AsyncIterator[li
     try:
         yield published
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait([task])
