@@ -29,7 +29,6 @@ id the source's own mapping (or an operator's override) does not map is quaranti
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -43,6 +42,7 @@ from nats.js.errors import NotFoundError
 
 from infra.bus import Bus, chunk_events
 from infra.files import write_json_atomically
+from infra.tasks import cancel_and_wait
 from ingest.bridge import DEFAULT_POLL_S, IdBridge, mapping_for
 from ingest.buffer import IngestBuffer
 from ingest.source import Source
@@ -199,13 +199,7 @@ class IngestService:
         try:
             await self._publish_loop()
         finally:
-            pump.cancel()
-            writer.cancel()
-            watcher.cancel()
-            try:
-                await pump
-            except asyncio.CancelledError:
-                pass
+            await cancel_and_wait([pump, writer, watcher])
             await self.source.close()
             if self._unreported_repeats:
                 self._warn_repeats(time.monotonic())
@@ -222,9 +216,7 @@ class IngestService:
         if task.done():
             task.result()  # what the work raised, raised here
             return True
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait([task])
         return False
 
     def write_metrics(self) -> None:

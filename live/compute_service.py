@@ -51,6 +51,7 @@ from infra.bus import Bus, LogMessage, StreamReader
 from infra.health import health_served
 from infra.settings import DAY_SNAPSHOTS_KEPT, Settings
 from infra.state import Checkpoint, StateStore
+from infra.tasks import cancel_and_wait
 from live.compute_health import DEFAULT_MAX_LAG_MESSAGES, ComputeHealth
 from live.partitions import Partition, check_partition_count
 from live.reorder import ReorderBuffer
@@ -287,7 +288,7 @@ class ComputeService:
                 await self._checkpoint(saver, reorder, position, high_water)
         finally:
             self.metrics.reading = False
-            looking.cancel()
+            await cancel_and_wait([looking])
             await reader.close()
         return self.metrics
 

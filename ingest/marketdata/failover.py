@@ -19,7 +19,6 @@ adds nothing twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -28,6 +27,7 @@ from typing import Protocol, runtime_checkable
 
 import msgspec
 
+from infra.tasks import cancel_and_wait
 from ingest.marketdata.clock import ReceiveClock
 from ingest.source import Source
 from schemas.crypto import (
@@ -151,10 +151,7 @@ class FailoverSource:
     async def close(self) -> None:
         for provider in (self.primary, self.backup):
             await provider.close()
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
 
     async def _pump(self, provider: Source) -> None:
         try:

@@ -18,7 +18,6 @@ lost; what its policy dropped is on the log as gap events.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -29,6 +28,7 @@ from typing import Any
 
 from infra.bus import Bus, chunk_events
 from infra.health import HealthStatus, HealthTracker
+from infra.tasks import cancel_and_wait
 from ingest.bridge import DEFAULT_POLL_S, IdBridge, SymbolMapping, mapping_for
 from ingest.marketdata.backpressure import BackpressureQueue
 from ingest.marketdata.failover import FailoverSource
@@ -135,14 +135,10 @@ class MarketDataService:
         try:
             await self._stopping.wait()
         finally:
-            watcher.cancel()
             self.phase = "closing providers"
             for source in self.sources:
                 await source.close()
-            for pump in pumps:
-                pump.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await pump
+            await cancel_and_wait([watcher, *pumps])
             self.phase = "draining queue"
             await publisher
             self.phase = "flushing bus"
