@@ -432,6 +432,17 @@ def half_sum(a: int, b: int) -> int:
     return a // 2 + b // 2 + (a % 2 + b % 2) // 2
 
 
+_TABLES = (
+    "contracts", "names", "premium_ring", "size_ring", "spread_ring", "packets", "members",
+    "lit", "blocks", "episodes", "dark_members", "prints", "packets_out", "members_out",
+    "legs_out", "scores", "quarantined", "dark_out", "dark_members_out", "scratch_leg_rows",
+)  # fmt: skip
+_COLUMNS = (
+    "fifo", "scalars", "counters", "scratch_parts", "scratch_roots", "scratch_order",
+    "scratch_venues", "scratch_sizes", "scratch_legs",
+)  # fmt: skip
+
+
 class FlowKernel:
     """The flow engine's state as arrays, and the per-event path over one batch.
 
@@ -510,6 +521,12 @@ class FlowKernel:
         self.n_dark_members = 0
         self.n_quiet_singles = 0
         self.dark_deadline = NO_DEADLINE  # the earliest of the open dark-pool windows
+        # Empty until the caller binds its arrays: reading one before then gives an empty
+        # array, not an unset buffer.
+        for name in _TABLES:
+            setattr(self, name, np.zeros((0, 1), np.int64))
+        for name in _COLUMNS:
+            setattr(self, name, np.zeros(0, np.int64))
 
     # ---- the batch
 

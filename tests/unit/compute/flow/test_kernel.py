@@ -198,6 +198,14 @@ def test_the_kernel_is_compiled() -> None:
     assert compute.flow.kernel.__file__.endswith(".so"), "run `make install` to build it"
 
 
+def test_every_array_of_a_new_kernel_reads_as_empty_before_the_state_binds_its_own() -> None:
+    kernel = compute.flow.kernel.FlowKernel(EngineConfig(), hooks=None)
+    arrays = [name for name in dir(kernel) if not name.startswith("_") and hasattr(
+        getattr(kernel, name), "shape")]  # fmt: skip
+    assert {"contracts", "blocks", "dark_out", "fifo", "scratch_legs"} <= set(arrays)
+    assert all(getattr(kernel, name).shape[0] == 0 for name in arrays)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**32 - 1),
