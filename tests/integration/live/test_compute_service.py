@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -122,6 +123,56 @@ async def test_kill_9_mid_session_and_restart_gives_the_uninterrupted_output(
     assert await asyncio.wait_for(finished.wait(), 300) == 0
     got = await derived(bus)
     assert by_type(got) == by_type(engine_outputs(events, run_id))
+
+
+async def messages_of(bus: Bus, run_id: str) -> list[tuple[str, bytes]]:
+    """DERIVED's messages of `run_id`, each as its subject and encoded events."""
+    reader = await bus.reader(DERIVED_STREAM, start_seq=1)
+    found: list[tuple[str, bytes]] = []
+    while batch := await reader.fetch(500, timeout_s=0.5):
+        found.extend((m.subject, encode_batch(m.events)) for m in batch if m.run_id == run_id)
+    await reader.close()
+    return found
+
+
+async def test_a_restart_past_the_duplicate_window_publishes_again_only_the_cut_batch(
+    bus: Bus, servers: Servers
+) -> None:
+    events = session_events(seed=12)
+    await IngestService(IterableSource("synthetic", events), bus).run()
+    await bus.ensure_streams(duplicate_window_s=0.1)  # the least nats-server takes
+    run_id = f"live-{uuid.uuid4().hex[:8]}"
+
+    def service(store: StateStore) -> ComputeService:
+        # outputs from the first batches (a lateness of 1 ms), no checkpoint before the cut
+        return ComputeService(bus, store, flow.EngineConfig(), allowed_lateness_ns=10**6,
+                              max_batch_messages=1, checkpoint_every_s=3_600)  # fmt: skip
+
+    # uninterrupted, with its state in another Redis database: the reference
+    reference = StateStore.connect(f"{servers.redis_url}/1", run_id)
+    await service(reference).run(until_idle=True, finish=True)
+    await reference.close()
+    expected = await messages_of(bus, run_id)
+    await bus.js.purge_stream(DERIVED_STREAM)
+    # cut mid-session with many batches journaled, restarted after the duplicate window
+    store = StateStore.connect(servers.redis_url, run_id)
+    cut = asyncio.create_task(service(store).run(until_idle=True, finish=True))
+    while len(journal := await store.load_intents()) < 20:
+        assert not cut.done(), "the service ended before it could be cut"
+        await asyncio.sleep(0.005)
+    cut.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await cut
+    published = len(await messages_of(bus, run_id))
+    await asyncio.sleep(0.3)
+    await service(store).run(until_idle=True, finish=True)
+    await store.close()
+    got = await messages_of(bus, run_id)
+    # nothing lost, nothing foreign; the batches before the cut were published once
+    assert set(got) == set(expected) and len(expected) > published > 0
+    repeated = len(got) - len(set(got))
+    types_per_batch = len({subject for subject, _ in expected})
+    assert len(journal) >= 20 and repeated <= types_per_batch
 
 
 async def test_the_state_at_the_start_of_each_day_is_saved_for_replays(
