@@ -16,8 +16,8 @@ After a crash the service resumes from the checkpoint and first processes exactl
 journaled batches again, each with its own messages. Each batch but the last was published in
 full before the next was journaled: only the last one's outputs are published again, and as
 the engine is pure its messages are byte-identical and JetStream's duplicate window drops the
-ones that had landed. A checkpoint per batch cost a quarter of the service's CPU at 3,000 prints/s; a
-journal entry is a few bytes.
+ones that had landed. A checkpoint per batch cost a quarter of the service's CPU at 3,000
+prints/s; a journal entry is a few bytes.
 While Redis is unreachable every call to it is retried with backoff: the service holds its
 place (nothing moves past a batch it could not journal) and says so in its metrics (`/health`:
 live.compute_health).

@@ -16,7 +16,7 @@ import pytest
 
 import compute.flow as flow
 from compute.flow.layout import S_CLOCK
-from infra.bus import Bus
+from infra.bus import Bus, LogMessage
 from infra.state import StateStore
 from ingest.memory import IterableSource
 from ingest.service import IngestService
@@ -47,22 +47,30 @@ def engine_outputs(events: list[Event], run_id: str) -> list[Event]:
     return outputs + closing
 
 
-async def derived(bus: Bus) -> list[Event]:
+async def derived_messages(bus: Bus) -> list[LogMessage]:
     reader = await bus.reader(DERIVED_STREAM, start_seq=1)
-    events: list[Event] = []
+    found: list[LogMessage] = []
     while batch := await reader.fetch(500, timeout_s=0.5):
-        events.extend(e for message in batch for e in message.events)
+        found.extend(batch)
     await reader.close()
-    return events
+    return found
+
+
+async def derived(bus: Bus) -> list[Event]:
+    return [event for message in await derived_messages(bus) for event in message.events]
 
 
 async def producers(bus: Bus) -> set[str]:
-    reader = await bus.reader(DERIVED_STREAM, start_seq=1)
-    named: set[str] = set()
-    while batch := await reader.fetch(500, timeout_s=0.5):
-        named.update(message.producer for message in batch)
-    await reader.close()
-    return named
+    return {message.producer for message in await derived_messages(bus)}
+
+
+async def messages_of(bus: Bus, run_id: str) -> list[tuple[str, bytes]]:
+    """DERIVED's messages of `run_id`, each as its subject and encoded events."""
+    return [
+        (m.subject, encode_batch(m.events))
+        for m in await derived_messages(bus)
+        if m.run_id == run_id
+    ]
 
 
 async def test_live_service_outputs_equal_the_engine_run_directly(
@@ -123,16 +131,6 @@ async def test_kill_9_mid_session_and_restart_gives_the_uninterrupted_output(
     assert await asyncio.wait_for(finished.wait(), 300) == 0
     got = await derived(bus)
     assert by_type(got) == by_type(engine_outputs(events, run_id))
-
-
-async def messages_of(bus: Bus, run_id: str) -> list[tuple[str, bytes]]:
-    """DERIVED's messages of `run_id`, each as its subject and encoded events."""
-    reader = await bus.reader(DERIVED_STREAM, start_seq=1)
-    found: list[tuple[str, bytes]] = []
-    while batch := await reader.fetch(500, timeout_s=0.5):
-        found.extend((m.subject, encode_batch(m.events)) for m in batch if m.run_id == run_id)
-    await reader.close()
-    return found
 
 
 async def test_a_restart_past_the_duplicate_window_publishes_again_only_the_cut_batch(
