@@ -286,10 +286,10 @@ class CandleFeed:
         next subscription starts it again from the stream's end)."""
         self._forget(client)
         if not self.series and self._readers:
-            for task in self._readers:
-                task.cancel()
-            self._stopping.update(self._readers)
-            self._readers.clear()
+            readers, self._readers = self._readers, []
+            stopper = asyncio.create_task(cancel_and_wait(readers))
+            stopper.add_done_callback(self._stopping.discard)
+            self._stopping.update([*readers, stopper])
 
     def _forget(self, client: Client) -> None:
         for series in self._of_client.pop(client, []):
