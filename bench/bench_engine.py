@@ -218,10 +218,10 @@ def run(events: list[Event], batch: int) -> tuple[float, float, Counter[str], Co
 
 def run_kernel(
     events: list[Event], batch: int, *, per_batch: bool = False
-) -> tuple[float, float, float, Counter[str]]:
-    """(s to turn the structs into kernel columns, wall s, CPU s, rows by table) of the
-    kernel path: kernel + packet formatting + classifiers + Arrow tables; `per_batch` prints
-    each batch's kernel and formatting milliseconds.
+) -> tuple[float, float, float, Counter[str], float]:
+    """(s to turn the structs into kernel columns, wall s, CPU s, rows by table, MB the
+    resident memory grew) of the kernel path: kernel + packet formatting + classifiers + Arrow
+    tables; `per_batch` prints each batch's kernel and formatting milliseconds and growth.
 
     Only the kernel path is timed: on the log the events arrive as columns already (the
     struct conversion here stands in for decoding an Arrow batch, timed apart)."""
@@ -235,8 +235,10 @@ def run_kernel(
     elapsed = cpu = 0.0
     gc.collect()
     gc.disable()
+    resident_at_start = resident_mb()
     try:
         for n, columns in enumerate([*batches, batches[0][:0]]):
+            resident = resident_mb()
             started = time.perf_counter()
             cpu_started = time.process_time()
             outputs = step_columns(state, columns, finish=n == len(batches), full=False)
@@ -248,13 +250,21 @@ def run_kernel(
                 print(
                     f"  batch {n}: {outputs.prints.shape[1]:,} prints of {len(columns):,} "
                     f"events, kernel {1e3 * (stepped - started):.1f} ms, tables "
-                    f"{1e3 * (time.perf_counter() - stepped):.1f} ms"
+                    f"{1e3 * (time.perf_counter() - stepped):.1f} ms, resident memory "
+                    f"{resident_mb() - resident:+.1f} MB"
                 )
             rows.update({name: table.num_rows for name, table in found.tables.items()})
             rows["hits and alerts"] += len(found.hits_and_alerts)
     finally:
         gc.enable()
-    return converting, elapsed, cpu, rows
+    return converting, elapsed, cpu, rows, resident_mb() - resident_at_start
+
+
+def resident_mb() -> float:
+    """This process's resident memory (Linux): its growth is memory touched for the first
+    time, which on a virtual machine can cost more than the work done on it."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
 def touch_and_free(megabytes: int) -> None:
@@ -270,13 +280,16 @@ def report_kernel(path: str, events: list[Event], batch: int, *, per_batch: bool
     Run before the struct engine: the struct engine leaves its heap fragmented, and the
     kernel's arrays would then pay for fresh pages a replay process does not."""
     n_prints = sum(1 for e in events if type(e) is OptionPrint)
-    converting, elapsed, cpu, rows = run_kernel(events, batch, per_batch=per_batch)
+    converting, elapsed, cpu, rows, grown_mb = run_kernel(events, batch, per_batch=per_batch)
     print(
         f"[{path}] kernel path (kernel + formatting + classifiers + Arrow tables), batch "
         f"{batch}: {elapsed:.2f} s wall = {n_prints / elapsed:,.0f} prints/s; CPU {cpu:.2f} s = "
         f"{n_prints / cpu:,.0f} prints/s"
     )
-    print(f"  rows: {dict(rows)}; structs -> columns (untimed above): {converting:.2f} s")
+    print(
+        f"  rows: {dict(rows)}; resident memory grew {grown_mb:.0f} MB; structs -> columns "
+        f"(untimed above): {converting:.2f} s"
+    )
     return n_prints / elapsed
 
 
