@@ -236,7 +236,10 @@ def live_arguments(description: str | None, seconds: int) -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=seconds)
     parser.add_argument("--lateness-ms", type=int, default=20)
     parser.add_argument("--flush-ms", type=float, default=10.0, help="the ingest's flush interval")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.rate <= 0 or args.seconds <= 0:
+        parser.error("--rate and --seconds must be positive")
+    return args
 
 
 def main() -> None:
