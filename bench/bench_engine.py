@@ -18,7 +18,7 @@ in twenty), to load the formatting of packets and hits; the DBN sessions are mos
 
 Usage: .venv/bin/python bench/bench_engine.py [--prints 1000000] [--batch 1000]
        [--kernel-batch 65536] [--shards N] [--profile] [--arrow-pool system|mimalloc]
-       [--per-batch] [--warm-mb MB]
+       [--per-batch] [--warm-mb MB] [--transparent-huge-pages off|system]
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from compute.flow import EngineConfig, finish, initial_state, step
 from compute.flow.columnar import columns_from_events, new_state, step_columns
 from compute.flow.shards import Router
 from compute.flow.tables import flow_tables
+from infra.pages import huge_pages_disabled, set_huge_pages
 from replay.driver import use_system_allocator
 from replay.sources import dbn_events
 from schemas.codec import decode_batch, encode_batch
@@ -427,10 +428,18 @@ def main() -> None:
         "--warm-mb", type=int, default=0, help="write and free this much memory before each "
         "kernel path run (0: none; the kernel's arrays then land on pages used before)",
     )  # fmt: skip
+    parser.add_argument(
+        "--transparent-huge-pages", choices=("off", "system"), default="off",
+        help="off: as `flowtape replay` and `flowtape compute` run (infra/pages.py); system: the "
+        "kernel's policy, under which NumPy asks for huge pages",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.arrow_pool == "system":
         use_system_allocator()
+    set_huge_pages(args.transparent_huge_pages)
     print(f"Arrow allocator: {pa.default_memory_pool().backend_name}")
+    policy = "off" if huge_pages_disabled() else "as the kernel sets them"
+    print(f"transparent huge pages: {policy}")
 
     events, single_types = report_dbn("dbn", session_files(args.prints, args.minutes), args)
     if args.shards > 1:

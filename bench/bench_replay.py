@@ -32,6 +32,7 @@ from sessions import session_files, timed
 import compute.flow as flow
 from infra.embedded import clickhouse_server
 from infra.migrate import migrate
+from infra.pages import set_huge_pages
 from infra.settings import Settings
 from infra.warehouse import Warehouse, tables_for
 from ingest.databento import RecordNormaliser, bulk_file_events, iter_file_events
@@ -102,6 +103,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         server = clickhouse_server(Path(folder) / "clickhouse", query_log=True)
         server.start()
+        set_huge_pages("off")  # as `flowtape replay` runs: the engines', not ClickHouse's
         try:
             warehouse = Warehouse.connect(server.url, "bench")
             migrate(warehouse)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from infra.pages import set_huge_pages
 from infra.settings import get_settings
 from infra.stack import Stack
 from live.compute_health import DEFAULT_MAX_LAG_MESSAGES
@@ -53,6 +54,7 @@ def register(app: typer.Typer) -> None:
         if partitions and not owned:
             raise ConfigError("--partitions needs FLOWTAPE_PARTITIONS > 1 (one partition runs all)")
         with Stack(settings, needs=("nats", "redis")) as stack:
+            set_huge_pages(settings.transparent_huge_pages)  # the engine's, not the servers'
             results = asyncio.run(
                 run_compute(stack.url("nats"), stack.url("redis"), settings,
                             until_idle=until_idle, finish=finish, batch_messages=batch_messages,

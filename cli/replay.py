@@ -17,6 +17,7 @@ from cli.errors import OutputError, writing
 from cli.progress import STDERR, Meter
 from cli.report_view import report_tables
 from infra.migrate import migrate
+from infra.pages import set_huge_pages
 from infra.runs import delete_run, list_runs
 from infra.settings import get_settings
 from infra.stack import Stack
@@ -136,6 +137,7 @@ def register(app: typer.Typer) -> None:
             Meter("replay", "events") as meter,
         ):
             migrate(warehouse)
+            set_huge_pages(settings.transparent_huge_pages)  # the engines', not the servers'
             summary = replay_session(
                 request, warehouse=warehouse, redis_url=stack.url("redis"), config=config,
                 cache_dir=settings.data_dir / "databento", run_id=run_id,

@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 from pydantic_settings.sources import ENV_FILE_SENTINEL, DotenvType
 
+from infra.pages import HugePagePolicy
 from schemas.errors import ConfigError
 
 DAY_SNAPSHOTS_KEPT = 30  # a month of trading days
@@ -63,6 +64,8 @@ class Settings(BaseSettings):
     allowed_lateness_ms: int = Field(2000, alias="ALLOWED_LATENESS_MS")
     # The least time between live compute's checkpoints (the batches between are journaled)
     checkpoint_every_ms: int = Field(500, ge=0, alias="COMPUTE_CHECKPOINT_EVERY_MS")
+    # Transparent huge pages in compute and replay: "off" (infra/pages.py says why) | "system"
+    transparent_huge_pages: HugePagePolicy = Field("off", alias="FLOWTAPE_TRANSPARENT_HUGE_PAGES")
     # Engine states at the start of a UTC day kept in Redis for replays (the newest days)
     day_snapshots_kept: int = Field(DAY_SNAPSHOTS_KEPT, ge=1, alias="DAY_SNAPSHOTS_KEPT")
     # Logical partitions of live compute, by underlying (fixed for a run; live.partitions)
