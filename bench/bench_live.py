@@ -23,7 +23,7 @@ type, so with an allowed lateness under the flush interval a flush's quotes move
 watermark past its prints before they are read, and those are flagged late (about half of
 them at 10 ms lateness and a 50 ms flush). Rows flagged late are counted and timed apart.
 
-    .venv/bin/python bench/bench_live.py [--rate 20000] [--seconds 300]
+    .venv/bin/python bench/bench_live.py [--rate 20000] [--seconds 300] [--sink-wait-s 1]
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ from infra.state import StateStore
 from infra.warehouse import Warehouse
 from ingest.service import IngestConfig, IngestService
 from ingest.synthetic.source import SyntheticSource
+from live.sink.config import SinkConfig
 from live.sink.positions import stored_lag
 from schemas.subjects import DERIVED_STREAM, RAW_STREAM
 from synth import SynthConfig, generate_session
@@ -228,22 +229,32 @@ async def _measure(
     return seen, lag
 
 
-def live_arguments(description: str | None, seconds: int) -> argparse.Namespace:
+def live_arguments(
+    description: str | None, seconds: int, *, with_sink: bool = False
+) -> argparse.Namespace:
     """The paced market's arguments (`spawn_paced_ingest` reads them): rate, seconds, allowed
-    lateness and the ingest's flush interval."""
+    lateness and the ingest's flush interval; `with_sink`: the sink's latency bound too."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--rate", type=float, default=20_000, help="option prints per second")
     parser.add_argument("--seconds", type=int, default=seconds)
     parser.add_argument("--lateness-ms", type=int, default=20)
     parser.add_argument("--flush-ms", type=float, default=10.0, help="the ingest's flush interval")
+    if with_sink:
+        parser.add_argument(
+            "--sink-wait-s", type=float, default=SinkConfig().batch_wait_s,
+            help="the sink's latency bound (`flowtape sink --batch-wait-s`): ClickHouse's CPU "
+            "goes mostly with the number of inserts, not their rows",
+        )  # fmt: skip
     args = parser.parse_args()
     if args.rate <= 0 or args.seconds <= 0:
         parser.error("--rate and --seconds must be positive")
+    if with_sink and args.sink_wait_s <= 0:
+        parser.error("--sink-wait-s must be positive")
     return args
 
 
 def main() -> None:
-    args = live_arguments(__doc__, seconds=300)
+    args = live_arguments(__doc__, seconds=300, with_sink=True)
     flowtape = str(Path(sys.executable).parent / "flowtape")
     with tempfile.TemporaryDirectory(prefix="bench-live-") as folder:
         root = Path(folder)
@@ -270,7 +281,7 @@ def main() -> None:
             child, mine, open_ns = spawn_paced_ingest(nats.url, args)
             for command in (
                 ["compute"],
-                ["sink"],
+                ["sink", "--batch-wait-s", str(args.sink_wait_s)],
                 ["api", "--port", str(port), "--no-migrate", "--log-level", "warning"],
             ):
                 processes.append(subprocess.Popen([flowtape, *command], env=env))  # noqa: S603
@@ -299,7 +310,8 @@ def main() -> None:
             child.join(timeout=60)
             print(
                 f"rate {args.rate:,.0f} option prints/s for {args.seconds} s "
-                f"(allowed lateness {args.lateness_ms} ms, ingest flush {args.flush_ms:g} ms)"
+                f"(allowed lateness {args.lateness_ms} ms, ingest flush {args.flush_ms:g} ms, "
+                f"sink latency bound {args.sink_wait_s:g} s)"
             )
             print(f"the ingest's source fell up to {behind_s * 1e3:,.0f} ms behind its schedule")
             for key, label in (
