@@ -14,6 +14,7 @@ class SinkConfig:
     # since large inserts cost ClickHouse least ...
     batch_wait_s: float = 1.0
     batch_rows: int = 1_000_000  # ... unless this many rows are pending (a memory cap)
+    convert_events: int = 20_000  # read events held as decoded before their Arrow conversion
     fetch_messages: int = 512  # at most this many messages per pull ...
     fetch_bytes: int = 8_000_000  # ... and about this many bytes (a server-side slow
     # consumer gets disconnected: nats-server drops a client with ~64 MB pending)

@@ -98,9 +98,13 @@ class StreamSink:
         self.keys: dict[str, str] = {}  # per table, the column that picks a row's shard
         self.stored = [StoredRows()]  # per shard
         self.checkpoint = 0  # every shard holds every message up to here
+        self._ahead_max = 0  # the furthest any table of any shard holds
         self.next_seq = 1
         self.held = HeldSingles()
         self.reader: StreamReader | None = None
+        # Read, not yet converted: (message, held singles it claims), in stream order
+        self.accepted: list[tuple[LogMessage, list[FlowPacket]]] = []
+        self.accepted_events = 0
         self.pending: dict[tuple[int, str], list[pa.Table]] = {}  # by (shard, table)
         self.pending_rows = 0
         self.pending_since = 0.0
@@ -137,6 +141,7 @@ class StreamSink:
         if self.suffix:
             self.keys = shard_keys(self.warehouse, self.tables)
         checkpoint = self.checkpoint = min(stored.checkpoint for stored in self.stored)
+        self._ahead_max = max(max(s.ahead_max.values(), default=0) for s in self.stored)
         self.next_seq = checkpoint + 1
         if self.stream == DERIVED_STREAM:  # re-read what refills the held singles
             self.next_seq = max(1, checkpoint + 1 - HOLD_STREAM_MESSAGES)
@@ -251,16 +256,72 @@ class StreamSink:
         if seq <= self.checkpoint:  # stored: read again only to hold its singles
             return
         self.metrics.messages += 1
-        tables = self._convert(message, claimed)
+        self.accepted.append((message, claimed))
+        self.accepted_events += len(message.events) + len(claimed)
+        if self.accepted_events >= self.config.convert_events:
+            self._convert_accepted()
+        if not self.pending_since:
+            self.pending_since = time.monotonic()
+        self.pending_last_seq = seq
+
+    def _convert_accepted(self) -> None:
+        """The accepted messages as pending rows, in stream order. Converting costs about as
+        much per call as per few hundred rows, and a live message holds a few dozen events:
+        so consecutive plain messages of one run id are converted in one call (their rows as
+        converting each alone gives), and the others each alone."""
+        together: list[LogMessage] = []
+        for message, claimed in self.accepted:
+            if not claimed and self._plain(message):
+                if together and together[-1].run_id != message.run_id:
+                    self._convert_together(together)
+                    together = []
+                together.append(message)
+                continue
+            self._convert_together(together)
+            together = []
+            self._add(self._convert(message, claimed), message.stream_seq)
+        self._convert_together(together)
+        self.accepted, self.accepted_events = [], 0
+
+    def _plain(self, message: LogMessage) -> bool:
+        """A message whose rows do not depend on the messages converted with it: decoded,
+        of this stream, without FlowPackets (a packet's row may hang on the hits given
+        with it) and past every table's stored position."""
+        if message.error is not None or not message.events or not message.run_id:
+            return False
+        types = {type(event) for event in message.events}
+        return (
+            types <= self.allowed
+            and FlowPacket not in types
+            and message.stream_seq > self._ahead_max
+        )
+
+    def _convert_together(self, messages: list[LogMessage]) -> None:
+        if len(messages) < 2:
+            for message in messages:
+                self._add(self._convert(message, []), message.stream_seq)
+            return
+        events = [event for message in messages for event in message.events]
+        seqs = [message.stream_seq for message in messages for _ in message.events]
+        try:
+            tables = tables_for(events, run_id=messages[0].run_id, log_seqs=seqs)
+        except Exception:  # find the message at fault: converted alone, it is quarantined
+            for message in messages:
+                self._add(self._convert(message, []), message.stream_seq)
+            return
+        for table, data in tables.items():  # past every stored position: all of it goes
+            for shard, rows in self._route(table, data).items():
+                self.pending.setdefault((shard, table), []).append(rows)
+                self.pending_rows += rows.num_rows
+
+    def _add(self, tables: dict[str, pa.Table], seq: int) -> None:
+        """One message's tables, less what a table holds already, as pending rows."""
         for table, data in tables.items():
             for shard, rows in self._route(table, data).items():
                 kept = self._drop_stored(shard, table, rows, seq)
                 if kept.num_rows:
                     self.pending.setdefault((shard, table), []).append(kept)
                     self.pending_rows += kept.num_rows
-        if not self.pending_since:
-            self.pending_since = time.monotonic()
-        self.pending_last_seq = seq
 
     def _hold_singles(self, message: LogMessage) -> list[FlowPacket]:
         """Count every DERIVED message in its producer's window, the same on a first read
@@ -326,13 +387,14 @@ class StreamSink:
         has read everything)."""
         if self.pending_last_seq == 0:
             return False
-        if idle or self.pending_rows >= self.config.batch_rows:
+        if idle or self.pending_rows + self.accepted_events >= self.config.batch_rows:
             return True
         return time.monotonic() - self.pending_since >= self.config.batch_wait_s
 
     async def flush(self) -> None:
         """Start writing everything pending, once the previous write is done; reading and
         converting the next batch overlaps with this one's inserts."""
+        self._convert_accepted()  # while the previous batch's inserts run
         await self.written()
         if self.pending_last_seq == 0:
             return
