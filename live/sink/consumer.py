@@ -309,13 +309,11 @@ class StreamSink:
             for message in messages:
                 self._add(self._convert(message, []), message.stream_seq)
             return
-        for table, data in tables.items():  # past every stored position: all of it goes
-            for shard, rows in self._route(table, data).items():
-                self.pending.setdefault((shard, table), []).append(rows)
-                self.pending_rows += rows.num_rows
+        self._add(tables, messages[0].stream_seq)  # all past every stored position (_plain)
 
     def _add(self, tables: dict[str, pa.Table], seq: int) -> None:
-        """One message's tables, less what a table holds already, as pending rows."""
+        """One message's tables (or plain messages' from `seq` on), less what a table holds
+        already, as pending rows."""
         for table, data in tables.items():
             for shard, rows in self._route(table, data).items():
                 kept = self._drop_stored(shard, table, rows, seq)
