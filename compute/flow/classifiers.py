@@ -112,7 +112,7 @@ def score_packet(
         push_samples(base, packet.premium_cents, packet.size, spread_bps, cfg.rolling_window_size)
     hits = classify(cfg, packet, inputs)
     if hits:
-        emit_hits(cfg, state.run_id, packet, hits, out)
+        emit_hits(cfg, state.run_id, subject_of(packet), hits, out)
 
 
 Hit = tuple[str, float, dict[str, float], list[BaselineValue]]
@@ -170,14 +170,7 @@ def classify(cfg: EngineConfig, packet: FlowPacket, inputs: ScoreInputs) -> list
             }
             hits.append(("spike", pz.z, thresholds, [pz, sz]))
     if kind == "block":
-        score = round(
-            max(size / cfg.block_min_size, premium / cfg.block_min_premium_cents), FIXED_DIGITS
-        )
-        thresholds = {
-            "min_size": float(cfg.block_min_size),
-            "min_premium_cents": float(cfg.block_min_premium_cents),
-        }
-        hits.append(("block", score, thresholds, []))
+        hits.append(block_hit(cfg, size, premium))
     if kind != "multi_leg" and n >= cfg.classifier_repeated_hits_min_prints:
         floor = cfg.tier_floor_cents(underlying)
         if premium >= floor:
@@ -193,6 +186,18 @@ def classify(cfg: EngineConfig, packet: FlowPacket, inputs: ScoreInputs) -> list
     if inputs.unusual is not None:
         hits.append(("unusual_volume", *_unusual_volume(inputs.unusual, cfg), []))
     return hits
+
+
+def block_hit(cfg: EngineConfig, size: int, premium: int) -> Hit:
+    """The block rule's hit (it fires on every block): scored by the larger of the size and
+    premium ratios to the block thresholds."""
+    ratio = max(size / cfg.block_min_size, premium / cfg.block_min_premium_cents)
+    score = round(ratio, FIXED_DIGITS)
+    thresholds = {
+        "min_size": float(cfg.block_min_size),
+        "min_premium_cents": float(cfg.block_min_premium_cents),
+    }
+    return ("block", score, thresholds, [])
 
 
 def _unusual_volume(facts: UnusualVolume, cfg: EngineConfig) -> tuple[float, dict[str, float]]:
@@ -217,8 +222,40 @@ def _unusual_volume(facts: UnusualVolume, cfg: EngineConfig) -> tuple[float, dic
     return score, thresholds
 
 
+class HitSubject(NamedTuple):
+    """What a packet's hits and alert say of it."""
+
+    ts_recv: int
+    packet_id: str
+    ts_start: int
+    underlying: str
+    kind: str
+    premium_cents: int
+    size: int
+    members: list[MemberPrint]
+    what: str  # the structure, else the kind
+    side: str
+    rights: str  # its legs' rights, sorted, "/"-joined
+
+
+def subject_of(packet: FlowPacket) -> HitSubject:
+    return HitSubject(
+        packet.ts_recv,
+        packet.packet_id,
+        packet.ts_start,
+        packet.underlying,
+        packet.kind,
+        packet.premium_cents,
+        packet.size,
+        packet.members,
+        packet.structure or packet.kind,
+        packet.side,
+        "/".join(sorted({leg.right for leg in packet.legs})),
+    )
+
+
 def emit_hits(
-    cfg: EngineConfig, run_id: str, packet: FlowPacket, hits: list[Hit], out: list[Event]
+    cfg: EngineConfig, run_id: str, packet: HitSubject, hits: list[Hit], out: list[Event]
 ) -> None:
     """One ClassifierHit per rule that fired, then the packet's Alert."""
     hit_ids: list[str] = []
@@ -260,9 +297,10 @@ def emit_hits(
         score += hit_score
     severity = min(5, max(1, weight))
     dollars = packet.premium_cents // 100
-    what = packet.structure or packet.kind
-    rights = "/".join(sorted({leg.right for leg in packet.legs}))
-    title = f"{packet.underlying} {rights} {what} {packet.side} ${dollars:,}: {', '.join(rules)}"
+    title = (
+        f"{packet.underlying} {packet.rights} {packet.what} {packet.side} ${dollars:,}: "
+        f"{', '.join(rules)}"
+    )
     out.append(
         Alert(
             packet.ts_recv,

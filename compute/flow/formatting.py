@@ -11,7 +11,14 @@ from collections.abc import Sequence
 
 from compute.flow.aggressor import INFERENCES
 from compute.flow.baselines import RingSums, fixed_ratio
-from compute.flow.classifiers import ScoreInputs, UnusualVolume, classify, emit_hits
+from compute.flow.classifiers import (
+    HitSubject,
+    ScoreInputs,
+    UnusualVolume,
+    classify,
+    emit_hits,
+    subject_of,
+)
 from compute.flow.columnar import ColumnarState, KernelOutputs
 from compute.flow.darkpool import CAVEAT_BLOCK, CAVEAT_EPISODE
 from compute.flow.layout import (
@@ -115,6 +122,7 @@ from compute.flow.layout import (
 from compute.flow.packets import BUCKETS
 from compute.flow.structures import LegTerms, tag_structure
 from schemas.codec import encode_event
+from schemas.derived_tables import packet_id_of_print
 from schemas.events import (
     FIXED_DIGITS,
     DarkPoolEvent,
@@ -198,6 +206,33 @@ def _members(rows: list[list[int]]) -> list[MemberPrint]:
     ]
 
 
+def lone_print_subject(
+    state: ColumnarState, q: list[int], member: list[int], leg: list[int]
+) -> HitSubject:
+    """What the hits of a one-print packet (not a multi-leg order) say of it: the same as
+    `subject_of` its FlowPacket, from packet row `q`, its member row and its leg row."""
+    kind = KINDS[q[Q_KIND]]
+    return HitSubject(
+        q[Q_TS_RECV],
+        packet_id_of_print(
+            state.run_id,
+            member[M_INSTRUMENT],
+            member[M_PUBLISHER],
+            member[M_TS_EVENT],
+            member[M_SEQUENCE],
+        ),  # fmt: skip
+        q[Q_TS_START],
+        state.names[q[Q_NAME]],
+        kind,
+        q[Q_PREMIUM],
+        q[Q_SIZE],
+        _members([member]),
+        kind,
+        SIDES[q[Q_SIDE]],
+        "P" if leg[L_RIGHT] == RIGHT_PUT else "C",
+    )
+
+
 def flow_events(state: ColumnarState, outputs: KernelOutputs) -> list[Event]:
     """Each emitted packet with its hits and alert, in emission order."""
     cfg = state.config
@@ -217,7 +252,7 @@ def flow_events(state: ColumnarState, outputs: KernelOutputs) -> list[Event]:
         if q[Q_SCORE] >= 0:
             hits = classify(cfg, packet, score_inputs(scores[q[Q_SCORE]]))
             if hits:
-                emit_hits(cfg, state.run_id, packet, hits, out)
+                emit_hits(cfg, state.run_id, subject_of(packet), hits, out)
     return out
 
 
@@ -284,14 +319,9 @@ def _packet(
     buckets = q[Q_BUCKETS : Q_BUCKETS + 6]
     return FlowPacket(
         q[Q_TS_RECV],
-        make_id(
-            "flow_packet",
-            run_id,
-            head.instrument_id,
-            head.publisher_id,
-            head.ts_event,
-            head.sequence,
-        ),  # fmt: skip
+        packet_id_of_print(
+            run_id, head.instrument_id, head.publisher_id, head.ts_event, head.sequence
+        ),
         run_id,
         KINDS[kind],
         structure,

@@ -9,6 +9,8 @@ float sums cannot resolve as able to give any z (including none).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import numpy.typing as npt
 
@@ -40,12 +42,21 @@ Z_MARGIN = 1e-3  # z is rounded to 4 decimals (at most 5e-5 away); float error i
 RESOLVED_SPREAD = 1e-6  # n·Σx² − (Σx)² above this share of n·Σx²: float resolves it
 
 
-def may_fire(cfg: EngineConfig, packets: Int64Array, scores: Int64Array) -> Mask:
-    """Scored packets that may fire at least one rule."""
+class MayFire(NamedTuple):
+    """Per packet: it may fire at least one rule; it is a block that can fire no other rule
+    (so its hits are exactly the block rule's)."""
+
+    some: Mask
+    block_only: Mask
+
+
+def may_fire(cfg: EngineConfig, packets: Int64Array, scores: Int64Array) -> MayFire:
+    """Which scored packets may fire rules."""
     may = np.zeros(len(packets), bool)
+    block_only = np.zeros(len(packets), bool)
     scored = np.flatnonzero(packets[:, Q_SCORE] >= 0)
     if not len(scored):
-        return may
+        return MayFire(may, block_only)
     rows, sums = packets[scored], scores[packets[scored, Q_SCORE]]
     kind, premium = rows[:, Q_KIND], rows[:, Q_PREMIUM]
     size, n = rows[:, Q_SIZE], rows[:, Q_COUNT]
@@ -73,8 +84,10 @@ def may_fire(cfg: EngineConfig, packets: Int64Array, scores: Int64Array) -> Mask
         )
     repeated = (kind != PK_MULTI_LEG) & (n >= cfg.classifier_repeated_hits_min_prints)
     unusual = sums[:, R_UNUSUAL] == 1
-    may[scored] = sweep | spike | (kind == PK_BLOCK) | repeated | unusual
-    return may
+    others = sweep | spike | repeated | unusual
+    may[scored] = others | (kind == PK_BLOCK)
+    block_only[scored] = (kind == PK_BLOCK) & ~others
+    return MayFire(may, block_only)
 
 
 def z_bounds(

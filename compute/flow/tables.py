@@ -15,9 +15,16 @@ import pyarrow.compute as pc
 
 from compute.flow.aggressor import INFERENCES
 from compute.flow.baselines import fixed_ratios
-from compute.flow.classifiers import classify, emit_hits
+from compute.flow.classifiers import block_hit, classify, emit_hits, subject_of
 from compute.flow.columnar import ColumnarState, Int64Array, KernelOutputs
-from compute.flow.formatting import KINDS, SIDES, STATUSES, packet_event, score_inputs
+from compute.flow.formatting import (
+    KINDS,
+    SIDES,
+    STATUSES,
+    lone_print_subject,
+    packet_event,
+    score_inputs,
+)
 from compute.flow.layout import (
     L_CONTRACT,
     L_COUNT,
@@ -214,27 +221,43 @@ def _distinct_lists(owner: Int64Array, values: Int64Array, owners: int) -> pa.Ar
 
 
 def flow_tables(state: ColumnarState, outputs: KernelOutputs) -> FlowTables:
-    """The batch's derived tables; hits and alerts of the packets a classifier scored."""
-    packets = outputs.packets
+    """The batch's derived tables; hits and alerts of the packets a classifier scored.
+
+    A one-print block that can fire no other rule (most blocks) fires the block rule alone:
+    its hits are built straight from its rows, without a FlowPacket."""
+    cfg, packets = state.config, outputs.packets
     hits: list[Event] = []
     flagged = np.zeros(len(packets), bool)
-    for q in np.flatnonzero(may_fire(state.config, packets, outputs.scores)).tolist():
-        packet = packet_event(state, outputs, q)
-        inputs = score_inputs(outputs.scores[packets[q, Q_SCORE]].tolist())
-        found = classify(state.config, packet, inputs)
+    packet_ids: dict[int, str] = {}
+    fire = may_fire(cfg, packets, outputs.scores)
+    candidates = np.flatnonzero(fire.some)
+    rows = packets[candidates]
+    lone = fire.block_only[candidates] & (rows[:, Q_COUNT] == 1)
+    members = iter(outputs.members[rows[lone, Q_MEMBERS]].tolist())
+    legs = iter(outputs.legs[rows[lone, Q_LEGS]].tolist())
+    for q, row, lone_block in zip(candidates.tolist(), rows.tolist(), lone.tolist(), strict=True):
+        if lone_block:
+            subject = lone_print_subject(state, row, next(members), next(legs))
+            found = [block_hit(cfg, row[Q_SIZE], row[Q_PREMIUM])]
+        else:
+            packet = packet_event(state, outputs, q)
+            subject = subject_of(packet)
+            found = classify(cfg, packet, score_inputs(outputs.scores[row[Q_SCORE]].tolist()))
         if found:
             flagged[q] = True
-            emit_hits(state.config, state.run_id, packet, found, hits)
+            packet_ids[q] = subject.packet_id
+            emit_hits(cfg, state.run_id, subject, found, hits)
     tables = {"print_inference": print_inference(state, outputs)}
     keep = flagged | (packets[:, Q_KIND] != PK_SINGLE) | (packets[:, Q_COUNT] > 1)
     if keep.any():
-        tables.update(_packet_tables(state, outputs, np.flatnonzero(keep)))
+        tables.update(_packet_tables(state, outputs, np.flatnonzero(keep), packet_ids))
     return FlowTables(tables, hits)
 
 
 def _packet_tables(
-    state: ColumnarState, outputs: KernelOutputs, kept: Int64Array
+    state: ColumnarState, outputs: KernelOutputs, kept: Int64Array, known_ids: dict[int, str]
 ) -> dict[str, pa.Table]:
+    """The rows of packets `kept`; `known_ids`: ids of some packets, computed already."""
     strings = _strings_of(state)
     rows = outputs.packets[kept]
     members = outputs.members
@@ -246,10 +269,11 @@ def _packet_tables(
     member_rows = members[starts + np.arange(len(owner))]
     heads = members[rows[:, Q_MEMBERS]]
     run_id = state.run_id
+    keys = heads[:, [M_INSTRUMENT, M_PUBLISHER, M_TS_EVENT, M_SEQUENCE]].tolist()
     packet_ids = pa.array(
         [
-            contract.packet_id_of_print(run_id, *key)
-            for key in heads[:, [M_INSTRUMENT, M_PUBLISHER, M_TS_EVENT, M_SEQUENCE]].tolist()
+            known_ids.get(q) or contract.packet_id_of_print(run_id, *key)
+            for q, key in zip(kept.tolist(), keys, strict=True)
         ],
         pa.string(),
     )

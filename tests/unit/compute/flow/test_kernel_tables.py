@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
 from compute.flow import EngineConfig, finish, initial_state, step
+from compute.flow.classifiers import classify
+from compute.flow.columnar import columns_from_events, new_state, step_columns
+from compute.flow.formatting import packet_event, score_inputs
 from compute.flow.kernel_engine import KernelEngine
+from compute.flow.layout import PK_BLOCK, Q_KIND, Q_SCORE
+from compute.flow.preconditions import may_fire
 from infra import derived_arrow
 from schemas.events import Alert, ClassifierHit, Event, FlowPacket, PrintInference
 from tests.unit.compute.flow.gen import random_splits, seeded
@@ -73,3 +79,34 @@ def test_kernel_tables_equal_the_struct_engines_stored_the_struct_way(seed: int)
         assert found.schema == table.schema, name
         assert found.equals(table), name
     assert rare == expected_rare
+
+
+def test_a_packet_the_columns_call_block_only_fires_the_block_rule_alone() -> None:
+    """`may_fire(...).block_only` lets the tables skip classifying such packets: checked here
+    against the full classification of each packet, on sessions that hold lone blocks and
+    blocks that fire more (a low spike bar makes many spike)."""
+    config = EngineConfig(
+        classifier_spike_min_premium_cents=1, classifier_spike_min_size=1,
+        classifier_spike_min_premium_z=0.5, classifier_spike_min_size_z=0.5,
+    )  # fmt: skip
+    seen = {"block only": 0, "block and more": 0}
+    for seed in range(12):
+        rng = seeded(seed)
+        events = days_session(rng, 2, 300, 0.0)
+        state = new_state(config if seed % 2 else EngineConfig(), "blocks")
+        for lo in range(0, len(events), 97):
+            batch = columns_from_events(state, events[lo : lo + 97])
+            outputs = step_columns(state, batch, finish=lo + 97 >= len(events), full=False)
+            fire = may_fire(state.config, outputs.packets, outputs.scores)
+            for q in np.flatnonzero(outputs.packets[:, Q_KIND] == PK_BLOCK).tolist():
+                if outputs.packets[q, Q_SCORE] < 0:
+                    continue
+                packet = packet_event(state, outputs, q)
+                scores = outputs.scores[outputs.packets[q, Q_SCORE]].tolist()
+                rules = [hit[0] for hit in classify(state.config, packet, score_inputs(scores))]
+                if fire.block_only[q]:
+                    seen["block only"] += 1
+                    assert rules == ["block"], (seed, q)
+                elif rules != ["block"]:
+                    seen["block and more"] += 1
+    assert seen["block only"] > 20 and seen["block and more"] > 5, seen
