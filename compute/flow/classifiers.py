@@ -255,9 +255,9 @@ def subject_of(packet: FlowPacket) -> HitSubject:
 
 
 def emit_hits(
-    cfg: EngineConfig, run_id: str, packet: HitSubject, hits: list[Hit], out: list[Event]
+    cfg: EngineConfig, run_id: str, subject: HitSubject, hits: list[Hit], out: list[Event]
 ) -> None:
-    """One ClassifierHit per rule that fired, then the packet's Alert."""
+    """One ClassifierHit per rule that fired on a packet, then the packet's Alert."""
     hit_ids: list[str] = []
     rules: list[str] = []
     merged: dict[str, float] = {}
@@ -266,23 +266,23 @@ def emit_hits(
     weight = 0
     score = 0.0
     for rule, hit_score, thresholds, values in hits:
-        hit_id = make_id("classifier_hit", run_id, packet.packet_id, rule)
+        hit_id = make_id("classifier_hit", run_id, subject.packet_id, rule)
         out.append(
             ClassifierHit(
-                packet.ts_recv,
+                subject.ts_recv,
                 hit_id,
                 run_id,
-                packet.packet_id,
+                subject.packet_id,
                 rule,
-                packet.ts_start,
-                packet.underlying,
-                packet.kind,
-                packet.premium_cents,
-                packet.size,
+                subject.ts_start,
+                subject.underlying,
+                subject.kind,
+                subject.premium_cents,
+                subject.size,
                 hit_score,
                 thresholds,
                 values,
-                packet.members,
+                subject.members,
             )
         )
         hit_ids.append(hit_id)
@@ -296,19 +296,19 @@ def emit_hits(
         weight += cfg.rule_weights.get(rule, 1)
         score += hit_score
     severity = min(5, max(1, weight))
-    dollars = packet.premium_cents // 100
+    dollars = subject.premium_cents // 100
     title = (
-        f"{packet.underlying} {packet.rights} {packet.what} {packet.side} ${dollars:,}: "
+        f"{subject.underlying} {subject.rights} {subject.what} {subject.side} ${dollars:,}: "
         f"{', '.join(rules)}"
     )
     out.append(
         Alert(
-            packet.ts_recv,
-            make_id("alert", run_id, packet.packet_id),
+            subject.ts_recv,
+            make_id("alert", run_id, subject.packet_id),
             run_id,
-            packet.packet_id,
-            packet.ts_start,
-            packet.underlying,
+            subject.packet_id,
+            subject.ts_start,
+            subject.underlying,
             severity,
             round(score, FIXED_DIGITS),
             rules,
@@ -316,6 +316,6 @@ def emit_hits(
             title,
             merged,
             baselines,
-            packet.members,
+            subject.members,
         )
     )

@@ -220,7 +220,7 @@ def lone_print_subject(
             member[M_PUBLISHER],
             member[M_TS_EVENT],
             member[M_SEQUENCE],
-        ),  # fmt: skip
+        ),
         q[Q_TS_START],
         state.names[q[Q_NAME]],
         kind,

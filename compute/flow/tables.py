@@ -1,8 +1,10 @@
 """The kernel's output rows as the derived tables of `schemas.derived_tables`, built column
 by column (numpy and Arrow, no object per row), plus the hits and alerts as events.
 
-Only packets a classifier scored become FlowPacket structs here (a few in a hundred): the
-rules read them. Everything else goes from the integer rows straight into Arrow arrays.
+Only packets that may fire a classifier rule become FlowPacket structs here (a few in a
+hundred): the rules read them. A one-print block that can fire no other rule needs none (its
+hits are the block rule's, built from its rows). Everything else goes from the integer rows
+straight into Arrow arrays.
 """
 
 from __future__ import annotations
